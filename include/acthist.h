@@ -1,0 +1,370 @@
+/*
+ * acthist.h - compact histograms of neural-network activations, empirical
+ * p-values from them, and non-parametric subset scanning.
+ *
+ * This is the only public header of libacthist and its API reference.  It
+ * reads from simple to advanced:
+ *
+ *   1. status codes and diagnostics
+ *   2. .npy arrays: a streaming reader and an atomic writer
+ *   3. models: fit a background, save, load, describe
+ *   4. p-values of new activations against a model
+ *   5. subset scanning: scoring functions, individual and group scans
+ *   6. detection metrics: AUC, ROC points, TPR at fixed FPR
+ *
+ * Conventions.
+ *   - Every fallible call returns an int status, AH_OK (0) on success, and
+ *     fills an optional ah_diag (may be NULL) with a message naming the file
+ *     and, for data, the row and column.
+ *   - The library never prints, aborts or exits, and keeps no mutable global
+ *     state: every function is safe to call from several threads on distinct
+ *     objects, and the const query functions on one shared model.
+ *   - Matrices are row-major: pointer, rows, columns, row stride (in
+ *     elements).  Bulk outputs go into caller buffers whose sizes are stated.
+ *   - Objects are opaque handles in create/free pairs; every free accepts NULL.
+ *
+ * Notation (see SPEC "The mathematics"): a background column has N values
+ * b_1..b_N; for a new activation x the exact upper-tail p-value range is
+ *   p_min = #{b > x} / (N+1),  p_max = (#{b >= x} + 1) / (N+1).
+ */
+#ifndef ACTHIST_H
+#define ACTHIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AH_VERSION_MAJOR 0
+#define AH_VERSION_MINOR 1
+#define AH_VERSION_PATCH 0
+#define AH_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* 1. Status codes and diagnostics                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Fixed values: they are part of the ABI and never renumbered. */
+enum ah_status {
+    AH_OK = 0,
+    AH_ERR_ARG = 1,      /* invalid argument (NULL, zero size, bad option)  */
+    AH_ERR_IO = 2,       /* open/read/write/rename failed                    */
+    AH_ERR_FORMAT = 3,   /* malformed file: header, dtype, truncation        */
+    AH_ERR_NOMEM = 4,    /* allocation failed                                */
+    AH_ERR_OVERFLOW = 5, /* a size computation would overflow                */
+    AH_ERR_VALUE = 6,    /* NaN or infinity in activations, bad label        */
+    AH_ERR_SHAPE = 7,    /* D or row count does not match                    */
+    AH_ERR_VERSION = 8,  /* model file of an unsupported version             */
+    AH_ERR_CHECKSUM = 9, /* model file corrupted                             */
+    AH_ERR_EMPTY = 10    /* no rows / no nodes                               */
+};
+
+/* The name of a status code ("AH_ERR_FORMAT"), never NULL. */
+const char *ah_status_name(int status);
+
+/* Diagnostic filled by failing calls.  row/col are -1 when not applicable. */
+typedef struct ah_diag {
+    int status;
+    int64_t row, col;
+    char message[512];
+} ah_diag;
+
+/* ------------------------------------------------------------------------ */
+/* 2. .npy arrays                                                           */
+/* ------------------------------------------------------------------------ */
+/*
+ * The reader accepts format versions 1.0, 2.0 and 3.0; dtypes float16/32/64
+ * and signed/unsigned integers of 1-8 bytes, in either byte order; C or
+ * Fortran order.  Shape (n, d1, d2, ...) is read as n rows x D = d1*d2*...
+ * columns; a 1-D array (n,) is n rows x 1 column; a 0-D array is rejected.
+ * The header is bounded (at most 1 MiB), the shape product is overflow-
+ * checked and the data length is checked against the file size on open.
+ * Rows are read in chunks, so files larger than memory can be streamed.
+ */
+typedef struct ah_npy_reader ah_npy_reader;
+
+/* Open a file.  On failure *out is NULL and diag names the file. */
+int ah_npy_open(ah_npy_reader **out, const char *path, ah_diag *diag);
+/* Open an in-memory .npy image; buf must outlive the reader (not copied).
+ * name is used in messages (may be NULL). */
+int ah_npy_open_memory(ah_npy_reader **out, const void *buf, size_t len,
+                       const char *name, ah_diag *diag);
+void ah_npy_close(ah_npy_reader *r);
+
+size_t ah_npy_rows(const ah_npy_reader *r);
+size_t ah_npy_cols(const ah_npy_reader *r);
+/* The dtype descriptor as written in the header, e.g. "<f4". */
+const char *ah_npy_dtype(const ah_npy_reader *r);
+/* 1 for integer dtypes, 0 for floating point. */
+int ah_npy_is_integer(const ah_npy_reader *r);
+/* Number of dimensions and the shape as stored (up to 32 dimensions). */
+int ah_npy_ndim(const ah_npy_reader *r);
+const uint64_t *ah_npy_shape(const ah_npy_reader *r);
+
+/*
+ * Read the next up to max_rows rows into dst (row-major, ld >= cols doubles
+ * per row), converting to double.  *got receives the number of rows read, 0
+ * at the end.  When check_finite is nonzero a NaN or infinity fails with
+ * AH_ERR_VALUE naming the (0-based) row and column.
+ */
+int ah_npy_read_rows(ah_npy_reader *r, double *dst, size_t max_rows, size_t ld,
+                     int check_finite, size_t *got, ah_diag *diag);
+/* Start again from the first row. */
+int ah_npy_rewind(ah_npy_reader *r, ah_diag *diag);
+
+/*
+ * Read a whole file of integer labels: a 1-D array (or (n, 1)) of any integer
+ * dtype, or floats holding integral values.  *out is malloc'ed and owned by the
+ * caller (free()).
+ */
+int ah_npy_read_labels(const char *path, int64_t **out, size_t *n,
+                       ah_diag *diag);
+
+/*
+ * Atomic writer for float64 arrays: data goes to a temporary file beside
+ * path, which is renamed into place by ah_npy_writer_commit.  Abort (or a
+ * failure anywhere) removes the temporary file: no half-written outputs.
+ */
+typedef struct ah_npy_writer ah_npy_writer;
+int ah_npy_writer_open(ah_npy_writer **out, const char *path,
+                       const uint64_t *shape, int ndim, ah_diag *diag);
+/* Append count doubles in C order. */
+int ah_npy_writer_write(ah_npy_writer *w, const double *data, size_t count,
+                        ah_diag *diag);
+/* Checks that exactly prod(shape) values were written, then renames into
+ * place; frees w in every case. */
+int ah_npy_writer_commit(ah_npy_writer *w, ah_diag *diag);
+/* Removes the temporary file and frees w; accepts NULL. */
+void ah_npy_writer_abort(ah_npy_writer *w);
+/* Convenience: write a whole float64 array atomically. */
+int ah_npy_save(const char *path, const double *data, const uint64_t *shape,
+                int ndim, ah_diag *diag);
+
+/* ------------------------------------------------------------------------ */
+/* 3. Models                                                                */
+/* ------------------------------------------------------------------------ */
+
+enum ah_method {
+    AH_METHOD_HIST = 0,      /* per-node histograms with exact atoms       */
+    AH_METHOD_EMPIRICAL = 1, /* sorted background columns (exact)          */
+    AH_METHOD_KDE = 2        /* Gaussian kernel density, Scott bandwidth   */
+};
+
+enum ah_tail {
+    AH_TAIL_UPPER = 0, /* higher activation = more surprising             */
+    AH_TAIL_LOWER = 1, /* mirror image                                    */
+    AH_TAIL_TWO = 2,   /* min(1, 2 min(upper, lower)) at each end          */
+    AH_TAIL_BOTH = 3   /* upper and lower as 2D separate candidates        */
+};
+
+enum ah_binning {
+    AH_BINNING_WIDTH = 0,   /* equal-width edges between min and max       */
+    AH_BINNING_QUANTILE = 1 /* edges at (approximate) quantiles            */
+};
+
+#define AH_BINS_AUTO 0 /* NumPy's 'auto': max of Sturges and Freedman-Diaconis */
+
+typedef struct ah_fit_options {
+    int method;       /* enum ah_method, default AH_METHOD_HIST              */
+    int tail;         /* enum ah_tail, default AH_TAIL_UPPER                  */
+    int bins;         /* bins per node, AH_BINS_AUTO or 1..65536               */
+    int binning;      /* enum ah_binning                                       */
+    double atom_share;/* a value is an atom when at least this share of a
+                         node's background takes it exactly (default 1/32)   */
+    size_t chunk_rows;/* rows per streamed chunk; results do not depend on it */
+} ah_fit_options;
+
+/* Fill the defaults documented above. */
+void ah_fit_options_default(ah_fit_options *opts);
+/* Names for messages and files: "hist", "upper", "width", ... (never NULL) */
+const char *ah_method_name(int method);
+const char *ah_tail_name(int tail);
+const char *ah_binning_name(int binning);
+/* Parse a name; return -1 when unknown. */
+int ah_method_parse(const char *s);
+int ah_tail_parse(const char *s);
+int ah_binning_parse(const char *s);
+
+typedef struct ah_model ah_model;
+
+/*
+ * A source of background rows that the fitter may read several times (the
+ * histogram fit makes two passes so that its memory does not grow with N).
+ * read() fills up to max_rows rows of cols doubles (row-major, stride ld) and,
+ * when the source has labels, one label per row into labels (else labels is
+ * left alone); *got = 0 signals the end.  rewind() starts again.
+ */
+typedef struct ah_row_source {
+    void *ctx;
+    size_t cols;
+    int has_labels;
+    int (*read)(void *ctx, double *rows, size_t ld, int64_t *labels,
+                size_t max_rows, size_t *got, ah_diag *diag);
+    int (*rewind)(void *ctx, ah_diag *diag);
+} ah_row_source;
+
+/* Fit from a row source.  Rows with a NaN or infinity are rejected
+ * (AH_ERR_VALUE naming the row and column). */
+int ah_model_fit_source(ah_model **out, ah_row_source *src,
+                        const ah_fit_options *opts, ah_diag *diag);
+/* Fit from an in-memory matrix; labels may be NULL (pooled model only). */
+int ah_model_fit(ah_model **out, const double *x, size_t rows, size_t cols,
+                 size_t ld, const int64_t *labels, const ah_fit_options *opts,
+                 ah_diag *diag);
+void ah_model_free(ah_model *m);
+
+/* Save atomically (temporary file + rename); see docs/FORMAT.md. */
+int ah_model_save(const ah_model *m, const char *path, ah_diag *diag);
+/* Serialise into a caller buffer: with buf NULL, *len receives the size. */
+int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
+                         ah_diag *diag);
+/* Load, checking magic, version, checksum and every size before allocating. */
+int ah_model_load(ah_model **out, const char *path, ah_diag *diag);
+int ah_model_load_memory(ah_model **out, const void *buf, size_t len,
+                         const char *name, ah_diag *diag);
+
+typedef struct ah_model_info {
+    int method, tail, binning;
+    int bins_requested;      /* AH_BINS_AUTO or the count                   */
+    size_t nodes;            /* D                                           */
+    size_t rows;             /* N, background rows                          */
+    size_t labels;           /* distinct labels (0: pooled model only)      */
+    size_t bins_min, bins_median, bins_max;   /* hist: bins per node        */
+    size_t atoms_total;      /* hist: atoms over all nodes (pooled set)     */
+    size_t memory_bytes;     /* bytes held in memory by the model           */
+    size_t file_bytes;       /* bytes of the saved model file               */
+    double raw_bytes;        /* N * D * 4: the raw background as float32    */
+} ah_model_info;
+
+int ah_model_get_info(const ah_model *m, ah_model_info *info);
+/* Labels of the conditional sets, sorted; *n receives the count.  The
+ * pointer is owned by the model and valid until ah_model_free. */
+const int64_t *ah_model_labels(const ah_model *m, size_t *n);
+size_t ah_model_nodes(const ah_model *m);
+int ah_model_tail(const ah_model *m);
+
+/*
+ * Histogram of one node, for plots.  Fills up to cap cells in increasing
+ * order; *n receives the number of cells.  A bin cell is [lo, hi) with the
+ * count of non-atom values in it; an atom cell has lo == hi and its count.
+ * label AH_POOLED selects the pooled set.  Empirical and KDE models report
+ * their distinct values as atom cells.
+ */
+#define AH_POOLED INT64_MIN
+typedef struct ah_cell {
+    double lo, hi;
+    uint64_t count;
+    int atom;
+} ah_cell;
+int ah_model_node_cells(const ah_model *m, int64_t label, size_t node,
+                        ah_cell *cells, size_t cap, size_t *n, ah_diag *diag);
+
+/* ------------------------------------------------------------------------ */
+/* 4. P-values                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Width of the p-value output per row: D, or 2D for AH_TAIL_BOTH. */
+size_t ah_pvalue_width(const ah_model *m, int tail);
+
+/*
+ * P-value ranges for rows x cols activations (cols must equal the model's D).
+ * out receives rows x width x 2 doubles (C order): out[(i*width+j)*2+0] =
+ * p_min, [..+1] = p_max, where width = ah_pvalue_width(m, tail); with
+ * AH_TAIL_BOTH the upper-tail block comes first.  tail < 0 uses the model's
+ * tail.  labels (may be NULL) selects each row's conditional set; a label the
+ * model has not seen uses the pooled set and increments *unseen (may be NULL).
+ * Inputs with NaN fail with AH_ERR_VALUE naming the row and column.
+ * threads: 0 = all cores, 1 = the calling thread only.
+ */
+int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
+               size_t ld, const int64_t *labels, int tail, double *out,
+               size_t *unseen, int threads, ah_diag *diag);
+
+/* ------------------------------------------------------------------------ */
+/* 5. Subset scanning                                                       */
+/* ------------------------------------------------------------------------ */
+
+enum ah_stat {
+    AH_STAT_BJ = 0, /* Berk-Jones: n KL(n_a/n || a)                        */
+    AH_STAT_HC = 1, /* Higher Criticism: (n_a - n a) / sqrt(n a (1-a))     */
+    AH_STAT_KS = 2  /* Kolmogorov-Smirnov: (n_a - n a) / sqrt(n)           */
+};
+const char *ah_stat_name(int stat);
+int ah_stat_parse(const char *s);
+
+/* The scoring function phi(a, n_a, n); 0 when n_a <= n a or n == 0. */
+double ah_stat_score(int stat, double alpha, double n_alpha, double n);
+
+typedef struct ah_scan_result {
+    double score;  /* maximum over thresholds, 0 when no node qualifies    */
+    double alpha;  /* the best threshold (0 when score is 0)               */
+    size_t size;   /* nodes in the best subset                             */
+} ah_scan_result;
+
+/*
+ * Individual scan of one input: pmax holds n p_max values (stride 1).  The
+ * thresholds are the distinct values <= alpha_max; for each the subset is
+ * every node with p_max <= a.  When nodes is not NULL it receives the indices
+ * of the best subset (capacity n), in increasing order.  Ties in score keep
+ * the smallest threshold.  scratch-free; allocates at most O(n).
+ */
+int ah_scan_individual(const double *pmax, size_t n, int stat,
+                       double alpha_max, ah_scan_result *res, size_t *nodes,
+                       ah_diag *diag);
+
+typedef struct ah_group_options {
+    int stat;          /* enum ah_stat                                        */
+    double alpha_max;  /* default 0.5                                         */
+    int restarts;      /* random restarts, default 10                         */
+    uint64_t seed;     /* reproducible: same seed, same result at any threads */
+    int max_iter;      /* ascent iterations per restart, default 50          */
+    int fractional;    /* 0: count p_max <= a; 1: fractional count of range   */
+    int threads;       /* 0 = all cores                                       */
+} ah_group_options;
+void ah_group_options_default(ah_group_options *o);
+
+typedef struct ah_group_result {
+    double score, alpha;
+    size_t n_inputs, n_nodes; /* sizes of the best subsets                */
+} ah_group_result;
+
+/*
+ * Group scan of a batch: p holds rows x cols p-value ranges laid out as
+ * ah_pvalues writes them (rows x cols x 2: p_min, p_max).  Maximises
+ * F(S) = max_a phi(a, N_a(S), N(S)) over S = inputs x nodes by iterative
+ * ascent from random starts.  inputs/nodes (may be NULL; capacity rows/cols)
+ * receive 0/1 membership flags of the best subset.
+ */
+int ah_scan_group(const double *p, size_t rows, size_t cols,
+                  const ah_group_options *o, ah_group_result *res,
+                  unsigned char *inputs, unsigned char *nodes, ah_diag *diag);
+
+/* ------------------------------------------------------------------------ */
+/* 6. Detection metrics                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* AUC by Mann-Whitney: P(anomalous > clean) + P(equal)/2.  NaN scores fail. */
+int ah_auc(const double *clean, size_t n_clean, const double *anomalous,
+           size_t n_anomalous, double *auc, ah_diag *diag);
+
+/* ROC points at every distinct threshold, from (0,0) to (1,1): fpr[i], tpr[i]
+ * for i < *n; capacity n_clean + n_anomalous + 2. */
+int ah_roc(const double *clean, size_t n_clean, const double *anomalous,
+           size_t n_anomalous, double *fpr, double *tpr, size_t *n,
+           ah_diag *diag);
+
+/* Highest TPR at an FPR not above target, flagging score > threshold. */
+int ah_tpr_at_fpr(const double *clean, size_t n_clean,
+                  const double *anomalous, size_t n_anomalous,
+                  double target_fpr, double *tpr, ah_diag *diag);
+
+/* The q-quantile (0..1, linear interpolation like NumPy's default) of v. */
+int ah_quantile(const double *v, size_t n, double q, double *out,
+                ah_diag *diag);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ACTHIST_H */

@@ -1,0 +1,41 @@
+/*
+ * internal.h - helpers shared by the library sources, never installed.
+ *
+ * Internal names start with ah__ (two underscores) so they are visibly not
+ * part of the public API.
+ */
+#ifndef AH_INTERNAL_H
+#define AH_INTERNAL_H
+
+#include "acthist.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fill diag (if not NULL) and return status, so callers can write
+ * `return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open", path);` */
+int ah__fail(ah_diag *diag, int status, int64_t row, int64_t col,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Reset diag to AH_OK with an empty message. */
+void ah__diag_clear(ah_diag *diag);
+
+/* a * b into *out; returns 0 on overflow. */
+static inline int ah__mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* Number of worker threads for a request (0 = online cores), at least 1. */
+int ah__thread_count(int requested, size_t work_items);
+
+/* Run fn(ctx, i) for i in [0, nthreads) on nthreads threads (the caller
+ * runs index 0).  Returns AH_OK or AH_ERR_NOMEM if threads cannot start,
+ * in which case everything ran on the calling thread. */
+int ah__parallel(int nthreads, void (*fn)(void *ctx, int index), void *ctx);
+
+#endif
