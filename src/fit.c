@@ -1,0 +1,441 @@
+/*
+ * fit.c - fitting a model from a stream of background rows.
+ *
+ * The first pass finds the labels, each node's range and its heavy-hitter
+ * candidates (possible atoms); the representation then asks for as many
+ * further passes as it needs (the histogram: one, to count).  Memory is
+ * O(D x labels x bins) for histograms whatever N is; the empirical and KDE
+ * representations keep every value by nature.  Results do not depend on the
+ * chunk size: every row is accounted for independently of its chunk.
+ */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A conditional fit with more labels than this is almost surely a mistake
+ * (activations given as labels) and would exhaust memory. */
+#define AH__MAX_LABELS 4096
+
+typedef struct label_entry {
+    int64_t label;
+    ah__pass1 p1;
+} label_entry;
+
+typedef struct fitter {
+    size_t D;
+    int need_mg;
+    int has_labels;
+    ah__pass1 pooled;
+    label_entry *lab; /* sorted by label */
+    size_t nlab, caplab;
+} fitter;
+
+static int pass1_init(ah__pass1 *p, size_t D, int need_mg)
+{
+    p->n = 0;
+    p->node = malloc(D * sizeof *p->node);
+    p->mg = need_mg ? calloc(D, sizeof *p->mg) : NULL;
+    if (!p->node || (need_mg && !p->mg))
+        return AH_ERR_NOMEM;
+    for (size_t j = 0; j < D; j++) {
+        p->node[j].min = INFINITY;
+        p->node[j].max = -INFINITY;
+    }
+    return AH_OK;
+}
+
+static void pass1_free(ah__pass1 *p)
+{
+    free(p->node);
+    free(p->mg);
+}
+
+/* Misra-Gries update: a value seen again is counted; a new value takes a
+ * free slot or, when none is free, every count drops by one. */
+static void mg_add(ah__mg *g, double v)
+{
+    uint32_t used = g->used;
+    for (uint32_t i = 0; i < used; i++)
+        if (g->value[i] == v) {
+            g->count[i]++;
+            return;
+        }
+    if (used < AH__MG_SLOTS) {
+        g->value[used] = v;
+        g->count[used] = 1;
+        g->used = used + 1;
+        return;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < used; i++)
+        if (--g->count[i] > 0) {
+            g->value[k] = g->value[i];
+            g->count[k++] = g->count[i];
+        }
+    g->used = k;
+}
+
+static void pass1_add(ah__pass1 *p, const double *row, size_t D)
+{
+    p->n++;
+    for (size_t j = 0; j < D; j++) {
+        double v = row[j];
+        if (v < p->node[j].min)
+            p->node[j].min = v;
+        if (v > p->node[j].max)
+            p->node[j].max = v;
+    }
+    if (p->mg)
+        for (size_t j = 0; j < D; j++)
+            mg_add(&p->mg[j], row[j]);
+}
+
+/* Index of label in the sorted table, or where it would be inserted. */
+static size_t label_search(const label_entry *lab, size_t n, int64_t label)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lab[mid].label < label)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int fitter_label(fitter *f, int64_t label, ah__pass1 **out,
+                        ah_diag *diag)
+{
+    size_t i = label_search(f->lab, f->nlab, label);
+    if (i < f->nlab && f->lab[i].label == label) {
+        *out = &f->lab[i].p1;
+        return AH_OK;
+    }
+    if (label == AH_POOLED)
+        return ah__fail(diag, AH_ERR_VALUE, -1, -1,
+                        "label %lld is reserved for the pooled set",
+                        (long long)label);
+    if (f->nlab >= AH__MAX_LABELS)
+        return ah__fail(diag, AH_ERR_VALUE, -1, -1,
+                        "more than %d distinct labels: labels must be "
+                        "integer classes, one per background row",
+                        AH__MAX_LABELS);
+    if (f->nlab == f->caplab) {
+        size_t cap = f->caplab ? 2 * f->caplab : 16;
+        label_entry *p = realloc(f->lab, cap * sizeof *p);
+        if (!p)
+            return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        f->lab = p;
+        f->caplab = cap;
+    }
+    memmove(&f->lab[i + 1], &f->lab[i], (f->nlab - i) * sizeof *f->lab);
+    f->lab[i].label = label;
+    f->nlab++;
+    if (pass1_init(&f->lab[i].p1, f->D, f->need_mg) != AH_OK)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "out of memory for label %lld", (long long)label);
+    *out = &f->lab[i].p1;
+    return AH_OK;
+}
+
+static void fitter_free(fitter *f)
+{
+    pass1_free(&f->pooled);
+    for (size_t i = 0; i < f->nlab; i++)
+        pass1_free(&f->lab[i].p1);
+    free(f->lab);
+}
+
+static int check_options(const ah_fit_options *o, ah_diag *diag)
+{
+    if (o->method < 0 || o->method > AH_METHOD_KDE)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown method %d",
+                        o->method);
+    if (o->tail < 0 || o->tail > AH_TAIL_BOTH)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", o->tail);
+    if (o->binning < 0 || o->binning > AH_BINNING_QUANTILE)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown binning %d",
+                        o->binning);
+    if (o->bins < 0 || o->bins > 65536)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "bins must be 'auto' or 1..65536, not %d", o->bins);
+    if (!(o->atom_share > 0 && o->atom_share <= 1))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "atom share must be in (0, 1]");
+    return AH_OK;
+}
+
+void ah_model_free(ah_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nsets; i++)
+        if (m->sets[i].rep)
+            m->ops->free(m->sets[i].rep);
+    free(m->sets);
+    free(m->labels);
+    free(m);
+}
+
+/* Read every row of the source once, calling fn for each. */
+typedef int (*row_fn)(void *ctx, const double *row, int64_t label,
+                      size_t rowno, ah_diag *diag);
+
+static int stream_rows(ah_row_source *src, size_t chunk, double *buf,
+                       int64_t *lab, row_fn fn, void *ctx, size_t *rows,
+                       ah_diag *diag)
+{
+    size_t D = src->cols, total = 0, got = 0;
+    for (;;) {
+        int st = src->read(src->ctx, buf, D, lab, chunk, &got, diag);
+        if (st != AH_OK)
+            return st;
+        if (got == 0)
+            break;
+        for (size_t i = 0; i < got; i++) {
+            const double *row = buf + i * D;
+            for (size_t j = 0; j < D; j++)
+                if (!isfinite(row[j]))
+                    return ah__fail(diag, AH_ERR_VALUE, (int64_t)(total + i),
+                                    (int64_t)j,
+                                    "background row %zu, column %zu: %s",
+                                    total + i, j,
+                                    isnan(row[j]) ? "NaN" : "infinity");
+            st = fn(ctx, row, src->has_labels ? lab[i] : AH_POOLED,
+                    total + i, diag);
+            if (st != AH_OK)
+                return st;
+        }
+        total += got;
+    }
+    *rows = total;
+    return AH_OK;
+}
+
+static int pass1_row(void *ctx, const double *row, int64_t label,
+                     size_t rowno, ah_diag *diag)
+{
+    fitter *f = ctx;
+    (void)rowno;
+    pass1_add(&f->pooled, row, f->D);
+    if (f->has_labels) {
+        ah__pass1 *p = NULL;
+        int st = fitter_label(f, label, &p, diag);
+        if (st != AH_OK)
+            return st;
+        pass1_add(p, row, f->D);
+    }
+    return AH_OK;
+}
+
+typedef struct pass_ctx {
+    ah_model *m;
+    int pass;
+    int has_labels;
+} pass_ctx;
+
+static int passn_row(void *ctx, const double *row, int64_t label,
+                     size_t rowno, ah_diag *diag)
+{
+    pass_ctx *c = ctx;
+    ah_model *m = c->m;
+    m->ops->add(m->sets[0].rep, c->pass, row);
+    if (c->has_labels) {
+        int seen;
+        size_t s = ah__model_set_for(m, label, &seen);
+        if (!seen)
+            return ah__fail(diag, AH_ERR_IO, (int64_t)rowno, -1,
+                            "background changed between passes: label "
+                            "%lld at row %zu is new",
+                            (long long)label, rowno);
+        m->ops->add(m->sets[s].rep, c->pass, row);
+    }
+    return AH_OK;
+}
+
+size_t ah__model_set_for(const ah_model *m, int64_t label, int *seen)
+{
+    size_t nl = m->nsets - 1, lo = 0, hi = nl;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->labels[mid] < label)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < nl && m->labels[lo] == label) {
+        *seen = 1;
+        return lo + 1;
+    }
+    *seen = 0;
+    return 0;
+}
+
+const ah__rep_ops *ah__ops_for(int method)
+{
+    switch (method) {
+    case AH_METHOD_HIST: return &ah__hist_ops;
+    case AH_METHOD_EMPIRICAL: return &ah__empirical_ops;
+    case AH_METHOD_KDE: return &ah__kde_ops;
+    default: return NULL;
+    }
+}
+
+int ah_model_fit_source(ah_model **out, ah_row_source *src,
+                        const ah_fit_options *opts_in, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!out || !src || !src->read || !src->rewind)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    *out = NULL;
+    ah_fit_options opts;
+    if (opts_in)
+        opts = *opts_in;
+    else
+        ah_fit_options_default(&opts);
+    int st = check_options(&opts, diag);
+    if (st != AH_OK)
+        return st;
+    size_t D = src->cols;
+    if (D == 0)
+        return ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no nodes");
+    size_t chunk = opts.chunk_rows ? opts.chunk_rows : 1024;
+    size_t bufn;
+    if (!ah__mul_ok(chunk, D, &bufn) || !ah__mul_ok(bufn, sizeof(double), &bufn))
+        return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
+                        "chunk of %zu rows x %zu nodes overflows", chunk, D);
+    double *buf = malloc(bufn);
+    int64_t *lab = malloc(chunk * sizeof *lab);
+    fitter f = {.D = D, .need_mg = opts.method == AH_METHOD_HIST,
+                .has_labels = src->has_labels};
+    ah_model *m = NULL;
+    if (!buf || !lab || pass1_init(&f.pooled, D, f.need_mg) != AH_OK) {
+        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        goto done;
+    }
+    size_t rows = 0;
+    st = stream_rows(src, chunk, buf, lab, pass1_row, &f, &rows, diag);
+    if (st != AH_OK)
+        goto done;
+    if (rows == 0) {
+        st = ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no rows");
+        goto done;
+    }
+    if (rows >= UINT32_MAX) {
+        st = ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
+                      "background of %zu rows exceeds 2^32-1", rows);
+        goto done;
+    }
+    m = calloc(1, sizeof *m);
+    if (!m) {
+        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        goto done;
+    }
+    m->opts = opts;
+    m->ops = ah__ops_for(opts.method);
+    m->D = D;
+    m->N = rows;
+    m->nsets = 1 + f.nlab;
+    m->sets = calloc(m->nsets, sizeof *m->sets);
+    m->labels = malloc((f.nlab ? f.nlab : 1) * sizeof *m->labels);
+    if (!m->sets || !m->labels) {
+        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        goto done;
+    }
+    for (size_t s = 0; s < m->nsets; s++) {
+        const ah__pass1 *p = s == 0 ? &f.pooled : &f.lab[s - 1].p1;
+        m->sets[s].label = s == 0 ? AH_POOLED : f.lab[s - 1].label;
+        m->sets[s].n = p->n;
+        if (s > 0)
+            m->labels[s - 1] = f.lab[s - 1].label;
+        st = m->ops->begin(&m->sets[s].rep, D, p, &opts, diag);
+        if (st != AH_OK)
+            goto done;
+    }
+    /* The first-pass summaries are no longer needed: free them before the
+     * counting passes so that peak memory is one of the two, not both. */
+    fitter_free(&f);
+    memset(&f, 0, sizeof f);
+    for (int pass = 1; pass <= m->ops->passes; pass++) {
+        st = src->rewind(src->ctx, diag);
+        if (st != AH_OK)
+            goto done;
+        pass_ctx c = {m, pass, src->has_labels};
+        size_t again = 0;
+        st = stream_rows(src, chunk, buf, lab, passn_row, &c, &again, diag);
+        if (st != AH_OK)
+            goto done;
+        if (again != rows) {
+            st = ah__fail(diag, AH_ERR_IO, -1, -1,
+                          "background changed between passes (%zu rows, "
+                          "then %zu)", rows, again);
+            goto done;
+        }
+        for (size_t s = 0; s < m->nsets; s++) {
+            st = m->ops->end_pass(m->sets[s].rep, pass, diag);
+            if (st != AH_OK)
+                goto done;
+        }
+    }
+done:
+    fitter_free(&f);
+    free(buf);
+    free(lab);
+    if (st != AH_OK) {
+        ah_model_free(m);
+        return st;
+    }
+    *out = m;
+    return AH_OK;
+}
+
+/* Row source over an in-memory matrix. */
+typedef struct mem_source {
+    const double *x;
+    size_t rows, cols, ld, pos;
+    const int64_t *labels;
+} mem_source;
+
+static int mem_read(void *ctx, double *rows, size_t ld, int64_t *labels,
+                    size_t max_rows, size_t *got, ah_diag *diag)
+{
+    mem_source *s = ctx;
+    (void)diag;
+    size_t k = s->rows - s->pos;
+    if (k > max_rows)
+        k = max_rows;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(rows + i * ld, s->x + (s->pos + i) * s->ld,
+               s->cols * sizeof(double));
+        if (s->labels)
+            labels[i] = s->labels[s->pos + i];
+    }
+    s->pos += k;
+    *got = k;
+    return AH_OK;
+}
+
+static int mem_rewind(void *ctx, ah_diag *diag)
+{
+    (void)diag;
+    ((mem_source *)ctx)->pos = 0;
+    return AH_OK;
+}
+
+int ah_model_fit(ah_model **out, const double *x, size_t rows, size_t cols,
+                 size_t ld, const int64_t *labels, const ah_fit_options *opts,
+                 ah_diag *diag)
+{
+    if (!x && rows)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing data");
+    if (ld < cols)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "row stride %zu is below the column count %zu", ld,
+                        cols);
+    mem_source ms = {x, rows, cols, ld, 0, labels};
+    ah_row_source src = {&ms, cols, labels != NULL, mem_read, mem_rewind};
+    return ah_model_fit_source(out, &src, opts, diag);
+}

@@ -1,0 +1,593 @@
+/*
+ * hist.c - per-node histograms with exact atoms (the default representation).
+ *
+ * A node keeps edges e_0 < ... < e_B, the count of non-atom background
+ * values in each bin [e_{k-1}, e_k) (the last bin closed), and its atoms:
+ * values taken exactly by at least atom_share of the background, with their
+ * counts.  Every atom is also an edge, so the bins never straddle one and
+ * p-values at an atom are exact.  For x inside bin k the reported range
+ *   p_min = above_k / (N+1),  p_max = (above_k + count_k + 1) / (N+1)
+ * (above_k: every value in cells above bin k) contains the exact range.
+ *
+ * Fitting streams the background twice.  Pass 1 (fit.c) gives each node's
+ * range and heavy-hitter candidates; here pass 2 counts candidates exactly
+ * and the other values into a fine grid split at the candidates.  Then
+ * candidates below the atom share are merged into their bins and the final
+ * edges are chosen among the fine edges: the equal-width grid itself, or
+ * quantile / NumPy-'auto' edges read off a fine grid of max(1024, 4 bins)
+ * bins.  Memory during the fit is O(D x fine bins), whatever N is.
+ */
+#include "bytes.h"
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAND_MAX (AH__MG_SLOTS + 2)
+#define FLAG_GRID 1u
+
+typedef struct hnode {
+    /* Fitting state, freed when the fit ends. */
+    double *fine;     /* nf + 1 fine edges */
+    uint32_t *fcount; /* nf */
+    uint8_t *fflag;   /* nf + 1: FLAG_GRID for equal-width grid edges */
+    uint32_t nf, ncand;
+    double cand[CAND_MAX];
+    uint32_t ccount[CAND_MAX];
+    /* The model: one allocation `mem` holds every array below. */
+    void *mem;
+    uint32_t nb, na;
+    double *edges;    /* nb + 1 */
+    double *atom;     /* na, increasing, each equal to an edge */
+    uint32_t *count;  /* nb: non-atom values in the bin */
+    uint32_t *above;  /* nb: values in cells above the bin (derived) */
+    uint32_t *acount; /* na */
+    uint32_t *aabove; /* na: values strictly above the atom (derived) */
+} hnode;
+
+typedef struct hist {
+    size_t D, n;
+    int bins, binning;
+    double atom_share;
+    hnode *node;
+} hist;
+
+/* Index of x in a[0..n) or -1. */
+static long find_exact(const double *a, size_t n, double x)
+{
+    size_t k = ah__upper_bound(a, n, x);
+    return (k > 0 && a[k - 1] == x) ? (long)(k - 1) : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Equal-width edge i of B over [lo, hi]; written so that hi - lo may
+ * exceed the double range without overflow, monotone in i. */
+static double grid_edge(double lo, double hi, size_t i, size_t B)
+{
+    if (i == 0)
+        return lo;
+    if (i >= B)
+        return hi;
+    double w = hi * 0.5 - lo * 0.5;
+    double e = lo + w * (2.0 * (double)i / (double)B);
+    return e > hi ? hi : e;
+}
+
+static int node_alloc_final(hnode *h, uint32_t nb, uint32_t na)
+{
+    size_t nd = (size_t)nb + 1 + na, nu = 2 * (size_t)nb + 2 * (size_t)na;
+    h->mem = malloc(nd * sizeof(double) + nu * sizeof(uint32_t) + 1);
+    if (!h->mem)
+        return AH_ERR_NOMEM;
+    h->nb = nb;
+    h->na = na;
+    h->edges = h->mem;
+    h->atom = h->edges + nb + 1;
+    h->count = (uint32_t *)(h->atom + na);
+    h->above = h->count + nb;
+    h->acount = h->above + nb;
+    h->aabove = h->acount + na;
+    return AH_OK;
+}
+
+/* above[] and aabove[] from counts: a single sweep from the top. */
+static void node_derive(hnode *h)
+{
+    uint64_t acc = 0;
+    long a = (long)h->na - 1;
+    for (long k = (long)h->nb - 1; k >= -1; k--) {
+        /* atoms at or above edge k+1 are above bin k */
+        double e = h->edges[k + 1];
+        while (a >= 0 && h->atom[a] >= e) {
+            h->aabove[a] = (uint32_t)acc;
+            acc += h->acount[a];
+            a--;
+        }
+        if (k >= 0) {
+            h->above[k] = (uint32_t)acc;
+            acc += h->count[k];
+        }
+    }
+    while (a >= 0) { /* cannot happen for valid models: atoms lie in range */
+        h->aabove[a] = (uint32_t)acc;
+        acc += h->acount[a];
+        a--;
+    }
+}
+
+static void hist_free(void *rep)
+{
+    hist *h = rep;
+    if (!h)
+        return;
+    if (h->node)
+        for (size_t j = 0; j < h->D; j++) {
+            free(h->node[j].fine);
+            free(h->node[j].fcount);
+            free(h->node[j].fflag);
+            free(h->node[j].mem);
+        }
+    free(h->node);
+    free(h);
+}
+
+static hist *hist_new(size_t D, size_t n, const ah_fit_options *o)
+{
+    hist *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->D = D;
+    h->n = n;
+    h->bins = o->bins;
+    h->binning = o->binning;
+    h->atom_share = o->atom_share;
+    h->node = calloc(D, sizeof *h->node);
+    if (!h->node) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Fine grid of node j: the grid edges merged with the candidates. */
+static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
+                      size_t grid)
+{
+    double c[CAND_MAX];
+    uint32_t nc = 0;
+    c[nc++] = lo;
+    c[nc++] = hi;
+    for (uint32_t i = 0; i < mg->used; i++)
+        c[nc++] = mg->value[i];
+    qsort(c, nc, sizeof *c, cmp_double);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nc; i++)
+        if (k == 0 || c[i] != c[k - 1])
+            c[k++] = c[i];
+    memcpy(nd->cand, c, k * sizeof *c);
+    memset(nd->ccount, 0, sizeof nd->ccount);
+    nd->ncand = k;
+    if (lo == hi) {
+        nd->nf = 0;
+        return AH_OK;
+    }
+    size_t cap = grid + 1 + k;
+    nd->fine = malloc(cap * sizeof *nd->fine);
+    nd->fflag = malloc(cap);
+    if (!nd->fine || !nd->fflag)
+        return AH_ERR_NOMEM;
+    /* merge the sorted grid with the sorted candidates */
+    size_t gi = 0, ci = 0, m = 0;
+    while (gi <= grid || ci < k) {
+        double g = gi <= grid ? grid_edge(lo, hi, gi, grid) : INFINITY;
+        double v = ci < k ? c[ci] : INFINITY;
+        double e = g <= v ? g : v;
+        uint8_t flag = g <= v ? FLAG_GRID : 0;
+        if (g <= v)
+            gi++;
+        else
+            ci++;
+        if (m > 0 && nd->fine[m - 1] == e) {
+            nd->fflag[m - 1] |= flag;
+            continue;
+        }
+        nd->fine[m] = e;
+        nd->fflag[m] = flag;
+        m++;
+    }
+    nd->nf = (uint32_t)(m - 1);
+    nd->fcount = calloc(nd->nf, sizeof *nd->fcount);
+    return nd->fcount ? AH_OK : AH_ERR_NOMEM;
+}
+
+static size_t fine_grid_size(const hist *h)
+{
+    if (h->binning == AH_BINNING_WIDTH && h->bins > 0)
+        return (size_t)h->bins;
+    size_t f = 1024;
+    if (h->bins > 0 && (size_t)h->bins * 4 > f)
+        f = (size_t)h->bins * 4;
+    return f;
+}
+
+static int hist_begin(void **rep, size_t D, const ah__pass1 *p1,
+                      const ah_fit_options *o, ah_diag *diag)
+{
+    hist *h = hist_new(D, p1->n, o);
+    if (!h)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    size_t grid = fine_grid_size(h);
+    for (size_t j = 0; j < D; j++)
+        if (node_begin(&h->node[j], p1->node[j].min, p1->node[j].max,
+                       &p1->mg[j], grid) != AH_OK) {
+            hist_free(h);
+            return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                            "out of memory for the histogram of %zu nodes", D);
+        }
+    *rep = h;
+    return AH_OK;
+}
+
+static void hist_add(void *rep, int pass, const double *row)
+{
+    hist *h = rep;
+    (void)pass;
+    for (size_t j = 0; j < h->D; j++) {
+        hnode *nd = &h->node[j];
+        double v = row[j];
+        long c = find_exact(nd->cand, nd->ncand, v);
+        if (c >= 0) {
+            nd->ccount[c]++;
+            continue;
+        }
+        size_t k = ah__upper_bound(nd->fine, (size_t)nd->nf + 1, v);
+        size_t bin = k == 0 ? 0 : k - 1;
+        if (bin >= nd->nf)
+            bin = nd->nf - 1;
+        nd->fcount[bin]++;
+    }
+}
+
+/* Approximate q-quantile of the node's whole background (atoms as points,
+ * values spread evenly in fine bins), for the Freedman-Diaconis width. */
+static double node_quantile(const hnode *nd, size_t n, double q)
+{
+    double r = q * (double)(n - 1), cum = 0;
+    size_t ci = 0;
+    for (size_t b = 0; b <= nd->nf; b++) {
+        while (ci < nd->ncand && nd->cand[ci] <= nd->fine[b]) {
+            if (nd->cand[ci] == nd->fine[b] && nd->ccount[ci] > 0) {
+                cum += nd->ccount[ci];
+                if (cum > r)
+                    return nd->cand[ci];
+            }
+            ci++;
+        }
+        if (b == nd->nf)
+            break;
+        double c = nd->fcount[b];
+        if (c > 0 && cum + c > r)
+            return nd->fine[b] + (nd->fine[b + 1] - nd->fine[b]) *
+                                     ((r - cum + 0.5) / c);
+        cum += c;
+    }
+    return nd->fine[nd->nf];
+}
+
+/* NumPy's 'auto' bin count: the larger of Sturges and Freedman-Diaconis
+ * (Sturges alone when the interquartile range is zero). */
+static size_t auto_bins(const hnode *nd, size_t n)
+{
+    double lo = nd->fine[0], hi = nd->fine[nd->nf];
+    double ptp = hi - lo;
+    double sturges = ptp / (log2((double)n) + 1.0);
+    double iqr = node_quantile(nd, n, 0.75) - node_quantile(nd, n, 0.25);
+    double fd = 2.0 * iqr * pow((double)n, -1.0 / 3.0);
+    double bw = (fd > 0 && fd < sturges) ? fd : sturges;
+    double b = bw > 0 ? ceil(ptp / bw) : 1;
+    if (!(b >= 1))
+        b = 1;
+    if (b > nd->nf)
+        b = nd->nf;
+    return (size_t)b;
+}
+
+/* Choose the final edges among the fine edges and collapse the counts. */
+static int node_finish(hist *h, hnode *nd)
+{
+    size_t n = h->n;
+    double share = ceil(h->atom_share * (double)n);
+    uint32_t thr = share > 2 ? (uint32_t)share : 2;
+    if (nd->nf == 0) { /* constant node: its one value is an atom */
+        if (node_alloc_final(nd, 0, 1) != AH_OK)
+            return AH_ERR_NOMEM;
+        nd->edges[0] = nd->cand[0];
+        nd->atom[0] = nd->cand[0];
+        nd->acount[0] = nd->ccount[0];
+        node_derive(nd);
+        return AH_OK;
+    }
+    uint8_t *keep = calloc((size_t)nd->nf + 1, 1);
+    if (!keep)
+        return AH_ERR_NOMEM;
+    uint32_t na = 0;
+    for (uint32_t c = 0; c < nd->ncand; c++) {
+        long e = find_exact(nd->fine, (size_t)nd->nf + 1, nd->cand[c]);
+        if (nd->ccount[c] >= thr) {
+            keep[e] = 1;
+            na++;
+        } else if (nd->ccount[c] > 0) {
+            /* not an atom: its values join the bin that starts at it */
+            size_t bin = (size_t)e < nd->nf ? (size_t)e : nd->nf - 1u;
+            nd->fcount[bin] += nd->ccount[c];
+        }
+    }
+    keep[0] = keep[nd->nf] = 1;
+    if (h->binning == AH_BINNING_WIDTH && h->bins > 0) {
+        for (uint32_t i = 0; i <= nd->nf; i++)
+            if (nd->fflag[i] & FLAG_GRID)
+                keep[i] = 1;
+    } else if (h->binning == AH_BINNING_QUANTILE) {
+        size_t B = h->bins > 0 ? (size_t)h->bins : auto_bins(nd, n);
+        uint64_t total = 0, cum = 0;
+        for (uint32_t b = 0; b < nd->nf; b++)
+            total += nd->fcount[b];
+        size_t q = 1;
+        for (uint32_t i = 1; i < nd->nf && q < B; i++) {
+            cum += nd->fcount[i - 1];
+            if ((double)cum * (double)B >= (double)total * (double)q) {
+                keep[i] = 1;
+                while (q < B && (double)cum * (double)B >= (double)total * (double)q)
+                    q++;
+            }
+        }
+    } else { /* auto: equal width with NumPy's bin count, on fine edges */
+        size_t B = auto_bins(nd, n);
+        double lo = nd->fine[0], hi = nd->fine[nd->nf];
+        for (size_t i = 1; i < B; i++) {
+            double t = grid_edge(lo, hi, i, B);
+            size_t k = ah__upper_bound(nd->fine, (size_t)nd->nf + 1, t);
+            if (k > 0 && k <= nd->nf &&
+                (t - nd->fine[k - 1] <= nd->fine[k] - t || k == nd->nf))
+                k--;
+            keep[k] = 1;
+        }
+    }
+    uint32_t nb = 0;
+    for (uint32_t i = 1; i <= nd->nf; i++)
+        nb += keep[i];
+    if (node_alloc_final(nd, nb, na) != AH_OK) {
+        free(keep);
+        return AH_ERR_NOMEM;
+    }
+    uint32_t b = 0;
+    nd->edges[0] = nd->fine[0];
+    uint64_t acc = 0;
+    for (uint32_t i = 1; i <= nd->nf; i++) {
+        acc += nd->fcount[i - 1];
+        if (keep[i]) {
+            nd->count[b] = (uint32_t)acc;
+            nd->edges[++b] = nd->fine[i];
+            acc = 0;
+        }
+    }
+    uint32_t a = 0;
+    for (uint32_t c = 0; c < nd->ncand; c++)
+        if (nd->ccount[c] >= thr) {
+            nd->atom[a] = nd->cand[c];
+            nd->acount[a++] = nd->ccount[c];
+        }
+    free(keep);
+    node_derive(nd);
+    return AH_OK;
+}
+
+static int hist_end_pass(void *rep, int pass, ah_diag *diag)
+{
+    hist *h = rep;
+    (void)pass;
+    for (size_t j = 0; j < h->D; j++) {
+        hnode *nd = &h->node[j];
+        if (node_finish(h, nd) != AH_OK)
+            return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        free(nd->fine);
+        free(nd->fcount);
+        free(nd->fflag);
+        nd->fine = NULL;
+        nd->fcount = NULL;
+        nd->fflag = NULL;
+    }
+    return AH_OK;
+}
+
+static void hist_pvalue(const void *rep, size_t j, double x, double out[4])
+{
+    const hist *h = rep;
+    const hnode *nd = &h->node[j];
+    double n = (double)h->n, n1 = n + 1.0;
+    double gt_lo, ge_hi; /* bounds on #{b > x} and #{b >= x} */
+    if (x < nd->edges[0]) {
+        gt_lo = ge_hi = n;
+    } else if (x > nd->edges[nd->nb]) {
+        gt_lo = ge_hi = 0;
+    } else {
+        long a = find_exact(nd->atom, nd->na, x);
+        if (a >= 0) {
+            gt_lo = nd->aabove[a];
+            ge_hi = gt_lo + nd->acount[a];
+        } else {
+            size_t k = ah__upper_bound(nd->edges, (size_t)nd->nb + 1, x);
+            k = k == 0 ? 0 : k - 1;
+            if (k >= nd->nb)
+                k = nd->nb - 1;
+            gt_lo = nd->above[k];
+            ge_hi = gt_lo + nd->count[k];
+        }
+    }
+    /* The lower tail mirrors: #{b < x} >= n - ge_hi, #{b <= x} <= n - gt_lo */
+    out[0] = gt_lo / n1;
+    out[1] = (ge_hi + 1.0) / n1;
+    out[2] = (n - ge_hi) / n1;
+    out[3] = (n - gt_lo + 1.0) / n1;
+}
+
+/* Serialised node: u32 nb, u32 na, f64 edges[nb+1], f64 atoms[na],
+ * u32 counts[nb], u32 atom counts[na], zero padding to 8 bytes. */
+static size_t node_bytes(uint32_t nb, uint32_t na)
+{
+    size_t b = 8 + 8 * ((size_t)nb + 1 + na) + 4 * ((size_t)nb + na);
+    return (b + 7) & ~(size_t)7;
+}
+
+static size_t hist_payload_bytes(const void *rep)
+{
+    const hist *h = rep;
+    size_t s = 0;
+    for (size_t j = 0; j < h->D; j++)
+        s += node_bytes(h->node[j].nb, h->node[j].na);
+    return s;
+}
+
+static void hist_write(const void *rep, unsigned char *buf)
+{
+    const hist *h = rep;
+    for (size_t j = 0; j < h->D; j++) {
+        const hnode *nd = &h->node[j];
+        unsigned char *start = buf;
+        buf = ah__put_u32(buf, nd->nb);
+        buf = ah__put_u32(buf, nd->na);
+        for (uint32_t i = 0; i <= nd->nb; i++)
+            buf = ah__put_f64(buf, nd->edges[i]);
+        for (uint32_t i = 0; i < nd->na; i++)
+            buf = ah__put_f64(buf, nd->atom[i]);
+        for (uint32_t i = 0; i < nd->nb; i++)
+            buf = ah__put_u32(buf, nd->count[i]);
+        for (uint32_t i = 0; i < nd->na; i++)
+            buf = ah__put_u32(buf, nd->acount[i]);
+        size_t want = node_bytes(nd->nb, nd->na);
+        while ((size_t)(buf - start) < want)
+            *buf++ = 0;
+    }
+}
+
+static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
+                     const unsigned char *buf, size_t len, size_t *used,
+                     ah_diag *diag)
+{
+    hist *h = hist_new(D, n, o);
+    if (!h)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    size_t off = 0;
+    for (size_t j = 0; j < D; j++) {
+        if (len - off < 8)
+            goto bad;
+        uint32_t nb = ah__get_u32(buf + off), na = ah__get_u32(buf + off + 4);
+        if (nb > (1u << 24) || na > (1u << 24))
+            goto bad;
+        size_t nbytes = node_bytes(nb, na);
+        if (len - off < nbytes)
+            goto bad;
+        hnode *nd = &h->node[j];
+        if (node_alloc_final(nd, nb, na) != AH_OK) {
+            hist_free(h);
+            return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        }
+        const unsigned char *p = buf + off + 8;
+        uint64_t total = 0;
+        for (uint32_t i = 0; i <= nb; i++, p += 8) {
+            nd->edges[i] = ah__get_f64(p);
+            if (!isfinite(nd->edges[i]) ||
+                (i > 0 && !(nd->edges[i] > nd->edges[i - 1])))
+                goto bad;
+        }
+        for (uint32_t i = 0; i < na; i++, p += 8) {
+            nd->atom[i] = ah__get_f64(p);
+            if (!(i == 0 || nd->atom[i] > nd->atom[i - 1]) ||
+                find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
+                goto bad;
+        }
+        for (uint32_t i = 0; i < nb; i++, p += 4)
+            total += nd->count[i] = ah__get_u32(p);
+        for (uint32_t i = 0; i < na; i++, p += 4)
+            total += nd->acount[i] = ah__get_u32(p);
+        if (total != n || (nb == 0 && na == 0))
+            goto bad;
+        node_derive(nd);
+        off += nbytes;
+        continue;
+    bad:
+        hist_free(h);
+        return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                        "histogram of node %zu is inconsistent or truncated",
+                        j);
+    }
+    *used = off;
+    *rep = h;
+    return AH_OK;
+}
+
+static size_t hist_memory_bytes(const void *rep)
+{
+    const hist *h = rep;
+    size_t s = sizeof *h + h->D * sizeof *h->node;
+    for (size_t j = 0; j < h->D; j++)
+        s += ((size_t)h->node[j].nb + 1 + h->node[j].na) * 8 +
+             2 * ((size_t)h->node[j].nb + h->node[j].na) * 4;
+    return s;
+}
+
+static size_t hist_node_bins(const void *rep, size_t j)
+{
+    return ((const hist *)rep)->node[j].nb;
+}
+
+static size_t hist_node_atoms(const void *rep, size_t j)
+{
+    return ((const hist *)rep)->node[j].na;
+}
+
+static int hist_node_cells(const void *rep, size_t j, ah_cell *cells,
+                           size_t cap, size_t *n)
+{
+    const hnode *nd = &((const hist *)rep)->node[j];
+    size_t k = 0, a = 0;
+    for (uint32_t i = 0; i <= nd->nb; i++) {
+        if (a < nd->na && nd->atom[a] == nd->edges[i]) {
+            if (k < cap)
+                cells[k] = (ah_cell){nd->atom[a], nd->atom[a], nd->acount[a], 1};
+            k++;
+            a++;
+        }
+        if (i < nd->nb) {
+            if (k < cap)
+                cells[k] = (ah_cell){nd->edges[i], nd->edges[i + 1],
+                                     nd->count[i], 0};
+            k++;
+        }
+    }
+    *n = k;
+    return k <= cap ? AH_OK : AH_ERR_ARG;
+}
+
+const ah__rep_ops ah__hist_ops = {
+    .name = "hist",
+    .passes = 1,
+    .begin = hist_begin,
+    .add = hist_add,
+    .end_pass = hist_end_pass,
+    .pvalue = hist_pvalue,
+    .payload_bytes = hist_payload_bytes,
+    .write = hist_write,
+    .read = hist_read,
+    .memory_bytes = hist_memory_bytes,
+    .node_bins = hist_node_bins,
+    .node_atoms = hist_node_atoms,
+    .node_cells = hist_node_cells,
+    .free = hist_free,
+};

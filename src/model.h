@@ -1,0 +1,99 @@
+/*
+ * model.h - the model object and the interface every representation
+ * implements (internal).
+ *
+ * A model holds one "set" of per-node representations for the pooled
+ * background and one per label of a conditional fit.  A representation is a
+ * struct of function pointers (ah__rep_ops); adding a method means adding
+ * one file that fills one of these.
+ */
+#ifndef AH_MODEL_H
+#define AH_MODEL_H
+
+#include "internal.h"
+
+/* Per-node summary gathered in the first pass over the background. */
+typedef struct ah__node_pass1 {
+    double min, max;
+} ah__node_pass1;
+
+/*
+ * Misra-Gries heavy-hitter summary of one node: every value that takes more
+ * than n/(AH__MG_SLOTS+1) of the node's background is guaranteed to be among
+ * the candidates, so atoms are found in one streaming pass with O(1) memory.
+ */
+#define AH__MG_SLOTS 32
+typedef struct ah__mg {
+    double value[AH__MG_SLOTS];
+    uint32_t count[AH__MG_SLOTS];
+    uint32_t used;
+} ah__mg;
+
+/* First-pass state of one set (pooled or one label). */
+typedef struct ah__pass1 {
+    size_t n;               /* rows in this set */
+    ah__node_pass1 *node;   /* D entries */
+    ah__mg *mg;             /* D entries, or NULL when the method needs none */
+} ah__pass1;
+
+typedef struct ah__rep_ops {
+    const char *name;
+    /* Passes over the background after the first one (at least 1). */
+    int passes;
+    /* Create an empty representation for D nodes from the first pass. */
+    int (*begin)(void **rep, size_t D, const ah__pass1 *p1,
+                 const ah_fit_options *opts, ah_diag *diag);
+    /* Account one background row during pass `pass` (1-based after pass 1).*/
+    void (*add)(void *rep, int pass, const double *row);
+    /* End of pass `pass`: sort, choose edges, prepare queries. */
+    int (*end_pass)(void *rep, int pass, ah_diag *diag);
+    /* Upper and lower p-value ranges of x at node j:
+     * out = {up_min, up_max, lo_min, lo_max}. */
+    void (*pvalue)(const void *rep, size_t j, double x, double out[4]);
+    /* Serialised payload: size, write into buf (size bytes), read back. */
+    size_t (*payload_bytes)(const void *rep);
+    void (*write)(const void *rep, unsigned char *buf);
+    int (*read)(void **rep, size_t D, size_t n, const ah_fit_options *opts,
+                const unsigned char *buf, size_t len, size_t *used,
+                ah_diag *diag);
+    size_t (*memory_bytes)(const void *rep);
+    /* Bins of node j (hist) or 0 when the notion does not apply. */
+    size_t (*node_bins)(const void *rep, size_t j);
+    size_t (*node_atoms)(const void *rep, size_t j);
+    int (*node_cells)(const void *rep, size_t j, ah_cell *cells, size_t cap,
+                      size_t *n);
+    void (*free)(void *rep);
+} ah__rep_ops;
+
+extern const ah__rep_ops ah__hist_ops;
+extern const ah__rep_ops ah__empirical_ops;
+extern const ah__rep_ops ah__kde_ops;
+
+const ah__rep_ops *ah__ops_for(int method);
+
+typedef struct ah__set {
+    int64_t label; /* AH_POOLED for the pooled set */
+    size_t n;      /* background rows in this set */
+    void *rep;
+} ah__set;
+
+struct ah_model {
+    ah_fit_options opts;
+    const ah__rep_ops *ops;
+    size_t D, N;
+    size_t nsets;    /* 1 + number of labels */
+    ah__set *sets;   /* sets[0] pooled, then increasing label */
+    int64_t *labels; /* nsets - 1 labels, increasing (points into a copy) */
+    size_t file_bytes;
+};
+
+/* Find the set for a label: index into sets, or 0 (pooled) when unseen;
+ * *seen tells which. */
+size_t ah__model_set_for(const ah_model *m, int64_t label, int *seen);
+
+/* Exact counting p-values over a sorted array (empirical rule), shared by
+ * the empirical and KDE representations. */
+void ah__sorted_pvalue(const double *sorted, size_t n, double x,
+                       double out[4]);
+
+#endif

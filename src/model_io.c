@@ -1,0 +1,377 @@
+/*
+ * model_io.c - the model file (docs/FORMAT.md) and model queries.
+ *
+ * A file is read whole (models are small; the empirical baseline is as big
+ * as its background) and every count is checked against the bytes present
+ * before anything is allocated.  Saving goes to a temporary file in the
+ * target's directory, synced, then renamed, so a reader never sees half a
+ * model.
+ */
+#include "bytes.h"
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FORMAT_MAJOR 1
+#define FORMAT_MINOR 0
+#define HEADER_BYTES 96
+#define SET_HEADER_BYTES 24
+
+static const unsigned char magic[8] = {0x89, 'A', 'H', 'M', '\r', '\n', 0x1a,
+                                       '\n'};
+
+/* FNV-1a, 64 bits: detects truncation and bit flips; not cryptographic. */
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static size_t model_file_bytes(const ah_model *m)
+{
+    size_t s = HEADER_BYTES;
+    for (size_t i = 0; i < m->nsets; i++)
+        s += SET_HEADER_BYTES + pad8(m->ops->payload_bytes(m->sets[i].rep));
+    return s + 8;
+}
+
+int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
+                         ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!m || !len)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    size_t total = model_file_bytes(m);
+    if (!buf) {
+        *len = total;
+        return AH_OK;
+    }
+    if (*len < total)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "buffer of %zu bytes is below the %zu needed", *len,
+                        total);
+    unsigned char *p = buf;
+    memset(p, 0, total);
+    memcpy(p, magic, 8);
+    p[8] = FORMAT_MAJOR;
+    p[10] = FORMAT_MINOR;
+    ah__put_u32(p + 12, HEADER_BYTES);
+    ah__put_u32(p + 16, (uint32_t)m->opts.method);
+    ah__put_u32(p + 20, (uint32_t)m->opts.tail);
+    ah__put_u32(p + 24, (uint32_t)m->opts.binning);
+    ah__put_u32(p + 28, (uint32_t)m->opts.bins);
+    ah__put_f64(p + 32, m->opts.atom_share);
+    ah__put_u64(p + 40, m->D);
+    ah__put_u64(p + 48, m->N);
+    ah__put_u64(p + 56, m->nsets);
+    ah__put_u64(p + 64, total);
+    unsigned char *q = p + HEADER_BYTES;
+    for (size_t i = 0; i < m->nsets; i++) {
+        size_t pb = m->ops->payload_bytes(m->sets[i].rep);
+        ah__put_u64(q, (uint64_t)m->sets[i].label);
+        ah__put_u64(q + 8, m->sets[i].n);
+        ah__put_u64(q + 16, pb);
+        m->ops->write(m->sets[i].rep, q + SET_HEADER_BYTES);
+        q += SET_HEADER_BYTES + pad8(pb);
+    }
+    ah__put_u64(q, fnv1a64(p, total - 8));
+    *len = total;
+    return AH_OK;
+}
+
+int ah_model_save(const ah_model *m, const char *path, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!m || !path)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    size_t len = 0;
+    ah_model_save_memory(m, NULL, &len, diag);
+    unsigned char *buf = malloc(len);
+    if (!buf)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: out of memory for %zu bytes", path, len);
+    ah_model_save_memory(m, buf, &len, diag);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(buf);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    int st = AH_OK;
+    if (fd < 0) {
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot create: %s", path,
+                      strerror(errno));
+        goto out;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: write failed: %s",
+                          path, strerror(errno));
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (st == AH_OK && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot sync: %s", path,
+                      strerror(errno));
+    if (close(fd) != 0 && st == AH_OK)
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: close failed: %s", path,
+                      strerror(errno));
+    if (st == AH_OK && rename(tmp, path) != 0)
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot rename into place: %s",
+                      path, strerror(errno));
+    if (st != AH_OK)
+        unlink(tmp);
+out:
+    free(tmp);
+    free(buf);
+    return st;
+}
+
+int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
+                         const char *name, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!out || (!vbuf && len))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    *out = NULL;
+    const unsigned char *p = vbuf;
+    if (!name)
+        name = "<memory>";
+    if (len < 8 || memcmp(p, magic, 8) != 0)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: not an acthist model (bad magic)", name);
+    if (len < HEADER_BYTES + 8)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: truncated model (%zu bytes)", name, len);
+    unsigned major = p[8] | p[9] << 8, minor = p[10] | p[11] << 8;
+    if (major != FORMAT_MAJOR || minor > FORMAT_MINOR)
+        return ah__fail(diag, AH_ERR_VERSION, -1, -1,
+                        "%s: model format version %u.%u, this build reads "
+                        "%d.0 to %d.%d", name, major, minor, FORMAT_MAJOR,
+                        FORMAT_MAJOR, FORMAT_MINOR);
+    uint64_t total = ah__get_u64(p + 64);
+    if (total != len)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: truncated or extended model: header says %llu "
+                        "bytes, file has %zu", name, (unsigned long long)total,
+                        len);
+    if (ah__get_u64(p + len - 8) != fnv1a64(p, len - 8))
+        return ah__fail(diag, AH_ERR_CHECKSUM, -1, -1,
+                        "%s: checksum mismatch: the model is corrupted", name);
+    if (ah__get_u32(p + 12) != HEADER_BYTES)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1, "%s: bad header size",
+                        name);
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    o.method = (int)ah__get_u32(p + 16);
+    o.tail = (int)ah__get_u32(p + 20);
+    o.binning = (int)ah__get_u32(p + 24);
+    o.bins = (int)ah__get_u32(p + 28);
+    o.atom_share = ah__get_f64(p + 32);
+    uint64_t D = ah__get_u64(p + 40), N = ah__get_u64(p + 48),
+             nsets = ah__get_u64(p + 56);
+    if (o.method < 0 || o.method > AH_METHOD_KDE || o.tail < 0 ||
+        o.tail > AH_TAIL_BOTH || o.binning < 0 ||
+        o.binning > AH_BINNING_QUANTILE || D == 0 || N == 0 ||
+        N >= UINT32_MAX || nsets == 0 ||
+        nsets > (len - HEADER_BYTES) / SET_HEADER_BYTES ||
+        D > len)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: header fields out of range", name);
+    ah_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    m->opts = o;
+    m->ops = ah__ops_for(o.method);
+    m->D = (size_t)D;
+    m->N = (size_t)N;
+    m->nsets = (size_t)nsets;
+    m->sets = calloc(m->nsets, sizeof *m->sets);
+    m->labels = malloc(m->nsets * sizeof *m->labels);
+    int st = AH_OK;
+    if (!m->sets || !m->labels) {
+        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        goto fail;
+    }
+    size_t off = HEADER_BYTES, end = len - 8;
+    for (size_t i = 0; i < m->nsets; i++) {
+        if (end - off < SET_HEADER_BYTES)
+            goto truncated;
+        int64_t label = (int64_t)ah__get_u64(p + off);
+        uint64_t n = ah__get_u64(p + off + 8), pb = ah__get_u64(p + off + 16);
+        off += SET_HEADER_BYTES;
+        if (pb > end - off || n == 0 || n > N)
+            goto truncated;
+        if ((i == 0) != (label == AH_POOLED) || (i == 0 && n != N) ||
+            (i > 1 && label <= m->labels[i - 2])) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: set %zu has a bad label or row count", name, i);
+            goto fail;
+        }
+        m->sets[i].label = label;
+        m->sets[i].n = (size_t)n;
+        if (i > 0)
+            m->labels[i - 1] = label;
+        size_t used = 0;
+        st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &o, p + off,
+                          (size_t)pb, &used, diag);
+        if (st != AH_OK) {
+            char inner[sizeof diag->message];
+            snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
+            ah__fail(diag, st, -1, diag ? diag->col : -1, "%s: set %zu: %s",
+                     name, i, inner);
+            goto fail;
+        }
+        if (used != pb)
+            goto truncated;
+        off += pad8((size_t)pb);
+        if (off > end)
+            goto truncated;
+    }
+    if (off != end)
+        goto truncated;
+    m->file_bytes = len;
+    *out = m;
+    return AH_OK;
+truncated:
+    st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                  "%s: set sizes do not match the file", name);
+fail:
+    ah_model_free(m);
+    return st;
+}
+
+int ah_model_load(ah_model **out, const char *path, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!out || !path)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    *out = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open: %s", path,
+                        strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not a regular file",
+                        path);
+    }
+    size_t len = (size_t)sb.st_size;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        close(fd);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: out of memory for %zu bytes", path, len);
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t r = read(fd, buf + off, len - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    close(fd);
+    int st = off == len ? ah_model_load_memory(out, buf, len, path, diag)
+                        : ah__fail(diag, AH_ERR_IO, -1, -1,
+                                   "%s: read failed", path);
+    free(buf);
+    return st;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int ah_model_get_info(const ah_model *m, ah_model_info *info)
+{
+    if (!m || !info)
+        return AH_ERR_ARG;
+    memset(info, 0, sizeof *info);
+    info->method = m->opts.method;
+    info->tail = m->opts.tail;
+    info->binning = m->opts.binning;
+    info->bins_requested = m->opts.bins;
+    info->nodes = m->D;
+    info->rows = m->N;
+    info->labels = m->nsets - 1;
+    size_t *bins = malloc(m->D * sizeof *bins);
+    if (!bins)
+        return AH_ERR_NOMEM;
+    const void *rep = m->sets[0].rep;
+    for (size_t j = 0; j < m->D; j++) {
+        bins[j] = m->ops->node_bins(rep, j);
+        info->atoms_total += m->ops->node_atoms(rep, j);
+    }
+    qsort(bins, m->D, sizeof *bins, cmp_size);
+    info->bins_min = bins[0];
+    info->bins_median = bins[m->D / 2];
+    info->bins_max = bins[m->D - 1];
+    free(bins);
+    info->memory_bytes = sizeof *m + m->nsets * (sizeof *m->sets + 8);
+    for (size_t i = 0; i < m->nsets; i++)
+        info->memory_bytes += m->ops->memory_bytes(m->sets[i].rep);
+    info->file_bytes = model_file_bytes(m);
+    info->raw_bytes = (double)m->N * (double)m->D * 4.0;
+    return AH_OK;
+}
+
+const int64_t *ah_model_labels(const ah_model *m, size_t *n)
+{
+    if (n)
+        *n = m ? m->nsets - 1 : 0;
+    return m ? m->labels : NULL;
+}
+
+size_t ah_model_nodes(const ah_model *m) { return m ? m->D : 0; }
+int ah_model_tail(const ah_model *m) { return m ? m->opts.tail : -1; }
+
+int ah_model_node_cells(const ah_model *m, int64_t label, size_t node,
+                        ah_cell *cells, size_t cap, size_t *n, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!m || !n || (!cells && cap))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    if (node >= m->D)
+        return ah__fail(diag, AH_ERR_ARG, -1, (int64_t)node,
+                        "node %zu is out of range (the model has %zu)", node,
+                        m->D);
+    size_t s = 0;
+    if (label != AH_POOLED) {
+        int seen;
+        s = ah__model_set_for(m, label, &seen);
+        if (!seen)
+            return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                            "the model has no label %lld", (long long)label);
+    }
+    int st = m->ops->node_cells(m->sets[s].rep, node, cells, cap, n);
+    if (st != AH_OK)
+        return ah__fail(diag, st, -1, (int64_t)node,
+                        "node %zu has %zu cells, above the capacity %zu", node,
+                        *n, cap);
+    return AH_OK;
+}
