@@ -1,0 +1,390 @@
+/*
+ * test_model.c - every representation against naive references.
+ *
+ * Empirical p-values must be bit-identical to counting every background
+ * value; KDE within 1e-12 relative of a plain double loop; histogram ranges
+ * must contain the empirical ranges and equal them at atoms.  Pooled and
+ * conditional, every tail, random data with heavy ties and spikes.  Also:
+ * chunk-size independence, save/load round trips, thread independence and
+ * rejection of corrupted model files.
+ */
+#include "acthist.h"
+#include "check.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Random activations: a spike at 0 (ReLU), a second spike, a heavy right
+ * tail, a constant node and a node with few distinct values. */
+static void make_data(double *x, int64_t *lab, size_t n, size_t D,
+                      uint64_t *rng)
+{
+    for (size_t i = 0; i < n; i++) {
+        lab[i] = (int64_t)(check_rand_u64(rng) % 4) - 1; /* -1..2 */
+        for (size_t j = 0; j < D; j++) {
+            double u = check_rand_unit(rng), v;
+            if (j == 0)
+                v = 3.25; /* constant node */
+            else if (j == 1)
+                v = (double)(check_rand_u64(rng) % 5); /* few values */
+            else if (u < 0.4)
+                v = 0.0;
+            else if (u < 0.5)
+                v = 1.5;
+            else
+                v = -log(1e-12 + check_rand_unit(rng)) * (1.0 + (double)j) +
+                    (lab[i] == 2 ? 2.0 : 0.0);
+            x[i * D + j] = v;
+        }
+    }
+}
+
+static void naive_counts(const double *x, size_t n, size_t D, size_t j,
+                         const int64_t *lab, int use_label, int64_t want,
+                         double q, double out[4])
+{
+    size_t N = 0, gt = 0, ge = 0, lt = 0, le = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (use_label && lab[i] != want)
+            continue;
+        double b = x[i * D + j];
+        N++;
+        gt += b > q;
+        ge += b >= q;
+        lt += b < q;
+        le += b <= q;
+    }
+    out[0] = (double)gt / (double)(N + 1);
+    out[1] = (double)(ge + 1) / (double)(N + 1);
+    out[2] = (double)lt / (double)(N + 1);
+    out[3] = (double)(le + 1) / (double)(N + 1);
+}
+
+static void naive_kde(const double *x, size_t n, size_t D, size_t j,
+                      const int64_t *lab, int use_label, int64_t want,
+                      double q, double out[4])
+{
+    double mean = 0, ss = 0;
+    size_t N = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!use_label || lab[i] == want) {
+            mean += x[i * D + j];
+            N++;
+        }
+    mean /= (double)N;
+    for (size_t i = 0; i < n; i++)
+        if (!use_label || lab[i] == want)
+            ss += (x[i * D + j] - mean) * (x[i * D + j] - mean);
+    double h = N > 1 ? sqrt(ss / (double)(N - 1)) * pow((double)N, -0.2) : 0;
+    if (!(h > 0)) {
+        naive_counts(x, n, D, j, lab, use_label, want, q, out);
+        return;
+    }
+    double up = 0, lo = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!use_label || lab[i] == want) {
+            double z = (q - x[i * D + j]) / h;
+            up += 0.5 * erfc(z / sqrt(2.0));
+            lo += 0.5 * erfc(-z / sqrt(2.0));
+        }
+    out[0] = out[1] = up / (double)N;
+    out[2] = out[3] = lo / (double)N;
+}
+
+static void apply_tail(const double p[4], int tail, double out[2])
+{
+    if (tail == AH_TAIL_LOWER) {
+        out[0] = p[2];
+        out[1] = p[3];
+    } else if (tail == AH_TAIL_TWO) {
+        out[0] = fmin(1.0, 2.0 * fmin(p[0], p[2]));
+        out[1] = fmin(1.0, 2.0 * fmin(p[1], p[3]));
+    } else {
+        out[0] = p[0];
+        out[1] = p[1];
+    }
+}
+
+static int rel_close(double a, double b, double tol)
+{
+    return fabs(a - b) <= tol * fmax(fabs(a), fabs(b)) || a == b;
+}
+
+/* Is q exactly an atom of node j in the model's set? */
+static int is_atom(const ah_model *m, int64_t label, size_t j, double q)
+{
+    ah_cell cells[4096];
+    size_t nc = 0;
+    if (ah_model_node_cells(m, label, j, cells, 4096, &nc, NULL) != AH_OK)
+        return 0;
+    for (size_t i = 0; i < nc; i++)
+        if (cells[i].atom && cells[i].lo == q)
+            return 1;
+    return 0;
+}
+
+static void check_model(const char *what, const ah_fit_options *o,
+                        const double *x, const int64_t *lab, size_t n,
+                        size_t D, const double *q, const int64_t *qlab,
+                        size_t nq, int conditional)
+{
+    ah_model *m = NULL;
+    ah_diag d;
+    int st = ah_model_fit(&m, x, n, D, D, conditional ? lab : NULL, o, &d);
+    CHECK(st == AH_OK, "%s: fit failed: %s", what, d.message);
+    if (st != AH_OK)
+        return;
+    for (int tail = 0; tail <= AH_TAIL_BOTH; tail++) {
+        size_t w = ah_pvalue_width(m, tail);
+        double *out = malloc(nq * w * 2 * sizeof *out);
+        size_t unseen = 0;
+        st = ah_pvalues(m, q, nq, D, D, conditional ? qlab : NULL, tail, out,
+                        &unseen, 1, &d);
+        CHECK(st == AH_OK, "%s: pvalues: %s", what, d.message);
+        int bad = 0;
+        for (size_t i = 0; i < nq && !bad; i++) {
+            int64_t want = qlab[i];
+            int use = conditional && want >= -1 && want <= 2;
+            for (size_t jj = 0; jj < w && !bad; jj++) {
+                size_t j = jj % D;
+                int t = tail;
+                if (tail == AH_TAIL_BOTH)
+                    t = jj < D ? AH_TAIL_UPPER : AH_TAIL_LOWER;
+                double ref4[4], ref[2];
+                double v = q[i * D + j];
+                if (o->method == AH_METHOD_KDE)
+                    naive_kde(x, n, D, j, lab, use, want, v, ref4);
+                else
+                    naive_counts(x, n, D, j, lab, use, want, v, ref4);
+                apply_tail(ref4, t, ref);
+                const double *got = out + (i * w + jj) * 2;
+                if (o->method == AH_METHOD_EMPIRICAL) {
+                    bad = got[0] != ref[0] || got[1] != ref[1];
+                } else if (o->method == AH_METHOD_KDE) {
+                    bad = !rel_close(got[0], ref[0], 1e-12) ||
+                          !rel_close(got[1], ref[1], 1e-12);
+                } else {
+                    bad = got[0] > ref[0] || got[1] < ref[1];
+                    if (!bad && is_atom(m, use ? want : AH_POOLED, j, v))
+                        bad = got[0] != ref[0] || got[1] != ref[1];
+                }
+                if (bad)
+                    CHECK(!bad,
+                          "%s tail %s row %zu node %zu x=%.17g: got [%.17g, "
+                          "%.17g] reference [%.17g, %.17g]",
+                          what, ah_tail_name(tail), i, j, v, got[0], got[1],
+                          ref[0], ref[1]);
+            }
+        }
+        if (!bad)
+            CHECK(1, "ok");
+        if (conditional) {
+            size_t expect = 0;
+            for (size_t i = 0; i < nq; i++)
+                expect += !(qlab[i] >= -1 && qlab[i] <= 2);
+            CHECK(unseen == expect, "%s: unseen %zu, expected %zu", what,
+                  unseen, expect);
+        }
+        free(out);
+    }
+    /* Round trip: save, load, identical p-values and identical bytes. */
+    size_t len = 0;
+    ah_model_save_memory(m, NULL, &len, NULL);
+    unsigned char *buf = malloc(len), *buf2 = malloc(len);
+    CHECK(ah_model_save_memory(m, buf, &len, NULL) == AH_OK, "%s: save", what);
+    ah_model *m2 = NULL;
+    st = ah_model_load_memory(&m2, buf, len, "roundtrip", &d);
+    CHECK(st == AH_OK, "%s: load: %s", what, d.message);
+    if (st == AH_OK) {
+        size_t len2 = len;
+        CHECK(ah_model_save_memory(m2, buf2, &len2, NULL) == AH_OK &&
+                  len2 == len && memcmp(buf, buf2, len) == 0,
+              "%s: re-saved bytes differ", what);
+        size_t w = ah_pvalue_width(m, AH_TAIL_BOTH);
+        double *a = malloc(nq * w * 2 * sizeof *a);
+        double *b = malloc(nq * w * 2 * sizeof *b);
+        ah_pvalues(m, q, nq, D, D, conditional ? qlab : NULL, AH_TAIL_BOTH,
+                   a, NULL, 1, NULL);
+        ah_pvalues(m2, q, nq, D, D, conditional ? qlab : NULL, AH_TAIL_BOTH,
+                   b, NULL, 2, NULL);
+        CHECK(memcmp(a, b, nq * w * 2 * sizeof *a) == 0,
+              "%s: p-values differ after load (or across threads)", what);
+        free(a);
+        free(b);
+    }
+    ah_model_free(m2);
+    free(buf);
+    free(buf2);
+    ah_model_free(m);
+}
+
+static void test_representations(void)
+{
+    uint64_t rng = check_seed;
+    size_t n = 600, D = 7, nq = 300;
+    double *x = malloc(n * D * sizeof *x), *q = malloc(nq * D * sizeof *q);
+    int64_t *lab = malloc(n * sizeof *lab), *qlab = malloc(nq * sizeof *qlab);
+    make_data(x, lab, n, D, &rng);
+    make_data(q, qlab, nq, D, &rng);
+    /* queries: fresh values, exact background values, values outside the
+     * range, an unseen label */
+    for (size_t i = 0; i < nq; i += 3)
+        for (size_t j = 0; j < D; j++)
+            q[i * D + j] = x[(i % n) * D + j];
+    for (size_t j = 0; j < D; j++) {
+        q[1 * D + j] = -1e9;
+        q[2 * D + j] = 1e9;
+    }
+    qlab[5] = 99;
+    struct {
+        const char *name;
+        int method, bins, binning;
+    } cfg[] = {
+        {"empirical", AH_METHOD_EMPIRICAL, 0, 0},
+        {"kde", AH_METHOD_KDE, 0, 0},
+        {"hist width 16", AH_METHOD_HIST, 16, AH_BINNING_WIDTH},
+        {"hist width 256", AH_METHOD_HIST, 256, AH_BINNING_WIDTH},
+        {"hist width auto", AH_METHOD_HIST, AH_BINS_AUTO, AH_BINNING_WIDTH},
+        {"hist quantile 16", AH_METHOD_HIST, 16, AH_BINNING_QUANTILE},
+        {"hist quantile auto", AH_METHOD_HIST, AH_BINS_AUTO,
+         AH_BINNING_QUANTILE},
+        {"hist width 1", AH_METHOD_HIST, 1, AH_BINNING_WIDTH},
+    };
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
+        for (int cond = 0; cond <= 1; cond++) {
+            ah_fit_options o;
+            ah_fit_options_default(&o);
+            o.method = cfg[c].method;
+            o.bins = cfg[c].bins;
+            o.binning = cfg[c].binning;
+            char what[128];
+            snprintf(what, sizeof what, "%s%s", cfg[c].name,
+                     cond ? " conditional" : "");
+            check_model(what, &o, x, lab, n, D, q, qlab, nq, cond);
+        }
+    free(x);
+    free(q);
+    free(lab);
+    free(qlab);
+}
+
+static void test_chunks(void)
+{
+    uint64_t rng = check_seed + 1;
+    size_t n = 257, D = 5;
+    double *x = malloc(n * D * sizeof *x);
+    int64_t *lab = malloc(n * sizeof *lab);
+    make_data(x, lab, n, D, &rng);
+    for (int method = 0; method <= AH_METHOD_KDE; method++) {
+        unsigned char *ref = NULL;
+        size_t reflen = 0;
+        size_t chunks[] = {1, 7, n};
+        for (size_t c = 0; c < 3; c++) {
+            ah_fit_options o;
+            ah_fit_options_default(&o);
+            o.method = method;
+            o.bins = 16;
+            o.binning = AH_BINNING_QUANTILE;
+            o.chunk_rows = chunks[c];
+            ah_model *m = NULL;
+            CHECK(ah_model_fit(&m, x, n, D, D, lab, &o, NULL) == AH_OK,
+                  "fit chunk %zu", chunks[c]);
+            size_t len = 0;
+            ah_model_save_memory(m, NULL, &len, NULL);
+            unsigned char *buf = malloc(len);
+            ah_model_save_memory(m, buf, &len, NULL);
+            if (!ref) {
+                ref = buf;
+                reflen = len;
+            } else {
+                CHECK(len == reflen && memcmp(buf, ref, len) == 0,
+                      "method %s: chunk %zu gives a different model",
+                      ah_method_name(method), chunks[c]);
+                free(buf);
+            }
+            ah_model_free(m);
+        }
+        free(ref);
+    }
+    free(x);
+    free(lab);
+}
+
+static void test_corrupt(void)
+{
+    uint64_t rng = check_seed + 2;
+    size_t n = 100, D = 4;
+    double *x = malloc(n * D * sizeof *x);
+    int64_t *lab = malloc(n * sizeof *lab);
+    make_data(x, lab, n, D, &rng);
+    ah_model *m = NULL;
+    ah_model_fit(&m, x, n, D, D, lab, NULL, NULL);
+    size_t len = 0;
+    ah_model_save_memory(m, NULL, &len, NULL);
+    unsigned char *buf = malloc(len);
+    ah_model_save_memory(m, buf, &len, NULL);
+    ah_model *m2 = NULL;
+    ah_diag d;
+    /* every truncation is rejected */
+    int all = 1;
+    for (size_t cut = 0; cut < len; cut += (cut < 200 ? 1 : 97))
+        if (ah_model_load_memory(&m2, buf, cut, "t", &d) == AH_OK || m2)
+            all = 0;
+    CHECK(all, "a truncated model was accepted");
+    /* every single bit flip is rejected */
+    all = 1;
+    for (size_t i = 0; i < len; i += 13) {
+        buf[i] ^= 0x10;
+        int st = ah_model_load_memory(&m2, buf, len, "f", &d);
+        if (st == AH_OK) {
+            all = 0;
+            ah_model_free(m2);
+        }
+        buf[i] ^= 0x10;
+    }
+    CHECK(all, "a corrupted model was accepted");
+    buf[10] = 7; /* minor version from the future */
+    CHECK(ah_model_load_memory(&m2, buf, len, "v", &d) == AH_ERR_VERSION,
+          "future version: %s", d.message);
+    buf[10] = 0;
+    buf[0] = 'X';
+    CHECK(ah_model_load_memory(&m2, buf, len, "magic", &d) == AH_ERR_FORMAT &&
+              strstr(d.message, "magic"),
+          "bad magic: %s", d.message);
+    free(buf);
+    ah_model_free(m);
+    free(x);
+    free(lab);
+}
+
+static void test_bad_values(void)
+{
+    double x[6] = {1, 2, NAN, 4, 5, 6};
+    ah_model *m = NULL;
+    ah_diag d;
+    int st = ah_model_fit(&m, x, 3, 2, 2, NULL, NULL, &d);
+    CHECK(st == AH_ERR_VALUE && d.row == 1 && d.col == 0 && !m,
+          "NaN in background: %d %s", st, d.message);
+    x[2] = 3;
+    CHECK(ah_model_fit(&m, x, 3, 2, 2, NULL, NULL, &d) == AH_OK, "fit");
+    double q[2] = {1, INFINITY}, out[4];
+    st = ah_pvalues(m, q, 1, 2, 2, NULL, -1, out, NULL, 1, &d);
+    CHECK(st == AH_ERR_VALUE && d.col == 1, "inf input: %s", d.message);
+    st = ah_pvalues(m, q, 1, 3, 3, NULL, -1, out, NULL, 1, &d);
+    CHECK(st == AH_ERR_SHAPE, "D mismatch: %s", d.message);
+    ah_model *m2 = NULL;
+    CHECK(ah_model_fit(&m2, x, 0, 2, 2, NULL, NULL, &d) == AH_ERR_EMPTY &&
+              !m2,
+          "empty background");
+    ah_model_free(m);
+}
+
+int main(void)
+{
+    check_init();
+    test_representations();
+    test_chunks();
+    test_corrupt();
+    test_bad_values();
+    return check_done("test_model");
+}
