@@ -1,0 +1,92 @@
+/*
+ * cli.h - what the subcommands share: the command table entry, option
+ * parsing, messages and the .npy helpers.  The CLI uses only the public
+ * header, like any other user of the library.
+ */
+#ifndef AH_CLI_H
+#define AH_CLI_H
+
+#include "acthist.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (SPEC): success, runtime failure, bad usage. */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *usage;
+} cli_command;
+
+/* Print "acthist: ..." to standard error. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a library diagnostic, prefixed with context (may be NULL); return
+ * CLI_FAIL, or CLI_USAGE for AH_ERR_ARG. */
+int cli_diag(const char *context, const ah_diag *d);
+
+/* A growable list of strings (for options given several times). */
+typedef struct cli_list {
+    const char **v;
+    size_t n, cap;
+} cli_list;
+void cli_list_push(cli_list *l, const char *s);
+void cli_list_free(cli_list *l);
+
+enum { CLI_FLAG, CLI_STRING, CLI_MULTI };
+typedef struct cli_opt {
+    const char *name; /* "--bins" */
+    int kind;
+    void *dest;       /* int*, const char**, or cli_list* */
+} cli_opt;
+
+/*
+ * Parse argv[1..] (argv[0] is the subcommand).  Options may be written
+ * "--name value" or "--name=value"; "-o" is an alias the table may list.
+ * Everything else is positional.  Returns -1 to go on, or an exit code:
+ * CLI_OK after printing usage to stdout for --help, CLI_USAGE after printing
+ * a message and the usage to stderr.
+ */
+int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
+              cli_list *positional, const cli_command *cmd);
+
+/* Number parsing with a clear message on failure (returns 0 on success). */
+int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *opt, const char *s, double lo, double hi,
+                     double *out);
+
+/* Read a whole .npy activation file (rows x D doubles, finite). */
+int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);
+/* Read labels and check that there is one per row of data_path. */
+int cli_read_labels(const char *path, size_t rows, const char *data_path,
+                    int64_t **labels);
+/* Load a model, printing the error. */
+int cli_load_model(const char *path, ah_model **m);
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* Write text atomically: to a temporary file then renamed; path "-" or NULL
+ * means standard output. */
+int cli_write_text(const char *path, const char *text, size_t len);
+
+/* A growable text buffer. */
+typedef struct cli_buf {
+    char *s;
+    size_t n, cap;
+} cli_buf;
+void cli_buf_printf(cli_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_buf_free(cli_buf *b);
+/* Append s as a JSON string literal. */
+void cli_buf_json_string(cli_buf *b, const char *s);
+
+extern const cli_command cli_commands[];
+/* The command of that name, or NULL. */
+const cli_command *cli_find(const char *name);
+extern const size_t cli_command_count;
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * cmd_fit.c - acthist fit: stream background files into a model file.
+ *
+ * Several background files (with one labels file each, in order) are read
+ * as one background; the files are read twice for histograms, never held in
+ * memory whole.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_fit_usage[] =
+    "usage: acthist fit [--method hist|empirical|kde] [--bins N|auto]\n"
+    "                   [--binning width|quantile] [--tail upper|lower|two|both]\n"
+    "                   [--atom-share S] [--chunk-rows R]\n"
+    "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
+    "\n"
+    "Fit per-node representations of background activations (n inputs x D\n"
+    "nodes; shape (n, ...) is flattened) and save them to MODEL.\n"
+    "  --method     hist (default), empirical (sorted columns) or kde\n"
+    "  --bins       bins per node, or auto (NumPy's rule); default 256\n"
+    "  --binning    width (default, equal-width) or quantile edges\n"
+    "  --tail       the model's default tail (default upper)\n"
+    "  --labels     one integer label per background row, one file per\n"
+    "               background file in the same order: a conditional model\n"
+    "  --atom-share values taken by at least this share of a node's\n"
+    "               background are kept exactly (default 1/32)\n"
+    "  --chunk-rows rows read at a time (default 1024)\n";
+
+typedef struct multi_source {
+    const char **files;
+    const char **label_files;
+    size_t nfiles, cur, row_in_file;
+    ah_npy_reader **r;
+    int64_t **labels;
+    size_t *rows;
+    char context[1024];
+} multi_source;
+
+static int ms_read(void *ctx, double *rows, size_t ld, int64_t *labels,
+                   size_t max_rows, size_t *got, ah_diag *diag)
+{
+    multi_source *s = ctx;
+    *got = 0;
+    while (s->cur < s->nfiles) {
+        size_t k = 0;
+        int st = ah_npy_read_rows(s->r[s->cur], rows, max_rows, ld, 1, &k,
+                                  diag);
+        if (st != AH_OK)
+            return st;
+        if (k > 0) {
+            if (s->labels)
+                memcpy(labels, s->labels[s->cur] + s->row_in_file,
+                       k * sizeof *labels);
+            s->row_in_file += k;
+            *got = k;
+            return AH_OK;
+        }
+        s->cur++;
+        s->row_in_file = 0;
+    }
+    return AH_OK;
+}
+
+static int ms_rewind(void *ctx, ah_diag *diag)
+{
+    multi_source *s = ctx;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        int st = ah_npy_rewind(s->r[i], diag);
+        if (st != AH_OK)
+            return st;
+    }
+    s->cur = 0;
+    s->row_in_file = 0;
+    return AH_OK;
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    const cli_command *self = cli_find("fit");
+    const char *method = "hist", *bins = "256", *binning = "width",
+               *tail = "upper", *out = NULL, *share = NULL, *chunk = NULL;
+    cli_list labels = {0}, files = {0};
+    cli_opt opts[] = {
+        {"--method", CLI_STRING, &method}, {"--bins", CLI_STRING, &bins},
+        {"--binning", CLI_STRING, &binning}, {"--tail", CLI_STRING, &tail},
+        {"-o", CLI_STRING, &out}, {"--output", CLI_STRING, &out},
+        {"--labels", CLI_MULTI, &labels}, {"--atom-share", CLI_STRING, &share},
+        {"--chunk-rows", CLI_STRING, &chunk},
+    };
+    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
+                       self);
+    if (rc >= 0)
+        goto done0;
+    rc = CLI_USAGE;
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    if ((o.method = ah_method_parse(method)) < 0) {
+        cli_error("fit: unknown method '%s' (hist, empirical, kde)", method);
+        goto done0;
+    }
+    if ((o.tail = ah_tail_parse(tail)) < 0) {
+        cli_error("fit: unknown tail '%s' (upper, lower, two, both)", tail);
+        goto done0;
+    }
+    if ((o.binning = ah_binning_parse(binning)) < 0) {
+        cli_error("fit: unknown binning '%s' (width, quantile)", binning);
+        goto done0;
+    }
+    long v;
+    if (strcmp(bins, "auto") == 0)
+        o.bins = AH_BINS_AUTO;
+    else if (cli_parse_int("--bins", bins, 1, 65536, &v) != 0)
+        goto done0;
+    else
+        o.bins = (int)v;
+    if (share && cli_parse_double("--atom-share", share, 1e-9, 1, &o.atom_share))
+        goto done0;
+    if (chunk) {
+        if (cli_parse_int("--chunk-rows", chunk, 1, 1L << 30, &v) != 0)
+            goto done0;
+        o.chunk_rows = (size_t)v;
+    }
+    if (!out) {
+        cli_error("fit: missing -o MODEL");
+        fputs(self->usage, stderr);
+        goto done0;
+    }
+    if (files.n == 0) {
+        cli_error("fit: no background file given");
+        fputs(self->usage, stderr);
+        goto done0;
+    }
+    if (labels.n && labels.n != files.n) {
+        cli_error("fit: %zu background files but %zu labels files (give one "
+                  "per background file, in order)", files.n, labels.n);
+        goto done0;
+    }
+    rc = CLI_FAIL;
+    multi_source ms = {.files = files.v, .label_files = labels.v,
+                       .nfiles = files.n};
+    ms.r = calloc(files.n, sizeof *ms.r);
+    ms.rows = calloc(files.n, sizeof *ms.rows);
+    ms.labels = labels.n ? calloc(files.n, sizeof *ms.labels) : NULL;
+    if (!ms.r || !ms.rows || (labels.n && !ms.labels)) {
+        cli_error("out of memory");
+        goto done;
+    }
+    ah_diag d;
+    size_t D = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        if (ah_npy_open(&ms.r[i], files.v[i], &d) != AH_OK) {
+            rc = cli_diag(NULL, &d);
+            goto done;
+        }
+        ms.rows[i] = ah_npy_rows(ms.r[i]);
+        size_t c = ah_npy_cols(ms.r[i]);
+        if (ms.rows[i] == 0 || c == 0) {
+            cli_error("%s: empty array (%zu rows x %zu columns)", files.v[i],
+                      ms.rows[i], c);
+            goto done;
+        }
+        if (i == 0)
+            D = c;
+        else if (c != D) {
+            cli_error("%s: %zu nodes per row, but %s has %zu", files.v[i], c,
+                      files.v[0], D);
+            goto done;
+        }
+        if (labels.n &&
+            cli_read_labels(labels.v[i], ms.rows[i], files.v[i],
+                            &ms.labels[i]) != 0)
+            goto done;
+    }
+    ah_row_source src = {&ms, D, labels.n > 0, ms_read, ms_rewind};
+    ah_model *m = NULL;
+    double t0 = cli_now();
+    if (ah_model_fit_source(&m, &src, &o, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    if (ah_model_save(m, out, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        ah_model_free(m);
+        goto done;
+    }
+    ah_model_info info;
+    ah_model_get_info(m, &info);
+    fprintf(stderr,
+            "acthist: fitted %s model: %zu rows x %zu nodes, %zu labels, "
+            "%zu bytes (%.2f%% of the raw float32 background) in %.2f s\n",
+            ah_method_name(o.method), info.rows, info.nodes, info.labels,
+            info.file_bytes, 100.0 * (double)info.file_bytes / info.raw_bytes,
+            cli_now() - t0);
+    ah_model_free(m);
+    rc = CLI_OK;
+done:
+    for (size_t i = 0; i < files.n; i++) {
+        if (ms.r)
+            ah_npy_close(ms.r[i]);
+        if (ms.labels)
+            free(ms.labels[i]);
+    }
+    free(ms.r);
+    free(ms.rows);
+    free(ms.labels);
+done0:
+    cli_list_free(&labels);
+    cli_list_free(&files);
+    return rc;
+}

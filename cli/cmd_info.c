@@ -1,0 +1,89 @@
+/*
+ * cmd_info.c - acthist info: what a model holds and what it costs.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char cmd_info_usage[] =
+    "usage: acthist info MODEL [--json]\n"
+    "\n"
+    "Describe a model: method, tail, nodes D, background rows N, labels,\n"
+    "bins per node (min/median/max), atoms, bytes in memory and on disk, and\n"
+    "the same as a percentage of the raw background stored as float32.\n";
+
+int cmd_info(int argc, char **argv)
+{
+    const cli_command *self = cli_find("info");
+    int json = 0;
+    cli_list pos = {0};
+    cli_opt opts[] = {{"--json", CLI_FLAG, &json}};
+    int rc = cli_parse(argc, argv, opts, 1, &pos, self);
+    if (rc >= 0)
+        goto done;
+    if (pos.n != 1) {
+        cli_error("info: give exactly one MODEL");
+        fputs(self->usage, stderr);
+        rc = CLI_USAGE;
+        goto done;
+    }
+    ah_model *m = NULL;
+    rc = CLI_FAIL;
+    if (cli_load_model(pos.v[0], &m) != 0)
+        goto done;
+    ah_model_info in;
+    ah_model_get_info(m, &in);
+    char bins[32];
+    if (in.bins_requested == AH_BINS_AUTO)
+        snprintf(bins, sizeof bins, "auto");
+    else
+        snprintf(bins, sizeof bins, "%d", in.bins_requested);
+    double pm = 100.0 * (double)in.memory_bytes / in.raw_bytes;
+    double pf = 100.0 * (double)in.file_bytes / in.raw_bytes;
+    if (json) {
+        cli_buf b = {0};
+        cli_buf_printf(&b, "{\"model\": ");
+        cli_buf_json_string(&b, pos.v[0]);
+        cli_buf_printf(
+            &b,
+            ", \"method\": \"%s\", \"tail\": \"%s\", \"binning\": \"%s\", "
+            "\"bins\": \"%s\", \"nodes\": %zu, \"rows\": %zu, \"labels\": %zu, "
+            "\"bins_min\": %zu, \"bins_median\": %zu, \"bins_max\": %zu, "
+            "\"atoms\": %zu, \"memory_bytes\": %zu, \"file_bytes\": %zu, "
+            "\"raw_bytes\": %.0f, \"memory_percent_of_raw\": %.4f, "
+            "\"file_percent_of_raw\": %.4f}\n",
+            ah_method_name(in.method), ah_tail_name(in.tail),
+            ah_binning_name(in.binning), bins, in.nodes, in.rows, in.labels,
+            in.bins_min, in.bins_median, in.bins_max, in.atoms_total,
+            in.memory_bytes, in.file_bytes, in.raw_bytes, pm, pf);
+        rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
+        cli_buf_free(&b);
+    } else {
+        printf("model:      %s\n", pos.v[0]);
+        printf("method:     %s\n", ah_method_name(in.method));
+        printf("tail:       %s\n", ah_tail_name(in.tail));
+        if (in.method == AH_METHOD_HIST) {
+            printf("binning:    %s, %s bins requested\n",
+                   ah_binning_name(in.binning), bins);
+            printf("bins/node:  min %zu, median %zu, max %zu\n", in.bins_min,
+                   in.bins_median, in.bins_max);
+            printf("atoms:      %zu over %zu nodes (pooled)\n",
+                   in.atoms_total, in.nodes);
+        }
+        printf("nodes (D):  %zu\n", in.nodes);
+        printf("rows (N):   %zu\n", in.rows);
+        printf("labels:     %zu%s\n", in.labels,
+               in.labels ? " (conditional)" : " (pooled only)");
+        printf("memory:     %zu bytes (%.3f%% of raw float32 background)\n",
+               in.memory_bytes, pm);
+        printf("file:       %zu bytes (%.3f%% of raw float32 background)\n",
+               in.file_bytes, pf);
+        printf("raw:        %.0f bytes (N x D x 4)\n", in.raw_bytes);
+        rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+    }
+    ah_model_free(m);
+done:
+    cli_list_free(&pos);
+    return rc;
+}

@@ -1,0 +1,138 @@
+/*
+ * cmd_pvalues.c - acthist pvalues: p-value ranges as a float64 .npy.
+ *
+ * Rows are streamed in chunks so that inputs larger than memory work; the
+ * output is written to a temporary file and renamed only when complete.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_pvalues_usage[] =
+    "usage: acthist pvalues MODEL INPUT.npy [--labels L.npy] [--tail T]\n"
+    "                       [--threads K] -o OUT.npy\n"
+    "\n"
+    "Write the p-value range of every (input, node) as float64 of shape\n"
+    "(n, D, 2): [..., 0] = p_min, [..., 1] = p_max.  With --tail both the\n"
+    "shape is (n, 2D, 2), upper-tail block first.\n"
+    "  --labels   one label per input row for a conditional model; labels\n"
+    "             the model has not seen use the pooled background\n"
+    "  --tail     upper, lower, two or both (default: the model's tail)\n"
+    "  --threads  worker threads (default: all cores)\n";
+
+int cmd_pvalues(int argc, char **argv)
+{
+    const cli_command *self = cli_find("pvalues");
+    const char *out = NULL, *labels_path = NULL, *tail_s = NULL,
+               *threads_s = NULL;
+    cli_list pos = {0};
+    cli_opt opts[] = {
+        {"-o", CLI_STRING, &out},          {"--output", CLI_STRING, &out},
+        {"--labels", CLI_STRING, &labels_path},
+        {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
+    };
+    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
+                       self);
+    if (rc >= 0)
+        goto done0;
+    rc = CLI_USAGE;
+    if (pos.n != 2 || !out) {
+        cli_error("pvalues: give MODEL INPUT.npy and -o OUT.npy");
+        fputs(self->usage, stderr);
+        goto done0;
+    }
+    int tail = -1;
+    if (tail_s && (tail = ah_tail_parse(tail_s)) < 0) {
+        cli_error("pvalues: unknown tail '%s' (upper, lower, two, both)",
+                  tail_s);
+        goto done0;
+    }
+    long threads = 0;
+    if (threads_s && cli_parse_int("--threads", threads_s, 0, 256, &threads))
+        goto done0;
+    rc = CLI_FAIL;
+    const char *model_path = pos.v[0], *in_path = pos.v[1];
+    ah_model *m = NULL;
+    ah_npy_reader *r = NULL;
+    ah_npy_writer *w = NULL;
+    int64_t *labels = NULL;
+    double *x = NULL, *p = NULL;
+    ah_diag d;
+    if (cli_load_model(model_path, &m) != 0)
+        goto done;
+    if (ah_npy_open(&r, in_path, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    size_t n = ah_npy_rows(r), D = ah_npy_cols(r);
+    if (n == 0 || D == 0) {
+        cli_error("%s: empty array (%zu rows x %zu columns)", in_path, n, D);
+        goto done;
+    }
+    if (D != ah_model_nodes(m)) {
+        cli_error("%s: %zu nodes per row, but the model %s has %zu", in_path,
+                  D, model_path, ah_model_nodes(m));
+        goto done;
+    }
+    if (labels_path && cli_read_labels(labels_path, n, in_path, &labels) != 0)
+        goto done;
+    size_t width = ah_pvalue_width(m, tail);
+    uint64_t shape[3] = {n, width, 2};
+    size_t chunk = (1u << 22) / (2 * width) + 1;
+    if (chunk > n)
+        chunk = n;
+    x = malloc(chunk * D * sizeof *x);
+    p = malloc(chunk * width * 2 * sizeof *p);
+    if (!x || !p) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (ah_npy_writer_open(&w, out, shape, 3, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    size_t done_rows = 0, unseen_total = 0;
+    while (done_rows < n) {
+        size_t got = 0, unseen = 0;
+        if (ah_npy_read_rows(r, x, chunk, D, 1, &got, &d) != AH_OK) {
+            rc = cli_diag(NULL, &d);
+            goto done;
+        }
+        if (got == 0)
+            break;
+        if (ah_pvalues(m, x, got, D, D, labels ? labels + done_rows : NULL,
+                       tail, p, &unseen, (int)threads, &d) != AH_OK) {
+            rc = cli_diag(in_path, &d);
+            goto done;
+        }
+        if (ah_npy_writer_write(w, p, got * width * 2, &d) != AH_OK) {
+            rc = cli_diag(NULL, &d);
+            goto done;
+        }
+        unseen_total += unseen;
+        done_rows += got;
+    }
+    ah_npy_writer *wc = w;
+    w = NULL;
+    if (ah_npy_writer_commit(wc, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    if (labels && unseen_total)
+        cli_error("note: %zu of %zu rows of %s have labels that the model "
+                  "has not seen; they were compared with the pooled "
+                  "background", unseen_total, n, in_path);
+    rc = CLI_OK;
+done:
+    ah_npy_writer_abort(w);
+    ah_npy_close(r);
+    ah_model_free(m);
+    free(labels);
+    free(x);
+    free(p);
+done0:
+    cli_list_free(&pos);
+    return rc;
+}

@@ -1,0 +1,304 @@
+/*
+ * common.c - option parsing, messages and file helpers for the subcommands.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("acthist: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_diag(const char *context, const ah_diag *d)
+{
+    if (context)
+        cli_error("%s: %s", context, d->message);
+    else
+        cli_error("%s", d->message);
+    return d->status == AH_ERR_ARG ? CLI_USAGE : CLI_FAIL;
+}
+
+void cli_list_push(cli_list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        const char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            cli_error("out of memory");
+            exit(CLI_FAIL);
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+}
+
+void cli_list_free(cli_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+static void usage_to(FILE *f, const cli_command *cmd)
+{
+    fprintf(f, "%s", cmd->usage);
+}
+
+int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
+              cli_list *positional, const cli_command *cmd)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage_to(stdout, cmd);
+            return CLI_OK;
+        }
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            cli_list_push(positional, a);
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            for (i++; i < argc; i++)
+                cli_list_push(positional, argv[i]);
+            break;
+        }
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        const cli_opt *o = NULL;
+        for (size_t k = 0; k < nopts; k++)
+            if (strlen(opts[k].name) == nlen &&
+                strncmp(opts[k].name, a, nlen) == 0)
+                o = &opts[k];
+        if (!o) {
+            cli_error("%s: unknown option '%.*s'", cmd->name, (int)nlen, a);
+            usage_to(stderr, cmd);
+            return CLI_USAGE;
+        }
+        if (o->kind == CLI_FLAG) {
+            if (eq) {
+                cli_error("%s: option %s takes no value", cmd->name, o->name);
+                return CLI_USAGE;
+            }
+            *(int *)o->dest = 1;
+            continue;
+        }
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) {
+            cli_error("%s: option %s needs a value", cmd->name, o->name);
+            usage_to(stderr, cmd);
+            return CLI_USAGE;
+        }
+        if (o->kind == CLI_STRING)
+            *(const char **)o->dest = val;
+        else
+            cli_list_push((cli_list *)o->dest, val);
+    }
+    return -1;
+}
+
+int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_error("%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *opt, const char *s, double lo, double hi,
+                     double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        cli_error("%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols)
+{
+    ah_npy_reader *r = NULL;
+    ah_diag d;
+    *x = NULL;
+    if (ah_npy_open(&r, path, &d) != AH_OK)
+        return cli_diag(NULL, &d);
+    size_t n = ah_npy_rows(r), D = ah_npy_cols(r);
+    if (n == 0 || D == 0) {
+        cli_error("%s: empty array (%zu rows x %zu columns)", path, n, D);
+        ah_npy_close(r);
+        return CLI_FAIL;
+    }
+    if (n > SIZE_MAX / D / sizeof(double)) {
+        cli_error("%s: %zu x %zu values do not fit in memory", path, n, D);
+        ah_npy_close(r);
+        return CLI_FAIL;
+    }
+    double *v = malloc(n * D * sizeof *v);
+    if (!v) {
+        cli_error("%s: out of memory for %zu x %zu values", path, n, D);
+        ah_npy_close(r);
+        return CLI_FAIL;
+    }
+    size_t got = 0;
+    int st = ah_npy_read_rows(r, v, n, D, 1, &got, &d);
+    ah_npy_close(r);
+    if (st != AH_OK || got != n) {
+        free(v);
+        if (st == AH_OK)
+            cli_error("%s: read %zu of %zu rows", path, got, n);
+        return st != AH_OK ? cli_diag(NULL, &d) : CLI_FAIL;
+    }
+    *x = v;
+    *rows = n;
+    *cols = D;
+    return 0;
+}
+
+int cli_read_labels(const char *path, size_t rows, const char *data_path,
+                    int64_t **labels)
+{
+    size_t n = 0;
+    ah_diag d;
+    *labels = NULL;
+    if (ah_npy_read_labels(path, labels, &n, &d) != AH_OK)
+        return cli_diag(NULL, &d);
+    if (n != rows) {
+        cli_error("%s: %zu labels, but %s has %zu rows", path, n, data_path,
+                  rows);
+        free(*labels);
+        *labels = NULL;
+        return CLI_FAIL;
+    }
+    return 0;
+}
+
+int cli_load_model(const char *path, ah_model **m)
+{
+    ah_diag d;
+    if (ah_model_load(m, path, &d) != AH_OK)
+        return cli_diag(NULL, &d);
+    return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_write_text(const char *path, const char *text, size_t len)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+            cli_error("standard output: write failed");
+            return CLI_FAIL;
+        }
+        return 0;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error("%s: cannot create: %s", path, strerror(errno));
+        free(tmp);
+        return CLI_FAIL;
+    }
+    size_t off = 0;
+    int ok = 1;
+    while (off < len && ok) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok)
+            off += (size_t)w;
+    }
+    ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    ok = (close(fd) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_error("%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return CLI_FAIL;
+    }
+    free(tmp);
+    return 0;
+}
+
+void cli_buf_printf(cli_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (k < 0)
+        return;
+    if (b->n + (size_t)k + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + (size_t)k + 1)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            cli_error("out of memory");
+            exit(CLI_FAIL);
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+void cli_buf_free(cli_buf *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->n = b->cap = 0;
+}
+
+void cli_buf_json_string(cli_buf *b, const char *s)
+{
+    cli_buf_printf(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            cli_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            cli_buf_printf(b, "\\u%04x", c);
+        else
+            cli_buf_printf(b, "%c", c);
+    }
+    cli_buf_printf(b, "\"");
+}
