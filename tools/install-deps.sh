@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what the build, the tests and the experiments need on Debian 12.
+# Idempotent: packages already present are not fetched again.
+#   build:        gcc, make (the toolchain)
+#   tests:        Debian's python3-numpy (CLI tests check against NumPy),
+#                 chromium (renders the SVG plots headlessly)
+#   experiments:  python3-torch, python3-torchvision, dataset-fashion-mnist,
+#                 libopenblas0-pthread (torch's dense layers use it)
+set -eu
+need=""
+for p in gcc make python3-numpy "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: need root to install:$need" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
