@@ -399,31 +399,48 @@ static void test_header_variants(void)
     }
 }
 
-/* Files large enough that reads cross the reader's 1 MiB buffer. */
+/* Files large enough that reads cross the reader's 1 MiB buffer, and
+ * Fortran arrays spanning several 16-column x 1024-row tiles. */
 static void test_large_files(void)
 {
-    enum { R = 300, C = 1000 };
+    static const uint64_t shapes[][3] = {{300, 1000}, {2500, 5, 7}};
+    static const int ndims[] = {2, 3};
     uint64_t rng = check_seed ^ 0xabcdef;
-    for (int fortran = 0; fortran < 2; fortran++) {
-        const uint64_t shape[2] = {R, C};
-        uint64_t *bits;
-        size_t len;
-        unsigned char *img = random_image(1, "<f4", 4, 0, shape, 2,
-                                          fortran, &rng, &bits, &len);
-        char path[512];
-        snprintf(path, sizeof path, "%s/large%d.npy", tmpdir, fortran);
-        write_file(path, img, len);
-        ah_npy_reader *r;
-        ah_diag d;
-        int st = ah_npy_open(&r, path, &d);
-        CHECK(st == AH_OK, "%s", d.message);
-        if (st == AH_OK) {
-            check_reader(r, 'f', 4, bits, path);
-            ah_npy_close(r);
+    for (int s = 0; s < 2; s++) {
+        for (int fortran = 0; fortran < 2; fortran++) {
+            uint64_t *bits;
+            size_t len;
+            unsigned char *img =
+                random_image(1, s ? ">f8" : "<f4", s ? 8 : 4, s, shapes[s],
+                             ndims[s], fortran, &rng, &bits, &len);
+            char path[512];
+            snprintf(path, sizeof path, "%s/large%d%d.npy", tmpdir, s,
+                     fortran);
+            write_file(path, img, len);
+            ah_npy_reader *r;
+            ah_diag d;
+            int st = ah_npy_open(&r, path, &d);
+            CHECK(st == AH_OK, "%s", d.message);
+            if (st == AH_OK) {
+                check_reader(r, 'f', s ? 8 : 4, bits, path);
+                /* A chunk just over one tile of rows. */
+                int ok;
+                CHECK(ah_npy_rewind(r, &d) == AH_OK, "rewind");
+                double *m = read_all(r, 1100, ah_npy_cols(r) + 1, &ok);
+                CHECK(ok, "%s chunk 1100", path);
+                for (size_t k = 0; ok && k < ah_npy_rows(r) * ah_npy_cols(r);
+                     k++)
+                    if (!same(m[k], ref_value('f', s ? 8 : 4, bits[k]))) {
+                        CHECK(0, "%s chunk 1100 element %zu", path, k);
+                        break;
+                    }
+                free(m);
+                ah_npy_close(r);
+            }
+            unlink(path);
+            free(bits);
+            free(img);
         }
-        unlink(path);
-        free(bits);
-        free(img);
     }
 }
 
@@ -535,6 +552,8 @@ static void expect_bad(const char *name, const void *img, size_t len,
           "%s: got %s, want %s (%s)", name, ah_status_name(st),
           ah_status_name(status), d.message);
     CHECK(starts_with(d.message, name), "%s: message '%s'", name, d.message);
+    CHECK(ah_npy_open_memory(&r, img, len, name, NULL) == status,
+          "%s: same status without a diag", name);
     /* And the same bytes as a file. */
     char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
