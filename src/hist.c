@@ -437,20 +437,86 @@ static void hist_pvalue(const void *rep, size_t j, double x, double out[4])
     out[3] = (n - gt_lo + 1.0) / n1;
 }
 
-/* Serialised node: u32 nb, u32 na, f64 edges[nb+1], f64 atoms[na],
- * u32 counts[nb], u32 atom counts[na], zero padding to 8 bytes. */
-static size_t node_bytes(uint32_t nb, uint32_t na)
+/*
+ * Serialised node (docs/FORMAT.md):
+ *   u8 kind, u8 count_bytes, u16 zero, u32 nb, u32 na,
+ *   kind 0 (explicit): f64 edges[nb+1]
+ *   kind 1 (grid):     u32 grid_bins, u32 zero, f64 lo, f64 hi  -- the edges
+ *                      are the equal-width grid merged with the atoms
+ *   f64 atoms[na], counts[nb] of count_bytes (1, 2 or 4) each,
+ *   u32 atom_counts[na], zero padding to a multiple of 8.
+ * An equal-width node thus costs count_bytes per bin: 256 bins of a
+ * background of N < 65536 take 512 bytes.
+ */
+enum { KIND_EXPLICIT = 0, KIND_GRID = 1 };
+
+/* Merge the equal-width grid over [lo, hi] with the sorted atoms, as the
+ * fit does; returns the number of edges written (at most B + 1 + na). */
+static size_t grid_merge(double lo, double hi, size_t B, const double *atom,
+                         size_t na, double *out)
 {
-    size_t b = 8 + 8 * ((size_t)nb + 1 + na) + 4 * ((size_t)nb + na);
+    size_t gi = 0, ai = 0, m = 0;
+    while (gi <= B || ai < na) {
+        double g = gi <= B ? grid_edge(lo, hi, gi, B) : INFINITY;
+        double a = ai < na ? atom[ai] : INFINITY;
+        double e = g <= a ? g : a;
+        if (g <= a)
+            gi++;
+        else
+            ai++;
+        if (m == 0 || out[m - 1] != e)
+            out[m++] = e;
+    }
+    return m;
+}
+
+/* Is the node exactly the grid of B bins merged with its atoms? */
+static int node_is_grid(const hnode *nd, size_t B)
+{
+    if (B == 0 || nd->nb == 0 || nd->nb > B + nd->na)
+        return 0;
+    double *tmp = malloc((B + 1 + nd->na) * sizeof *tmp);
+    if (!tmp)
+        return 0;
+    size_t m = grid_merge(nd->edges[0], nd->edges[nd->nb], B, nd->atom,
+                          nd->na, tmp);
+    int same = m == (size_t)nd->nb + 1 &&
+               memcmp(tmp, nd->edges, m * sizeof *tmp) == 0;
+    free(tmp);
+    return same;
+}
+
+static unsigned count_bytes_for(const hnode *nd)
+{
+    uint32_t mx = 0;
+    for (uint32_t i = 0; i < nd->nb; i++)
+        if (nd->count[i] > mx)
+            mx = nd->count[i];
+    return mx <= 0xff ? 1 : mx <= 0xffff ? 2 : 4;
+}
+
+static size_t node_bytes(int kind, unsigned cb, uint32_t nb, uint32_t na)
+{
+    size_t b = 12 + (kind == KIND_GRID ? 24 : 8 * ((size_t)nb + 1)) +
+               12 * (size_t)na + cb * (size_t)nb;
     return (b + 7) & ~(size_t)7;
+}
+
+static int node_kind(const hist *h, const hnode *nd)
+{
+    size_t B = h->binning == AH_BINNING_WIDTH && h->bins > 0 ? (size_t)h->bins
+                                                            : 0;
+    return node_is_grid(nd, B) ? KIND_GRID : KIND_EXPLICIT;
 }
 
 static size_t hist_payload_bytes(const void *rep)
 {
     const hist *h = rep;
     size_t s = 0;
-    for (size_t j = 0; j < h->D; j++)
-        s += node_bytes(h->node[j].nb, h->node[j].na);
+    for (size_t j = 0; j < h->D; j++) {
+        const hnode *nd = &h->node[j];
+        s += node_bytes(node_kind(h, nd), count_bytes_for(nd), nd->nb, nd->na);
+    }
     return s;
 }
 
@@ -460,20 +526,103 @@ static void hist_write(const void *rep, unsigned char *buf)
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
+        int kind = node_kind(h, nd);
+        unsigned cb = count_bytes_for(nd);
+        *buf++ = (unsigned char)kind;
+        *buf++ = (unsigned char)cb;
+        *buf++ = 0;
+        *buf++ = 0;
         buf = ah__put_u32(buf, nd->nb);
         buf = ah__put_u32(buf, nd->na);
-        for (uint32_t i = 0; i <= nd->nb; i++)
-            buf = ah__put_f64(buf, nd->edges[i]);
+        if (kind == KIND_GRID) {
+            buf = ah__put_u32(buf, (uint32_t)h->bins);
+            buf = ah__put_u32(buf, 0);
+            buf = ah__put_f64(buf, nd->edges[0]);
+            buf = ah__put_f64(buf, nd->edges[nd->nb]);
+        } else {
+            for (uint32_t i = 0; i <= nd->nb; i++)
+                buf = ah__put_f64(buf, nd->edges[i]);
+        }
         for (uint32_t i = 0; i < nd->na; i++)
             buf = ah__put_f64(buf, nd->atom[i]);
         for (uint32_t i = 0; i < nd->nb; i++)
-            buf = ah__put_u32(buf, nd->count[i]);
+            for (unsigned b = 0; b < cb; b++)
+                *buf++ = (unsigned char)(nd->count[i] >> (8 * b));
         for (uint32_t i = 0; i < nd->na; i++)
             buf = ah__put_u32(buf, nd->acount[i]);
-        size_t want = node_bytes(nd->nb, nd->na);
+        size_t want = node_bytes(kind, cb, nd->nb, nd->na);
         while ((size_t)(buf - start) < want)
             *buf++ = 0;
     }
+}
+
+/* Read one node at p (avail bytes); returns its size or 0 when invalid. */
+static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
+                        size_t avail)
+{
+    if (avail < 12)
+        return 0;
+    int kind = p[0];
+    unsigned cb = p[1];
+    uint32_t nb = ah__get_u32(p + 4), na = ah__get_u32(p + 8);
+    if ((kind != KIND_EXPLICIT && kind != KIND_GRID) ||
+        (cb != 1 && cb != 2 && cb != 4) || p[2] || p[3] || nb > (1u << 24) ||
+        na > (1u << 24) || (nb == 0 && na == 0))
+        return 0;
+    size_t nbytes = node_bytes(kind, cb, nb, na);
+    if (avail < nbytes || node_alloc_final(nd, nb, na) != AH_OK)
+        return 0;
+    p += 12;
+    const unsigned char *edges_at = p;
+    if (kind == KIND_GRID)
+        p += 24;
+    else
+        p += 8 * ((size_t)nb + 1);
+    for (uint32_t i = 0; i < na; i++, p += 8) {
+        nd->atom[i] = ah__get_f64(p);
+        if (!isfinite(nd->atom[i]) || (i > 0 && !(nd->atom[i] > nd->atom[i - 1])))
+            return 0;
+    }
+    if (kind == KIND_GRID) {
+        uint32_t B = ah__get_u32(edges_at);
+        double lo = ah__get_f64(edges_at + 8), hi = ah__get_f64(edges_at + 16);
+        if (B == 0 || B > (1u << 24) || !isfinite(lo) || !isfinite(hi) ||
+            !(lo < hi) || (size_t)nb > (size_t)B + na)
+            return 0;
+        double *tmp = malloc(((size_t)B + 1 + na) * sizeof *tmp);
+        if (!tmp)
+            return 0;
+        size_t m = grid_merge(lo, hi, B, nd->atom, na, tmp);
+        int ok = m == (size_t)nb + 1;
+        if (ok)
+            memcpy(nd->edges, tmp, m * sizeof *tmp);
+        free(tmp);
+        if (!ok)
+            return 0;
+    } else {
+        for (uint32_t i = 0; i <= nb; i++) {
+            nd->edges[i] = ah__get_f64(edges_at + 8 * (size_t)i);
+            if (!isfinite(nd->edges[i]) ||
+                (i > 0 && !(nd->edges[i] > nd->edges[i - 1])))
+                return 0;
+        }
+    }
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < na; i++)
+        if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
+            return 0;
+    for (uint32_t i = 0; i < nb; i++, p += cb) {
+        uint32_t c = 0;
+        for (unsigned b = 0; b < cb; b++)
+            c |= (uint32_t)p[b] << (8 * b);
+        total += nd->count[i] = c;
+    }
+    for (uint32_t i = 0; i < na; i++, p += 4)
+        total += nd->acount[i] = ah__get_u32(p);
+    if (total != n)
+        return 0;
+    node_derive(nd);
+    return nbytes;
 }
 
 static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
@@ -485,47 +634,14 @@ static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     size_t off = 0;
     for (size_t j = 0; j < D; j++) {
-        if (len - off < 8)
-            goto bad;
-        uint32_t nb = ah__get_u32(buf + off), na = ah__get_u32(buf + off + 4);
-        if (nb > (1u << 24) || na > (1u << 24))
-            goto bad;
-        size_t nbytes = node_bytes(nb, na);
-        if (len - off < nbytes)
-            goto bad;
-        hnode *nd = &h->node[j];
-        if (node_alloc_final(nd, nb, na) != AH_OK) {
+        size_t k = node_read(&h->node[j], n, buf + off, len - off);
+        if (k == 0) {
             hist_free(h);
-            return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+            return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                            "histogram of node %zu is inconsistent or "
+                            "truncated", j);
         }
-        const unsigned char *p = buf + off + 8;
-        uint64_t total = 0;
-        for (uint32_t i = 0; i <= nb; i++, p += 8) {
-            nd->edges[i] = ah__get_f64(p);
-            if (!isfinite(nd->edges[i]) ||
-                (i > 0 && !(nd->edges[i] > nd->edges[i - 1])))
-                goto bad;
-        }
-        for (uint32_t i = 0; i < na; i++, p += 8) {
-            nd->atom[i] = ah__get_f64(p);
-            if (!(i == 0 || nd->atom[i] > nd->atom[i - 1]) ||
-                find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
-                goto bad;
-        }
-        for (uint32_t i = 0; i < nb; i++, p += 4)
-            total += nd->count[i] = ah__get_u32(p);
-        for (uint32_t i = 0; i < na; i++, p += 4)
-            total += nd->acount[i] = ah__get_u32(p);
-        if (total != n || (nb == 0 && na == 0))
-            goto bad;
-        node_derive(nd);
-        off += nbytes;
-        continue;
-    bad:
-        hist_free(h);
-        return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
-                        "histogram of node %zu is inconsistent or truncated",
-                        j);
+        off += k;
     }
     *used = off;
     *rep = h;
