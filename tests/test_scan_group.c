@@ -1,0 +1,385 @@
+/*
+ * test_scan_group.c - ah_scan_group against the exhaustive optimum over
+ * every pair of nonempty subsets and every threshold on tiny batches (count
+ * and fractional modes), against naive best responses on larger batches
+ * (the result must be a fixed point of both half steps), for independence
+ * from the thread count, and on bad input.
+ */
+#include "acthist.h"
+#include "check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A pair's contribution at threshold a (SPEC; McFowland et al. 2013). */
+static double contrib(const double *p, size_t i, size_t j, size_t cols,
+                      double a, int fractional)
+{
+    double lo = p[(i * cols + j) * 2], hi = p[(i * cols + j) * 2 + 1];
+    if (hi <= a)
+        return 1.0;
+    if (!fractional || lo > a)
+        return 0.0;
+    return (a - lo) / (hi - lo);
+}
+
+/* Distinct p_max values <= amax, ascending; returns their number. */
+static size_t thresholds(const double *p, size_t rows, size_t cols,
+                         double amax, double *thr)
+{
+    size_t T = 0;
+    for (size_t k = 0; k < rows * cols; k++) {
+        double v = p[2 * k + 1];
+        size_t t = 0;
+        if (!(v <= amax))
+            continue;
+        while (t < T && thr[t] < v)
+            t++;
+        if (t < T && thr[t] == v)
+            continue;
+        memmove(thr + t + 1, thr + t, (T - t) * sizeof *thr);
+        thr[t] = v;
+        T++;
+    }
+    return T;
+}
+
+/* F(S) = max_a phi(a, N_a(S), N(S)) for subsets given as flags. */
+static double score_of(const double *p, size_t rows, size_t cols,
+                       const ah_group_options *o, const unsigned char *in,
+                       const unsigned char *nd)
+{
+    double thr[4096], best = 0.0;
+    size_t T = thresholds(p, rows, cols, o->alpha_max, thr), ni = 0, nn = 0;
+    for (size_t i = 0; i < rows; i++)
+        ni += in[i];
+    for (size_t j = 0; j < cols; j++)
+        nn += nd[j];
+    for (size_t t = 0; t < T; t++) {
+        double na = 0.0, s;
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < cols; j++)
+                if (in[i] && nd[j])
+                    na += contrib(p, i, j, cols, thr[t], o->fractional);
+        s = ah_stat_score(o->stat, thr[t], na, (double)(ni * nn));
+        if (s > best)
+            best = s;
+    }
+    return best;
+}
+
+/* Exhaustive optimum over all nonempty subset pairs (rows, cols <= 8). */
+static double exhaustive(const double *p, size_t rows, size_t cols,
+                         const ah_group_options *o)
+{
+    double thr[64], best = 0.0;
+    size_t T = thresholds(p, rows, cols, o->alpha_max, thr);
+    for (unsigned si = 1; si < (1u << rows); si++) {
+        int ni = __builtin_popcount(si);
+        for (size_t t = 0; t < T; t++) {
+            double colsum[8] = {0};
+            for (size_t j = 0; j < cols; j++)
+                for (size_t i = 0; i < rows; i++)
+                    if (si >> i & 1)
+                        colsum[j] += contrib(p, i, j, cols, thr[t],
+                                             o->fractional);
+            for (unsigned sn = 1; sn < (1u << cols); sn++) {
+                double na = 0.0, s;
+                for (size_t j = 0; j < cols; j++)
+                    if (sn >> j & 1)
+                        na += colsum[j];
+                s = ah_stat_score(o->stat, thr[t], na,
+                                  (double)(ni * __builtin_popcount(sn)));
+                if (s > best)
+                    best = s;
+            }
+        }
+    }
+    return best;
+}
+
+/*
+ * A batch of empirical-looking p-value ranges with ties: p_max = (k+1)/(N+1)
+ * for a small N; p_min is p_max minus 0-3 steps (fractional ranges).  A
+ * random block of inputs x nodes is shifted towards small p-values.
+ */
+static void make_batch(double *p, size_t rows, size_t cols, uint64_t *rng)
+{
+    uint64_t N = 3 + check_rand_u64(rng) % 30;
+    double shift = check_rand_unit(rng);
+    uint64_t mi = check_rand_u64(rng), mn = check_rand_u64(rng);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            uint64_t k = check_rand_u64(rng) % (N + 1), w;
+            if ((mi >> (i % 64) & 1) && (mn >> (j % 64) & 1))
+                k = (uint64_t)((double)k * (1.0 - shift));
+            w = check_rand_u64(rng) % 4;
+            if (w > k + 1)
+                w = k + 1;
+            p[(i * cols + j) * 2 + 1] = (double)(k + 1) / (double)(N + 1);
+            p[(i * cols + j) * 2] = (double)(k + 1 - w) / (double)(N + 1);
+        }
+}
+
+static int close_score(double a, double b, double tol)
+{
+    return fabs(a - b) <= tol * (fabs(b) > 1 ? fabs(b) : 1);
+}
+
+/* Check that the reported sizes and flags agree and score what is said. */
+static int consistent(const double *p, size_t rows, size_t cols,
+                      const ah_group_options *o, const ah_group_result *r,
+                      const unsigned char *in, const unsigned char *nd,
+                      double tol)
+{
+    size_t ni = 0, nn = 0;
+    double na = 0.0;
+    for (size_t i = 0; i < rows; i++)
+        ni += in[i];
+    for (size_t j = 0; j < cols; j++)
+        nn += nd[j];
+    if (ni != r->n_inputs || nn != r->n_nodes)
+        return 0;
+    if (r->score == 0)
+        return ni == 0 && nn == 0 && r->alpha == 0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            if (in[i] && nd[j])
+                na += contrib(p, i, j, cols, r->alpha, o->fractional);
+    return close_score(ah_stat_score(o->stat, r->alpha, na, (double)(ni * nn)),
+                       r->score, tol) &&
+           close_score(score_of(p, rows, cols, o, in, nd), r->score, tol);
+}
+
+static void test_exhaustive(int fractional)
+{
+    uint64_t rng = check_seed + 17 + (uint64_t)fractional;
+    static const double amaxes[] = {0.5, 0.3, 1.0};
+    /* Count mode compares exactly; fractional sums differ in rounding. */
+    double tol = fractional ? 1e-9 : 0.0;
+    int bad = 0, badc = 0, badt = 0, cases = 0;
+    for (int rep = 0; rep < 12; rep++) {
+        size_t rows = 2 + check_rand_u64(&rng) % 5;  /* 2..6 */
+        size_t cols = 2 + check_rand_u64(&rng) % 7;  /* 2..8 */
+        double p[6 * 8 * 2];
+        make_batch(p, rows, cols, &rng);
+        for (int stat = 0; stat < 3; stat++) {
+            ah_group_options o;
+            ah_group_result r1, r2;
+            unsigned char in1[6], nd1[8], in2[6], nd2[8];
+            double want;
+            ah_group_options_default(&o);
+            o.stat = stat;
+            o.alpha_max = amaxes[rep % 3];
+            o.restarts = 50;
+            o.seed = check_seed + (uint64_t)rep;
+            o.fractional = fractional;
+            o.threads = 1;
+            want = exhaustive(p, rows, cols, &o);
+            cases++;
+            if (ah_scan_group(p, rows, cols, &o, &r1, in1, nd1, NULL) != AH_OK ||
+                !close_score(r1.score, want, tol)) {
+                if (bad++ < 5)
+                    CHECK(0, "%s rep %d %zux%zu stat %d: %.17g, exhaustive "
+                          "%.17g", fractional ? "fractional" : "count", rep,
+                          rows, cols, stat, r1.score, want);
+            }
+            if (!consistent(p, rows, cols, &o, &r1, in1, nd1,
+                            fractional ? 1e-9 : 1e-12))
+                badc++;
+            o.threads = 2;
+            if (ah_scan_group(p, rows, cols, &o, &r2, in2, nd2, NULL) != AH_OK ||
+                r2.score != r1.score || r2.alpha != r1.alpha ||
+                r2.n_inputs != r1.n_inputs || r2.n_nodes != r1.n_nodes ||
+                memcmp(in1, in2, rows) || memcmp(nd1, nd2, cols))
+                badt++;
+        }
+    }
+    CHECK(bad == 0, "%d of %d differ from the exhaustive optimum", bad, cases);
+    CHECK(badc == 0, "%d of %d results inconsistent", badc, cases);
+    CHECK(badt == 0, "%d of %d differ between 1 and 2 threads", badt, cases);
+}
+
+/* Naive best response: fix one side, try every threshold and every prefix
+ * of the other side sorted by its count.  side 0 fixes the inputs. */
+static double best_response(const double *p, size_t rows, size_t cols,
+                            const ah_group_options *o, int side,
+                            const unsigned char *fixed)
+{
+    double thr[4096], best = 0.0;
+    size_t T = thresholds(p, rows, cols, o->alpha_max, thr);
+    size_t nitems = side == 0 ? cols : rows, nf = side == 0 ? rows : cols;
+    size_t m = 0;
+    double *c = malloc(nitems * sizeof *c);
+    for (size_t k = 0; k < nf; k++)
+        m += fixed[k];
+    for (size_t t = 0; t < T; t++) {
+        double na = 0.0;
+        for (size_t x = 0; x < nitems; x++) {
+            c[x] = 0.0;
+            for (size_t f = 0; f < nf; f++)
+                if (fixed[f])
+                    c[x] += side == 0
+                                ? contrib(p, f, x, cols, thr[t], o->fractional)
+                                : contrib(p, x, f, cols, thr[t], o->fractional);
+        }
+        /* Selection by repeated maximum: small sizes only. */
+        for (size_t k = 0; k < nitems; k++) {
+            size_t arg = k;
+            double tmp, s;
+            for (size_t x = k + 1; x < nitems; x++)
+                if (c[x] > c[arg])
+                    arg = x;
+            tmp = c[k];
+            c[k] = c[arg];
+            c[arg] = tmp;
+            na += c[k];
+            s = ah_stat_score(o->stat, thr[t], na, (double)((k + 1) * m));
+            if (s > best)
+                best = s;
+        }
+    }
+    free(c);
+    return best;
+}
+
+static void test_fixed_point(int fractional)
+{
+    uint64_t rng = check_seed + 99 + (uint64_t)fractional;
+    int bad = 0, badc = 0, badt = 0, cases = 0;
+    for (int rep = 0; rep < 8; rep++) {
+        size_t rows = 5 + check_rand_u64(&rng) % 30;
+        size_t cols = 5 + check_rand_u64(&rng) % 60;
+        double *p = malloc(rows * cols * 2 * sizeof *p);
+        unsigned char *in = malloc(rows), *nd = malloc(cols);
+        unsigned char *in2 = malloc(rows), *nd2 = malloc(cols);
+        make_batch(p, rows, cols, &rng);
+        if (rep % 2) /* continuous p-values: one threshold per pair */
+            for (size_t k = 0; k < rows * cols; k++) {
+                double u = check_rand_unit(&rng);
+                p[2 * k + 1] = p[2 * k + 1] * (0.9 + 0.1 * u);
+                p[2 * k] = p[2 * k] * (0.9 + 0.1 * u) * 0.95;
+            }
+        for (int stat = 0; stat < 3; stat++) {
+            ah_group_options o;
+            ah_group_result r, r2;
+            double tol = fractional ? 1e-9 : 1e-12;
+            ah_group_options_default(&o);
+            o.stat = stat;
+            o.restarts = 4;
+            o.max_iter = 1000; /* stop only at a fixed point */
+            o.seed = (uint64_t)rep * 7 + 1;
+            o.fractional = fractional;
+            o.threads = 1;
+            cases++;
+            if (ah_scan_group(p, rows, cols, &o, &r, in, nd, NULL) != AH_OK) {
+                bad++;
+                continue;
+            }
+            if (!consistent(p, rows, cols, &o, &r, in, nd, tol))
+                badc++;
+            if (r.score > 0 &&
+                (best_response(p, rows, cols, &o, 0, in) >
+                     r.score * (1 + tol) ||
+                 best_response(p, rows, cols, &o, 1, nd) >
+                     r.score * (1 + tol))) {
+                if (bad++ < 5)
+                    CHECK(0, "%s rep %d %zux%zu stat %d: %.17g is not a fixed "
+                          "point (%.17g, %.17g)", fractional ? "fractional"
+                          : "count", rep, rows, cols, stat, r.score,
+                          best_response(p, rows, cols, &o, 0, in),
+                          best_response(p, rows, cols, &o, 1, nd));
+            }
+            o.threads = 3;
+            if (ah_scan_group(p, rows, cols, &o, &r2, in2, nd2, NULL) != AH_OK ||
+                r2.score != r.score || r2.alpha != r.alpha ||
+                memcmp(in, in2, rows) || memcmp(nd, nd2, cols))
+                badt++;
+        }
+        free(p);
+        free(in);
+        free(nd);
+        free(in2);
+        free(nd2);
+    }
+    CHECK(bad == 0, "%d of %d are not fixed points of the half steps", bad,
+          cases);
+    CHECK(badc == 0, "%d of %d results inconsistent", badc, cases);
+    CHECK(badt == 0, "%d of %d differ between 1 and 3 threads", badt, cases);
+}
+
+static void test_hand(void)
+{
+    /* 3 inputs x 4 nodes; inputs 0-1 x nodes 0-1 hold p = 0.1, the rest
+     * 0.9: the best subset is that block at a = 0.1 with 4 of 4 hits. */
+    double p[3 * 4 * 2];
+    ah_group_options o;
+    ah_group_result r;
+    unsigned char in[3], nd[4];
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 4; j++)
+            p[(i * 4 + j) * 2] = p[(i * 4 + j) * 2 + 1] =
+                i < 2 && j < 2 ? 0.1 : 0.9;
+    ah_group_options_default(&o);
+    CHECK(o.stat == AH_STAT_BJ && o.alpha_max == 0.5 && o.restarts == 10 &&
+              o.max_iter == 50 && o.fractional == 0 && o.threads == 0,
+          "defaults");
+    CHECK(ah_scan_group(p, 3, 4, &o, &r, in, nd, NULL) == AH_OK, "hand scan");
+    CHECK(r.score == ah_stat_score(AH_STAT_BJ, 0.1, 4, 4) && r.alpha == 0.1 &&
+              r.n_inputs == 2 && r.n_nodes == 2 && in[0] && in[1] && !in[2] &&
+              nd[0] && nd[1] && !nd[2] && !nd[3],
+          "hand result %g a %g %zux%zu", r.score, r.alpha, r.n_inputs,
+          r.n_nodes);
+    /* Nothing at or below alpha_max: score 0 and empty subsets. */
+    o.alpha_max = 0.05;
+    memset(in, 7, sizeof in);
+    CHECK(ah_scan_group(p, 3, 4, &o, &r, in, nd, NULL) == AH_OK &&
+              r.score == 0 && r.alpha == 0 && r.n_inputs == 0 &&
+              r.n_nodes == 0 && !in[0] && !in[1] && !in[2] && !nd[0],
+          "nothing below alpha_max");
+}
+
+static void test_errors(void)
+{
+    double p[2 * 2 * 2] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+    ah_group_options o;
+    ah_group_result r;
+    ah_diag d;
+    ah_group_options_default(&o);
+    CHECK(ah_scan_group(p, 0, 2, &o, &r, NULL, NULL, &d) == AH_ERR_EMPTY,
+          "no inputs");
+    CHECK(ah_scan_group(p, 2, 0, &o, &r, NULL, NULL, &d) == AH_ERR_EMPTY,
+          "no nodes");
+    CHECK(ah_scan_group(NULL, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_ARG,
+          "NULL p");
+    CHECK(ah_scan_group(p, 2, 2, NULL, &r, NULL, NULL, &d) == AH_ERR_ARG,
+          "NULL options");
+    o.restarts = 0;
+    CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_ARG,
+          "zero restarts");
+    ah_group_options_default(&o);
+    o.stat = 5;
+    CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_ARG,
+          "bad statistic");
+    ah_group_options_default(&o);
+    p[5] = NAN; /* input 1, node 0, p_max */
+    CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
+              d.row == 1 && d.col == 0, "NaN names input 1 node 0");
+    p[5] = 0.6;
+    p[6] = 0.9; /* input 1, node 1: p_min > p_max */
+    CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
+              d.row == 1 && d.col == 1, "p_min > p_max");
+}
+
+int main(void)
+{
+    check_init();
+    test_hand();
+    test_exhaustive(0);
+    test_exhaustive(1);
+    test_fixed_point(0);
+    test_fixed_point(1);
+    test_errors();
+    return check_done("scan_group");
+}
