@@ -12,14 +12,30 @@
 int cmd_fit(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_pvalues(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_scan_group(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_plot_node(int argc, char **argv);
 
-extern const char cmd_fit_usage[], cmd_info_usage[], cmd_pvalues_usage[];
+extern const char cmd_fit_usage[], cmd_info_usage[], cmd_pvalues_usage[],
+    cmd_score_usage[], cmd_scan_group_usage[], cmd_eval_usage[],
+    cmd_compare_usage[], cmd_plot_node_usage[];
 
 const cli_command cli_commands[] = {
     {"fit", cmd_fit, "fit a model to background activations", cmd_fit_usage},
     {"info", cmd_info, "describe a model", cmd_info_usage},
     {"pvalues", cmd_pvalues, "p-value ranges of new activations",
      cmd_pvalues_usage},
+    {"score", cmd_score, "individual scan of each input", cmd_score_usage},
+    {"scan-group", cmd_scan_group, "group scan of a batch of inputs",
+     cmd_scan_group_usage},
+    {"eval", cmd_eval, "detection power: clean versus anomalous sets",
+     cmd_eval_usage},
+    {"compare", cmd_compare, "methods, tails and labels side by side",
+     cmd_compare_usage},
+    {"plot-node", cmd_plot_node, "draw one node's histogram as SVG",
+     cmd_plot_node_usage},
 };
 const size_t cli_command_count = sizeof cli_commands / sizeof cli_commands[0];
 

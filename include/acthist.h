@@ -314,6 +314,19 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
                        double alpha_max, ah_scan_result *res, size_t *nodes,
                        ah_diag *diag);
 
+/*
+ * Score rows of activations: p-values against the model and an individual
+ * scan of each row's p_max values, fused so that the (rows, width, 2)
+ * p-value array is never materialised.  res receives one result per row.
+ * Arguments as for ah_pvalues (tail < 0: the model's tail; with
+ * AH_TAIL_BOTH the scan runs over the 2D upper and lower p-values).
+ * Results do not depend on the thread count.
+ */
+int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
+             size_t ld, const int64_t *labels, int tail, int stat,
+             double alpha_max, ah_scan_result *res, size_t *unseen,
+             int threads, ah_diag *diag);
+
 typedef struct ah_group_options {
     int stat;          /* enum ah_stat                                        */
     double alpha_max;  /* default 0.5                                         */

@@ -1,0 +1,176 @@
+/*
+ * cmd_compare.c - acthist compare: fit every requested method on one
+ * background and measure, side by side, model size, fit / p-value / scan
+ * time and detection power (AUC) for each tail, pooled and conditional.
+ *
+ * The background is read into memory here (this is an evaluation tool);
+ * `fit` is the streaming path.  One fit with labels gives both the pooled
+ * and the conditional model.
+ */
+#include "compare.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_compare_usage[] =
+    "usage: acthist compare --background BG.npy [--background-labels L.npy]\n"
+    "                       --clean C.npy [--clean-labels CL.npy]\n"
+    "                       --anomalous A.npy [--anomalous-labels AL.npy] ...\n"
+    "                       [--methods empirical,kde,hist:auto,hist:64]\n"
+    "                       [--tails upper,lower,two,both] [--stat S]\n"
+    "                       [--alpha-max A] [--group M --fractions 0.1,0.5\n"
+    "                        --runs R --restarts K --seed S] [--threads K]\n"
+    "                       [--json]\n"
+    "\n"
+    "Fit each method on the background and print one table: method, model\n"
+    "bytes, %% of the raw float32 background, fit time, p-value time, scan\n"
+    "time, and the individual-scan AUC of each anomalous set, for each tail,\n"
+    "pooled and (when labels are given) conditional on the label.\n"
+    "Methods: empirical, kde, hist (256 equal-width bins), hist:N, hist:auto,\n"
+    "and hist:N:quantile or hist:auto:quantile for quantile edges.\n"
+    "With --group M the table adds group-scan AUCs for each fraction.\n";
+
+int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
+                           const char *tail_s, const char *threads_s,
+                           int *stat, double *alpha, int *tail, int *threads);
+
+/* Split a comma-separated list in place. */
+static int split(char *s, cli_list *out)
+{
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+        cli_list_push(out, tok);
+    return out->n > 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    const cli_command *self = cli_find("compare");
+    const char *clean_s = NULL, *clean_lab = NULL, *methods_s = NULL,
+               *tails_s = NULL, *stat_s = NULL, *alpha_s = NULL,
+               *threads_s = NULL, *group_s = NULL, *fractions_s = NULL,
+               *runs_s = NULL, *restarts_s = NULL, *seed_s = NULL;
+    int json = 0;
+    cli_list pos = {0}, bg = {0}, bg_lab = {0}, anom = {0}, anom_lab = {0},
+             methods = {0}, tails = {0}, fracs = {0};
+    cli_opt opts[] = {
+        {"--background", CLI_MULTI, &bg},
+        {"--background-labels", CLI_MULTI, &bg_lab},
+        {"--clean", CLI_STRING, &clean_s},
+        {"--clean-labels", CLI_STRING, &clean_lab},
+        {"--anomalous", CLI_MULTI, &anom},
+        {"--anomalous-labels", CLI_MULTI, &anom_lab},
+        {"--methods", CLI_STRING, &methods_s}, {"--tails", CLI_STRING, &tails_s},
+        {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
+        {"--threads", CLI_STRING, &threads_s}, {"--group", CLI_STRING, &group_s},
+        {"--fractions", CLI_STRING, &fractions_s},
+        {"--runs", CLI_STRING, &runs_s},   {"--restarts", CLI_STRING, &restarts_s},
+        {"--seed", CLI_STRING, &seed_s},   {"--json", CLI_FLAG, &json},
+    };
+    char *mcopy = NULL, *tcopy = NULL, *fcopy = NULL;
+    compare_job job;
+    memset(&job, 0, sizeof job);
+    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
+                       self);
+    if (rc >= 0)
+        goto done;
+    int tail_unused;
+    if ((rc = cli_parse_scan_options(stat_s, alpha_s, NULL, threads_s,
+                                     &job.stat, &job.alpha_max, &tail_unused,
+                                     &job.threads)) != 0)
+        goto done;
+    rc = CLI_USAGE;
+    if (pos.n || bg.n == 0 || !clean_s || anom.n == 0) {
+        cli_error("compare: give --background, --clean and at least one "
+                  "--anomalous");
+        fputs(self->usage, stderr);
+        goto done;
+    }
+    if ((bg_lab.n && bg_lab.n != bg.n) || (anom_lab.n && anom_lab.n != anom.n)) {
+        cli_error("compare: give one labels file per background and per "
+                  "anomalous file, in order");
+        goto done;
+    }
+    if ((bg_lab.n > 0) != (clean_lab != NULL) ||
+        (bg_lab.n > 0) != (anom_lab.n > 0)) {
+        cli_error("compare: give labels for the background, the clean and "
+                  "every anomalous set, or for none");
+        goto done;
+    }
+    mcopy = strdup(methods_s ? methods_s : "empirical,kde,hist:auto,hist:64,hist");
+    tcopy = strdup(tails_s ? tails_s : "upper,lower,two,both");
+    fcopy = strdup(fractions_s ? fractions_s : "0.1,0.5");
+    if (!mcopy || !tcopy || !fcopy || !split(mcopy, &methods) ||
+        !split(tcopy, &tails) || !split(fcopy, &fracs)) {
+        cli_error("compare: empty --methods, --tails or --fractions");
+        goto done;
+    }
+    long v;
+    job.group.runs = 50;
+    job.group.restarts = 10;
+    if (group_s) {
+        if (cli_parse_int("--group", group_s, 1, 1000000, &v))
+            goto done;
+        job.group.batch = (size_t)v;
+    }
+    if (runs_s && !cli_parse_int("--runs", runs_s, 1, 1000000, &v))
+        job.group.runs = (int)v;
+    else if (runs_s)
+        goto done;
+    if (restarts_s && !cli_parse_int("--restarts", restarts_s, 1, 100000, &v))
+        job.group.restarts = (int)v;
+    else if (restarts_s)
+        goto done;
+    if (seed_s && !cli_parse_int("--seed", seed_s, 0, 0x7fffffffL, &v))
+        job.group.seed = (uint64_t)v;
+    else if (seed_s)
+        goto done;
+    job.nfractions = fracs.n;
+    for (size_t i = 0; i < fracs.n && i < COMPARE_MAX_FRACTIONS; i++)
+        if (cli_parse_double("--fractions", fracs.v[i], 0, 1,
+                             &job.fractions[i]))
+            goto done;
+    if (fracs.n > COMPARE_MAX_FRACTIONS) {
+        cli_error("compare: at most %d fractions", COMPARE_MAX_FRACTIONS);
+        goto done;
+    }
+    for (size_t i = 0; i < methods.n; i++)
+        if (compare_parse_method(methods.v[i], NULL) != 0)
+            goto done;
+    for (size_t i = 0; i < tails.n; i++)
+        if (ah_tail_parse(tails.v[i]) < 0) {
+            cli_error("compare: unknown tail '%s' (upper, lower, two, both)",
+                      tails.v[i]);
+            goto done;
+        }
+    job.background = bg.v;
+    job.background_labels = bg_lab.n ? bg_lab.v : NULL;
+    job.nbackground = bg.n;
+    job.clean = clean_s;
+    job.clean_labels = clean_lab;
+    job.anomalous = anom.v;
+    job.anomalous_labels = anom_lab.n ? anom_lab.v : NULL;
+    job.nanomalous = anom.n;
+    job.methods = methods.v;
+    job.nmethods = methods.n;
+    job.tails = tails.v;
+    job.ntails = tails.n;
+    cli_buf out = {0};
+    rc = compare_run(&job, json, &out, stderr);
+    if (rc == 0)
+        rc = cli_write_text(NULL, out.s, out.n) == 0 ? CLI_OK : CLI_FAIL;
+    cli_buf_free(&out);
+done:
+    free(mcopy);
+    free(tcopy);
+    free(fcopy);
+    cli_list_free(&pos);
+    cli_list_free(&bg);
+    cli_list_free(&bg_lab);
+    cli_list_free(&anom);
+    cli_list_free(&anom_lab);
+    cli_list_free(&methods);
+    cli_list_free(&tails);
+    cli_list_free(&fracs);
+    return rc;
+}

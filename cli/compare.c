@@ -1,0 +1,346 @@
+/*
+ * compare.c - fit each method once, then for each tail and with/without
+ * labels: time p-values and scans separately and measure detection power.
+ */
+#include "compare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SETS 16
+
+int compare_parse_method(const char *s, ah_fit_options *o)
+{
+    ah_fit_options tmp;
+    if (!o)
+        o = &tmp;
+    ah_fit_options_default(o);
+    if (strcmp(s, "empirical") == 0) {
+        o->method = AH_METHOD_EMPIRICAL;
+        return 0;
+    }
+    if (strcmp(s, "kde") == 0) {
+        o->method = AH_METHOD_KDE;
+        return 0;
+    }
+    if (strncmp(s, "hist", 4) != 0 || (s[4] != '\0' && s[4] != ':'))
+        goto bad;
+    o->method = AH_METHOD_HIST;
+    if (s[4] == '\0')
+        return 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s + 5);
+    char *binning = strchr(buf, ':');
+    if (binning) {
+        *binning++ = '\0';
+        if ((o->binning = ah_binning_parse(binning)) < 0)
+            goto bad;
+    }
+    if (strcmp(buf, "auto") == 0) {
+        o->bins = AH_BINS_AUTO;
+        return 0;
+    }
+    char *end;
+    long b = strtol(buf, &end, 10);
+    if (end == buf || *end || b < 1 || b > 65536)
+        goto bad;
+    o->bins = (int)b;
+    return 0;
+bad:
+    cli_error("compare: unknown method '%s' (empirical, kde, hist, hist:N, "
+              "hist:auto, hist:N:quantile)", s);
+    return CLI_USAGE;
+}
+
+/* Read and stack the background files (and their labels). */
+static int load_background(const compare_job *job, eval_data *bg)
+{
+    memset(bg, 0, sizeof *bg);
+    bg->path = job->background[0];
+    for (size_t f = 0; f < job->nbackground; f++) {
+        eval_data part;
+        if (eval_load(&part, job->background[f],
+                      job->background_labels ? job->background_labels[f]
+                                             : NULL))
+            return CLI_FAIL;
+        if (f > 0 && part.D != bg->D) {
+            cli_error("%s: %zu nodes per row, but %s has %zu", part.path,
+                      part.D, bg->path, bg->D);
+            eval_free(&part);
+            return CLI_FAIL;
+        }
+        double *x = realloc(bg->x, (bg->n + part.n) * part.D * sizeof *x);
+        int64_t *l = part.labels
+                         ? realloc(bg->labels, (bg->n + part.n) * sizeof *l)
+                         : NULL;
+        if (!x || (part.labels && !l)) {
+            free(x ? x : bg->x);
+            bg->x = NULL;
+            eval_free(&part);
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+        bg->x = x;
+        memcpy(x + bg->n * part.D, part.x, part.n * part.D * sizeof *x);
+        if (l) {
+            bg->labels = l;
+            memcpy(l + bg->n, part.labels, part.n * sizeof *l);
+        }
+        bg->n += part.n;
+        bg->D = part.D;
+        eval_free(&part);
+    }
+    return 0;
+}
+
+/* Individual scan scores of d from its p-values, timing both parts. */
+static int timed_scores(const ah_model *m, const eval_data *d, int tail,
+                        int cond, const compare_job *job, double *p,
+                        double *scores, double *t_p, double *t_s)
+{
+    size_t w = ah_pvalue_width(m, tail);
+    ah_diag dg;
+    double t0 = cli_now();
+    if (ah_pvalues(m, d->x, d->n, d->D, d->D, cond ? d->labels : NULL, tail,
+                   p, NULL, job->threads, &dg) != AH_OK)
+        return cli_diag(d->path, &dg);
+    double t1 = cli_now();
+    double *pmax = malloc(w * sizeof *pmax);
+    if (!pmax)
+        return CLI_FAIL;
+    for (size_t i = 0; i < d->n; i++) {
+        for (size_t j = 0; j < w; j++)
+            pmax[j] = p[(i * w + j) * 2 + 1];
+        ah_scan_result r;
+        if (ah_scan_individual(pmax, w, job->stat, job->alpha_max, &r, NULL,
+                               &dg) != AH_OK) {
+            free(pmax);
+            return cli_diag(d->path, &dg);
+        }
+        scores[i] = r.score;
+    }
+    free(pmax);
+    *t_p += t1 - t0;
+    *t_s += cli_now() - t1;
+    return 0;
+}
+
+int compare_run_rows(const compare_job *job, compare_row **rows_out,
+                     size_t *nrows_out, FILE *log)
+{
+    eval_data bg, clean = {0}, anom[MAX_SETS];
+    memset(anom, 0, sizeof anom);
+    compare_row *rows = NULL;
+    size_t nrows = 0;
+    double *p = NULL, *cs = NULL, *as[MAX_SETS] = {0};
+    int rc = CLI_FAIL;
+    if (job->nanomalous > MAX_SETS) {
+        cli_error("compare: at most %d anomalous sets", MAX_SETS);
+        return CLI_USAGE;
+    }
+    if (load_background(job, &bg) ||
+        eval_load(&clean, job->clean, job->clean_labels))
+        goto out;
+    size_t maxn = clean.n;
+    for (size_t i = 0; i < job->nanomalous; i++) {
+        if (eval_load(&anom[i], job->anomalous[i],
+                      job->anomalous_labels ? job->anomalous_labels[i] : NULL))
+            goto out;
+        if (anom[i].n > maxn)
+            maxn = anom[i].n;
+    }
+    const eval_data *all[MAX_SETS + 1] = {&clean};
+    for (size_t i = 0; i < job->nanomalous; i++)
+        all[i + 1] = &anom[i];
+    for (size_t i = 0; i <= job->nanomalous; i++)
+        if (all[i]->D != bg.D) {
+            cli_error("%s: %zu nodes per row, but the background %s has %zu",
+                      all[i]->path, all[i]->D, bg.path, bg.D);
+            goto out;
+        }
+    int nconds = bg.labels ? 2 : 1;
+    rows = calloc(job->nmethods * job->ntails * (size_t)nconds, sizeof *rows);
+    p = malloc(maxn * 2 * bg.D * 2 * sizeof *p);
+    cs = malloc(clean.n * sizeof *cs);
+    for (size_t i = 0; i < job->nanomalous; i++)
+        as[i] = malloc(anom[i].n * sizeof(double));
+    if (!rows || !p || !cs) {
+        cli_error("out of memory");
+        goto out;
+    }
+    for (size_t mi = 0; mi < job->nmethods; mi++) {
+        ah_fit_options o;
+        compare_parse_method(job->methods[mi], &o);
+        ah_model *m = NULL;
+        ah_diag dg;
+        if (log)
+            fprintf(log, "acthist: fitting %s on %zu x %zu ...\n",
+                    job->methods[mi], bg.n, bg.D);
+        double t0 = cli_now();
+        if (ah_model_fit(&m, bg.x, bg.n, bg.D, bg.D, bg.labels, &o, &dg)) {
+            rc = cli_diag(bg.path, &dg);
+            goto out;
+        }
+        double fit_s = cli_now() - t0;
+        ah_model_info info;
+        ah_model_get_info(m, &info);
+        for (size_t ti = 0; ti < job->ntails; ti++) {
+            int tail = ah_tail_parse(job->tails[ti]);
+            for (int cond = 0; cond < nconds; cond++) {
+                compare_row *r = &rows[nrows++];
+                snprintf(r->method, sizeof r->method, "%s", job->methods[mi]);
+                r->tail = tail;
+                r->conditional = cond;
+                r->model_bytes = info.file_bytes;
+                r->percent_raw = 100.0 * (double)info.file_bytes / info.raw_bytes;
+                r->fit_s = fit_s;
+                if (timed_scores(m, &clean, tail, cond, job, p, cs,
+                                 &r->pvalue_s, &r->scan_s))
+                    goto fail_model;
+                for (size_t i = 0; i < job->nanomalous; i++) {
+                    if (timed_scores(m, &anom[i], tail, cond, job, p, as[i],
+                                     &r->pvalue_s, &r->scan_s) ||
+                        ah_auc(cs, clean.n, as[i], anom[i].n, &r->auc[i],
+                               &dg) != AH_OK)
+                        goto fail_model;
+                }
+                eval_config c = {tail, job->stat, job->alpha_max, job->threads,
+                                 cond};
+                for (size_t f = 0; job->group.batch && f < job->nfractions; f++)
+                    for (size_t i = 0; i < job->nanomalous; i++) {
+                        group_config g = job->group;
+                        g.fraction = job->fractions[f];
+                        double *gc = malloc((size_t)g.runs * sizeof *gc);
+                        double *ga = malloc((size_t)g.runs * sizeof *ga);
+                        int bad = !gc || !ga ||
+                                  eval_group(m, &clean, &anom[i], &c, &g, gc,
+                                             ga) ||
+                                  ah_auc(gc, (size_t)g.runs, ga, (size_t)g.runs,
+                                         &r->group_auc[f][i], &dg) != AH_OK;
+                        free(gc);
+                        free(ga);
+                        if (bad)
+                            goto fail_model;
+                    }
+                if (log)
+                    fprintf(log, "acthist:   %s tail %s %s: AUC %.4f\n",
+                            job->methods[mi], job->tails[ti],
+                            cond ? "conditional" : "pooled", r->auc[0]);
+            }
+        }
+        ah_model_free(m);
+        continue;
+    fail_model:
+        ah_model_free(m);
+        goto out;
+    }
+    rc = 0;
+out:
+    eval_free(&bg);
+    eval_free(&clean);
+    for (size_t i = 0; i < MAX_SETS; i++) {
+        eval_free(&anom[i]);
+        free(as[i]);
+    }
+    free(p);
+    free(cs);
+    if (rc) {
+        free(rows);
+        return rc;
+    }
+    *rows_out = rows;
+    *nrows_out = nrows;
+    return 0;
+}
+
+/* "out/fgsm_0.1.npy" -> "fgsm_0.1" */
+static void short_name(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(buf, cap, "%s", b);
+    char *dot = strrchr(buf, '.');
+    if (dot && strcmp(dot, ".npy") == 0)
+        *dot = '\0';
+}
+
+int compare_run(const compare_job *job, int json, cli_buf *out, FILE *log)
+{
+    compare_row *rows = NULL;
+    size_t nrows = 0;
+    int rc = compare_run_rows(job, &rows, &nrows, log);
+    if (rc)
+        return rc;
+    char name[MAX_SETS][64];
+    for (size_t i = 0; i < job->nanomalous; i++)
+        short_name(job->anomalous[i], name[i], sizeof name[i]);
+    if (json) {
+        cli_buf_printf(out, "{\"stat\": \"%s\", \"alpha_max\": %g, \"sets\": [",
+                       ah_stat_name(job->stat), job->alpha_max);
+        for (size_t i = 0; i < job->nanomalous; i++) {
+            cli_buf_printf(out, "%s", i ? ", " : "");
+            cli_buf_json_string(out, job->anomalous[i]);
+        }
+        cli_buf_printf(out, "], \"rows\": [");
+        for (size_t r = 0; r < nrows; r++) {
+            const compare_row *w = &rows[r];
+            cli_buf_printf(out, "%s{\"method\": \"%s\", \"tail\": \"%s\", "
+                                "\"conditional\": %s, \"model_bytes\": %zu, "
+                                "\"percent_raw\": %.4f, \"fit_s\": %.6f, "
+                                "\"pvalue_s\": %.6f, \"scan_s\": %.6f, "
+                                "\"auc\": [",
+                           r ? ", " : "", w->method, ah_tail_name(w->tail),
+                           w->conditional ? "true" : "false", w->model_bytes,
+                           w->percent_raw, w->fit_s, w->pvalue_s, w->scan_s);
+            for (size_t i = 0; i < job->nanomalous; i++)
+                cli_buf_printf(out, "%s%.6f", i ? ", " : "", w->auc[i]);
+            cli_buf_printf(out, "]");
+            if (job->group.batch) {
+                cli_buf_printf(out, ", \"group\": {\"batch\": %zu, \"runs\": "
+                                    "%d, \"fractions\": {",
+                               job->group.batch, job->group.runs);
+                for (size_t f = 0; f < job->nfractions; f++) {
+                    cli_buf_printf(out, "%s\"%g\": [", f ? ", " : "",
+                                   job->fractions[f]);
+                    for (size_t i = 0; i < job->nanomalous; i++)
+                        cli_buf_printf(out, "%s%.6f", i ? ", " : "",
+                                       w->group_auc[f][i]);
+                    cli_buf_printf(out, "]");
+                }
+                cli_buf_printf(out, "}}");
+            }
+            cli_buf_printf(out, "}");
+        }
+        cli_buf_printf(out, "]}\n");
+    } else {
+        cli_buf_printf(out, "%-20s %10s %7s %7s %7s %7s %-5s %-4s",
+                       "method", "bytes", "%raw", "fit_s", "pval_s", "scan_s",
+                       "tail", "cond");
+        for (size_t i = 0; i < job->nanomalous; i++)
+            cli_buf_printf(out, " %12.12s", name[i]);
+        for (size_t f = 0; job->group.batch && f < job->nfractions; f++)
+            for (size_t i = 0; i < job->nanomalous; i++) {
+                char h[64];
+                snprintf(h, sizeof h, "G%g%%:%s", 100 * job->fractions[f],
+                         name[i]);
+                cli_buf_printf(out, " %12.12s", h);
+            }
+        cli_buf_printf(out, "\n");
+        for (size_t r = 0; r < nrows; r++) {
+            const compare_row *w = &rows[r];
+            cli_buf_printf(out, "%-20s %10zu %7.3f %7.3f %7.3f %7.3f %-5s %-4s",
+                           w->method, w->model_bytes, w->percent_raw, w->fit_s,
+                           w->pvalue_s, w->scan_s, ah_tail_name(w->tail),
+                           w->conditional ? "yes" : "no");
+            for (size_t i = 0; i < job->nanomalous; i++)
+                cli_buf_printf(out, " %12.4f", w->auc[i]);
+            for (size_t f = 0; job->group.batch && f < job->nfractions; f++)
+                for (size_t i = 0; i < job->nanomalous; i++)
+                    cli_buf_printf(out, " %12.4f", w->group_auc[f][i]);
+            cli_buf_printf(out, "\n");
+        }
+    }
+    free(rows);
+    return 0;
+}
