@@ -15,8 +15,8 @@ for t in "$build"/tests/test_* tests/cli/test_*.sh; do
     $cmd >"$log" 2>&1
     rc=$?
     line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-    p=$(printf '%s\n' "$line" | sed -n 's/.* \{0,1\}\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
-    f=$(printf '%s\n' "$line" | sed -n 's/.* \{0,1\}\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
+    p=$(printf ' %s\n' "$line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
+    f=$(printf ' %s\n' "$line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
     [ -n "$p" ] || p=0
     [ -n "$f" ] || f=0
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

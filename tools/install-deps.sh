@@ -8,7 +8,8 @@
 #                 libopenblas0-pthread (torch's dense layers use it)
 set -eu
 need=""
-for p in gcc make python3-numpy "$@"; do
+# Usage: install-deps.sh [EXTRA-PACKAGE ...]
+for p in gcc make python3-numpy chromium "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then
