@@ -44,6 +44,11 @@ typedef struct hnode {
     uint32_t *above;  /* nb: values in cells above the bin (derived) */
     uint32_t *acount; /* na */
     uint32_t *aabove; /* na: values strictly above the atom (derived) */
+    /* Equal-width lookup (grid nodes): bin g of the grid starts at final
+     * bin gmap[g]; gB = 0 when the node is not a grid. */
+    uint32_t gB;
+    uint32_t *gmap;
+    double glo, gscale;
 } hnode;
 
 typedef struct hist {
@@ -121,6 +126,37 @@ static void node_derive(hnode *h)
     }
 }
 
+static int node_is_grid(const hnode *nd, size_t B);
+
+/* Prepare the O(1) equal-width lookup when the node is a grid of B bins
+ * merged with its atoms.  Only speed depends on it: a lookup corrects the
+ * arithmetic guess by comparing with the stored edges. */
+static int node_index(hnode *nd, size_t B)
+{
+    nd->gB = 0;
+    free(nd->gmap);
+    nd->gmap = NULL;
+    if (!node_is_grid(nd, B))
+        return AH_OK;
+    double lo = nd->edges[0], hi = nd->edges[nd->nb];
+    double scale = (double)B / (hi - lo);
+    if (!isfinite(scale) || !(scale > 0))
+        return AH_OK;
+    nd->gmap = malloc(B * sizeof *nd->gmap);
+    if (!nd->gmap)
+        return AH_ERR_NOMEM;
+    for (size_t g = 0; g < B; g++) {
+        size_t k = ah__upper_bound(nd->edges, (size_t)nd->nb + 1,
+                                   grid_edge(lo, hi, g, B));
+        k = k == 0 ? 0 : k - 1;
+        nd->gmap[g] = (uint32_t)(k < nd->nb ? k : nd->nb - 1u);
+    }
+    nd->gB = (uint32_t)B;
+    nd->glo = lo;
+    nd->gscale = scale;
+    return AH_OK;
+}
+
 static void hist_free(void *rep)
 {
     hist *h = rep;
@@ -132,6 +168,7 @@ static void hist_free(void *rep)
             free(h->node[j].fcount);
             free(h->node[j].fflag);
             free(h->node[j].mem);
+            free(h->node[j].gmap);
         }
     free(h->node);
     free(h);
@@ -385,6 +422,8 @@ static int node_finish(hist *h, hnode *nd)
         }
     free(keep);
     node_derive(nd);
+    if (h->binning == AH_BINNING_WIDTH && h->bins > 0)
+        return node_index(nd, (size_t)h->bins);
     return AH_OK;
 }
 
@@ -406,35 +445,81 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
     return AH_OK;
 }
 
+/* Bounds on #{b > x} and #{b >= x} at node nd (n background values). */
+static inline void hist_lookup(const hnode *nd, double n, double x,
+                               double *gt_lo, double *ge_hi)
+{
+    const double *e = nd->edges;
+    uint32_t nb = nd->nb;
+    if (x < e[0]) {
+        *gt_lo = *ge_hi = n;
+        return;
+    }
+    if (x > e[nb]) {
+        *gt_lo = *ge_hi = 0;
+        return;
+    }
+    if (x == e[0] || x == e[nb] || nb == 0)
+        goto atom_or_bin;
+    size_t k;
+    if (nd->gB) {
+        double f = (x - nd->glo) * nd->gscale;
+        size_t g = f < (double)nd->gB ? (size_t)f : nd->gB - 1u;
+        k = nd->gmap[g];
+        while (k + 1 < nb && x >= e[k + 1])
+            k++;
+        while (k > 0 && x < e[k])
+            k--;
+    } else {
+        k = ah__upper_bound(e, (size_t)nb + 1, x) - 1;
+    }
+    if (x == e[k])
+        goto atom_or_bin;
+    *gt_lo = nd->above[k];
+    *ge_hi = *gt_lo + nd->count[k];
+    return;
+atom_or_bin:;
+    /* x sits on an edge: exact when that edge is an atom */
+    long a = find_exact(nd->atom, nd->na, x);
+    if (a >= 0) {
+        *gt_lo = nd->aabove[a];
+        *ge_hi = *gt_lo + nd->acount[a];
+        return;
+    }
+    k = ah__upper_bound(e, (size_t)nb + 1, x);
+    k = k == 0 ? 0 : k - 1;
+    if (k >= nb)
+        k = nb - 1u;
+    *gt_lo = nd->above[k];
+    *ge_hi = *gt_lo + nd->count[k];
+}
+
 static void hist_pvalue(const void *rep, size_t j, double x, double out[4])
 {
     const hist *h = rep;
-    const hnode *nd = &h->node[j];
-    double n = (double)h->n, n1 = n + 1.0;
-    double gt_lo, ge_hi; /* bounds on #{b > x} and #{b >= x} */
-    if (x < nd->edges[0]) {
-        gt_lo = ge_hi = n;
-    } else if (x > nd->edges[nd->nb]) {
-        gt_lo = ge_hi = 0;
-    } else {
-        long a = find_exact(nd->atom, nd->na, x);
-        if (a >= 0) {
-            gt_lo = nd->aabove[a];
-            ge_hi = gt_lo + nd->acount[a];
-        } else {
-            size_t k = ah__upper_bound(nd->edges, (size_t)nd->nb + 1, x);
-            k = k == 0 ? 0 : k - 1;
-            if (k >= nd->nb)
-                k = nd->nb - 1;
-            gt_lo = nd->above[k];
-            ge_hi = gt_lo + nd->count[k];
-        }
-    }
+    double n = (double)h->n, n1 = n + 1.0, gt_lo, ge_hi;
+    hist_lookup(&h->node[j], n, x, &gt_lo, &ge_hi);
     /* The lower tail mirrors: #{b < x} >= n - ge_hi, #{b <= x} <= n - gt_lo */
     out[0] = gt_lo / n1;
     out[1] = (ge_hi + 1.0) / n1;
     out[2] = (n - ge_hi) / n1;
     out[3] = (n - gt_lo + 1.0) / n1;
+}
+
+static void hist_pvalue_many(const void *rep, size_t j, const double *x,
+                             size_t count, double *out)
+{
+    const hist *h = rep;
+    const hnode *nd = &h->node[j];
+    double n = (double)h->n, n1 = n + 1.0;
+    for (size_t i = 0; i < count; i++) {
+        double gt_lo, ge_hi;
+        hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
+        out[4 * i] = gt_lo / n1;
+        out[4 * i + 1] = (ge_hi + 1.0) / n1;
+        out[4 * i + 2] = (n - ge_hi) / n1;
+        out[4 * i + 3] = (n - gt_lo + 1.0) / n1;
+    }
 }
 
 /*
@@ -504,9 +589,8 @@ static size_t node_bytes(int kind, unsigned cb, uint32_t nb, uint32_t na)
 
 static int node_kind(const hist *h, const hnode *nd)
 {
-    size_t B = h->binning == AH_BINNING_WIDTH && h->bins > 0 ? (size_t)h->bins
-                                                            : 0;
-    return node_is_grid(nd, B) ? KIND_GRID : KIND_EXPLICIT;
+    (void)h;
+    return nd->gB ? KIND_GRID : KIND_EXPLICIT;
 }
 
 static size_t hist_payload_bytes(const void *rep)
@@ -622,6 +706,9 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
     if (total != n)
         return 0;
     node_derive(nd);
+    if (kind == KIND_GRID &&
+        node_index(nd, ah__get_u32(edges_at)) != AH_OK)
+        return 0;
     return nbytes;
 }
 
@@ -698,6 +785,7 @@ const ah__rep_ops ah__hist_ops = {
     .add = hist_add,
     .end_pass = hist_end_pass,
     .pvalue = hist_pvalue,
+    .pvalue_many = hist_pvalue_many,
     .payload_bytes = hist_payload_bytes,
     .write = hist_write,
     .read = hist_read,

@@ -50,6 +50,10 @@ typedef struct ah__rep_ops {
     /* Upper and lower p-value ranges of x at node j:
      * out = {up_min, up_max, lo_min, lo_max}. */
     void (*pvalue)(const void *rep, size_t j, double x, double out[4]);
+    /* The same for count values of node j: out[4i..4i+3] for x[i].  May
+     * be NULL (pvalue is then called per value). */
+    void (*pvalue_many)(const void *rep, size_t j, const double *x,
+                        size_t count, double *out);
     /* Serialised payload: size, write into buf (size bytes), read back. */
     size_t (*payload_bytes)(const void *rep);
     void (*write)(const void *rep, unsigned char *buf);
