@@ -17,10 +17,11 @@ int cmd_scan_group(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_plot_node(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 extern const char cmd_fit_usage[], cmd_info_usage[], cmd_pvalues_usage[],
     cmd_score_usage[], cmd_scan_group_usage[], cmd_eval_usage[],
-    cmd_compare_usage[], cmd_plot_node_usage[];
+    cmd_compare_usage[], cmd_plot_node_usage[], cmd_demo_usage[];
 
 const cli_command cli_commands[] = {
     {"fit", cmd_fit, "fit a model to background activations", cmd_fit_usage},
@@ -36,6 +37,8 @@ const cli_command cli_commands[] = {
      cmd_compare_usage},
     {"plot-node", cmd_plot_node, "draw one node's histogram as SVG",
      cmd_plot_node_usage},
+    {"demo", cmd_demo, "the comparison on the bundled real activations",
+     cmd_demo_usage},
 };
 const size_t cli_command_count = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -1,0 +1,344 @@
+/*
+ * cmd_demo.c - acthist demo: the comparison on the bundled real activations.
+ *
+ * Reads data/demo.txt (found through $ACTHIST_DATA, ./data, or the data
+ * folder beside the executable's build folder), compares the exact
+ * empirical baseline with histograms for every tail, pooled and
+ * conditional, prints the table, the fidelity of the default histogram to
+ * the exact p-values, the best configuration for each anomalous set with
+ * the command that reproduces it, and writes the ROC curves of the best
+ * configuration as SVG.
+ *
+ * demo.txt has one line per file set: "background FILE LABELS",
+ * "clean FILE LABELS" and "anomalous NAME FILE LABELS"; paths are relative
+ * to the data folder.
+ */
+#include "compare.h"
+#include "svg.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char cmd_demo_usage[] =
+    "usage: acthist demo [--data DIR] [--plot ROC.svg] [--methods LIST]\n"
+    "\n"
+    "Run the comparison on the bundled real activations (data/demo.txt):\n"
+    "exact empirical p-values against histograms, every tail, pooled and\n"
+    "conditional on the predicted label; print the table, the best\n"
+    "configuration per anomaly with the command that reproduces it, and\n"
+    "write its ROC curves (default demo_roc.svg).\n";
+
+#define MAX_SETS 16
+
+typedef struct demo_files {
+    char bg[PATH_MAX], bgl[PATH_MAX], clean[PATH_MAX], cleanl[PATH_MAX];
+    char name[MAX_SETS][64], anom[MAX_SETS][PATH_MAX], anoml[MAX_SETS][PATH_MAX];
+    size_t n;
+} demo_files;
+
+/* dst = a/b; nonzero when it does not fit. */
+static int join(char *dst, size_t cap, const char *a, const char *b)
+{
+    int k = snprintf(dst, cap, "%s/%s", a, b);
+    return k < 0 || (size_t)k >= cap;
+}
+
+static int find_data(const char *given, char *dir)
+{
+    const char *env = getenv("ACTHIST_DATA");
+    char exe[PATH_MAX], cand[PATH_MAX];
+    const char *tries[4] = {given, env, "data", NULL};
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            if (!join(cand, sizeof cand, exe, "../data"))
+                tries[3] = cand;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!tries[i])
+            continue;
+        char f[PATH_MAX];
+        if (join(f, sizeof f, tries[i], "demo.txt"))
+            continue;
+        if (access(f, R_OK) == 0 && strlen(tries[i]) < PATH_MAX) {
+            memcpy(dir, tries[i], strlen(tries[i]) + 1);
+            return 0;
+        }
+        if (i == 0) {
+            cli_error("%s: no demo.txt in this folder", f);
+            return CLI_FAIL;
+        }
+    }
+    cli_error("demo: the bundled data (data/demo.txt) was not found; run from "
+              "the repository or set ACTHIST_DATA");
+    return CLI_FAIL;
+}
+
+static int read_manifest(const char *dir, demo_files *f)
+{
+    char path[PATH_MAX], line[3 * PATH_MAX];
+    if (join(path, sizeof path, dir, "demo.txt"))
+        return CLI_FAIL;
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        cli_error("%s: cannot open", path);
+        return CLI_FAIL;
+    }
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, fp)) {
+        lineno++;
+        char kind[32], a[1024], b[1024], c[1024];
+        int k = sscanf(line, "%31s %1023s %1023s %1023s", kind, a, b, c);
+        if (k <= 0 || kind[0] == '#')
+            continue;
+#define JOIN(dst, rel)                                                       \
+    if (join(dst, sizeof dst, dir, rel)) {                                \
+        cli_error("%s:%d: path too long", path, lineno);                   \
+        rc = CLI_FAIL;                                                       \
+        break;                                                               \
+    }
+        if (strcmp(kind, "background") == 0 && k == 3) {
+            JOIN(f->bg, a);
+            JOIN(f->bgl, b);
+        } else if (strcmp(kind, "clean") == 0 && k == 3) {
+            JOIN(f->clean, a);
+            JOIN(f->cleanl, b);
+        } else if (strcmp(kind, "anomalous") == 0 && k == 4 &&
+                   f->n < MAX_SETS) {
+            if (strlen(a) >= sizeof f->name[f->n]) {
+                cli_error("%s:%d: set name too long", path, lineno);
+                rc = CLI_FAIL;
+                break;
+            }
+            memcpy(f->name[f->n], a, strlen(a) + 1);
+            JOIN(f->anom[f->n], b);
+            JOIN(f->anoml[f->n], c);
+            f->n++;
+        } else {
+            cli_error("%s:%d: expected 'background FILE LABELS', 'clean FILE "
+                      "LABELS' or 'anomalous NAME FILE LABELS'", path, lineno);
+            rc = CLI_FAIL;
+            break;
+        }
+#undef JOIN
+    }
+    fclose(fp);
+    if (!rc && (!f->bg[0] || !f->clean[0] || f->n == 0)) {
+        cli_error("%s: needs a background, a clean and an anomalous line",
+                  path);
+        rc = CLI_FAIL;
+    }
+    return rc;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    const cli_command *self = cli_find("demo");
+    const char *data = NULL, *plot = "demo_roc.svg",
+               *methods_s = "empirical,hist,hist:64,hist:auto";
+    cli_list pos = {0}, methods = {0};
+    cli_opt opts[] = {{"--data", CLI_STRING, &data},
+                      {"--plot", CLI_STRING, &plot},
+                      {"--methods", CLI_STRING, &methods_s}};
+    int rc = cli_parse(argc, argv, opts, 3, &pos, self);
+    if (rc >= 0)
+        goto done0;
+    rc = CLI_USAGE;
+    if (pos.n) {
+        cli_error("demo: takes no positional arguments");
+        goto done0;
+    }
+    demo_files *f = calloc(1, sizeof *f);
+    char *mcopy = strdup(methods_s);
+    compare_row *rows = NULL;
+    size_t nrows = 0;
+    rc = CLI_FAIL;
+    if (!f || !mcopy)
+        goto done;
+    for (char *t = strtok(mcopy, ","); t; t = strtok(NULL, ","))
+        cli_list_push(&methods, t);
+    for (size_t i = 0; i < methods.n; i++)
+        if (compare_parse_method(methods.v[i], NULL)) {
+            rc = CLI_USAGE;
+            goto done;
+        }
+    char dir[PATH_MAX];
+    if (find_data(data, dir) || read_manifest(dir, f))
+        goto done;
+    const char *bgv[1] = {f->bg}, *bglv[1] = {f->bgl}, *anv[MAX_SETS],
+               *anlv[MAX_SETS], *tails[4] = {"upper", "lower", "two", "both"};
+    for (size_t i = 0; i < f->n; i++) {
+        anv[i] = f->anom[i];
+        anlv[i] = f->anoml[i];
+    }
+    compare_job job;
+    memset(&job, 0, sizeof job);
+    job.background = bgv;
+    job.background_labels = bglv;
+    job.nbackground = 1;
+    job.clean = f->clean;
+    job.clean_labels = f->cleanl;
+    job.anomalous = anv;
+    job.anomalous_labels = anlv;
+    job.nanomalous = f->n;
+    job.methods = methods.v;
+    job.nmethods = methods.n;
+    job.tails = tails;
+    job.ntails = 4;
+    job.stat = AH_STAT_BJ;
+    job.alpha_max = 0.5;
+    double t0 = cli_now();
+    fprintf(stderr, "acthist: demo on %s\n", dir);
+    if (compare_run_rows(&job, &rows, &nrows, NULL))
+        goto done;
+    /* the table */
+    printf("Individual-scan AUC (Berk-Jones, alpha_max 0.5), clean %s\n\n",
+           f->clean);
+    printf("%-10s %9s %7s %-5s %-5s", "method", "bytes", "%raw", "tail",
+           "cond");
+    for (size_t i = 0; i < f->n; i++)
+        printf(" %9.9s", f->name[i]);
+    printf("\n");
+    for (size_t r = 0; r < nrows; r++) {
+        printf("%-10s %9zu %7.2f %-5s %-5s", rows[r].method,
+               rows[r].model_bytes, rows[r].percent_raw,
+               ah_tail_name(rows[r].tail), rows[r].conditional ? "yes" : "no");
+        for (size_t i = 0; i < f->n; i++)
+            printf(" %9.4f", rows[r].auc[i]);
+        printf("\n");
+    }
+    /* fidelity of each histogram against the exact empirical p-values */
+    printf("\nFidelity: largest |AUC(method) - AUC(empirical)| over tails, "
+           "labels and sets\n");
+    for (size_t mi = 0; mi < methods.n; mi++) {
+        if (strcmp(methods.v[mi], "empirical") == 0)
+            continue;
+        double worst = 0;
+        for (size_t r = 0; r < nrows; r++) {
+            if (strcmp(rows[r].method, methods.v[mi]) != 0)
+                continue;
+            for (size_t e = 0; e < nrows; e++)
+                if (strcmp(rows[e].method, "empirical") == 0 &&
+                    rows[e].tail == rows[r].tail &&
+                    rows[e].conditional == rows[r].conditional)
+                    for (size_t i = 0; i < f->n; i++)
+                        worst = fmax(worst, fabs(rows[r].auc[i] - rows[e].auc[i]));
+        }
+        printf("  %-10s %.4f\n", methods.v[mi], worst);
+    }
+    /* best configuration per set, among the default histogram rows */
+    const char *best_method = "hist";
+    printf("\nBest configuration per anomalous set (default histogram, "
+           "individual scan):\n");
+    size_t best_overall = SIZE_MAX;
+    double best_mean = -1;
+    for (size_t r = 0; r < nrows; r++) {
+        if (strcmp(rows[r].method, best_method) != 0)
+            continue;
+        double mean = 0;
+        for (size_t i = 0; i < f->n; i++)
+            mean += rows[r].auc[i] / (double)f->n;
+        if (mean > best_mean) {
+            best_mean = mean;
+            best_overall = r;
+        }
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        size_t best = SIZE_MAX;
+        for (size_t r = 0; r < nrows; r++)
+            if (strcmp(rows[r].method, best_method) == 0 &&
+                (best == SIZE_MAX || rows[r].auc[i] > rows[best].auc[i]))
+                best = r;
+        if (best == SIZE_MAX)
+            break;
+        printf("  %-12s AUC %.4f  tail %-5s %s\n", f->name[i],
+               rows[best].auc[i], ah_tail_name(rows[best].tail),
+               rows[best].conditional ? "conditional" : "pooled");
+        printf("      acthist fit%s -o m.ahm %s%s%s && acthist eval m.ahm "
+               "--tail %s --clean %s%s%s --anomalous %s%s%s\n",
+               "", f->bg, rows[best].conditional ? " --labels " : "",
+               rows[best].conditional ? f->bgl : "",
+               ah_tail_name(rows[best].tail), f->clean,
+               rows[best].conditional ? " --clean-labels " : "",
+               rows[best].conditional ? f->cleanl : "", f->anom[i],
+               rows[best].conditional ? " --anomalous-labels " : "",
+               rows[best].conditional ? f->anoml[i] : "");
+    }
+    /* ROC curves of the best overall configuration */
+    if (best_overall != SIZE_MAX && plot && *plot) {
+        const compare_row *b = &rows[best_overall];
+        ah_fit_options o;
+        compare_parse_method(best_method, &o);
+        eval_data bg, clean, an;
+        ah_model *m = NULL;
+        ah_diag d;
+        int ok = eval_load(&bg, f->bg, f->bgl) == 0;
+        ok = ok && ah_model_fit(&m, bg.x, bg.n, bg.D, bg.D,
+                                b->conditional ? bg.labels : NULL, &o,
+                                &d) == AH_OK;
+        eval_free(&bg);
+        ok = ok && eval_load(&clean, f->clean, f->cleanl) == 0;
+        eval_config c = {b->tail, AH_STAT_BJ, 0.5, 0, b->conditional};
+        double *cs = ok ? malloc(clean.n * sizeof *cs) : NULL;
+        ok = ok && cs && eval_scores(m, &clean, &c, cs, NULL) == 0;
+        double *fpr[MAX_SETS] = {0}, *tpr[MAX_SETS] = {0}, auc[MAX_SETS];
+        size_t np[MAX_SETS] = {0};
+        const char *names[MAX_SETS];
+        for (size_t i = 0; ok && i < f->n; i++) {
+            names[i] = f->name[i];
+            ok = eval_load(&an, f->anom[i], f->anoml[i]) == 0;
+            double *as = ok ? malloc(an.n * sizeof *as) : NULL;
+            fpr[i] = ok ? malloc((clean.n + an.n + 2) * sizeof(double)) : NULL;
+            tpr[i] = ok ? malloc((clean.n + an.n + 2) * sizeof(double)) : NULL;
+            ok = ok && as && fpr[i] && tpr[i] &&
+                 eval_scores(m, &an, &c, as, NULL) == 0 &&
+                 ah_roc(cs, clean.n, as, an.n, fpr[i], tpr[i], &np[i], &d) ==
+                     AH_OK &&
+                 ah_auc(cs, clean.n, as, an.n, &auc[i], &d) == AH_OK;
+            free(as);
+            eval_free(&an);
+        }
+        if (ok) {
+            cli_buf svg = {0};
+            char title[128];
+            snprintf(title, sizeof title, "acthist demo: hist, tail %s, %s",
+                     ah_tail_name(b->tail),
+                     b->conditional ? "conditional" : "pooled");
+            svg_roc(&svg, title, f->n, names, (const double *const *)fpr,
+                    (const double *const *)tpr, np, auc);
+            ok = cli_write_text(plot, svg.s, svg.n) == 0;
+            cli_buf_free(&svg);
+            if (ok)
+                printf("\nROC curves of the best overall configuration (tail "
+                       "%s, %s): %s\n", ah_tail_name(b->tail),
+                       b->conditional ? "conditional" : "pooled", plot);
+        }
+        for (size_t i = 0; i < f->n; i++) {
+            free(fpr[i]);
+            free(tpr[i]);
+        }
+        free(cs);
+        eval_free(&clean);
+        ah_model_free(m);
+        if (!ok)
+            goto done;
+    }
+    printf("\ndemo finished in %.1f s\n", cli_now() - t0);
+    rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+done:
+    free(rows);
+    free(f);
+    free(mcopy);
+done0:
+    cli_list_free(&pos);
+    cli_list_free(&methods);
+    return rc;
+}
