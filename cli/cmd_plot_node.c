@@ -1,0 +1,161 @@
+/*
+ * cmd_plot_node.c - acthist plot-node: one node's background histogram,
+ * optionally against new activations of that node, as SVG.
+ *
+ * The cells come from ah_model_node_cells (asked once for the count, then
+ * filled); the input file is read whole, since only one of its columns is
+ * kept and plots are for inspection, not for data larger than memory.
+ */
+#include "cli.h"
+#include "svg.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_plot_node_usage[] =
+    "usage: acthist plot-node MODEL --node J [--label L] [--input X.npy]\n"
+    "                         [-o OUT.svg]\n"
+    "\n"
+    "Draw the background histogram of node J (0-based) as SVG: bins as bars\n"
+    "of their counts, exact values (atoms) as narrow bars with their counts,\n"
+    "and with --input the node's new activations (column J of X.npy) as a\n"
+    "rug and lines.  The SVG goes to standard output unless -o is given.\n"
+    "  --node    the node, 0 <= J < D\n"
+    "  --label   the conditional background of label L (default: pooled)\n"
+    "  --input   new activations, one row per input with the model's D nodes\n"
+    "  -o        output file, written atomically\n";
+
+/* Is label one of the model's conditional sets? */
+static int has_label(const ah_model *m, int64_t label)
+{
+    size_t n = 0;
+    const int64_t *v = ah_model_labels(m, &n);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == label)
+            return 1;
+    return 0;
+}
+
+int cmd_plot_node(int argc, char **argv)
+{
+    const cli_command *self = cli_find("plot-node");
+    const char *out = NULL, *node_s = NULL, *label_s = NULL, *input = NULL;
+    cli_list pos = {0};
+    cli_opt opts[] = {
+        {"-o", CLI_STRING, &out},        {"--output", CLI_STRING, &out},
+        {"--node", CLI_STRING, &node_s}, {"--label", CLI_STRING, &label_s},
+        {"--input", CLI_STRING, &input},
+    };
+    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
+                       self);
+    if (rc >= 0)
+        goto done0;
+    rc = CLI_USAGE;
+    if (pos.n != 1 || !node_s) {
+        cli_error("plot-node: give one MODEL and --node J");
+        fputs(self->usage, stderr);
+        goto done0;
+    }
+    long node = 0, label = 0;
+    if (cli_parse_int("--node", node_s, 0, LONG_MAX, &node))
+        goto done0;
+    if (label_s && cli_parse_int("--label", label_s, LONG_MIN + 1, LONG_MAX,
+                                 &label))
+        goto done0;
+
+    rc = CLI_FAIL;
+    const char *model_path = pos.v[0];
+    ah_model *m = NULL;
+    ah_cell *cells = NULL;
+    double *x = NULL, *marks = NULL;
+    cli_buf svg = {0};
+    ah_diag d;
+    if (cli_load_model(model_path, &m) != 0)
+        goto done;
+    size_t D = ah_model_nodes(m);
+    if ((unsigned long)node >= D) {
+        cli_error("%s: node %ld is out of range (the model has %zu nodes, "
+                  "0..%zu)", model_path, node, D, D - 1);
+        goto done;
+    }
+    if (label_s && !has_label(m, label)) {
+        size_t nl = 0;
+        ah_model_labels(m, &nl);
+        if (nl == 0)
+            cli_error("%s: no label %ld: the model was fitted without labels",
+                      model_path, label);
+        else
+            cli_error("%s: the model has no label %ld (it has %zu labels; "
+                      "see acthist info)", model_path, label, nl);
+        goto done;
+    }
+    int64_t set = label_s ? (int64_t)label : AH_POOLED;
+
+    /* Ask for the count, then fill; a second AH_ERR_ARG cannot happen with
+     * an unchanged model, but is reported rather than looped on. */
+    size_t ncells = 0;
+    int st = ah_model_node_cells(m, set, (size_t)node, NULL, 0, &ncells, &d);
+    if (st != AH_OK && st != AH_ERR_ARG) {
+        rc = cli_diag(model_path, &d);
+        goto done;
+    }
+    if (ncells) {
+        cells = malloc(ncells * sizeof *cells);
+        if (!cells) {
+            cli_error("out of memory for %zu cells", ncells);
+            goto done;
+        }
+        if (ah_model_node_cells(m, set, (size_t)node, cells, ncells, &ncells,
+                                &d) != AH_OK) {
+            cli_diag(model_path, &d);
+            rc = CLI_FAIL;
+            goto done;
+        }
+    }
+
+    size_t nmarks = 0;
+    if (input) {
+        size_t rows = 0, cols = 0;
+        if (cli_read_matrix(input, &x, &rows, &cols) != 0)
+            goto done;
+        if (cols != D) {
+            cli_error("%s: %zu nodes per row, but the model %s has %zu%s",
+                      input, cols, model_path, D,
+                      (size_t)node >= cols ? " (no column for --node)" : "");
+            goto done;
+        }
+        marks = malloc(rows * sizeof *marks);
+        if (!marks) {
+            cli_error("out of memory for %zu rows", rows);
+            goto done;
+        }
+        for (size_t i = 0; i < rows; i++)
+            marks[i] = x[i * cols + (size_t)node];
+        nmarks = rows;
+    }
+
+    char title[512], xlabel[128];
+    if (label_s)
+        snprintf(title, sizeof title, "%s: node %ld, label %ld", model_path,
+                 node, label);
+    else
+        snprintf(title, sizeof title, "%s: node %ld", model_path, node);
+    if (input) {
+        size_t k = strlen(title);
+        snprintf(title + k, sizeof title - k, " vs %s", input);
+    }
+    snprintf(xlabel, sizeof xlabel, "activation of node %ld", node);
+    svg_node_histogram(&svg, title, cells, ncells, marks, nmarks, xlabel);
+    rc = cli_write_text(out, svg.s, svg.n) == 0 ? CLI_OK : CLI_FAIL;
+done:
+    cli_buf_free(&svg);
+    ah_model_free(m);
+    free(cells);
+    free(x);
+    free(marks);
+done0:
+    cli_list_free(&pos);
+    return rc;
+}

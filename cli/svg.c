@@ -1,0 +1,665 @@
+/*
+ * svg.c - ROC curves and node histograms as standalone SVG 1.1 text.
+ *
+ * Output sizes are bounded by the picture, not by the data where that is
+ * cheap: ROC staircases lose the points inside straight runs, new
+ * activations are bucketed into pixel columns, and nodes with hundreds of
+ * exact values are grouped into display bins.  Histogram bins are one path
+ * per contiguous run, so thousands of bins draw without seams between them.
+ * Coordinates are written with two decimals (1/100 px).
+ */
+#include "svg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FONT "DejaVu Sans, Helvetica, Arial, sans-serif"
+#define CHAR_PX 7.0 /* estimated advance of a 13 px character */
+
+/* Okabe & Ito (2008), "Color Universal Design": distinguishable under the
+ * common colour-vision deficiencies.  Yellow is last: weak on white. */
+static const char *const palette[] = {"#0072B2", "#E69F00", "#009E73",
+                                      "#D55E00", "#CC79A7", "#56B4E9",
+                                      "#000000", "#F0E442"};
+#define NPALETTE (sizeof palette / sizeof palette[0])
+
+/* Length of the valid UTF-8 sequence at s that XML 1.0 allows, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return (c >= 0x20 || c == '\t' || c == '\n') ? 1 : 0;
+#define CONT(i) ((s[i] & 0xC0) == 0x80)
+    if (c >= 0xC2 && c <= 0xDF)
+        return CONT(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (!CONT(1) || !CONT(2) || (c == 0xE0 && s[1] < 0xA0) ||
+            (c == 0xED && s[1] >= 0xA0) /* surrogates */ ||
+            (c == 0xEF && s[1] == 0xBF && s[2] >= 0xBE) /* U+FFFE/F */)
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (!CONT(1) || !CONT(2) || !CONT(3) || (c == 0xF0 && s[1] < 0x90) ||
+            (c == 0xF4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+#undef CONT
+    return 0;
+}
+
+/* Append s escaped for XML text and attributes, at most max_cp characters
+ * (longer strings end in "..."); invalid bytes become '?'. */
+static void esc(cli_buf *b, const char *s, size_t max_cp)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    for (size_t cp = 0; *p; cp++) {
+        if (cp == max_cp) {
+            cli_buf_printf(b, "...");
+            return;
+        }
+        size_t k = utf8_len(p);
+        switch (k ? *p : '?') {
+        case '&': cli_buf_printf(b, "&amp;"); break;
+        case '<': cli_buf_printf(b, "&lt;"); break;
+        case '>': cli_buf_printf(b, "&gt;"); break;
+        case '"': cli_buf_printf(b, "&quot;"); break;
+        case '\'': cli_buf_printf(b, "&apos;"); break;
+        default:
+            if (k)
+                cli_buf_printf(b, "%.*s", (int)k, (const char *)p);
+            else
+                cli_buf_printf(b, "?");
+        }
+        p += k ? k : 1;
+    }
+}
+
+/* Characters that esc() would show, for width estimates. */
+static size_t text_cp(const char *s, size_t max_cp)
+{
+    size_t cp = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
+         cp++) {
+        size_t k = utf8_len(p);
+        p += k ? k : 1;
+    }
+    return cp > max_cp ? max_cp + 3 : cp;
+}
+
+static void header(cli_buf *b, int w, int h, const char *title)
+{
+    cli_buf_printf(b,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+                   "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                   "font-family=\"" FONT "\" font-size=\"13\">\n<title>",
+                   w, h, w, h);
+    esc(b, title ? title : "acthist plot", 200);
+    cli_buf_printf(b, "</title>\n<rect width=\"%d\" height=\"%d\" "
+                      "fill=\"white\"/>\n", w, h);
+    if (title && *title) {
+        cli_buf_printf(b, "<text x=\"%.1f\" y=\"30\" text-anchor=\"middle\" "
+                          "font-size=\"16\" font-weight=\"bold\">", w / 2.0);
+        esc(b, title, (size_t)(w / 9));
+        cli_buf_printf(b, "</text>\n");
+    }
+}
+
+/* A line in the style of its enclosing group. */
+static void line(cli_buf *b, double x1, double y1, double x2, double y2)
+{
+    cli_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                      "y2=\"%.2f\"/>\n", x1, y1, x2, y2);
+}
+
+/* Text at (x, y) with an anchor ("start", "middle", "end"). */
+static void text(cli_buf *b, double x, double y, const char *anchor,
+                 const char *s)
+{
+    cli_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">", x, y,
+                   anchor);
+    esc(b, s, 80);
+    cli_buf_printf(b, "</text>\n");
+}
+
+static void vtext(cli_buf *b, double x, double y, const char *s)
+{
+    cli_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+                      "transform=\"rotate(-90 %.2f %.2f)\">", x, y, x, y);
+    esc(b, s, 80);
+    cli_buf_printf(b, "</text>\n");
+}
+
+/* 1, 2 or 5 times a power of ten, near range/target. */
+static double nice_step(double range, int target)
+{
+    double raw = range / target;
+    if (!(raw > 0) || !isfinite(raw))
+        return 1;
+    double mag = pow(10, floor(log10(raw)));
+    double f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+/* A tick label for v on a scale of step whose largest magnitude is maxabs:
+ * as many decimals as the step needs, exponents for very large or small. */
+static void tick_label(char *out, size_t n, double v, double step,
+                       double maxabs)
+{
+    if (fabs(v) < step * 1e-6) {
+        snprintf(out, n, "0");
+        return;
+    }
+    if (maxabs >= 1e6 || maxabs < 1e-3) {
+        int prec = (int)floor(log10(maxabs)) - (int)floor(log10(step)) + 1;
+        prec = prec < 1 ? 1 : prec > 15 ? 15 : prec;
+        snprintf(out, n, "%.*g", prec, v);
+        return;
+    }
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    snprintf(out, n, "%.*f", dec > 15 ? 15 : dec, v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ROC curves                                                               */
+/* ------------------------------------------------------------------------ */
+
+#define R_ML 72 /* margins and the square plot side */
+#define R_MT 52
+#define R_P 440
+#define R_W (R_ML + R_P + 28)
+#define R_H (R_MT + R_P + 64)
+
+/* After the 8 colours, curves repeat them with these dash patterns. */
+static const char *const roc_dashes[] = {NULL, "8 4", "2 3", "8 3 2 3"};
+
+static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+/* One curve as a polyline.  A point is written only once the next one
+ * shows it is not inside a horizontal or vertical run, so a staircase of
+ * n points costs as many points as it has corners. */
+static void roc_curve(cli_buf *b, const double *fpr, const double *tpr,
+                      size_t n, const char *colour, const char *dash)
+{
+    cli_buf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" "
+                      "stroke-width=\"2\" stroke-linejoin=\"round\"%s%s%s "
+                      "points=\"", colour, dash ? " stroke-dasharray=\"" : "",
+                   dash ? dash : "", dash ? "\"" : "");
+    double px = 0, py = 0, qx = 0, qy = 0; /* last written, pending */
+    int have_p = 0, have_q = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(fpr[i]) || !isfinite(tpr[i]))
+            continue;
+        double x = round(100 * (R_ML + clamp01(fpr[i]) * R_P)) / 100;
+        double y = round(100 * (R_MT + (1 - clamp01(tpr[i])) * R_P)) / 100;
+        if (!have_p) {
+            cli_buf_printf(b, "%.2f,%.2f", x, y);
+            px = x, py = y, have_p = 1;
+            continue;
+        }
+        if (have_q && x == qx && y == qy)
+            continue;
+        if (have_q && !((px == qx && qx == x) || (py == qy && qy == y))) {
+            cli_buf_printf(b, " %.2f,%.2f", qx, qy);
+            px = qx, py = qy;
+        }
+        if (!have_q && x == px && y == py)
+            continue;
+        qx = x, qy = y, have_q = 1;
+    }
+    if (have_q)
+        cli_buf_printf(b, " %.2f,%.2f", qx, qy);
+    cli_buf_printf(b, "\"/>\n");
+}
+
+/* The legend text of curve k: its name (or "set k+1") and its AUC. */
+static void roc_entry(char *name, size_t nn, char *suffix, size_t ns,
+                      size_t k, const char *const *names, const double *auc)
+{
+    snprintf(name, nn, "set %zu", k + 1);
+    if (names && names[k])
+        snprintf(name, nn, "%s", names[k]);
+    if (auc && isfinite(auc[k]))
+        snprintf(suffix, ns, " (AUC %.3f)", auc[k]);
+    else
+        snprintf(suffix, ns, "%s", auc ? " (AUC n/a)" : "");
+}
+
+/* Legend, bottom right: the region a useful ROC curve stays away from.
+ * Names are cut at 48 characters, never the AUC. */
+static void roc_legend(cli_buf *b, size_t ncurves, const char *const *names,
+                       const double *auc)
+{
+    char name[256], suffix[32];
+    size_t maxcp = 0;
+    for (size_t k = 0; k < ncurves; k++) {
+        roc_entry(name, sizeof name, suffix, sizeof suffix, k, names, auc);
+        size_t cp = text_cp(name, 48) + strlen(suffix);
+        maxcp = cp > maxcp ? cp : maxcp;
+    }
+    double bw = 48 + CHAR_PX * (double)maxcp, bh = 20.0 * (double)ncurves + 8;
+    if (bw > R_P - 16)
+        bw = R_P - 16;
+    double bx = R_ML + R_P - 8 - bw, by = R_MT + R_P - 8 - bh;
+    if (by < R_MT + 8)
+        by = R_MT + 8;
+    cli_buf_printf(b, "<g>\n<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                      "height=\"%.2f\" fill=\"white\" fill-opacity=\"0.9\" "
+                      "stroke=\"#999999\"/>\n", bx, by, bw, bh);
+    for (size_t k = 0; k < ncurves; k++) {
+        double y = by + 18 + 20.0 * (double)k;
+        const char *dash = roc_dashes[(k / NPALETTE) % 4];
+        cli_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                          "y2=\"%.2f\" stroke=\"%s\" stroke-width=\"3\""
+                          "%s%s%s/>\n",
+                       bx + 8, y - 4.5, bx + 36, y - 4.5,
+                       palette[k % NPALETTE],
+                       dash ? " stroke-dasharray=\"" : "", dash ? dash : "",
+                       dash ? "\"" : "");
+        roc_entry(name, sizeof name, suffix, sizeof suffix, k, names, auc);
+        cli_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\">", bx + 42, y);
+        esc(b, name, 48);
+        esc(b, suffix, 48);
+        cli_buf_printf(b, "</text>\n");
+    }
+    cli_buf_printf(b, "</g>\n");
+}
+
+void svg_roc(cli_buf *b, const char *title, size_t ncurves,
+             const char *const *names, const double *const *fpr,
+             const double *const *tpr, const size_t *npoints,
+             const double *auc)
+{
+    header(b, R_W, R_H, title);
+    /* Grid, ticks and tick labels every 0.2. */
+    cli_buf_printf(b, "<g stroke=\"#e0e0e0\" stroke-width=\"1\">\n");
+    for (int i = 1; i < 5; i++) {
+        double t = R_P * i / 5.0;
+        line(b, R_ML + t, R_MT, R_ML + t, R_MT + R_P);
+        line(b, R_ML, R_MT + t, R_ML + R_P, R_MT + t);
+    }
+    cli_buf_printf(b, "</g>\n<g stroke=\"black\" stroke-width=\"1\">\n");
+    for (int i = 0; i <= 5; i++) {
+        double t = R_P * i / 5.0;
+        line(b, R_ML + t, R_MT + R_P, R_ML + t, R_MT + R_P + 5);
+        line(b, R_ML - 5, R_MT + R_P - t, R_ML, R_MT + R_P - t);
+    }
+    cli_buf_printf(b, "</g>\n<g font-size=\"12\">\n");
+    static const char *const lab[] = {"0", "0.2", "0.4", "0.6", "0.8", "1"};
+    for (int i = 0; i <= 5; i++) {
+        double t = R_P * i / 5.0;
+        text(b, R_ML + t, R_MT + R_P + 20, "middle", lab[i]);
+        text(b, R_ML - 9, R_MT + R_P - t + 4, "end", lab[i]);
+    }
+    cli_buf_printf(b, "</g>\n");
+    text(b, R_ML + R_P / 2.0, R_MT + R_P + 44, "middle", "false positive rate");
+    vtext(b, R_ML - 44, R_MT + R_P / 2.0, "true positive rate");
+    cli_buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+                      "stroke=\"#888888\" stroke-width=\"1.2\" "
+                      "stroke-dasharray=\"6 4\"/>\n",
+                   R_ML, R_MT + R_P, R_ML + R_P, R_MT);
+
+    /* The frame goes under the curves: curves along an axis stay visible. */
+    cli_buf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                      "fill=\"none\" stroke=\"black\"/>\n",
+                   R_ML, R_MT, R_P, R_P);
+    for (size_t k = 0; k < ncurves; k++)
+        if (fpr && tpr && npoints && fpr[k] && tpr[k])
+            roc_curve(b, fpr[k], tpr[k], npoints[k], palette[k % NPALETTE],
+                      roc_dashes[(k / NPALETTE) % 4]);
+
+    if (ncurves)
+        roc_legend(b, ncurves, names, auc);
+    cli_buf_printf(b, "</svg>\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Node histogram                                                           */
+/* ------------------------------------------------------------------------ */
+
+#define H_ML 84
+#define H_MT 62
+#define H_PW 690
+#define H_PH 300
+#define H_W (H_ML + H_PW + 26)
+#define ATOM_LABELS_MAX 20
+#define MARK_LINES_MAX 50
+#define GROUP_ATOMS_OVER 200
+
+#define C_BIN_FILL "#56B4E9"
+#define C_BIN_LINE "#0072B2"
+#define C_ATOM "#009E73"
+#define C_ATOM_TEXT "#00664A"
+#define C_MARK "#D55E00"
+
+static int is_atom(const ah_cell *c) { return c->atom || c->lo == c->hi; }
+static int cell_ok(const ah_cell *c)
+{
+    return isfinite(c->lo) && isfinite(c->hi) && c->lo <= c->hi;
+}
+
+/* Many exact values (empirical and KDE models) as display bins of a nice
+ * width; NULL when the values span no width or memory is short. */
+static ah_cell *group_atoms(const ah_cell *cells, size_t n, size_t *nout,
+                            double *width)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (cell_ok(&cells[i])) {
+            lo = fmin(lo, cells[i].lo);
+            hi = fmax(hi, cells[i].lo);
+        }
+    /* A width far below the values' magnitude would not survive lo / w. */
+    if (!(hi - lo > 1e-9 * fmax(fabs(lo), fabs(hi))) || !isfinite(hi - lo))
+        return NULL;
+    double w = nice_step(hi - lo, 60);
+    double start = floor(lo / w) * w, span = floor((hi - start) / w);
+    if (!(span >= 0 && span < 1000))
+        return NULL;
+    size_t nb = (size_t)span + 1;
+    ah_cell *g = calloc(nb, sizeof *g);
+    if (!g)
+        return NULL;
+    for (size_t i = 0; i < nb; i++)
+        g[i] = (ah_cell){start + (double)i * w, start + (double)(i + 1) * w,
+                         0, 0};
+    for (size_t i = 0; i < n; i++) {
+        if (!cell_ok(&cells[i]))
+            continue;
+        double q = floor((cells[i].lo - start) / w); /* may round to -1 */
+        size_t k = q < 0 ? 0 : q >= (double)nb ? nb - 1 : (size_t)q;
+        g[k].count += cells[i].count;
+    }
+    *nout = nb;
+    *width = w;
+    return g;
+}
+
+typedef struct legend_item {
+    int kind; /* 0 bin swatch, 1 atom bar, 2 dashed line, 3 rug tick */
+    char text[96];
+    double x, y;
+} legend_item;
+
+void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
+                        size_t ncells, const double *marks, size_t nmarks,
+                        const char *xlabel)
+{
+    /* What there is to draw. */
+    size_t nbins = 0, natoms = 0, nmark_ok = 0;
+    uint64_t binmax = 0, atommax = 0;
+    for (size_t i = 0; i < ncells; i++) {
+        if (!cell_ok(&cells[i]))
+            continue;
+        if (is_atom(&cells[i])) {
+            natoms++;
+            atommax = cells[i].count > atommax ? cells[i].count : atommax;
+        } else {
+            nbins++;
+            binmax = cells[i].count > binmax ? cells[i].count : binmax;
+        }
+    }
+    double gwidth = 0;
+    size_t nexact = natoms;
+    ah_cell *grouped = NULL;
+    if (nbins == 0 && natoms > GROUP_ATOMS_OVER) {
+        size_t ng = 0;
+        grouped = group_atoms(cells, ncells, &ng, &gwidth);
+        if (grouped) {
+            cells = grouped;
+            ncells = nbins = ng;
+            natoms = atommax = binmax = 0;
+            for (size_t i = 0; i < ng; i++)
+                binmax = cells[i].count > binmax ? cells[i].count : binmax;
+        }
+    }
+
+    /* Outlines of bins under 2 px wide would paint the bars dark: such bins
+     * are filled with the darker colour instead. */
+    int thin = nbins > H_PW / 2;
+
+    /* x range: cells and marks, widened when it has no width. */
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < ncells; i++)
+        if (cell_ok(&cells[i])) {
+            lo = fmin(lo, cells[i].lo);
+            hi = fmax(hi, cells[i].hi);
+        }
+    for (size_t i = 0; i < nmarks; i++)
+        if (isfinite(marks[i])) {
+            nmark_ok++;
+            lo = fmin(lo, marks[i]);
+            hi = fmax(hi, marks[i]);
+        }
+    if (lo > hi)
+        lo = 0, hi = 1;
+    lo = fmax(lo, -1e307); /* keeps hi - lo finite */
+    hi = fmin(hi, 1e307);
+    if (hi - lo <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
+        double c = lo / 2 + hi / 2, d = c == 0 ? 1 : fabs(c) * 0.1;
+        lo = c - d, hi = c + d;
+    } else {
+        double pad = 0.03 * (hi - lo);
+        lo -= pad, hi += pad;
+    }
+
+    /* y range: counts; atoms far above the bins do not flatten them. */
+    int clip = nbins > 0 && binmax > 0 && atommax > 3 * binmax;
+    double ydata = (double)(clip || binmax > atommax ? binmax : atommax);
+    if (ydata <= 0)
+        ydata = 1;
+    double ystep = nice_step(ydata * 1.1, 5);
+    if (ystep < 1)
+        ystep = 1;
+    double ytop = ceil(ydata * 1.1 / ystep) * ystep;
+
+    /* Vertical layout: plot, rug band, x axis, labels, legend rows. */
+    double base = H_MT + H_PH;
+    double axis_y = base + (nmark_ok ? 22 : 0);
+    legend_item items[3];
+    int nitems = 0;
+    if (nbins && !grouped)
+        items[nitems++] = (legend_item){0, "background: count per bin", 0, 0};
+    if (grouped) {
+        items[nitems] = (legend_item){0, "", 0, 0};
+        char w[40];
+        tick_label(w, sizeof w, gwidth, gwidth, gwidth);
+        snprintf(items[nitems++].text, sizeof items[0].text,
+                 "background: %zu exact values, count per width %s",
+                 nexact, w);
+    }
+    if (natoms) {
+        items[nitems] = (legend_item){1, "", 0, 0};
+        snprintf(items[nitems++].text, sizeof items[0].text,
+                 "exact values (atoms): count%s",
+                 clip ? ", written above the cut ones" : "");
+    }
+    if (nmark_ok) {
+        items[nitems] =
+            (legend_item){nmark_ok <= MARK_LINES_MAX ? 2 : 3, "", 0, 0};
+        snprintf(items[nitems++].text, sizeof items[0].text,
+                 "new activations (n = %zu)", nmark_ok);
+    }
+    double lx = H_ML, ly = axis_y + 66;
+    for (int i = 0; i < nitems; i++) {
+        double wd = 34 + CHAR_PX * (double)strlen(items[i].text) + 24;
+        if (lx > H_ML && lx + wd > H_W - 10)
+            lx = H_ML, ly += 22;
+        items[i].x = lx, items[i].y = ly;
+        lx += wd;
+    }
+    int height = (int)ceil(ly + 14);
+    header(b, H_W, height, title);
+
+#define XP(v) (H_ML + ((v) - lo) / (hi - lo) * H_PW)
+#define YP(c) (base - fmin((double)(c), ytop) / ytop * H_PH)
+    /* Horizontal grid and y ticks. */
+    char lab[64];
+    cli_buf_printf(b, "<g stroke=\"#e5e5e5\">\n");
+    for (double v = ystep; v <= ytop + ystep * 1e-9; v += ystep)
+        line(b, H_ML, YP(v), H_ML + H_PW, YP(v));
+    cli_buf_printf(b, "</g>\n");
+
+    /* Bins: one filled step path per contiguous run of cells. */
+    if (nbins) {
+        cli_buf_printf(b, "<path fill=\"%s\" stroke=\"%s\" "
+                          "stroke-width=\"0.8\" d=\"",
+                       thin ? C_BIN_LINE : C_BIN_FILL,
+                       thin ? "none" : C_BIN_LINE);
+        int open = 0;
+        double prev_hi = 0;
+        for (size_t i = 0; i < ncells; i++) {
+            const ah_cell *c = &cells[i];
+            if (!cell_ok(c) || is_atom(c))
+                continue;
+            if (open && fabs(XP(c->lo) - XP(prev_hi)) > 0.01) {
+                cli_buf_printf(b, "V%.2fZ", base);
+                open = 0;
+            }
+            if (!open)
+                cli_buf_printf(b, "M%.2f %.2f", XP(c->lo), base);
+            cli_buf_printf(b, "V%.2fH%.2f", YP(c->count), XP(c->hi));
+            open = 1;
+            prev_hi = c->hi;
+        }
+        if (open)
+            cli_buf_printf(b, "V%.2fZ", base);
+        cli_buf_printf(b, "\"/>\n");
+    }
+
+    /* Atoms: narrow bars, cut ones with a white break. */
+    double aw = natoms > GROUP_ATOMS_OVER ? 1.5 : 4;
+    size_t ncut = 0;
+    if (natoms) {
+        cli_buf_printf(b, "<g fill=\"" C_ATOM "\">\n");
+        for (size_t i = 0; i < ncells; i++) {
+            const ah_cell *c = &cells[i];
+            if (!cell_ok(c) || !is_atom(c))
+                continue;
+            double x = XP(c->lo), y = YP(c->count);
+            cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                              "height=\"%.2f\"/>\n",
+                           x - aw / 2, y, aw, base - y);
+            if ((double)c->count > ytop) {
+                ncut++;
+                cli_buf_printf(b, "<path d=\"M%.2f %.2fl%.2f -4v3l%.2f 4z\" "
+                                  "fill=\"white\"/>\n",
+                               x - aw, YP(ytop) + 12, 2 * aw, -2 * aw);
+            }
+        }
+        cli_buf_printf(b, "</g>\n");
+    }
+
+    /* New activations: a rug under the zero line, one tick per pixel column
+     * (darker where more fall), and full-height lines when they are few. */
+    if (nmark_ok) {
+        unsigned cols[H_PW + 1] = {0};
+        unsigned cmax = 0;
+        for (size_t i = 0; i < nmarks; i++) {
+            if (!isfinite(marks[i]))
+                continue;
+            long k = lround(XP(marks[i]) - H_ML);
+            k = k < 0 ? 0 : k > H_PW ? H_PW : k;
+            cols[k]++;
+            cmax = cols[k] > cmax ? cols[k] : cmax;
+        }
+        cli_buf_printf(b, "<g stroke=\"" C_MARK "\" stroke-width=\"1.5\">\n");
+        for (int k = 0; k <= H_PW; k++)
+            if (cols[k])
+                cli_buf_printf(b, "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" "
+                                  "y2=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
+                               H_ML + k, base + 4, H_ML + k, base + 18,
+                               0.3 + 0.7 * sqrt((double)cols[k] / cmax));
+        if (nmark_ok <= MARK_LINES_MAX)
+            for (size_t i = 0; i < nmarks; i++)
+                if (isfinite(marks[i]))
+                    cli_buf_printf(b, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
+                                      "y2=\"%.2f\" stroke-width=\"1.2\" "
+                                      "stroke-dasharray=\"5 3\" "
+                                      "stroke-opacity=\"0.8\"/>\n",
+                                   XP(marks[i]), H_MT, XP(marks[i]), base);
+        cli_buf_printf(b, "</g>\n");
+    }
+
+    /* Atom counts last, with a white halo, so that lines do not hide them. */
+    if (natoms &&
+        (natoms <= ATOM_LABELS_MAX || (ncut && ncut <= ATOM_LABELS_MAX))) {
+        cli_buf_printf(b, "<g font-size=\"11\" fill=\"" C_ATOM_TEXT "\">\n");
+        for (size_t i = 0; i < ncells; i++) {
+            const ah_cell *c = &cells[i];
+            if (!cell_ok(c) || !is_atom(c) ||
+                (natoms > ATOM_LABELS_MAX && (double)c->count <= ytop))
+                continue;
+            snprintf(lab, sizeof lab, "%llu", (unsigned long long)c->count);
+            double x = XP(c->lo), y = YP(c->count) - 4;
+            cli_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" "
+                              "text-anchor=\"middle\" stroke=\"white\" "
+                              "stroke-width=\"3\" stroke-linejoin=\"round\">"
+                              "%s</text>\n", x, y, lab);
+            text(b, x, y, "middle", lab);
+        }
+        cli_buf_printf(b, "</g>\n");
+    }
+
+    /* Axes, ticks and labels. */
+    cli_buf_printf(b, "<g stroke=\"black\">\n"
+                      "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.2f\"/>\n"
+                      "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\"/>\n",
+                   H_ML, H_MT, H_ML, axis_y, H_ML, axis_y, H_ML + H_PW, axis_y);
+    if (nmark_ok)
+        cli_buf_printf(b, "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" "
+                          "stroke=\"#666666\"/>\n",
+                       H_ML, base, H_ML + H_PW, base);
+    for (double v = 0; v <= ytop + ystep * 1e-9; v += ystep)
+        line(b, H_ML - 5, YP(v), H_ML, YP(v));
+    double xstep = nice_step(hi - lo, 8), maxabs = fmax(fabs(lo), fabs(hi));
+    double k0 = ceil(lo / xstep), k1 = floor(hi / xstep);
+    for (double k = k0; k <= k1 && k - k0 < 100; k++)
+        line(b, XP(k * xstep), axis_y, XP(k * xstep), axis_y + 5);
+    cli_buf_printf(b, "</g>\n<g font-size=\"12\">\n");
+    for (double v = 0; v <= ytop + ystep * 1e-9; v += ystep) {
+        snprintf(lab, sizeof lab, "%.0f", v);
+        text(b, H_ML - 8, YP(v) + 4, "end", lab);
+    }
+    for (double k = k0; k <= k1 && k - k0 < 100; k++) {
+        tick_label(lab, sizeof lab, k * xstep, xstep, maxabs);
+        text(b, XP(k * xstep), axis_y + 20, "middle", lab);
+    }
+    cli_buf_printf(b, "</g>\n");
+    text(b, H_ML + H_PW / 2.0, axis_y + 42, "middle",
+         xlabel ? xlabel : "activation");
+    vtext(b, H_ML - 56, H_MT + H_PH / 2.0,
+          grouped  ? "background count per display bin"
+          : nbins  ? "background count per bin"
+                   : "background count");
+
+    /* Legend rows under the x axis label. */
+    for (int i = 0; i < nitems; i++) {
+        double x = items[i].x, y = items[i].y;
+        if (items[i].kind == 0)
+            cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" "
+                              "height=\"12\" fill=\"%s\" "
+                              "stroke=\"" C_BIN_LINE "\"/>\n",
+                           x, y - 10, thin ? C_BIN_LINE : C_BIN_FILL);
+        else if (items[i].kind == 1)
+            cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"4\" "
+                              "height=\"14\" fill=\"" C_ATOM "\"/>\n",
+                           x + 11, y - 11);
+        else
+            cli_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                              "y2=\"%.2f\" stroke=\"" C_MARK "\" "
+                              "stroke-width=\"1.5\"%s/>\n",
+                           x + 13, y - 12, x + 13, y + 3,
+                           items[i].kind == 2 ? " stroke-dasharray=\"5 3\""
+                                              : "");
+        text(b, x + 34, y, "start", items[i].text);
+    }
+#undef XP
+#undef YP
+    cli_buf_printf(b, "</svg>\n");
+    free(grouped);
+}
