@@ -79,9 +79,6 @@ render() {
     return 0
 }
 
-# Until plot-node is in the command table (cli/main.c), its checks are
-# skipped; remove this guard once it is.
-plot_node_tests() {
 check "fit hist" $A fit -o m.ahm bg.npy
 check "fit conditional" $A fit -o ml.ahm bg.npy --labels lab.npy
 check "fit empirical" $A fit --method empirical -o e.ahm bg.npy
@@ -172,13 +169,6 @@ expect_error "missing input" 1 "nosuch.npy" o.svg $A plot-node m.ahm --node 0 --
 expect_error "input with 3 columns" 1 "q3.npy: 3 nodes per row, but the model m.ahm has 4 \(no column for --node\)" \
     o.svg $A plot-node m.ahm --node 3 --input q3.npy -o o.svg
 expect_error "unwritable output" 1 "nodir/o.svg" - $A plot-node m.ahm --node 0 -o nodir/o.svg
-
-}
-if $A help plot-node >/dev/null 2>&1; then
-    plot_node_tests
-else
-    echo "SKIP plot-node: not in the command table of $A yet"
-fi
 
 # svg_roc and the degenerate histograms, driven from C.
 cat >driver.c <<'C'
