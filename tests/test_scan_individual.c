@@ -62,8 +62,16 @@ static void fill(double *p, size_t n, int kind, double amax, uint64_t *rng)
         case 4: /* nothing at or below alpha_max */
             p[i] = amax + (1.0 - amax) * (0.5 + 0.5 * u) + 1e-9;
             break;
-        default: /* a few distinct values, possibly all equal */
+        case 5: /* a few distinct values, possibly all equal */
             p[i] = (double)(check_rand_u64(rng) % 3 + 1) / 8.0;
+            break;
+        case 6: /* a tight cluster and two outliers: the sort's fallback */
+            p[i] = i == 0 ? 1e-6 : i == 1 ? amax : amax / 2 + 1e-9 * u;
+            break;
+        default: /* not p-values, but no reason to fail: signed zeros and
+                  * infinities (which score 0) among continuous values */
+            p[i] = u < 0.05 ? -INFINITY : u < 0.1 ? INFINITY
+                   : u < 0.15 ? -0.0 : u < 0.2 ? 0.0 : u;
             break;
         }
     }
@@ -74,9 +82,9 @@ static void test_random(void)
     static const double amaxes[] = {0.5, 0.1, 0.25, 1.0, 0.05};
     uint64_t rng = check_seed;
     int mismatches = 0, cases = 0;
-    for (int rep = 0; rep < 600; rep++) {
-        size_t n = 1 + check_rand_u64(&rng) % (rep < 300 ? 40 : 700);
-        int kind = (int)(check_rand_u64(&rng) % 6);
+    for (int rep = 0; rep < 800; rep++) {
+        size_t n = 1 + check_rand_u64(&rng) % (rep < 300 ? 40 : 3000);
+        int kind = (int)(check_rand_u64(&rng) % 8);
         double amax = amaxes[check_rand_u64(&rng) % 5];
         double *p = malloc(n * sizeof *p);
         size_t *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
