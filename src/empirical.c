@@ -76,15 +76,19 @@ static int emp_begin(void **rep, size_t D, const ah__pass1 *p1,
     return AH_OK;
 }
 
-static void emp_add(void *rep, int pass, const double *row)
+static void emp_add_rows(void *rep, int pass, const double *const *rows,
+                         size_t k)
 {
     emp *e = rep;
     (void)pass;
-    if (e->fill >= e->n)
-        return; /* the fitter checks row counts between passes */
-    for (size_t j = 0; j < e->D; j++)
-        e->v[j * e->n + e->fill] = row[j];
-    e->fill++;
+    if (k > e->n - e->fill)
+        k = e->n - e->fill; /* the fitter checks row counts between passes */
+    for (size_t j = 0; j < e->D; j++) {
+        double *col = e->v + j * e->n + e->fill;
+        for (size_t i = 0; i < k; i++)
+            col[i] = rows[i][j];
+    }
+    e->fill += k;
 }
 
 static int emp_end_pass(void *rep, int pass, ah_diag *diag)
@@ -192,7 +196,7 @@ const ah__rep_ops ah__empirical_ops = {
     .name = "empirical",
     .passes = 1,
     .begin = emp_begin,
-    .add = emp_add,
+    .add_rows = emp_add_rows,
     .end_pass = emp_end_pass,
     .pvalue = emp_pvalue,
     .payload_bytes = emp_payload_bytes,

@@ -77,19 +77,25 @@ static void mg_add(ah__mg *g, double v)
     g->used = k;
 }
 
-static void pass1_add(ah__pass1 *p, const double *row, size_t D)
+/* Account k rows (pointers) node by node, so that one node's summary stays
+ * in cache for the whole chunk. */
+static void pass1_add_rows(ah__pass1 *p, const double *const *rows, size_t k,
+                           size_t D)
 {
-    p->n++;
+    p->n += k;
     for (size_t j = 0; j < D; j++) {
-        double v = row[j];
-        if (v < p->node[j].min)
-            p->node[j].min = v;
-        if (v > p->node[j].max)
-            p->node[j].max = v;
+        double lo = p->node[j].min, hi = p->node[j].max;
+        for (size_t i = 0; i < k; i++) {
+            double v = rows[i][j];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        p->node[j].min = lo;
+        p->node[j].max = hi;
+        if (p->mg)
+            for (size_t i = 0; i < k; i++)
+                mg_add(&p->mg[j], rows[i][j]);
     }
-    if (p->mg)
-        for (size_t j = 0; j < D; j++)
-            mg_add(&p->mg[j], row[j]);
 }
 
 /* Index of label in the sorted table, or where it would be inserted. */
@@ -180,12 +186,12 @@ void ah_model_free(ah_model *m)
     free(m);
 }
 
-/* Read every row of the source once, calling fn for each. */
-typedef int (*row_fn)(void *ctx, const double *row, int64_t label,
-                      size_t rowno, ah_diag *diag);
+/* Read every row of the source once, handing each chunk to fn. */
+typedef int (*chunk_fn)(void *ctx, const double *rows, const int64_t *labels,
+                        size_t k, size_t first, ah_diag *diag);
 
 static int stream_rows(ah_row_source *src, size_t chunk, double *buf,
-                       int64_t *lab, row_fn fn, void *ctx, size_t *rows,
+                       int64_t *lab, chunk_fn fn, void *ctx, size_t *rows,
                        ah_diag *diag)
 {
     size_t D = src->cols, total = 0, got = 0;
@@ -195,6 +201,10 @@ static int stream_rows(ah_row_source *src, size_t chunk, double *buf,
             return st;
         if (got == 0)
             break;
+        if (got > chunk)
+            return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                            "row source returned %zu rows for %zu asked", got,
+                            chunk);
         for (size_t i = 0; i < got; i++) {
             const double *row = buf + i * D;
             for (size_t j = 0; j < D; j++)
@@ -204,29 +214,71 @@ static int stream_rows(ah_row_source *src, size_t chunk, double *buf,
                                     "background row %zu, column %zu: %s",
                                     total + i, j,
                                     isnan(row[j]) ? "NaN" : "infinity");
-            st = fn(ctx, row, src->has_labels ? lab[i] : AH_POOLED,
-                    total + i, diag);
-            if (st != AH_OK)
-                return st;
         }
+        st = fn(ctx, buf, src->has_labels ? lab : NULL, got, total, diag);
+        if (st != AH_OK)
+            return st;
         total += got;
     }
     *rows = total;
     return AH_OK;
 }
 
-static int pass1_row(void *ctx, const double *row, int64_t label,
-                     size_t rowno, ah_diag *diag)
+/* Scratch for grouping a chunk's rows by label. */
+typedef struct chunk_scratch {
+    size_t D;
+    const double **ptr;  /* chunk row pointers */
+    int64_t *pair;       /* (label, row) pairs */
+} chunk_scratch;
+
+static int cmp_pair(const void *a, const void *b)
 {
-    fitter *f = ctx;
-    (void)rowno;
-    pass1_add(&f->pooled, row, f->D);
-    if (f->has_labels) {
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Sort the chunk's rows by label into sc->pair (row order kept within a
+ * label, so results do not depend on how rows are chunked). */
+static void group_by_label(chunk_scratch *sc, const int64_t *labels,
+                           size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        sc->pair[2 * i] = labels[i];
+        sc->pair[2 * i + 1] = (int64_t)i;
+    }
+    qsort(sc->pair, k, 2 * sizeof *sc->pair, cmp_pair);
+}
+
+typedef struct pass1_ctx {
+    fitter *f;
+    chunk_scratch sc;
+} pass1_ctx;
+
+static int pass1_chunk(void *ctx, const double *rows, const int64_t *labels,
+                       size_t k, size_t first, ah_diag *diag)
+{
+    pass1_ctx *c = ctx;
+    fitter *f = c->f;
+    size_t D = f->D;
+    (void)first;
+    for (size_t i = 0; i < k; i++)
+        c->sc.ptr[i] = rows + i * D;
+    pass1_add_rows(&f->pooled, c->sc.ptr, k, D);
+    if (!labels)
+        return AH_OK;
+    group_by_label(&c->sc, labels, k);
+    for (size_t a = 0; a < k;) {
+        size_t z = a, n = 0;
+        while (z < k && c->sc.pair[2 * z] == c->sc.pair[2 * a])
+            c->sc.ptr[n++] = rows + (size_t)c->sc.pair[2 * z++ + 1] * D;
         ah__pass1 *p = NULL;
-        int st = fitter_label(f, label, &p, diag);
+        int st = fitter_label(f, c->sc.pair[2 * a], &p, diag);
         if (st != AH_OK)
             return st;
-        pass1_add(p, row, f->D);
+        pass1_add_rows(p, c->sc.ptr, n, D);
+        a = z;
     }
     return AH_OK;
 }
@@ -234,24 +286,33 @@ static int pass1_row(void *ctx, const double *row, int64_t label,
 typedef struct pass_ctx {
     ah_model *m;
     int pass;
-    int has_labels;
+    chunk_scratch sc;
 } pass_ctx;
 
-static int passn_row(void *ctx, const double *row, int64_t label,
-                     size_t rowno, ah_diag *diag)
+static int passn_chunk(void *ctx, const double *rows, const int64_t *labels,
+                       size_t k, size_t first, ah_diag *diag)
 {
     pass_ctx *c = ctx;
     ah_model *m = c->m;
-    m->ops->add(m->sets[0].rep, c->pass, row);
-    if (c->has_labels) {
+    size_t D = m->D;
+    for (size_t i = 0; i < k; i++)
+        c->sc.ptr[i] = rows + i * D;
+    m->ops->add_rows(m->sets[0].rep, c->pass, c->sc.ptr, k);
+    if (!labels)
+        return AH_OK;
+    group_by_label(&c->sc, labels, k);
+    for (size_t a = 0; a < k;) {
+        size_t z = a, n = 0;
+        while (z < k && c->sc.pair[2 * z] == c->sc.pair[2 * a])
+            c->sc.ptr[n++] = rows + (size_t)c->sc.pair[2 * z++ + 1] * D;
         int seen;
-        size_t s = ah__model_set_for(m, label, &seen);
+        size_t s = ah__model_set_for(m, c->sc.pair[2 * a], &seen);
         if (!seen)
-            return ah__fail(diag, AH_ERR_IO, (int64_t)rowno, -1,
+            return ah__fail(diag, AH_ERR_IO, (int64_t)first, -1,
                             "background changed between passes: label "
-                            "%lld at row %zu is new",
-                            (long long)label, rowno);
-        m->ops->add(m->sets[s].rep, c->pass, row);
+                            "%lld is new", (long long)c->sc.pair[2 * a]);
+        m->ops->add_rows(m->sets[s].rep, c->pass, c->sc.ptr, n);
+        a = z;
     }
     return AH_OK;
 }
@@ -309,15 +370,19 @@ int ah_model_fit_source(ah_model **out, ah_row_source *src,
                         "chunk of %zu rows x %zu nodes overflows", chunk, D);
     double *buf = malloc(bufn);
     int64_t *lab = malloc(chunk * sizeof *lab);
+    chunk_scratch sc = {D, malloc(chunk * sizeof *sc.ptr),
+                        malloc(2 * chunk * sizeof *sc.pair)};
     fitter f = {.D = D, .need_mg = opts.method == AH_METHOD_HIST,
                 .has_labels = src->has_labels};
     ah_model *m = NULL;
-    if (!buf || !lab || pass1_init(&f.pooled, D, f.need_mg) != AH_OK) {
+    if (!buf || !lab || !sc.ptr || !sc.pair ||
+        pass1_init(&f.pooled, D, f.need_mg) != AH_OK) {
         st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
         goto done;
     }
     size_t rows = 0;
-    st = stream_rows(src, chunk, buf, lab, pass1_row, &f, &rows, diag);
+    pass1_ctx p1c = {&f, sc};
+    st = stream_rows(src, chunk, buf, lab, pass1_chunk, &p1c, &rows, diag);
     if (st != AH_OK)
         goto done;
     if (rows == 0) {
@@ -363,9 +428,9 @@ int ah_model_fit_source(ah_model **out, ah_row_source *src,
         st = src->rewind(src->ctx, diag);
         if (st != AH_OK)
             goto done;
-        pass_ctx c = {m, pass, src->has_labels};
+        pass_ctx c = {m, pass, sc};
         size_t again = 0;
-        st = stream_rows(src, chunk, buf, lab, passn_row, &c, &again, diag);
+        st = stream_rows(src, chunk, buf, lab, passn_chunk, &c, &again, diag);
         if (st != AH_OK)
             goto done;
         if (again != rows) {
@@ -384,6 +449,8 @@ done:
     fitter_free(&f);
     free(buf);
     free(lab);
+    free(sc.ptr);
+    free(sc.pair);
     if (st != AH_OK) {
         ah_model_free(m);
         return st;

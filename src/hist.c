@@ -27,11 +27,26 @@
 #define CAND_MAX (AH__MG_SLOTS + 2)
 #define FLAG_GRID 1u
 
+/*
+ * Search in edges that are an equal-width grid of B bins merged with a few
+ * extra points: guess the grid bin by arithmetic, start from the first edge
+ * at or above that grid edge (gmap), and correct by comparing with the
+ * stored edges.  The arithmetic only decides the speed, never the answer.
+ * B = 0 means plain binary search.
+ */
+typedef struct locator {
+    double lo, scale;
+    uint32_t B;
+    uint32_t *gmap;
+} locator;
+
 typedef struct hnode {
     /* Fitting state, freed when the fit ends. */
     double *fine;     /* nf + 1 fine edges */
     uint32_t *fcount; /* nf */
     uint8_t *fflag;   /* nf + 1: FLAG_GRID for equal-width grid edges */
+    int8_t *fcand;    /* nf + 1: index of the candidate at that edge, or -1 */
+    locator floc;     /* O(1) search of the fine edges */
     uint32_t nf, ncand;
     double cand[CAND_MAX];
     uint32_t ccount[CAND_MAX];
@@ -44,15 +59,12 @@ typedef struct hnode {
     uint32_t *above;  /* nb: values in cells above the bin (derived) */
     uint32_t *acount; /* na */
     uint32_t *aabove; /* na: values strictly above the atom (derived) */
-    /* Equal-width lookup (grid nodes): bin g of the grid starts at final
-     * bin gmap[g]; gB = 0 when the node is not a grid. */
-    uint32_t gB;
-    uint32_t *gmap;
-    double glo, gscale;
+    locator loc;      /* O(1) search of the edges for grid nodes */
 } hnode;
 
 typedef struct hist {
     size_t D, n;
+    int changed;      /* pass 2 saw a value outside the pass-1 range */
     int bins, binning;
     double atom_share;
     hnode *node;
@@ -82,6 +94,53 @@ static double grid_edge(double lo, double hi, size_t i, size_t B)
     double w = hi * 0.5 - lo * 0.5;
     double e = lo + w * (2.0 * (double)i / (double)B);
     return e > hi ? hi : e;
+}
+
+/* Prepare L for edges e[0..nb] (nb >= 1) that contain the equal-width
+ * grid of B bins over [e[0], e[nb]]; B = 0 or a degenerate range leaves
+ * L as plain binary search. */
+static int locator_build(locator *L, const double *e, size_t nb, size_t B)
+{
+    free(L->gmap);
+    memset(L, 0, sizeof *L);
+    if (B == 0 || nb == 0)
+        return AH_OK;
+    double lo = e[0], hi = e[nb], scale = (double)B / (hi - lo);
+    if (!isfinite(scale) || !(scale > 0) || B > UINT32_MAX)
+        return AH_OK;
+    L->gmap = malloc(B * sizeof *L->gmap);
+    if (!L->gmap)
+        return AH_ERR_NOMEM;
+    for (size_t g = 0; g < B; g++) {
+        size_t k = ah__upper_bound(e, nb + 1, grid_edge(lo, hi, g, B));
+        k = k == 0 ? 0 : k - 1;
+        L->gmap[g] = (uint32_t)(k < nb ? k : nb - 1);
+    }
+    L->lo = lo;
+    L->scale = scale;
+    L->B = (uint32_t)B;
+    return AH_OK;
+}
+
+/* The bin k of e[0..nb] holding x: e[k] <= x < e[k+1], or k = nb - 1 for
+ * x = e[nb].  Requires nb >= 1 and e[0] <= x <= e[nb]. */
+static inline size_t locator_find(const locator *L, const double *e,
+                                  size_t nb, double x)
+{
+    size_t k;
+    if (L->B) {
+        double f = (x - L->lo) * L->scale;
+        size_t g = f < (double)L->B ? (size_t)f : L->B - 1u;
+        k = L->gmap[g];
+        while (k + 1 < nb && x >= e[k + 1])
+            k++;
+        while (k > 0 && x < e[k])
+            k--;
+        return k;
+    }
+    k = ah__upper_bound(e, nb + 1, x);
+    k = k == 0 ? 0 : k - 1;
+    return k < nb ? k : nb - 1;
 }
 
 static int node_alloc_final(hnode *h, uint32_t nb, uint32_t na)
@@ -128,33 +187,12 @@ static void node_derive(hnode *h)
 
 static int node_is_grid(const hnode *nd, size_t B);
 
-/* Prepare the O(1) equal-width lookup when the node is a grid of B bins
- * merged with its atoms.  Only speed depends on it: a lookup corrects the
- * arithmetic guess by comparing with the stored edges. */
+/* Use the O(1) lookup when the node is the grid of B bins merged with its
+ * atoms (the equal-width binning). */
 static int node_index(hnode *nd, size_t B)
 {
-    nd->gB = 0;
-    free(nd->gmap);
-    nd->gmap = NULL;
-    if (!node_is_grid(nd, B))
-        return AH_OK;
-    double lo = nd->edges[0], hi = nd->edges[nd->nb];
-    double scale = (double)B / (hi - lo);
-    if (!isfinite(scale) || !(scale > 0))
-        return AH_OK;
-    nd->gmap = malloc(B * sizeof *nd->gmap);
-    if (!nd->gmap)
-        return AH_ERR_NOMEM;
-    for (size_t g = 0; g < B; g++) {
-        size_t k = ah__upper_bound(nd->edges, (size_t)nd->nb + 1,
-                                   grid_edge(lo, hi, g, B));
-        k = k == 0 ? 0 : k - 1;
-        nd->gmap[g] = (uint32_t)(k < nd->nb ? k : nd->nb - 1u);
-    }
-    nd->gB = (uint32_t)B;
-    nd->glo = lo;
-    nd->gscale = scale;
-    return AH_OK;
+    return locator_build(&nd->loc, nd->edges, nd->nb,
+                         node_is_grid(nd, B) ? B : 0);
 }
 
 static void hist_free(void *rep)
@@ -168,7 +206,9 @@ static void hist_free(void *rep)
             free(h->node[j].fcount);
             free(h->node[j].fflag);
             free(h->node[j].mem);
-            free(h->node[j].gmap);
+            free(h->node[j].fcand);
+            free(h->node[j].floc.gmap);
+            free(h->node[j].loc.gmap);
         }
     free(h->node);
     free(h);
@@ -240,7 +280,15 @@ static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
     }
     nd->nf = (uint32_t)(m - 1);
     nd->fcount = calloc(nd->nf, sizeof *nd->fcount);
-    return nd->fcount ? AH_OK : AH_ERR_NOMEM;
+    nd->fcand = malloc(m);
+    if (!nd->fcount || !nd->fcand)
+        return AH_ERR_NOMEM;
+    for (size_t i = 0, c2 = 0; i < m; i++) {
+        while (c2 < k && c[c2] < nd->fine[i])
+            c2++;
+        nd->fcand[i] = (int8_t)(c2 < k && c[c2] == nd->fine[i] ? (int)c2 : -1);
+    }
+    return locator_build(&nd->floc, nd->fine, nd->nf, grid);
 }
 
 static size_t fine_grid_size(const hist *h)
@@ -271,23 +319,42 @@ static int hist_begin(void **rep, size_t D, const ah__pass1 *p1,
     return AH_OK;
 }
 
-static void hist_add(void *rep, int pass, const double *row)
+/* Pass 2: every candidate is a fine edge, so after locating the fine bin
+ * a value is a candidate only if it equals that bin's lower edge (or the
+ * maximum, the last edge). */
+static void hist_add_rows(void *rep, int pass, const double *const *rows,
+                          size_t k)
 {
     hist *h = rep;
     (void)pass;
     for (size_t j = 0; j < h->D; j++) {
         hnode *nd = &h->node[j];
-        double v = row[j];
-        long c = find_exact(nd->cand, nd->ncand, v);
-        if (c >= 0) {
-            nd->ccount[c]++;
+        size_t nf = nd->nf;
+        if (nf == 0) { /* constant node */
+            for (size_t i = 0; i < k; i++)
+                if (rows[i][j] == nd->cand[0])
+                    nd->ccount[0]++;
+                else
+                    h->changed = 1;
             continue;
         }
-        size_t k = ah__upper_bound(nd->fine, (size_t)nd->nf + 1, v);
-        size_t bin = k == 0 ? 0 : k - 1;
-        if (bin >= nd->nf)
-            bin = nd->nf - 1;
-        nd->fcount[bin]++;
+        const double *e = nd->fine;
+        for (size_t i = 0; i < k; i++) {
+            double v = rows[i][j];
+            if (!(v >= e[0] && v <= e[nf])) {
+                h->changed = 1;
+                continue;
+            }
+            if (v == e[nf]) {
+                nd->ccount[nd->ncand - 1]++; /* the maximum */
+                continue;
+            }
+            size_t b = locator_find(&nd->floc, e, nf, v);
+            if (v == e[b] && nd->fcand[b] >= 0)
+                nd->ccount[nd->fcand[b]]++;
+            else
+                nd->fcount[b]++;
+        }
     }
 }
 
@@ -431,6 +498,10 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
 {
     hist *h = rep;
     (void)pass;
+    if (h->changed)
+        return ah__fail(diag, AH_ERR_IO, -1, -1,
+                        "background changed between passes (a value outside "
+                        "the range seen in the first pass)");
     for (size_t j = 0; j < h->D; j++) {
         hnode *nd = &h->node[j];
         if (node_finish(h, nd) != AH_OK)
@@ -438,9 +509,13 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
         free(nd->fine);
         free(nd->fcount);
         free(nd->fflag);
+        free(nd->fcand);
+        free(nd->floc.gmap);
         nd->fine = NULL;
         nd->fcount = NULL;
         nd->fflag = NULL;
+        nd->fcand = NULL;
+        nd->floc.gmap = NULL;
     }
     return AH_OK;
 }
@@ -461,18 +536,7 @@ static inline void hist_lookup(const hnode *nd, double n, double x,
     }
     if (x == e[0] || x == e[nb] || nb == 0)
         goto atom_or_bin;
-    size_t k;
-    if (nd->gB) {
-        double f = (x - nd->glo) * nd->gscale;
-        size_t g = f < (double)nd->gB ? (size_t)f : nd->gB - 1u;
-        k = nd->gmap[g];
-        while (k + 1 < nb && x >= e[k + 1])
-            k++;
-        while (k > 0 && x < e[k])
-            k--;
-    } else {
-        k = ah__upper_bound(e, (size_t)nb + 1, x) - 1;
-    }
+    size_t k = locator_find(&nd->loc, e, nb, x);
     if (x == e[k])
         goto atom_or_bin;
     *gt_lo = nd->above[k];
@@ -590,7 +654,7 @@ static size_t node_bytes(int kind, unsigned cb, uint32_t nb, uint32_t na)
 static int node_kind(const hist *h, const hnode *nd)
 {
     (void)h;
-    return nd->gB ? KIND_GRID : KIND_EXPLICIT;
+    return nd->loc.B ? KIND_GRID : KIND_EXPLICIT;
 }
 
 static size_t hist_payload_bytes(const void *rep)
@@ -782,7 +846,7 @@ const ah__rep_ops ah__hist_ops = {
     .name = "hist",
     .passes = 1,
     .begin = hist_begin,
-    .add = hist_add,
+    .add_rows = hist_add_rows,
     .end_pass = hist_end_pass,
     .pvalue = hist_pvalue,
     .pvalue_many = hist_pvalue_many,

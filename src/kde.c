@@ -53,9 +53,10 @@ static int kde_begin(void **rep, size_t D, const ah__pass1 *p1,
     return AH_OK;
 }
 
-static void kde_add(void *rep, int pass, const double *row)
+static void kde_add_rows(void *rep, int pass, const double *const *rows,
+                         size_t k)
 {
-    ah__empirical_ops.add(((kde *)rep)->emp, pass, row);
+    ah__empirical_ops.add_rows(((kde *)rep)->emp, pass, rows, k);
 }
 
 /* Scott's rule from the sorted column (two-pass mean and variance). */
@@ -172,7 +173,7 @@ const ah__rep_ops ah__kde_ops = {
     .name = "kde",
     .passes = 1,
     .begin = kde_begin,
-    .add = kde_add,
+    .add_rows = kde_add_rows,
     .end_pass = kde_end_pass,
     .pvalue = kde_pvalue,
     .payload_bytes = kde_payload_bytes,

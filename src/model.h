@@ -43,8 +43,10 @@ typedef struct ah__rep_ops {
     /* Create an empty representation for D nodes from the first pass. */
     int (*begin)(void **rep, size_t D, const ah__pass1 *p1,
                  const ah_fit_options *opts, ah_diag *diag);
-    /* Account one background row during pass `pass` (1-based after pass 1).*/
-    void (*add)(void *rep, int pass, const double *row);
+    /* Account k background rows (row pointers, D values each) during pass
+     * `pass` (1-based after pass 1).  Rows arrive in file order. */
+    void (*add_rows)(void *rep, int pass, const double *const *rows,
+                     size_t k);
     /* End of pass `pass`: sort, choose edges, prepare queries. */
     int (*end_pass)(void *rep, int pass, ah_diag *diag);
     /* Upper and lower p-value ranges of x at node j:
