@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""report.py - turn the JSON lines of one benchmark run into tables.
+
+Usage: report.py RESULTS.jsonl [--scores DIR]
+
+Every number is a median over repetitions (see bench_acthist.c); ratios are
+taken between medians measured in the same run.  Only the standard library
+is used, so the tables print even without NumPy.
+"""
+import glob
+import json
+import os
+import sys
+
+TARGETS = {  # SPEC "Targets": (what, direction, bound)
+    "pv_numpy": ("hist p-values vs ART NumPy", ">=", 50),
+    "pv_emp": ("hist p-values vs our empirical", ">=", 10),
+    "pv_read": ("hist p-values time / npy read time", "<=", 4),
+    "scan_ind": ("individual scan vs ART NumPy", ">=", 100),
+    "scan_grp": ("group scan per restart vs ART NumPy", ">=", 100),
+}
+
+
+def load(path):
+    recs = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                recs.append(json.loads(line))
+    for r in recs:
+        r.setdefault("impl", "acthist")
+    return recs
+
+
+def find(recs, **kw):
+    for r in recs:
+        if all(r.get(k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
+def fmt_t(s):
+    if s is None:
+        return "-"
+    if s >= 1:
+        return "%.2f s" % s
+    if s >= 1e-3:
+        return "%.2f ms" % (s * 1e3)
+    if s >= 1e-6:
+        return "%.2f us" % (s * 1e6)
+    return "%.0f ns" % (s * 1e9)
+
+
+def fmt_x(x):
+    if x is None:
+        return "-"
+    return "%.1fx" % x if x < 100 else "%.0fx" % x
+
+
+def fmt_b(b):
+    for unit in ("B", "KB", "MB", "GB"):
+        if b < 1024 or unit == "GB":
+            return ("%.0f %s" if unit == "B" else "%.1f %s") % (b, unit)
+        b /= 1024.0
+
+
+def table(title, header, rows, note=None):
+    print("\n" + title)
+    if note:
+        print(note)
+    w = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h)
+         for i, h in enumerate(header)]
+    line = "  ".join("%-*s" % (w[i], h) for i, h in enumerate(header))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(("%-*s" if i == 0 else "%*s") % (w[i], c)
+                        for i, c in enumerate(r)))
+
+
+def verdict(key, value):
+    if value is None:
+        return "not measured"
+    _, op, bound = TARGETS[key]
+    ok = value >= bound if op == ">=" else value <= bound
+    if ok:
+        return "met"
+    factor = bound / value if op == ">=" else value / bound
+    return "MISSED by %.1fx" % factor
+
+
+def ratio_tables(recs):
+    cases = sorted({(r["D"], r["N"]) for r in recs
+                    if r.get("impl") == "numpy" and r["bench"] == "pvalues"})
+    rows = []
+    summary = []
+    for d, n in cases:
+        def ours(bench, method="hist", bins=256, **kw):
+            return find(recs, impl="acthist", bench=bench, method=method,
+                        bins=bins, D=d, N=n, **kw)
+
+        def np_(bench, **kw):
+            return find(recs, impl="numpy", bench=bench, D=d, N=n, **kw)
+
+        def t(r):
+            return r["median_s"] if r else None
+
+        def div(a, b):
+            return a / b if a is not None and b is not None and b > 0 else None
+
+        big = max(r["batch"] for r in recs if r.get("impl") == "numpy"
+                  and r["bench"] == "pvalues" and r["D"] == d and r["N"] == n)
+        for batch in (big, 1):
+            h = t(ours("pvalues", batch=batch, threads=1))
+            e = t(ours("pvalues", method="empirical", bins=0, batch=batch, threads=1))
+            p = t(np_("pvalues", batch=batch))
+            rd = find(recs, bench="read_npy", D=d, tag="%dx%d" % (d, n))
+            raw = find(recs, bench="read_raw", D=d, tag="%dx%d" % (d, n))
+            # the read floor is for the batch of 1000 query rows
+            rd_t = t(rd) * batch / rd["rows"] if rd else None
+            raw_t = t(raw) * batch / raw["rows"] if raw else None
+            rows.append(["%d x %d" % (d, n), "p-values, batch %d" % batch,
+                         fmt_t(h), fmt_t(p), fmt_x(div(p, h)), fmt_t(e),
+                         fmt_x(div(e, h)), fmt_t(rd_t), fmt_x(div(h, rd_t)),
+                         fmt_x(div(h, raw_t))])
+            if batch == big:
+                summary.append((d, n, "pv_numpy", div(p, h)))
+                summary.append((d, n, "pv_emp", div(e, h)))
+                summary.append((d, n, "pv_read", div(h, rd_t)))
+        si = t(ours("scan_individual", method="empirical", bins=0))
+        sp = t(np_("scan_individual"))
+        rows.append(["%d x %d" % (d, n), "individual scan / input", fmt_t(si),
+                     fmt_t(sp), fmt_x(div(sp, si)), "", "", "", "", ""])
+        summary.append((d, n, "scan_ind", div(sp, si)))
+        sc = ours("score", batch=big, threads=1)
+        pvb = np_("pvalues", batch=big)
+        if sc and pvb and sp:
+            e2e_np = t(pvb) / pvb["batch"] + sp
+            e2e = sc["per_input_s"]
+            rows.append(["%d x %d" % (d, n), "p-values + scan / input",
+                         fmt_t(e2e), fmt_t(e2e_np), fmt_x(div(e2e_np, e2e)),
+                         "", "", "", "", ""])
+        g = ours("scan_group", method="empirical", bins=0, threads=1)
+        gp = np_("scan_group")
+        if g or gp:
+            gt = g["per_restart_s"] if g else None
+            gpt = gp["per_restart_s"] if gp else None
+            rows.append(["%d x %d" % (d, n), "group scan / restart (M=%d)"
+                         % (g or gp)["batch"], fmt_t(gt), fmt_t(gpt),
+                         fmt_x(div(gpt, gt)), "", "", "", "", ""])
+            summary.append((d, n, "scan_grp", div(gpt, gt)))
+    table("RATIOS (one thread each; speed-up = other time / our time; "
+          "hist = 256 equal-width bins)",
+          ["D x N", "operation", "ours", "NumPy", "vs NumPy", "empirical",
+           "hist vs emp", "npy read", "hist/read", "hist/raw read"], rows,
+          "p-values: time per call of that batch; 'npy read' = "
+          "ah_npy_read_rows of the same rows; 'raw read' = read() of the bytes")
+    rows = []
+    for d, n, key, v in summary:
+        what, op, bound = TARGETS[key]
+        rows.append(["%d x %d" % (d, n), what, "%s %g" % (op, bound),
+                     fmt_x(v), verdict(key, v)])
+    table("SPEC TARGETS (D x N = 4096 x 50000 is the one SPEC names)",
+          ["D x N", "target", "bound", "measured", "verdict"], rows)
+
+
+def fit_table(recs):
+    rows = []
+    for r in sorted((r for r in recs if r["bench"] == "fit"),
+                    key=lambda r: (r["D"], r["N"], r["impl"], r["method"], r.get("bins", 0))):
+        name = r["method"] + (":%d" % r["bins"] if r["method"] == "hist" else "")
+        vals = r["D"] * r["N"]
+        rows.append(["%d x %d" % (r["D"], r["N"]), name, fmt_t(r["median_s"]),
+                     "%.1f" % (r["median_s"] / vals * 1e9),
+                     fmt_b(r["file_bytes"]),
+                     "%.2f%%" % (100.0 * r["file_bytes"] / r["raw_bytes"]),
+                     fmt_b(r["memory_bytes"]), fmt_b(r["peak_rss_kb"] * 1024)])
+    table("FIT (streamed from the .npy file as the CLI does; NumPy: np.sort "
+          "of the in-memory array)",
+          ["D x N", "method", "fit", "ns/value", "model file", "% of raw f32",
+           "model memory", "peak RSS"], rows)
+
+
+def pvalue_pivot(recs):
+    methods = [("hist", 16), ("hist", 64), ("hist", 256), ("empirical", 0),
+               ("kde", 0), ("art-numpy", None)]
+    cases = sorted({(r["D"], r["N"]) for r in recs if r["bench"] == "pvalues"})
+    for batch_big in (True, False):
+        rows = []
+        for d, n in cases:
+            row = ["%d x %d" % (d, n)]
+            for meth, bins in methods:
+                cands = [r for r in recs if r["bench"] == "pvalues" and r["D"] == d
+                         and r["N"] == n and r["method"] == meth
+                         and (bins is None or r.get("bins") == bins)
+                         and r.get("threads", 1) == 1
+                         and (r["batch"] > 1) == batch_big]
+                row.append("%.1f (b=%d)" % (c["median_s"] / (c["batch"] * d) * 1e9, c["batch"])
+                           if (c := (max(cands, key=lambda r: r["batch"]) if cands else None))
+                           else "-")
+            rows.append(row)
+        table("P-VALUE COST, ns per input-node pair, one thread, %s"
+              % ("largest batch" if batch_big else "batch 1"),
+              ["D x N", "hist:16", "hist:64", "hist:256", "empirical", "kde",
+               "ART NumPy"], rows)
+
+
+def scan_table(recs):
+    rows = []
+    for r in recs:
+        if r["bench"] in ("scan_individual", "score", "scan_group") and r.get("threads", 1) == 1:
+            what = {"scan_individual": "individual scan / input",
+                    "score": "fused ah_score / input (batch %s)" % r.get("batch"),
+                    "scan_group": "group scan / restart (M=%s)" % r.get("batch")}[r["bench"]]
+            v = r.get("per_input_s", r.get("per_restart_s"))
+            name = r["method"] + (":%d" % r["bins"] if r.get("method") == "hist" else "")
+            rows.append(["%d x %d" % (r["D"], r["N"]), what, name, fmt_t(v),
+                         ("%.6g" % r["score"]) if "score" in r and r["bench"] == "scan_group" else ""])
+    rows.sort()
+    table("SCANS (per input or per restart, one thread)",
+          ["D x N", "operation", "p-values from", "time", "group score"], rows)
+
+
+def thread_table(recs):
+    rows = []
+    for r in recs:
+        if r.get("threads") == 2:
+            one = find(recs, bench=r["bench"], impl=r["impl"], method=r["method"],
+                       bins=r.get("bins"), D=r["D"], N=r["N"],
+                       batch=r.get("batch"), threads=1)
+            if one:
+                name = r["method"] + (":%d" % r["bins"] if r["method"] == "hist" else "")
+                rows.append(["%d x %d" % (r["D"], r["N"]), r["bench"], name,
+                             str(r.get("batch")), fmt_t(one["median_s"]),
+                             fmt_t(r["median_s"]),
+                             fmt_x(one["median_s"] / r["median_s"])])
+    rows.sort()
+    table("THREADS (same call with threads = 1 and 2; a 2-core machine)",
+          ["D x N", "call", "model", "batch", "1 thread", "2 threads",
+           "speed-up"], rows)
+
+
+def scale_table(recs):
+    rows = []
+    base = None
+    for r in sorted((r for r in recs if r["bench"] == "scale_fit"),
+                    key=lambda r: r["N"]):
+        per = r["median_s"] / r["N"]
+        base = base or per
+        rows.append(["%d" % r["N"], "%d" % r["D"], fmt_b(r["file_bytes"]),
+                     "%.2f s" % r["median_s"], "%.2f us" % (per * 1e6),
+                     "%.2f" % (per / base), "%.1f MB" % (r["peak_rss_kb"] / 1024.0)])
+    if rows:
+        table("SCALE: `acthist fit` (CLI, streaming, hist:256) on growing N; "
+              "peak RSS of the process",
+              ["N rows", "D", "file", "fit time", "time / row",
+               "relative", "peak RSS"], rows,
+              "time / row flat = linear in N; peak RSS flat = memory independent of N")
+
+
+def raw_table(recs):
+    rows = []
+    for r in recs:
+        if r["bench"] in ("skip", "scale_fit"):
+            continue
+        name = r.get("method", "") + (":%d" % r["bins"] if r.get("method") == "hist" else "")
+        rate = ""
+        if "pairs_per_s" in r:
+            rate = "%.3g pairs/s" % r["pairs_per_s"]
+        elif "per_input_s" in r:
+            rate = "%s/input" % fmt_t(r["per_input_s"])
+        elif "per_restart_s" in r:
+            rate = "%s/restart" % fmt_t(r["per_restart_s"])
+        rows.append([r["bench"], r["impl"], name, "%s x %s" % (r.get("D"), r.get("N", r.get("rows"))),
+                     str(r.get("batch", "")), str(r.get("threads", "")),
+                     fmt_t(r["median_s"]),
+                     "%s..%s" % (fmt_t(r["min_s"]), fmt_t(r["max_s"])),
+                     "%dx%d" % (r["reps"], r["calls_per_rep"]), rate,
+                     "%.0f MB" % (r["peak_rss_kb"] / 1024.0)])
+    table("RAW (median per call; min..max over repetitions; reps x calls per rep)",
+          ["bench", "impl", "method", "D x N", "batch", "thr", "median",
+           "range", "reps", "rate", "peak RSS"], rows)
+
+
+def sanity(scores_dir):
+    if not scores_dir:
+        return
+    for c_path in sorted(glob.glob(os.path.join(scores_dir, "scores_c_*.txt"))):
+        tag = c_path[len(os.path.join(scores_dir, "scores_c_")):-4]
+        np_path = os.path.join(scores_dir, "scores_np_%s.txt" % tag)
+        if not os.path.exists(np_path):
+            continue
+        a = [list(map(float, l.split())) for l in open(c_path)]
+        b = [list(map(float, l.split())) for l in open(np_path)]
+        if len(a) != len(b):
+            print("sanity %s: %d vs %d scores" % (tag, len(a), len(b)))
+            continue
+        dmax = max((abs(x[0] - y[0]) / max(1.0, abs(y[0])) for x, y in zip(a, b)), default=0)
+        same = sum(x[2] == y[2] for x, y in zip(a, b))
+        print("sanity %s: individual scan, ours vs NumPy on the same exact p-values: "
+              "max relative score difference %.2g, subset sizes equal for %d of %d inputs"
+              % (tag, dmax, same, len(a)))
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    recs = load(sys.argv[1])
+    scores = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--scores" else None
+    ratio_tables(recs)
+    fit_table(recs)
+    pvalue_pivot(recs)
+    scan_table(recs)
+    thread_table(recs)
+    scale_table(recs)
+    raw_table(recs)
+    print()
+    sanity(scores)
+    skips = [r for r in recs if r["bench"] == "skip"]
+    if skips:
+        print("\nSKIPPED (and why)")
+        for r in skips:
+            print("  - %s: %s" % (r["what"], r["why"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR - the acthist benchmark (what `make bench` runs).
+#
+# Builds bench/gen_activations.c and bench/bench_acthist.c against
+# BUILD_DIR/libacthist.a (flags as the Makefile's, OPT=-O2 unless OPT is
+# set), generates seeded synthetic activations into a temporary directory
+# (removed at the end), times libacthist and the ART-style NumPy baseline
+# (bench/art_baseline.py, Debian's /usr/bin/python3 + python3-numpy) side by
+# side, runs the streaming-fit scale test through the CLI, and prints the
+# tables of bench/report.py.  JSON results stay in BUILD_DIR/bench/.
+#
+# Environment:
+#   BENCH_QUICK=1        small sizes, few repetitions: under a minute
+#   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
+#   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
+#   OPT                  optimisation flags for the two bench programs
+#
+# Every number is a median of repetitions on a shared machine: noisy, never
+# a pass/fail test.
+set -euo pipefail
+
+BUILD=${1:-build}
+QUICK=${BENCH_QUICK:-0}
+CC=${CC:-cc}
+OPT=${OPT:--O2}
+PY=/usr/bin/python3
+cd "$(dirname "$0")/.."
+
+if [ ! -f "$BUILD/libacthist.a" ] || [ ! -x "$BUILD/acthist" ]; then
+    echo "run.sh: $BUILD/libacthist.a or $BUILD/acthist missing;" \
+         "build first: make BUILD=$BUILD $BUILD/libacthist.a $BUILD/acthist" >&2
+    exit 2
+fi
+
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla $OPT -g -Iinclude"
+$CC $FLAGS bench/gen_activations.c -o "$OUT/gen_activations" -lm
+$CC $FLAGS bench/bench_acthist.c "$BUILD/libacthist.a" -o "$OUT/bench_acthist" -lm -lpthread
+GEN=$OUT/gen_activations
+BENCH=$OUT/bench_acthist
+
+TMP=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/acthist-bench.XXXXXX")
+cleanup() { rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RES=$OUT/results.jsonl
+: > "$RES"
+log() { echo "[bench $(date +%T)] $*" >&2; }
+skip() {
+    printf '{"bench": "skip", "what": "%s", "why": "%s"}\n' "$1" "$2" >> "$RES"
+}
+
+HAVE_NUMPY=1
+if ! "$PY" -c 'import numpy' 2>/dev/null; then
+    HAVE_NUMPY=0
+    skip "ART-style NumPy baseline" "$PY cannot import numpy (apt-get install -y python3-numpy)"
+fi
+
+if [ "$QUICK" = 1 ]; then
+    REPS=3; MINT=0.02; FITREPS=3; RESTARTS=2; NPRESTARTS=2; Q=200
+    SCALE_ROWS=${BENCH_SCALE_ROWS:-"20000 40000 80000"}
+else
+    REPS=5; MINT=0.1; FITREPS=3; RESTARTS=4; NPRESTARTS=3; Q=1000
+    SCALE_ROWS=${BENCH_SCALE_ROWS:-"50000 200000 800000"}
+fi
+
+# run_case D N FITS [flags...]
+#   FITS: space-separated method:bins list, e.g. "hist:16 hist:256 empirical:0"
+#   flags: numpy | art-layout | kde | scan=METHOD:BINS | batches=LIST | group-rows=M
+run_case() {
+    local D=$1 N=$2 fits=$3; shift 3
+    local numpy=0 artl=0 kde=0 scan="empirical:0" batches="1,$Q" grows=$Q
+    for f in "$@"; do
+        case $f in
+        numpy) numpy=$HAVE_NUMPY ;;
+        art-layout) artl=1 ;;
+        kde) kde=1 ;;
+        scan=*) scan=${f#scan=} ;;
+        batches=*) batches=${f#batches=} ;;
+        group-rows=*) grows=${f#group-rows=} ;;
+        esac
+    done
+    local tag="${D}x${N}" bg="$TMP/bg_${D}x${N}.npy" q="$TMP/q_${D}.npy"
+    log "case D=$D N=$N: generating"
+    "$GEN" -n "$N" -d "$D" --seed 1 -o "$bg"
+    [ -f "$q" ] || "$GEN" -n "$Q" -d "$D" --seed 2 --anomalous 0.1 -o "$q"
+    local spec method bins model threads
+    for spec in $fits $([ $kde = 1 ] && echo kde:0); do
+        method=${spec%%:*}; bins=${spec#*:}
+        model="$TMP/m_${tag}_${method}${bins}.model"
+        log "case D=$D N=$N: fit $spec"
+        "$BENCH" fit "$bg" "$method" "$bins" "$model" --reps $FITREPS --tag "$tag" >> "$RES"
+        threads=1
+        case $spec in hist:256|empirical:0) threads=1,2 ;; esac
+        log "case D=$D N=$N: p-values $spec"
+        if [ "$method" = kde ]; then
+            # O(N) per value: a few queries only
+            "$BENCH" pvalues "$model" "$q" --batches 1,8 --threads 1 --reps 3 \
+                --min-time "$MINT" --tag "$tag" >> "$RES"
+        else
+            "$BENCH" pvalues "$model" "$q" --batches "$batches" --threads $threads \
+                --reps $REPS --min-time "$MINT" --tag "$tag" >> "$RES"
+        fi
+    done
+    method=${scan%%:*}; bins=${scan#*:}
+    log "case D=$D N=$N: scans on $scan p-values"
+    "$BENCH" scan "$TMP/m_${tag}_${method}${bins}.model" "$q" --threads 1,2 \
+        --restarts $RESTARTS --group-rows "$grows" --reps $REPS --min-time "$MINT" \
+        --tag "$tag" --scores-out "$TMP/scores_c_${tag}.txt" >> "$RES"
+    log "case D=$D N=$N: read floor"
+    "$BENCH" read "$q" --reps $REPS --min-time "$MINT" --tag "$tag" >> "$RES"
+    if [ $numpy = 1 ]; then
+        log "case D=$D N=$N: ART-style NumPy baseline"
+        "$PY" bench/art_baseline.py --bg "$bg" --queries "$q" --batches "$batches" \
+            --reps $REPS --min-time "$MINT" --restarts $NPRESTARTS \
+            --group-rows "$grows" --tag "$tag" \
+            --scores-out "$TMP/scores_np_${tag}.txt" \
+            $([ $artl = 1 ] && echo --art-layout) >> "$RES"
+    fi
+    rm -f "$bg" "$TMP"/m_"${tag}"_*.model
+}
+
+log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
+[ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
+
+ALLHIST="hist:16 hist:64 hist:256"
+if [ "$QUICK" = 1 ]; then
+    run_case 256 5000 "$ALLHIST empirical:0" numpy kde
+    run_case 4096 5000 "hist:256 empirical:0" numpy
+    skip "D=256 N=50000, D=4096 N=50000, D=65536 N=5000" "BENCH_QUICK=1 runs two small cases only"
+else
+    run_case 256 5000 "$ALLHIST empirical:0" numpy kde
+    run_case 256 50000 "$ALLHIST empirical:0" numpy
+    run_case 4096 5000 "$ALLHIST empirical:0" numpy
+    run_case 4096 50000 "$ALLHIST empirical:0" numpy art-layout
+    run_case 65536 5000 "hist:256" scan=hist:256 batches=1,100 group-rows=100
+    skip "KDE except at D=256 N=5000" "O(N) per value (N erfc calls): 8 queries already take ~0.2 s at N=5000"
+    skip "D=65536: empirical, hist:16/64, NumPy, batch 1000" "time budget; p-values of 1000 x 65536 are 1 GB of output: batch 100 instead, scans on hist:256 p-values"
+    skip "D=65536 N=50000" "12.5 GB of float32 background per case; the scale test covers growth in N"
+fi
+skip "ART-style p-values on ART's own (N, D) layout" "timed at D=4096 N=50000 only (pvalues_art_layout rows): each column is copied before searchsorted"
+
+# Scale: the streaming CLI fit, time and peak RSS per N.
+for n in $SCALE_ROWS; do
+    f="$TMP/scale_${n}.npy"
+    need=$(( n * 256 * 4 + 4096 ))
+    avail=$(( $(df -Pk "$TMP" | awk 'NR==2 {print $4}') * 1024 ))
+    if [ $(( need + need / 10 + (1 << 30) )) -gt "$avail" ]; then
+        skip "scale N=$n" "needs $need bytes on $(dirname "$TMP"), $avail free"
+        continue
+    fi
+    log "scale: N=$n D=256 (generating $(( need >> 20 )) MB)"
+    "$GEN" -n "$n" -d 256 --seed 3 -o "$f"
+    reps=3
+    [ "$need" -gt $(( 1 << 30 )) ] && reps=1
+    "$BENCH" scale "$f" "$TMP/scale.model" "$BUILD/acthist" --reps $reps \
+        --tag "scale" >> "$RES"
+    rm -f "$f" "$TMP/scale.model"
+done
+
+"$PY" bench/report.py "$RES" --scores "$TMP" | tee "$OUT/report.txt"
+log "results: $RES, tables: $OUT/report.txt"
