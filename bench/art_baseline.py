@@ -49,27 +49,37 @@ def peak_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def time_op(fn, reps, min_time):
-    """Median seconds per call of fn(call_index), as bench_acthist.c does."""
-    t0 = time.perf_counter()
-    fn(0)
-    w = time.perf_counter() - t0
+def time_op(fn, reps, min_time, fit_budget=None):
+    """Median seconds per call of fn(call_index), as bench_acthist.c does;
+    with fit_budget, stop repeating once that many seconds are spent."""
+    if fit_budget is None:      # warm-up call, untimed
+        t0 = time.perf_counter()
+        fn(0)
+        w = time.perf_counter() - t0
+    else:                       # fits: every call is timed, no warm-up
+        w = float("inf")
     k = 1 if w >= min_time else int(np.ceil(min_time / max(w, 1e-7)))
+    if w > 1.0:
+        reps = min(reps, 3)   # slow calls: 3 repetitions keep the run in budget
     v = []
     call = 1
+    spent = 0.0
     for _ in range(reps):
+        if fit_budget is not None and v and spent > fit_budget:
+            break
         t0 = time.perf_counter()
         for _ in range(k):
             fn(call)
             call += 1
         v.append((time.perf_counter() - t0) / k)
-    return float(np.median(v)), min(v), max(v), k
+        spent += v[-1] * k
+    return float(np.median(v)), min(v), max(v), k, len(v)
 
 
-def emit(args, bench, med, lo, hi, k, **fields):
+def emit(args, bench, med, lo, hi, k, reps, **fields):
     rec = {"bench": bench, "tag": args.tag, "impl": "numpy"}
     rec.update(fields)
-    rec.update({"median_s": med, "min_s": lo, "max_s": hi, "reps": args.reps,
+    rec.update({"median_s": med, "min_s": lo, "max_s": hi, "reps": reps,
                 "calls_per_rep": k, "peak_rss_kb": peak_rss_kb()})
     print(json.dumps(rec), flush=True)
 
@@ -221,9 +231,9 @@ def main():
         s = np.sort(bg, axis=0)
         holder["art"] = s
         holder["cols"] = np.ascontiguousarray(s.T)
-    med, lo, hi, k = time_op(fit, min(args.reps, 3), 0)
+    med, lo, hi, k, nr = time_op(fit, min(args.reps, 3), 0, fit_budget=20.0)
     sorted_art, sorted_cols = holder["art"], holder["cols"]
-    emit(args, "fit", med, lo, hi, k, file_bytes=sorted_cols.nbytes,
+    emit(args, "fit", med, lo, hi, k, nr, file_bytes=sorted_cols.nbytes,
          memory_bytes=sorted_cols.nbytes, raw_bytes=n * d * 4.0, **common)
     del bg
     if not args.art_layout:
@@ -236,15 +246,15 @@ def main():
         def pv(call, b=b):
             r0 = 0 if b == q.shape[0] else (call * b) % (q.shape[0] - b + 1)
             pvalue_ranges(sorted_cols, q[r0:r0 + b], n)
-        med, lo, hi, k = time_op(pv, args.reps, args.min_time)
-        emit(args, "pvalues", med, lo, hi, k, batch=b, threads=1,
+        med, lo, hi, k, nr = time_op(pv, args.reps, args.min_time)
+        emit(args, "pvalues", med, lo, hi, k, nr, batch=b, threads=1,
              pairs_per_s=b * d / med, **common)
     if args.art_layout:
         b = min(max(batches), q.shape[0])
         cols = [sorted_art[:, j] for j in range(d)]  # strided views
-        med, lo, hi, k = time_op(lambda _: pvalue_ranges(cols, q[:b], n),
+        med, lo, hi, k, nr = time_op(lambda _: pvalue_ranges(cols, q[:b], n),
                                  min(args.reps, 3), 0)
-        emit(args, "pvalues_art_layout", med, lo, hi, k, batch=b, threads=1,
+        emit(args, "pvalues_art_layout", med, lo, hi, k, nr, batch=b, threads=1,
              pairs_per_s=b * d / med, **common)
         del cols, holder["art"], sorted_art
 
@@ -257,9 +267,9 @@ def main():
             for i in range(m):
                 s, a, size = scan_individual(pmax[i])
                 f.write("%.17g %.17g %d\n" % (s, a, size))
-    med, lo, hi, k = time_op(lambda call: scan_individual(pmax[call % m]),
+    med, lo, hi, k, nr = time_op(lambda call: scan_individual(pmax[call % m]),
                              args.reps, args.min_time)
-    emit(args, "scan_individual", med, lo, hi, k, per_input_s=med, **common)
+    emit(args, "scan_individual", med, lo, hi, k, nr, per_input_s=med, **common)
 
     if not args.no_group:
         rng = np.random.default_rng(7)
@@ -267,8 +277,8 @@ def main():
 
         def grp(_):
             res["score"] = scan_group(pmax, 0.5, args.restarts, rng)
-        med, lo, hi, k = time_op(grp, min(args.reps, 3), 0)
-        emit(args, "scan_group", med, lo, hi, k, batch=m, threads=1,
+        med, lo, hi, k, nr = time_op(grp, min(args.reps, 3), 0)
+        emit(args, "scan_group", med, lo, hi, k, nr, batch=m, threads=1,
              restarts=args.restarts, per_restart_s=med / args.restarts,
              score=res["score"], **common)
     return 0

@@ -96,12 +96,18 @@ static double median(double *v, int n)
  * from the warm-up so that a repetition lasts about min_time.  Returns the
  * median seconds per call; lo and hi receive the fastest and slowest rep.
  * fn receives the call index, so successive calls can take successive
- * inputs (no repeat of one cache-hot input).
+ * inputs (no repeat of one cache-hot input).  A call slower than 1 s gets
+ * at most 3 repetitions.
  */
 typedef void (*bench_fn)(void *ctx, size_t call);
 
-static double time_op(bench_fn fn, void *ctx, const opts *o, double *lo,
-                       double *hi, size_t *calls_per_rep)
+typedef struct timing {
+    double med, lo, hi; /* seconds per call */
+    int reps;
+    size_t k;           /* calls per repetition */
+} timing;
+
+static timing time_op(bench_fn fn, void *ctx, const opts *o)
 {
     double t0 = now();
     fn(ctx, 0);
@@ -111,6 +117,8 @@ static double time_op(bench_fn fn, void *ctx, const opts *o, double *lo,
         k = (size_t)ceil(o->min_time / (w > 1e-7 ? w : 1e-7));
     double v[64];
     int reps = o->reps > 64 ? 64 : o->reps;
+    if (w > 1.0 && reps > 3)
+        reps = 3; /* slow calls: 3 repetitions keep the run in budget */
     size_t call = 1;
     for (int r = 0; r < reps; r++) {
         t0 = now();
@@ -118,18 +126,13 @@ static double time_op(bench_fn fn, void *ctx, const opts *o, double *lo,
             fn(ctx, call++);
         v[r] = (now() - t0) / (double)k;
     }
-    double mn = v[0], mx = v[0];
+    timing t = {0, v[0], v[0], reps, k};
     for (int r = 1; r < reps; r++) {
-        mn = v[r] < mn ? v[r] : mn;
-        mx = v[r] > mx ? v[r] : mx;
+        t.lo = v[r] < t.lo ? v[r] : t.lo;
+        t.hi = v[r] > t.hi ? v[r] : t.hi;
     }
-    if (lo)
-        *lo = mn;
-    if (hi)
-        *hi = mx;
-    if (calls_per_rep)
-        *calls_per_rep = k;
-    return median(v, reps);
+    t.med = median(v, reps);
+    return t;
 }
 
 /* Begin a JSON line with the fields every line shares. */
@@ -138,11 +141,11 @@ static void line_begin(const opts *o, const char *bench)
     printf("{\"bench\": \"%s\", \"tag\": \"%s\"", bench, o->tag ? o->tag : "");
 }
 
-static void line_end(double med, double lo, double hi, int reps, size_t k)
+static void line_end(timing t)
 {
     printf(", \"median_s\": %.9g, \"min_s\": %.9g, \"max_s\": %.9g, "
            "\"reps\": %d, \"calls_per_rep\": %zu, \"peak_rss_kb\": %ld}\n",
-           med, lo, hi, reps, k, peak_rss_kb());
+           t.med, t.lo, t.hi, t.reps, t.k, peak_rss_kb());
     fflush(stdout);
 }
 
@@ -227,7 +230,11 @@ static int cmd_fit(int argc, char **argv, const opts *o)
     double v[64];
     int reps = o->reps > 64 ? 64 : o->reps;
     ah_model *m = NULL;
-    for (int i = 0; i < reps; i++) {
+    /* Up to reps fits, but stop once 20 s have been spent: a fit of the
+     * exact (empirical) model at D=4096, N=50000 alone takes ~25 s. */
+    double spent = 0;
+    int done = 0;
+    for (int i = 0; i < reps && (i == 0 || spent < 20.0); i++, done++) {
         ah_model_free(m);
         m = NULL;
         if (ah_npy_rewind(r, &d) != AH_OK)
@@ -236,24 +243,27 @@ static int cmd_fit(int argc, char **argv, const opts *o)
         if (ah_model_fit_source(&m, &src, &fo, &d) != AH_OK)
             die(bg, &d);
         v[i] = now() - t0;
+        spent += v[i];
     }
+    reps = done;
     ah_npy_close(r);
     if (ah_model_save(m, out, &d) != AH_OK)
         die(out, &d);
     ah_model_info in;
     ah_model_get_info(m, &in);
-    double lo = v[0], hi = v[0];
+    timing t = {0, v[0], v[0], reps, 1};
     for (int i = 1; i < reps; i++) {
-        lo = v[i] < lo ? v[i] : lo;
-        hi = v[i] > hi ? v[i] : hi;
+        t.lo = v[i] < t.lo ? v[i] : t.lo;
+        t.hi = v[i] > t.hi ? v[i] : t.hi;
     }
+    t.med = median(v, reps);
     line_begin(o, "fit");
     model_fields(m);
     printf(", \"file_bytes\": %zu, \"memory_bytes\": %zu, \"raw_bytes\": %.0f, "
            "\"bins_median\": %zu, \"atoms\": %zu",
            in.file_bytes, in.memory_bytes, in.raw_bytes, in.bins_median,
            in.atoms_total);
-    line_end(median(v, reps), lo, hi, reps, 1);
+    line_end(t);
     ah_model_free(m);
     return 0;
 }
@@ -318,22 +328,20 @@ static int cmd_pvalues(int argc, char **argv, const opts *o)
         die("out of memory", NULL);
     for (int b = 0; b < o->nbatches; b++) {
         size_t batch = o->batches[b] < rows ? o->batches[b] : rows;
-        for (int t = 0; t < o->nthreads; t++) {
-            pv_ctx c = {m, x, rows, D, batch, o->threads[t], out, res};
-            double lo, hi;
-            size_t k;
-            double med = time_op(run_pvalues, &c, o, &lo, &hi, &k);
+        for (int ti = 0; ti < o->nthreads; ti++) {
+            pv_ctx c = {m, x, rows, D, batch, o->threads[ti], out, res};
+            timing t = time_op(run_pvalues, &c, o);
             line_begin(o, "pvalues");
             model_fields(m);
             printf(", \"batch\": %zu, \"threads\": %d, \"pairs_per_s\": %.6g",
-                   batch, o->threads[t], (double)(batch * D) / med);
-            line_end(med, lo, hi, o->reps, k);
-            med = time_op(run_score, &c, o, &lo, &hi, &k);
+                   batch, o->threads[ti], (double)(batch * D) / t.med);
+            line_end(t);
+            t = time_op(run_score, &c, o);
             line_begin(o, "score");
             model_fields(m);
             printf(", \"batch\": %zu, \"threads\": %d, \"per_input_s\": %.6g",
-                   batch, o->threads[t], med / (double)batch);
-            line_end(med, lo, hi, o->reps, k);
+                   batch, o->threads[ti], t.med / (double)batch);
+            line_end(t);
         }
     }
     free(out);
@@ -411,28 +419,26 @@ static int cmd_scan(int argc, char **argv, const opts *o)
     c.p = p;
     c.rows = rows;
     c.D = D;
-    double lo, hi;
-    size_t k;
-    double med = time_op(run_individual, &c, o, &lo, &hi, &k);
+    timing t = time_op(run_individual, &c, o);
     line_begin(o, "scan_individual");
     model_fields(m);
-    printf(", \"per_input_s\": %.6g", med);
-    line_end(med, lo, hi, o->reps, k);
+    printf(", \"per_input_s\": %.6g", t.med);
+    line_end(t);
 
-    for (int t = 0; t < o->nthreads; t++) {
+    for (int ti = 0; ti < o->nthreads; ti++) {
         ah_group_options_default(&c.go);
         c.go.restarts = o->restarts;
         c.go.seed = 7;
-        c.go.threads = o->threads[t];
-        med = time_op(run_group, &c, o, &lo, &hi, &k);
+        c.go.threads = o->threads[ti];
+        t = time_op(run_group, &c, o);
         line_begin(o, "scan_group");
         model_fields(m);
         printf(", \"batch\": %zu, \"threads\": %d, \"restarts\": %d, "
                "\"per_restart_s\": %.6g, \"score\": %.10g, \"n_inputs\": %zu, "
                "\"n_nodes\": %zu",
-               rows, o->threads[t], o->restarts, med / o->restarts,
+               rows, o->threads[ti], o->restarts, t.med / o->restarts,
                c.gres.score, c.gres.n_inputs, c.gres.n_nodes);
-        line_end(med, lo, hi, o->reps, k);
+        line_end(t);
     }
     free(p);
     free(pmax);
@@ -509,18 +515,16 @@ static int cmd_read(int argc, char **argv, const opts *o)
     c.raw = malloc(c.bytes);
     if (!c.x || !c.raw)
         die("out of memory", NULL);
-    double lo, hi;
-    size_t k;
-    double med = time_op(run_npy_read, &c, o, &lo, &hi, &k);
+    timing t = time_op(run_npy_read, &c, o);
     line_begin(o, "read_npy");
     printf(", \"D\": %zu, \"rows\": %zu, \"bytes\": %zu, \"pairs_per_s\": %.6g",
-           c.D, c.rows, c.bytes, (double)(c.rows * c.D) / med);
-    line_end(med, lo, hi, o->reps, k);
-    med = time_op(run_raw_read, &c, o, &lo, &hi, &k);
+           c.D, c.rows, c.bytes, (double)(c.rows * c.D) / t.med);
+    line_end(t);
+    t = time_op(run_raw_read, &c, o);
     line_begin(o, "read_raw");
     printf(", \"D\": %zu, \"rows\": %zu, \"bytes\": %zu, \"pairs_per_s\": %.6g",
-           c.D, c.rows, c.bytes, (double)(c.rows * c.D) / med);
-    line_end(med, lo, hi, o->reps, k);
+           c.D, c.rows, c.bytes, (double)(c.rows * c.D) / t.med);
+    line_end(t);
     free(c.x);
     free(c.raw);
     return 0;

@@ -12,7 +12,9 @@
 # Environment:
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
+#   BENCH_PARTS          which parts to run (default "cases scale")
 #   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
+#   BENCH_OUT            where results and binaries go (default BUILD_DIR/bench)
 #   OPT                  optimisation flags for the two bench programs
 #
 # Every number is a median of repetitions on a shared machine: noisy, never
@@ -32,7 +34,7 @@ if [ ! -f "$BUILD/libacthist.a" ] || [ ! -x "$BUILD/acthist" ]; then
     exit 2
 fi
 
-OUT=$BUILD/bench
+OUT=${BENCH_OUT:-$BUILD/bench}
 mkdir -p "$OUT"
 FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla $OPT -g -Iinclude"
 $CC $FLAGS bench/gen_activations.c -o "$OUT/gen_activations" -lm
@@ -48,8 +50,10 @@ trap 'exit 130' INT TERM
 RES=$OUT/results.jsonl
 : > "$RES"
 log() { echo "[bench $(date +%T)] $*" >&2; }
+json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 skip() {
-    printf '{"bench": "skip", "what": "%s", "why": "%s"}\n' "$1" "$2" >> "$RES"
+    printf '{"bench": "skip", "what": "%s", "why": "%s"}\n' \
+        "$(json_str "$1")" "$(json_str "$2")" >> "$RES"
 }
 
 HAVE_NUMPY=1
@@ -126,8 +130,11 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
+PARTS=${BENCH_PARTS:-cases scale}
 ALLHIST="hist:16 hist:64 hist:256"
-if [ "$QUICK" = 1 ]; then
+if [[ " $PARTS " != *" cases "* ]]; then
+    skip "all timing cases" "BENCH_PARTS=$PARTS"
+elif [ "$QUICK" = 1 ]; then
     run_case 256 5000 "$ALLHIST empirical:0" numpy kde
     run_case 4096 5000 "hist:256 empirical:0" numpy
     skip "D=256 N=50000, D=4096 N=50000, D=65536 N=5000" "BENCH_QUICK=1 runs two small cases only"
@@ -141,9 +148,11 @@ else
     skip "D=65536: empirical, hist:16/64, NumPy, batch 1000" "time budget; p-values of 1000 x 65536 are 1 GB of output: batch 100 instead, scans on hist:256 p-values"
     skip "D=65536 N=50000" "12.5 GB of float32 background per case; the scale test covers growth in N"
 fi
-skip "ART-style p-values on ART's own (N, D) layout" "timed at D=4096 N=50000 only (pvalues_art_layout rows): each column is copied before searchsorted"
+[[ " $PARTS " == *" cases "* ]] &&
+    skip "ART-style p-values on ART's own (N, D) layout" "timed at D=4096 N=50000 only (pvalues_art_layout rows): each column is copied before searchsorted"
 
 # Scale: the streaming CLI fit, time and peak RSS per N.
+[[ " $PARTS " == *" scale "* ]] || SCALE_ROWS=""
 for n in $SCALE_ROWS; do
     f="$TMP/scale_${n}.npy"
     need=$(( n * 256 * 4 + 4096 ))
