@@ -347,8 +347,12 @@ typedef struct ah_group_result {
  * Group scan of a batch: p holds rows x cols p-value ranges laid out as
  * ah_pvalues writes them (rows x cols x 2: p_min, p_max).  Maximises
  * F(S) = max_a phi(a, N_a(S), N(S)) over S = inputs x nodes by iterative
- * ascent from random starts.  inputs/nodes (may be NULL; capacity rows/cols)
- * receive 0/1 membership flags of the best subset.
+ * ascent from random starts (restart 0 starts from all inputs, the others
+ * from seeded random subsets).  The thresholds are the distinct p_max values
+ * <= alpha_max; when there are more than 1024 of them, 1024 at evenly spaced
+ * ranks (always including the largest) are scored, each exactly.
+ * inputs/nodes (may be NULL; capacity rows/cols) receive 0/1 membership
+ * flags of the best subset.  NaN or p_min > p_max fail with AH_ERR_VALUE.
  */
 int ah_scan_group(const double *p, size_t rows, size_t cols,
                   const ah_group_options *o, ah_group_result *res,

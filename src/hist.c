@@ -587,17 +587,54 @@ static void hist_pvalue_many(const void *rep, size_t j, const double *x,
 }
 
 /*
- * Serialised node (docs/FORMAT.md):
- *   u8 kind, u8 count_bytes, u16 zero, u32 nb, u32 na,
- *   kind 0 (explicit): f64 edges[nb+1]
- *   kind 1 (grid):     u32 grid_bins, u32 zero, f64 lo, f64 hi  -- the edges
- *                      are the equal-width grid merged with the atoms
- *   f64 atoms[na], counts[nb] of count_bytes (1, 2 or 4) each,
- *   u32 atom_counts[na], zero padding to a multiple of 8.
- * An equal-width node thus costs count_bytes per bin: 256 bins of a
- * background of N < 65536 take 512 bytes.
+ * Serialised node (docs/FORMAT.md), starting at a multiple of 8:
+ *   u8 kind, u8[3] zero, u32 nb, u32 na, u32 node_bytes (all of it),
+ *   f64 atoms[na],
+ *   kind 0: f64 edges[nb+1];  kind 2: f32 edges[nb+1] (every edge is a
+ *   float32 value, as with float32 activations);  kind 1 (grid): u32 B,
+ *   u32 zero, f64 lo, f64 hi, the edges being the equal-width grid merged
+ *   with the atoms,
+ *   counts[nb] then atom_counts[na] as unsigned LEB128 varints,
+ *   zero padding to a multiple of 8.
+ * Varints make a bin with fewer than 128 values cost one byte: 256
+ * equal-width bins take about 300 bytes whatever N is.
  */
-enum { KIND_EXPLICIT = 0, KIND_GRID = 1 };
+enum { KIND_EXPLICIT = 0, KIND_GRID = 1, KIND_EXPLICIT_F32 = 2 };
+#define NODE_HEADER 16
+
+static size_t varint_len(uint32_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static unsigned char *put_varint(unsigned char *p, uint32_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+/* Read a varint from p (at most end); 0 when malformed. */
+static const unsigned char *get_varint(const unsigned char *p,
+                                       const unsigned char *end, uint32_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift <= 28 && p < end; shift += 7) {
+        unsigned char b = *p++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return x <= UINT32_MAX ? (*v = (uint32_t)x, p) : NULL;
+    }
+    return NULL;
+}
 
 /* Merge the equal-width grid over [lo, hi] with the sorted atoms, as the
  * fit does; returns the number of edges written (at most B + 1 + na). */
@@ -635,36 +672,35 @@ static int node_is_grid(const hnode *nd, size_t B)
     return same;
 }
 
-static unsigned count_bytes_for(const hnode *nd)
+static int node_kind(const hnode *nd)
 {
-    uint32_t mx = 0;
+    if (nd->loc.B)
+        return KIND_GRID;
+    for (uint32_t i = 0; i <= nd->nb; i++)
+        if ((double)(float)nd->edges[i] != nd->edges[i])
+            return KIND_EXPLICIT;
+    return KIND_EXPLICIT_F32;
+}
+
+static size_t node_bytes(const hnode *nd, int kind)
+{
+    size_t b = NODE_HEADER + 8 * (size_t)nd->na;
+    b += kind == KIND_GRID ? 24
+         : kind == KIND_EXPLICIT ? 8 * ((size_t)nd->nb + 1)
+                                 : 4 * ((size_t)nd->nb + 1);
     for (uint32_t i = 0; i < nd->nb; i++)
-        if (nd->count[i] > mx)
-            mx = nd->count[i];
-    return mx <= 0xff ? 1 : mx <= 0xffff ? 2 : 4;
-}
-
-static size_t node_bytes(int kind, unsigned cb, uint32_t nb, uint32_t na)
-{
-    size_t b = 12 + (kind == KIND_GRID ? 24 : 8 * ((size_t)nb + 1)) +
-               12 * (size_t)na + cb * (size_t)nb;
+        b += varint_len(nd->count[i]);
+    for (uint32_t i = 0; i < nd->na; i++)
+        b += varint_len(nd->acount[i]);
     return (b + 7) & ~(size_t)7;
-}
-
-static int node_kind(const hist *h, const hnode *nd)
-{
-    (void)h;
-    return nd->loc.B ? KIND_GRID : KIND_EXPLICIT;
 }
 
 static size_t hist_payload_bytes(const void *rep)
 {
     const hist *h = rep;
     size_t s = 0;
-    for (size_t j = 0; j < h->D; j++) {
-        const hnode *nd = &h->node[j];
-        s += node_bytes(node_kind(h, nd), count_bytes_for(nd), nd->nb, nd->na);
-    }
+    for (size_t j = 0; j < h->D; j++)
+        s += node_bytes(&h->node[j], node_kind(&h->node[j]));
     return s;
 }
 
@@ -674,31 +710,34 @@ static void hist_write(const void *rep, unsigned char *buf)
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
-        int kind = node_kind(h, nd);
-        unsigned cb = count_bytes_for(nd);
-        *buf++ = (unsigned char)kind;
-        *buf++ = (unsigned char)cb;
-        *buf++ = 0;
-        *buf++ = 0;
+        int kind = node_kind(nd);
+        size_t want = node_bytes(nd, kind);
+        buf = ah__put_u32(buf, (uint32_t)kind);
         buf = ah__put_u32(buf, nd->nb);
         buf = ah__put_u32(buf, nd->na);
+        buf = ah__put_u32(buf, (uint32_t)want);
+        for (uint32_t i = 0; i < nd->na; i++)
+            buf = ah__put_f64(buf, nd->atom[i]);
         if (kind == KIND_GRID) {
-            buf = ah__put_u32(buf, (uint32_t)h->bins);
+            buf = ah__put_u32(buf, nd->loc.B);
             buf = ah__put_u32(buf, 0);
             buf = ah__put_f64(buf, nd->edges[0]);
             buf = ah__put_f64(buf, nd->edges[nd->nb]);
-        } else {
+        } else if (kind == KIND_EXPLICIT) {
             for (uint32_t i = 0; i <= nd->nb; i++)
                 buf = ah__put_f64(buf, nd->edges[i]);
+        } else {
+            for (uint32_t i = 0; i <= nd->nb; i++) {
+                float f = (float)nd->edges[i];
+                uint32_t u;
+                memcpy(&u, &f, 4);
+                buf = ah__put_u32(buf, u);
+            }
         }
-        for (uint32_t i = 0; i < nd->na; i++)
-            buf = ah__put_f64(buf, nd->atom[i]);
         for (uint32_t i = 0; i < nd->nb; i++)
-            for (unsigned b = 0; b < cb; b++)
-                *buf++ = (unsigned char)(nd->count[i] >> (8 * b));
+            buf = put_varint(buf, nd->count[i]);
         for (uint32_t i = 0; i < nd->na; i++)
-            buf = ah__put_u32(buf, nd->acount[i]);
-        size_t want = node_bytes(kind, cb, nd->nb, nd->na);
+            buf = put_varint(buf, nd->acount[i]);
         while ((size_t)(buf - start) < want)
             *buf++ = 0;
     }
@@ -708,32 +747,31 @@ static void hist_write(const void *rep, unsigned char *buf)
 static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
                         size_t avail)
 {
-    if (avail < 12)
+    if (avail < NODE_HEADER)
         return 0;
-    int kind = p[0];
-    unsigned cb = p[1];
-    uint32_t nb = ah__get_u32(p + 4), na = ah__get_u32(p + 8);
-    if ((kind != KIND_EXPLICIT && kind != KIND_GRID) ||
-        (cb != 1 && cb != 2 && cb != 4) || p[2] || p[3] || nb > (1u << 24) ||
-        na > (1u << 24) || (nb == 0 && na == 0))
+    uint32_t kind = ah__get_u32(p), nb = ah__get_u32(p + 4),
+             na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
+    if (kind > KIND_EXPLICIT_F32 || nb > (1u << 24) || na > (1u << 24) ||
+        (nb == 0 && na == 0) || nbytes > avail || nbytes % 8 != 0 ||
+        nbytes < NODE_HEADER + 8 * (size_t)na + (kind == KIND_GRID ? 24 : 0))
         return 0;
-    size_t nbytes = node_bytes(kind, cb, nb, na);
-    if (avail < nbytes || node_alloc_final(nd, nb, na) != AH_OK)
+    const unsigned char *end = p + nbytes, *q = p + NODE_HEADER;
+    size_t edge_bytes = kind == KIND_GRID ? 24
+                        : kind == KIND_EXPLICIT ? 8 * ((size_t)nb + 1)
+                                                : 4 * ((size_t)nb + 1);
+    if ((size_t)(end - q) < 8 * (size_t)na + edge_bytes + nb + na)
+        return 0; /* every varint takes at least one byte */
+    if (node_alloc_final(nd, nb, na) != AH_OK)
         return 0;
-    p += 12;
-    const unsigned char *edges_at = p;
-    if (kind == KIND_GRID)
-        p += 24;
-    else
-        p += 8 * ((size_t)nb + 1);
-    for (uint32_t i = 0; i < na; i++, p += 8) {
-        nd->atom[i] = ah__get_f64(p);
+    for (uint32_t i = 0; i < na; i++, q += 8) {
+        nd->atom[i] = ah__get_f64(q);
         if (!isfinite(nd->atom[i]) || (i > 0 && !(nd->atom[i] > nd->atom[i - 1])))
             return 0;
     }
+    uint32_t B = 0;
     if (kind == KIND_GRID) {
-        uint32_t B = ah__get_u32(edges_at);
-        double lo = ah__get_f64(edges_at + 8), hi = ah__get_f64(edges_at + 16);
+        B = ah__get_u32(q);
+        double lo = ah__get_f64(q + 8), hi = ah__get_f64(q + 16);
         if (B == 0 || B > (1u << 24) || !isfinite(lo) || !isfinite(hi) ||
             !(lo < hi) || (size_t)nb > (size_t)B + na)
             return 0;
@@ -749,29 +787,41 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
             return 0;
     } else {
         for (uint32_t i = 0; i <= nb; i++) {
-            nd->edges[i] = ah__get_f64(edges_at + 8 * (size_t)i);
+            if (kind == KIND_EXPLICIT) {
+                nd->edges[i] = ah__get_f64(q + 8 * (size_t)i);
+            } else {
+                uint32_t u = ah__get_u32(q + 4 * (size_t)i);
+                float f;
+                memcpy(&f, &u, 4);
+                nd->edges[i] = f;
+            }
             if (!isfinite(nd->edges[i]) ||
                 (i > 0 && !(nd->edges[i] > nd->edges[i - 1])))
                 return 0;
         }
     }
-    uint64_t total = 0;
+    q += edge_bytes;
     for (uint32_t i = 0; i < na; i++)
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
             return 0;
-    for (uint32_t i = 0; i < nb; i++, p += cb) {
-        uint32_t c = 0;
-        for (unsigned b = 0; b < cb; b++)
-            c |= (uint32_t)p[b] << (8 * b);
-        total += nd->count[i] = c;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < nb; i++) {
+        if (!(q = get_varint(q, end, &nd->count[i])))
+            return 0;
+        total += nd->count[i];
     }
-    for (uint32_t i = 0; i < na; i++, p += 4)
-        total += nd->acount[i] = ah__get_u32(p);
+    for (uint32_t i = 0; i < na; i++) {
+        if (!(q = get_varint(q, end, &nd->acount[i])))
+            return 0;
+        total += nd->acount[i];
+    }
     if (total != n)
         return 0;
+    while (q < end)
+        if (*q++ != 0)
+            return 0;
     node_derive(nd);
-    if (kind == KIND_GRID &&
-        node_index(nd, ah__get_u32(edges_at)) != AH_OK)
+    if (kind == KIND_GRID && node_index(nd, B) != AH_OK)
         return 0;
     return nbytes;
 }
