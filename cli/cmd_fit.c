@@ -13,7 +13,7 @@
 
 const char cmd_fit_usage[] =
     "usage: acthist fit [--method hist|empirical|kde] [--bins N|auto]\n"
-    "                   [--binning width|quantile] [--tail upper|lower|two|both]\n"
+    "                   [--binning width|quantile|tails] [--tail upper|lower|two|both]\n"
     "                   [--atom-share S] [--chunk-rows R]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
     "\n"
@@ -21,7 +21,8 @@ const char cmd_fit_usage[] =
     "nodes; shape (n, ...) is flattened) and save them to MODEL.\n"
     "  --method     hist (default), empirical (sorted columns) or kde\n"
     "  --bins       bins per node, or auto (NumPy's rule); default 256\n"
-    "  --binning    width (default, equal-width) or quantile edges\n"
+    "  --binning    width (default, equal-width), quantile, or tails (finer\n"
+    "               where p-values are small: geometric levels per tail)\n"
     "  --tail       the model's default tail (default upper)\n"
     "  --labels     one integer label per background row, one file per\n"
     "               background file in the same order: a conditional model\n"

@@ -161,7 +161,10 @@ enum ah_tail {
 
 enum ah_binning {
     AH_BINNING_WIDTH = 0,   /* equal-width edges between min and max       */
-    AH_BINNING_QUANTILE = 1 /* edges at (approximate) quantiles            */
+    AH_BINNING_QUANTILE = 1, /* edges at (approximate) quantiles           */
+    AH_BINNING_TAILS = 2     /* edges where each tail's count crosses
+                                geometric levels N/2 ... 1: small p-values
+                                keep a bounded relative error            */
 };
 
 #define AH_BINS_AUTO 0 /* NumPy's 'auto': max of Sturges and Freedman-Diaconis */

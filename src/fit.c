@@ -162,7 +162,7 @@ static int check_options(const ah_fit_options *o, ah_diag *diag)
                         o->method);
     if (o->tail < 0 || o->tail > AH_TAIL_BOTH)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", o->tail);
-    if (o->binning < 0 || o->binning > AH_BINNING_QUANTILE)
+    if (o->binning < 0 || o->binning > AH_BINNING_TAILS)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown binning %d",
                         o->binning);
     if (o->bins < 0 || o->bins > 65536)

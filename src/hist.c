@@ -234,7 +234,7 @@ static hist *hist_new(size_t D, size_t n, const ah_fit_options *o)
 
 /* Fine grid of node j: the grid edges merged with the candidates. */
 static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
-                      size_t grid)
+                      size_t grid, int round_f32)
 {
     double c[CAND_MAX];
     uint32_t nc = 0;
@@ -263,6 +263,10 @@ static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
     size_t gi = 0, ci = 0, m = 0;
     while (gi <= grid || ci < k) {
         double g = gi <= grid ? grid_edge(lo, hi, gi, grid) : INFINITY;
+        /* float32 activations: float32 fine edges, so that chosen edges
+         * can be stored in 4 bytes (rounding keeps them in [lo, hi]) */
+        if (round_f32 && gi <= grid)
+            g = (double)(float)g;
         double v = ci < k ? c[ci] : INFINITY;
         double e = g <= v ? g : v;
         uint8_t flag = g <= v ? FLAG_GRID : 0;
@@ -308,13 +312,17 @@ static int hist_begin(void **rep, size_t D, const ah__pass1 *p1,
     if (!h)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     size_t grid = fine_grid_size(h);
-    for (size_t j = 0; j < D; j++)
-        if (node_begin(&h->node[j], p1->node[j].min, p1->node[j].max,
-                       &p1->mg[j], grid) != AH_OK) {
+    int explicit_edges = !(h->binning == AH_BINNING_WIDTH && h->bins > 0);
+    for (size_t j = 0; j < D; j++) {
+        double lo = p1->node[j].min, hi = p1->node[j].max;
+        int f32 = explicit_edges && (double)(float)lo == lo &&
+                  (double)(float)hi == hi;
+        if (node_begin(&h->node[j], lo, hi, &p1->mg[j], grid, f32) != AH_OK) {
             hist_free(h);
             return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                             "out of memory for the histogram of %zu nodes", D);
         }
+    }
     *rep = h;
     return AH_OK;
 }
@@ -402,6 +410,51 @@ static size_t auto_bins(const hnode *nd, size_t n)
     return (size_t)b;
 }
 
+/*
+ * Tail-refined edges: the p-values a scan acts on are the small ones, and a
+ * bin costs a p-value error of its count / (N+1).  So each tail gets B/2
+ * edges where the count beyond the edge crosses geometric levels from
+ * N/2 down to 1: the relative error of small p-values stays bounded
+ * instead of growing as p shrinks (as it does with quantile edges).
+ * Atoms count as the points they are.
+ */
+static void keep_tail_edges(const hnode *nd, size_t n, size_t B,
+                            uint8_t *keep)
+{
+    size_t nf = nd->nf, K = B / 2 > 0 ? B / 2 : 1;
+    double *ge = malloc((nf + 1) * sizeof *ge); /* #values >= fine[i] */
+    if (!ge)
+        return; /* keep only the forced edges: coarser, still valid */
+    double acc = 0;
+    size_t c = nd->ncand;
+    for (size_t i = nf + 1; i-- > 0;) {
+        if (i < nf)
+            acc += nd->fcount[i];
+        while (c > 0 && nd->cand[c - 1] >= nd->fine[i]) {
+            acc += nd->ccount[c - 1]; /* zero for demoted candidates */
+            c--;
+        }
+        ge[i] = acc;
+    }
+    double total = ge[0], lo_level = 1.0 / ((double)n + 1.0);
+    for (size_t k = 0; k < K; k++) {
+        double u = K == 1 ? 0.5
+                          : 0.5 * pow(lo_level / 0.5, (double)k / (double)(K - 1));
+        double t = u * total;
+        /* upper tail: the highest edge with at least t values at or above */
+        size_t i = nf;
+        while (i > 0 && ge[i] < t)
+            i--;
+        keep[i] = 1;
+        /* lower tail: the lowest edge with at least t values below it */
+        size_t m = 0;
+        while (m < nf && total - ge[m] < t)
+            m++;
+        keep[m] = 1;
+    }
+    free(ge);
+}
+
 /* Choose the final edges among the fine edges and collapse the counts. */
 static int node_finish(hist *h, hnode *nd)
 {
@@ -430,6 +483,7 @@ static int node_finish(hist *h, hnode *nd)
             /* not an atom: its values join the bin that starts at it */
             size_t bin = (size_t)e < nd->nf ? (size_t)e : nd->nf - 1u;
             nd->fcount[bin] += nd->ccount[c];
+            nd->ccount[c] = 0;
         }
     }
     keep[0] = keep[nd->nf] = 1;
@@ -451,6 +505,8 @@ static int node_finish(hist *h, hnode *nd)
                     q++;
             }
         }
+    } else if (h->binning == AH_BINNING_TAILS) {
+        keep_tail_edges(nd, n, h->bins > 0 ? (size_t)h->bins : 256, keep);
     } else { /* auto: equal width with NumPy's bin count, on fine edges */
         size_t B = auto_bins(nd, n);
         double lo = nd->fine[0], hi = nd->fine[nd->nf];

@@ -192,7 +192,7 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
              nsets = ah__get_u64(p + 56);
     if (o.method < 0 || o.method > AH_METHOD_KDE || o.tail < 0 ||
         o.tail > AH_TAIL_BOTH || o.binning < 0 ||
-        o.binning > AH_BINNING_QUANTILE || D == 0 || N == 0 ||
+        o.binning > AH_BINNING_TAILS || D == 0 || N == 0 ||
         N >= UINT32_MAX || nsets == 0 ||
         nsets > (len - HEADER_BYTES) / SET_HEADER_BYTES ||
         D > len)

@@ -17,7 +17,7 @@ void ah_fit_options_default(ah_fit_options *opts)
 
 static const char *const method_names[] = {"hist", "empirical", "kde"};
 static const char *const tail_names[] = {"upper", "lower", "two", "both"};
-static const char *const binning_names[] = {"width", "quantile"};
+static const char *const binning_names[] = {"width", "quantile", "tails"};
 
 static int parse(const char *s, const char *const *names, int n)
 {
@@ -39,8 +39,8 @@ const char *ah_tail_name(int t)
 }
 const char *ah_binning_name(int b)
 {
-    return b >= 0 && b < 2 ? binning_names[b] : "unknown";
+    return b >= 0 && b < 3 ? binning_names[b] : "unknown";
 }
 int ah_method_parse(const char *s) { return parse(s, method_names, 3); }
 int ah_tail_parse(const char *s) { return parse(s, tail_names, 4); }
-int ah_binning_parse(const char *s) { return parse(s, binning_names, 2); }
+int ah_binning_parse(const char *s) { return parse(s, binning_names, 3); }

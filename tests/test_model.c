@@ -249,6 +249,8 @@ static void test_representations(void)
         {"hist quantile auto", AH_METHOD_HIST, AH_BINS_AUTO,
          AH_BINNING_QUANTILE},
         {"hist width 1", AH_METHOD_HIST, 1, AH_BINNING_WIDTH},
+        {"hist tails 16", AH_METHOD_HIST, 16, AH_BINNING_TAILS},
+        {"hist tails 256", AH_METHOD_HIST, 256, AH_BINNING_TAILS},
     };
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
         for (int cond = 0; cond <= 1; cond++) {
