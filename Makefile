@@ -36,7 +36,7 @@ STATIC := $(BUILD)/libacthist.a
 SHARED := $(BUILD)/libacthist.so
 CLI    := $(BUILD)/acthist
 
-.PHONY: all test test-san check bench demo clean deps
+.PHONY: all test test-san check bench demo clean deps fuzz
 all: $(STATIC) $(SHARED) $(CLI) $(TEST_BIN)
 
 $(BUILD)/%.o: %.c include/acthist.h $(wildcard src/*.h) $(wildcard tests/*.h) $(wildcard cli/*.h)
@@ -80,3 +80,12 @@ demo: deps all
 
 clean:
 	rm -rf build build-san
+
+# libFuzzer targets (clang): build-fuzz/fuzz_npy, build-fuzz/fuzz_model.
+# Run with a scratch corpus first (libFuzzer writes new inputs into it):
+#   mkdir -p /tmp/corpus && build-fuzz/fuzz_model /tmp/corpus fuzz/corpus/model -max_total_time=60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DAH_LIBFUZZER -Iinclude
+fuzz:
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_npy fuzz/fuzz_npy.c $(LIB_SRC) -Isrc -lm -lpthread
+	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_model fuzz/fuzz_model.c $(LIB_SRC) -Isrc -lm -lpthread
