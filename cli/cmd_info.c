@@ -51,12 +51,14 @@ int cmd_info(int argc, char **argv)
             "\"bins\": \"%s\", \"nodes\": %zu, \"rows\": %zu, \"labels\": %zu, "
             "\"bins_min\": %zu, \"bins_median\": %zu, \"bins_max\": %zu, "
             "\"atoms\": %zu, \"memory_bytes\": %zu, \"file_bytes\": %zu, "
+            "\"pooled_file_bytes\": %zu, "
             "\"raw_bytes\": %.0f, \"memory_percent_of_raw\": %.4f, "
             "\"file_percent_of_raw\": %.4f}\n",
             ah_method_name(in.method), ah_tail_name(in.tail),
             ah_binning_name(in.binning), bins, in.nodes, in.rows, in.labels,
             in.bins_min, in.bins_median, in.bins_max, in.atoms_total,
-            in.memory_bytes, in.file_bytes, in.raw_bytes, pm, pf);
+            in.memory_bytes, in.file_bytes, in.pooled_file_bytes, in.raw_bytes,
+            pm, pf);
         rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
         cli_buf_free(&b);
     } else {
@@ -79,6 +81,10 @@ int cmd_info(int argc, char **argv)
                in.memory_bytes, pm);
         printf("file:       %zu bytes (%.3f%% of raw float32 background)\n",
                in.file_bytes, pf);
+        if (in.labels)
+            printf("pooled set: %zu bytes on disk (%.3f%%): a model without "
+                   "labels\n", in.pooled_file_bytes,
+                   100.0 * (double)in.pooled_file_bytes / in.raw_bytes);
         printf("raw:        %.0f bytes (N x D x 4)\n", in.raw_bytes);
         rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
     }

@@ -192,8 +192,9 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
                 snprintf(r->method, sizeof r->method, "%s", job->methods[mi]);
                 r->tail = tail;
                 r->conditional = cond;
-                r->model_bytes = info.file_bytes;
-                r->percent_raw = 100.0 * (double)info.file_bytes / info.raw_bytes;
+                /* a pooled row is what a model without labels would take */
+                r->model_bytes = cond ? info.file_bytes : info.pooled_file_bytes;
+                r->percent_raw = 100.0 * (double)r->model_bytes / info.raw_bytes;
                 r->fit_s = fit_s;
                 if (timed_scores(m, &clean, tail, cond, job, p, cs,
                                  &r->pvalue_s, &r->scan_s))

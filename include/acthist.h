@@ -172,7 +172,8 @@ enum ah_binning {
 typedef struct ah_fit_options {
     int method;       /* enum ah_method, default AH_METHOD_HIST              */
     int tail;         /* enum ah_tail, default AH_TAIL_UPPER                  */
-    int bins;         /* bins per node, AH_BINS_AUTO or 1..65536               */
+    int bins;         /* bins per node, AH_BINS_AUTO or 1..65536; default
+                         1024 (the fidelity evidence in docs/RESULTS.md)    */
     int binning;      /* enum ah_binning                                       */
     double atom_share;/* a value is an atom when at least this share of a
                          node's background takes it exactly (default 1/32)   */
@@ -238,6 +239,8 @@ typedef struct ah_model_info {
     size_t atoms_total;      /* hist: atoms over all nodes (pooled set)     */
     size_t memory_bytes;     /* bytes held in memory by the model           */
     size_t file_bytes;       /* bytes of the saved model file               */
+    size_t pooled_file_bytes;/* the same for the pooled set alone (what a
+                                model fitted without labels would take)     */
     double raw_bytes;        /* N * D * 4: the raw background as float32    */
 } ah_model_info;
 

@@ -336,6 +336,9 @@ int ah_model_get_info(const ah_model *m, ah_model_info *info)
     for (size_t i = 0; i < m->nsets; i++)
         info->memory_bytes += m->ops->memory_bytes(m->sets[i].rep);
     info->file_bytes = model_file_bytes(m);
+    info->pooled_file_bytes =
+        HEADER_BYTES + SET_HEADER_BYTES +
+        pad8(m->ops->payload_bytes(m->sets[0].rep)) + 8;
     info->raw_bytes = (double)m->N * (double)m->D * 4.0;
     return AH_OK;
 }

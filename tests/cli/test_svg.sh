@@ -79,8 +79,8 @@ render() {
     return 0
 }
 
-check "fit hist" $A fit -o m.ahm bg.npy
-check "fit conditional" $A fit -o ml.ahm bg.npy --labels lab.npy
+check "fit hist" $A fit --bins 256 -o m.ahm bg.npy
+check "fit conditional" $A fit --bins 256 -o ml.ahm bg.npy --labels lab.npy
 check "fit empirical" $A fit --method empirical -o e.ahm bg.npy
 check "fit 4000 bins" $A fit --bins 4000 -o wide.ahm wide.npy
 
