@@ -60,6 +60,11 @@ typedef struct hnode {
     uint32_t *acount; /* na */
     uint32_t *aabove; /* na: values strictly above the atom (derived) */
     locator loc;      /* O(1) search of the edges for grid nodes */
+    /* Implicit grid (edges == NULL): the edges are exactly the grid of gB
+     * bins over [glo, ghi] (atoms only at its ends), computed when needed,
+     * so the node holds 8 bytes per bin in memory. */
+    double glo, ghi, gscale;
+    uint32_t gB;
 } hnode;
 
 typedef struct hist {
@@ -191,8 +196,47 @@ static int node_is_grid(const hnode *nd, size_t B);
  * atoms (the equal-width binning). */
 static int node_index(hnode *nd, size_t B)
 {
-    return locator_build(&nd->loc, nd->edges, nd->nb,
-                         node_is_grid(nd, B) ? B : 0);
+    if (!node_is_grid(nd, B))
+        return locator_build(&nd->loc, nd->edges, nd->nb, 0);
+    double lo = nd->edges[0], hi = nd->edges[nd->nb];
+    double scale = (double)B / (hi - lo);
+    int ends_only = 1;
+    for (uint32_t a = 0; a < nd->na; a++)
+        ends_only &= nd->atom[a] == lo || nd->atom[a] == hi;
+    if (nd->nb != B || !ends_only || !isfinite(scale) || !(scale > 0))
+        return locator_build(&nd->loc, nd->edges, nd->nb, B);
+    /* Implicit grid: repack the node without its edges. */
+    size_t nb = nd->nb, na = nd->na;
+    void *mem = malloc(na * sizeof(double) + (2 * nb + 2 * na) * 4 + 1);
+    if (!mem)
+        return AH_ERR_NOMEM;
+    double *atom = mem;
+    uint32_t *count = (uint32_t *)(atom + na), *above = count + nb,
+             *acount = above + nb, *aabove = acount + na;
+    memcpy(atom, nd->atom, na * sizeof *atom);
+    memcpy(count, nd->count, nb * 4);
+    memcpy(above, nd->above, nb * 4);
+    memcpy(acount, nd->acount, na * 4);
+    memcpy(aabove, nd->aabove, na * 4);
+    free(nd->mem);
+    nd->mem = mem;
+    nd->edges = NULL;
+    nd->atom = atom;
+    nd->count = count;
+    nd->above = above;
+    nd->acount = acount;
+    nd->aabove = aabove;
+    nd->glo = lo;
+    nd->ghi = hi;
+    nd->gscale = scale;
+    nd->gB = (uint32_t)B;
+    return AH_OK;
+}
+
+/* Edge k of the node, stored or implicit. */
+static inline double node_edge(const hnode *nd, size_t k)
+{
+    return nd->edges ? nd->edges[k] : grid_edge(nd->glo, nd->ghi, k, nd->gB);
 }
 
 static void hist_free(void *rep)
@@ -214,6 +258,19 @@ static void hist_free(void *rep)
     free(h);
 }
 
+/* Bins actually used for a set of n rows: the requested count, but at most
+ * one per 4 background values (and at least 16).  A conditional model's
+ * label sets are small; more bins than values would only cost bytes. */
+static int effective_bins(int bins, size_t n)
+{
+    if (bins <= 0)
+        return bins;
+    size_t cap = (n + 3) / 4;
+    if (cap < 16)
+        cap = 16;
+    return (size_t)bins > cap ? (int)cap : bins;
+}
+
 static hist *hist_new(size_t D, size_t n, const ah_fit_options *o)
 {
     hist *h = calloc(1, sizeof *h);
@@ -221,7 +278,7 @@ static hist *hist_new(size_t D, size_t n, const ah_fit_options *o)
         return NULL;
     h->D = D;
     h->n = n;
-    h->bins = o->bins;
+    h->bins = effective_bins(o->bins, n);
     h->binning = o->binning;
     h->atom_share = o->atom_share;
     h->node = calloc(D, sizeof *h->node);
@@ -580,36 +637,41 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
 static inline void hist_lookup(const hnode *nd, double n, double x,
                                double *gt_lo, double *ge_hi)
 {
-    const double *e = nd->edges;
     uint32_t nb = nd->nb;
-    if (x < e[0]) {
+    double lo = nd->edges ? nd->edges[0] : nd->glo;
+    double hi = nd->edges ? nd->edges[nb] : nd->ghi;
+    if (x < lo) {
         *gt_lo = *ge_hi = n;
         return;
     }
-    if (x > e[nb]) {
+    if (x > hi) {
         *gt_lo = *ge_hi = 0;
         return;
     }
-    if (x == e[0] || x == e[nb] || nb == 0)
-        goto atom_or_bin;
-    size_t k = locator_find(&nd->loc, e, nb, x);
-    if (x == e[k])
-        goto atom_or_bin;
-    *gt_lo = nd->above[k];
-    *ge_hi = *gt_lo + nd->count[k];
-    return;
-atom_or_bin:;
-    /* x sits on an edge: exact when that edge is an atom */
-    long a = find_exact(nd->atom, nd->na, x);
-    if (a >= 0) {
-        *gt_lo = nd->aabove[a];
-        *ge_hi = *gt_lo + nd->acount[a];
-        return;
+    size_t k = 0;
+    if (nb == 0)
+        goto atom; /* constant node: x is its value */
+    if (nd->edges) {
+        k = locator_find(&nd->loc, nd->edges, nb, x);
+    } else {
+        /* implicit grid: guess, then correct against the computed edges */
+        double f = (x - lo) * nd->gscale;
+        k = f < (double)nb ? (size_t)f : nb - 1u;
+        while (k + 1 < nb && x >= grid_edge(lo, hi, k + 1, nb))
+            k++;
+        while (k > 0 && x < grid_edge(lo, hi, k, nb))
+            k--;
     }
-    k = ah__upper_bound(e, (size_t)nb + 1, x);
-    k = k == 0 ? 0 : k - 1;
-    if (k >= nb)
-        k = nb - 1u;
+    /* every atom is an edge: only x on an edge can be one */
+    if (nd->na && (x == node_edge(nd, k) || x == hi)) {
+    atom:;
+        long a = find_exact(nd->atom, nd->na, x);
+        if (a >= 0) {
+            *gt_lo = nd->aabove[a];
+            *ge_hi = *gt_lo + nd->acount[a];
+            return;
+        }
+    }
     *gt_lo = nd->above[k];
     *ge_hi = *gt_lo + nd->count[k];
 }
@@ -730,7 +792,7 @@ static int node_is_grid(const hnode *nd, size_t B)
 
 static int node_kind(const hnode *nd)
 {
-    if (nd->loc.B)
+    if (nd->loc.B || !nd->edges)
         return KIND_GRID;
     for (uint32_t i = 0; i <= nd->nb; i++)
         if ((double)(float)nd->edges[i] != nd->edges[i])
@@ -775,10 +837,10 @@ static void hist_write(const void *rep, unsigned char *buf)
         for (uint32_t i = 0; i < nd->na; i++)
             buf = ah__put_f64(buf, nd->atom[i]);
         if (kind == KIND_GRID) {
-            buf = ah__put_u32(buf, nd->loc.B);
+            buf = ah__put_u32(buf, nd->edges ? nd->loc.B : nd->gB);
             buf = ah__put_u32(buf, 0);
-            buf = ah__put_f64(buf, nd->edges[0]);
-            buf = ah__put_f64(buf, nd->edges[nd->nb]);
+            buf = ah__put_f64(buf, node_edge(nd, 0));
+            buf = ah__put_f64(buf, node_edge(nd, nd->nb));
         } else if (kind == KIND_EXPLICIT) {
             for (uint32_t i = 0; i <= nd->nb; i++)
                 buf = ah__put_f64(buf, nd->edges[i]);
@@ -909,9 +971,14 @@ static size_t hist_memory_bytes(const void *rep)
 {
     const hist *h = rep;
     size_t s = sizeof *h + h->D * sizeof *h->node;
-    for (size_t j = 0; j < h->D; j++)
-        s += ((size_t)h->node[j].nb + 1 + h->node[j].na) * 8 +
-             2 * ((size_t)h->node[j].nb + h->node[j].na) * 4;
+    for (size_t j = 0; j < h->D; j++) {
+        const hnode *nd = &h->node[j];
+        s += (size_t)nd->na * 8 + 2 * ((size_t)nd->nb + nd->na) * 4;
+        if (nd->edges)
+            s += ((size_t)nd->nb + 1) * 8;
+        if (nd->loc.gmap)
+            s += (size_t)nd->loc.B * 4;
+    }
     return s;
 }
 
@@ -931,7 +998,7 @@ static int hist_node_cells(const void *rep, size_t j, ah_cell *cells,
     const hnode *nd = &((const hist *)rep)->node[j];
     size_t k = 0, a = 0;
     for (uint32_t i = 0; i <= nd->nb; i++) {
-        if (a < nd->na && nd->atom[a] == nd->edges[i]) {
+        if (a < nd->na && nd->atom[a] == node_edge(nd, i)) {
             if (k < cap)
                 cells[k] = (ah_cell){nd->atom[a], nd->atom[a], nd->acount[a], 1};
             k++;
@@ -939,7 +1006,7 @@ static int hist_node_cells(const void *rep, size_t j, ah_cell *cells,
         }
         if (i < nd->nb) {
             if (k < cap)
-                cells[k] = (ah_cell){nd->edges[i], nd->edges[i + 1],
+                cells[k] = (ah_cell){node_edge(nd, i), node_edge(nd, i + 1),
                                      nd->count[i], 0};
             k++;
         }

@@ -15,7 +15,9 @@
 #include <string.h>
 
 /* Random activations: a spike at 0 (ReLU), a second spike, a heavy right
- * tail, a constant node and a node with few distinct values. */
+ * tail, a constant node, a node with few distinct values, a continuous node
+ * and a ReLU node whose only atom is its minimum (these two take the
+ * implicit-grid path of equal-width histograms). */
 static void make_data(double *x, int64_t *lab, size_t n, size_t D,
                       uint64_t *rng)
 {
@@ -27,6 +29,10 @@ static void make_data(double *x, int64_t *lab, size_t n, size_t D,
                 v = 3.25; /* constant node */
             else if (j == 1)
                 v = (double)(check_rand_u64(rng) % 5); /* few values */
+            else if (j == 2) /* continuous: an implicit equal-width grid */
+                v = -log(1e-12 + check_rand_unit(rng)) * 3.0;
+            else if (j == 3) /* ReLU: the only atom is the minimum */
+                v = u < 0.4 ? 0.0 : -log(1e-12 + check_rand_unit(rng));
             else if (u < 0.4)
                 v = 0.0;
             else if (u < 0.5)
