@@ -194,6 +194,27 @@ def table(title, res, info, anomalies):
     return lines
 
 
+def summary(allres):
+    """Per configuration, over every (layer, anomaly) row except the null: mean AUC,
+    mean and max shortfall from the row's best configuration, rows below 0.5."""
+    if not allres:
+        return []
+    cols = [(c, t) for c in (False, True) for t in TAILS]
+    A = np.array([[r[(c, t)] for c, t in cols] for r in allres])
+    best = A.max(axis=1)
+    L = ["### Summary over all tables above", "",
+         f"{len(A)} rows (layer x anomaly, null excluded). Gap = the row's best AUC minus this "
+         "configuration's AUC.", "",
+         "| configuration | mean AUC | mean gap | max gap | rows below 0.5 | rows where best |",
+         "|---|---|---|---|---|---|"]
+    for i, (c, t) in enumerate(cols):
+        g = best - A[:, i]
+        L.append(f"| {t} {'cond' if c else 'pooled'} | {A[:, i].mean():.3f} | {g.mean():.3f} | "
+                 f"{g.max():.3f} | {(A[:, i] < 0.5).sum()} | {(A.argmax(axis=1) == i).sum()} |")
+    L.append("")
+    return L
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("layers", nargs="*", help="net/layer under experiments/out (default: all)")
@@ -219,15 +240,18 @@ def main():
                 "Attack sets contain every attacked image, successful or not. ") +
              "Best cell in bold. "
              "Made by `/usr/bin/python3 experiments/quick_auc.py " + " ".join(sys.argv[1:]) + "`.", ""]
-    t_all = time.time()
+    allres = []
     for title, d in targets:
         anomalies = order_anoms(default_anomalies(d))
         res, info, _ = analyse_dir(d, anomalies, args.successful_only)
         lines += table(title, res, info, anomalies)
+        allres += [{k[1:]: v for k, v in res.items() if k[0] == a}
+                   for a in anomalies if a != "clean_holdout" and (a, False, "upper") in res]
         print(f"{title}: {info['seconds']:.0f} s", file=sys.stderr, flush=True)
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")
+    lines += summary(allres)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
