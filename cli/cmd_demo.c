@@ -10,8 +10,9 @@
  * configuration as SVG.
  *
  * demo.txt has one line per file set: "background FILE LABELS",
- * "clean FILE LABELS" and "anomalous NAME FILE LABELS"; paths are relative
- * to the data folder.
+ * "clean FILE LABELS", "anomalous NAME FILE LABELS" and "null NAME FILE
+ * LABELS" (a second clean set, whose AUC should be about 0.5); paths are
+ * relative to the data folder.
  */
 #include "compare.h"
 #include "svg.h"
@@ -37,6 +38,7 @@ const char cmd_demo_usage[] =
 typedef struct demo_files {
     char bg[PATH_MAX], bgl[PATH_MAX], clean[PATH_MAX], cleanl[PATH_MAX];
     char name[MAX_SETS][64], anom[MAX_SETS][PATH_MAX], anoml[MAX_SETS][PATH_MAX];
+    int is_null[MAX_SETS]; /* a second clean set: shown, never "best" */
     size_t n;
 } demo_files;
 
@@ -111,8 +113,10 @@ static int read_manifest(const char *dir, demo_files *f)
         } else if (strcmp(kind, "clean") == 0 && k == 3) {
             JOIN(f->clean, a);
             JOIN(f->cleanl, b);
-        } else if (strcmp(kind, "anomalous") == 0 && k == 4 &&
-                   f->n < MAX_SETS) {
+        } else if ((strcmp(kind, "anomalous") == 0 ||
+                    strcmp(kind, "null") == 0) &&
+                   k == 4 && f->n < MAX_SETS) {
+            f->is_null[f->n] = strcmp(kind, "null") == 0;
             if (strlen(a) >= sizeof f->name[f->n]) {
                 cli_error("%s:%d: set name too long", path, lineno);
                 rc = CLI_FAIL;
@@ -124,7 +128,8 @@ static int read_manifest(const char *dir, demo_files *f)
             f->n++;
         } else {
             cli_error("%s:%d: expected 'background FILE LABELS', 'clean FILE "
-                      "LABELS' or 'anomalous NAME FILE LABELS'", path, lineno);
+                      "LABELS', 'anomalous NAME FILE LABELS' or 'null NAME "
+                      "FILE LABELS'", path, lineno);
             rc = CLI_FAIL;
             break;
         }
@@ -245,13 +250,19 @@ int cmd_demo(int argc, char **argv)
             continue;
         double mean = 0;
         for (size_t i = 0; i < f->n; i++)
-            mean += rows[r].auc[i] / (double)f->n;
+            if (!f->is_null[i])
+                mean += rows[r].auc[i];
         if (mean > best_mean) {
             best_mean = mean;
             best_overall = r;
         }
     }
     for (size_t i = 0; i < f->n; i++) {
+        if (f->is_null[i]) {
+            printf("  %-12s (a second clean set: AUC about 0.5 expected)\n",
+                   f->name[i]);
+            continue;
+        }
         size_t best = SIZE_MAX;
         for (size_t r = 0; r < nrows; r++)
             if (strcmp(rows[r].method, best_method) == 0 &&
