@@ -66,6 +66,12 @@ int cli_read_labels(const char *path, size_t rows, const char *data_path,
                     int64_t **labels);
 /* Load a model, printing the error. */
 int cli_load_model(const char *path, ah_model **m);
+/* Load MODEL and the whole INPUT, checked against the model's D, and with
+ * labels_path (may be NULL) one label per input row.  On failure the error
+ * is printed and nothing is left allocated. */
+int cli_load_model_input(const char *model_path, const char *input_path,
+                         const char *labels_path, ah_model **m, double **x,
+                         size_t *n, size_t *D, int64_t **labels);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

@@ -72,14 +72,8 @@ int cmd_scan_group(int argc, char **argv)
     unsigned char *in_flags = NULL, *node_flags = NULL;
     size_t n = 0, D = 0, w = 0;
     ah_diag d;
-    if (cli_load_model(pos.v[0], &m) || cli_read_matrix(pos.v[1], &x, &n, &D))
-        goto done;
-    if (D != ah_model_nodes(m)) {
-        cli_error("%s: %zu nodes per row, but the model %s has %zu", pos.v[1],
-                  D, pos.v[0], ah_model_nodes(m));
-        goto done;
-    }
-    if (labels_path && cli_read_labels(labels_path, n, pos.v[1], &labels))
+    if (cli_load_model_input(pos.v[0], pos.v[1], labels_path, &m, &x, &n, &D,
+                             &labels))
         goto done;
     w = ah_pvalue_width(m, tail);
     p = malloc(n * w * 2 * sizeof *p);

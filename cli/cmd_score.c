@@ -85,14 +85,8 @@ int cmd_score(int argc, char **argv)
     size_t n = 0, D = 0, unseen = 0;
     ah_diag d;
     cli_buf b = {0};
-    if (cli_load_model(pos.v[0], &m) || cli_read_matrix(pos.v[1], &x, &n, &D))
-        goto done;
-    if (D != ah_model_nodes(m)) {
-        cli_error("%s: %zu nodes per row, but the model %s has %zu", pos.v[1],
-                  D, pos.v[0], ah_model_nodes(m));
-        goto done;
-    }
-    if (labels_path && cli_read_labels(labels_path, n, pos.v[1], &labels))
+    if (cli_load_model_input(pos.v[0], pos.v[1], labels_path, &m, &x, &n, &D,
+                             &labels))
         goto done;
     res = malloc(n * sizeof *res);
     if (!res) {

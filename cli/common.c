@@ -203,6 +203,31 @@ int cli_load_model(const char *path, ah_model **m)
     return 0;
 }
 
+int cli_load_model_input(const char *model_path, const char *input_path,
+                         const char *labels_path, ah_model **m, double **x,
+                         size_t *n, size_t *D, int64_t **labels)
+{
+    *m = NULL;
+    *x = NULL;
+    *labels = NULL;
+    if (cli_load_model(model_path, m) || cli_read_matrix(input_path, x, n, D))
+        goto fail;
+    if (*D != ah_model_nodes(*m)) {
+        cli_error("%s: %zu nodes per row, but the model %s has %zu",
+                  input_path, *D, model_path, ah_model_nodes(*m));
+        goto fail;
+    }
+    if (labels_path && cli_read_labels(labels_path, *n, input_path, labels))
+        goto fail;
+    return 0;
+fail:
+    ah_model_free(*m);
+    free(*x);
+    *m = NULL;
+    *x = NULL;
+    return CLI_FAIL;
+}
+
 double cli_now(void)
 {
     struct timespec ts;
