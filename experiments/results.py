@@ -120,6 +120,8 @@ def main():
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     ap.add_argument("--json", default=os.path.join(ROOT, "experiments", "out",
                                                    "results.json"))
+    ap.add_argument("--doc-only", action="store_true",
+                    help="rewrite the document from the saved JSON")
     a = ap.parse_args()
     manifest = json.load(open(os.path.join(a.out, "manifest.json")))
     layers = []
@@ -133,6 +135,8 @@ def main():
     results = {}
     if os.path.exists(a.json):
         results = json.load(open(a.json))
+    if a.doc_only:
+        layers = []
     for name in layers:
         d = os.path.join(a.out, name)
         shape = npy_shape(f"{d}/background.npy")
@@ -187,6 +191,9 @@ def write_doc(results, manifest, path):
              "predicted label.  Timings are seconds on a shared 2-core machine "
              "(fit: whole background; p-values and scans: all 10,000 query "
              "rows, p-values on all cores, scans on one).\n")
+    notes = os.path.join(ROOT, "experiments", "results_notes.md")
+    if os.path.exists(notes):   # the hand-written reading of these tables
+        L.append(open(notes).read().rstrip() + "\n")
     nets = manifest["nets"]
     L.append("## Networks and attacks\n")
     L.append("| network | test accuracy | parameters |\n|---|---|---|")

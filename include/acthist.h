@@ -281,8 +281,11 @@ size_t ah_pvalue_width(const ah_model *m, int tail);
  * AH_TAIL_BOTH the upper-tail block comes first.  tail < 0 uses the model's
  * tail.  labels (may be NULL) selects each row's conditional set; a label the
  * model has not seen uses the pooled set and increments *unseen (may be NULL).
- * Inputs with NaN fail with AH_ERR_VALUE naming the row and column.
- * threads: 0 = all cores, 1 = the calling thread only.
+ * A NaN or infinity fails with AH_ERR_VALUE naming the first such row and
+ * column (out is then unspecified).  A value outside the fitted range gets
+ * [N/(N+1), 1] below it and [0, 1/(N+1)] above it, exactly.
+ * threads: 0 = all cores, 1 = the calling thread only; the output does not
+ * depend on it.
  */
 int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                size_t ld, const int64_t *labels, int tail, double *out,
