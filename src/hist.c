@@ -14,8 +14,15 @@
  * and the other values into a fine grid split at the candidates.  Then
  * candidates below the atom share are merged into their bins and the final
  * edges are chosen among the fine edges: the equal-width grid itself, or
- * quantile / NumPy-'auto' edges read off a fine grid of max(1024, 4 bins)
- * bins.  Memory during the fit is O(D x fine bins), whatever N is.
+ * quantile, tail-refined or NumPy-'auto' edges read off a fine grid of
+ * max(1024, 4 bins) bins.  Memory during the fit is O(D x fine bins),
+ * whatever N is.  A set gets at most one bin per 4 of its values.
+ *
+ * Queries: an equal-width node finds its bin by arithmetic, corrected by
+ * comparing with the edges (so rounding never changes an answer); when its
+ * atoms are only at its ends it keeps no edges at all (they are recomputed
+ * by the same function), 8 bytes a bin in memory.  Other nodes use binary
+ * search.  Cost per value: O(1), or O(log bins).
  */
 #include "bytes.h"
 #include "model.h"
