@@ -75,7 +75,7 @@ deps:
 bench: all
 	./bench/run.sh $(BUILD)
 
-demo: deps all
+demo: all
 	$(CLI) demo
 
 clean:
