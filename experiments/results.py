@@ -24,9 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETS = ["clean_holdout", "fgsm_eps05", "fgsm_eps10", "bim_eps05", "bim_eps10",
         "pgd_eps05", "pgd_eps10", "cw_l2", "synth"]
 TAILS = ["upper", "lower", "two", "both"]
-# "hist" is the default histogram (1024 equal-width bins, at most one per 4
+# "hist" is the default histogram (2048 equal-width bins, at most one per 4
 # background values of a set).
-METHODS = ["empirical", "hist", "hist:auto", "hist:16", "hist:64", "hist:256",
+METHODS = ["empirical", "hist", "hist:1024", "hist:auto", "hist:16", "hist:64",
+           "hist:256",
            "hist:64:quantile", "hist:256:quantile", "hist:256:tails"]
 QUICK_METHODS = ["empirical", "hist", "hist:256", "hist:256:quantile"]
 # KDE costs O(N) erfc evaluations per value (about 400 s for the 10-node
@@ -34,7 +35,10 @@ QUICK_METHODS = ["empirical", "hist", "hist:256", "hist:256:quantile"]
 # this machine), so it runs on that layer only.
 KDE_LAYERS = {"cnn/logits"}
 KDE_MAX_NODES = 10
-GROUP_METHODS = ["empirical", "hist"]
+# Group scans cost a p-value batch and restarts per run: on the default
+# histogram, with the tails that work on hidden layers (two, both).
+GROUP_METHODS = ["hist"]
+GROUP_TAILS = ["two", "both"]
 GROUP = {"batch": 50, "fractions": "0.1,0.5", "runs": 20, "restarts": 3,
          "seed": 1}
 CAL_LEVELS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5]
@@ -120,6 +124,8 @@ def main():
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     ap.add_argument("--json", default=os.path.join(ROOT, "experiments", "out",
                                                    "results.json"))
+    ap.add_argument("--resume", action="store_true",
+                    help="skip layers already in the saved JSON")
     ap.add_argument("--doc-only", action="store_true",
                     help="rewrite the document from the saved JSON")
     a = ap.parse_args()
@@ -130,6 +136,14 @@ def main():
             layers.append(f"{net}/{layer}")
     if a.layers:
         layers = [l for l in a.layers.split(",") if l]
+
+    def size(l):
+        sh = npy_shape(os.path.join(a.out, l, "background.npy"))
+        n = 1
+        for x in sh[1:]:
+            n *= x
+        return n
+    layers.sort(key=size)     # small layers first: results arrive early
     acthist = os.path.relpath(a.acthist, ROOT)
     log = sys.stderr
     results = {}
@@ -150,11 +164,14 @@ def main():
             "--methods", ",".join(methods), "--tails", ",".join(TAILS),
             "--json"]
         grp_cmd = [acthist, "compare"] + layer_args(d) + [
-            "--methods", ",".join(GROUP_METHODS), "--tails", ",".join(TAILS),
-            "--group", str(GROUP["batch"]), "--fractions", GROUP["fractions"],
+            "--methods", ",".join(GROUP_METHODS), "--tails",
+            ",".join(GROUP_TAILS), "--group", str(GROUP["batch"]), "--fractions", GROUP["fractions"],
             "--runs", str(GROUP["runs"]), "--restarts", str(GROUP["restarts"]),
             "--seed", str(GROUP["seed"]), "--json"]
         print(f"== {name}: {shape[0]} x {nodes}", file=log, flush=True)
+        if name in results and "individual" in results[name] and a.resume:
+            print("  (kept from the saved JSON)", file=log)
+            continue
         ind = run(ind_cmd, log)
         grp = run(grp_cmd, log)
         import tempfile
@@ -260,7 +277,8 @@ def write_doc(results, manifest, path):
     L.append("## Best configuration per anomaly type\n")
     L.append("With the default histogram (`hist`), over every layer, tail and "
              "labelling: the best individual scan (one input at a time) and "
-             f"the best group scans (batches of {GROUP['batch']}, "
+             "the best group scans (tails two and both; batches of "
+             f"{GROUP['batch']}, "
              f"{GROUP['runs']} runs; `group 0.1` = 10% of the batch "
              "anomalous).\n")
     L.append("| anomaly | AUC | layer | method | tail | labels | scan |\n"
