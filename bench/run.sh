@@ -13,6 +13,7 @@
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
 #   BENCH_PARTS          which parts to run (default "cases scale")
+#   BENCH_CASES          only these cases, e.g. "4096x50000" (default: all)
 #   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
 #   BENCH_OUT            where results and binaries go (default BUILD_DIR/bench)
 #   OPT                  optimisation flags for the two bench programs
@@ -87,6 +88,10 @@ run_case() {
         esac
     done
     local tag="${D}x${N}" bg="$TMP/bg_${D}x${N}.npy" q="$TMP/q_${D}.npy"
+    if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $tag "* ]]; then
+        skip "case D=$D N=$N" "not in BENCH_CASES=$BENCH_CASES"
+        return
+    fi
     log "case D=$D N=$N: generating"
     "$GEN" -n "$N" -d "$D" --seed 1 -o "$bg"
     [ -f "$q" ] || "$GEN" -n "$Q" -d "$D" --seed 2 --anomalous 0.1 -o "$q"
