@@ -6,7 +6,9 @@
  * bench/report.py turns the JSON lines they print into tables.
  *
  *   fit BG.npy METHOD BINS OUT.model    streamed fit from the file (as the CLI
- *                                       does), model bytes, peak RSS
+ *                                       does), model bytes, peak RSS; BINS may
+ *                                       be "default" (the library's)
+ *   default-bins                        prints the library's default bins
  *   pvalues MODEL Q.npy                 ah_pvalues pairs/s and fused ah_score
  *                                       per input, per batch and thread count
  *   scan MODEL Q.npy                    ah_scan_individual per input on the
@@ -217,7 +219,8 @@ static int cmd_fit(int argc, char **argv, const opts *o)
     ah_fit_options fo;
     ah_fit_options_default(&fo);
     fo.method = ah_method_parse(argv[1]);
-    fo.bins = atoi(argv[2]);
+    if (strcmp(argv[2], "default") != 0) /* else keep the library default */
+        fo.bins = atoi(argv[2]);
     if (fo.method < 0) {
         fprintf(stderr, "bench_acthist: unknown method %s\n", argv[1]);
         return 2;
@@ -259,10 +262,12 @@ static int cmd_fit(int argc, char **argv, const opts *o)
     t.med = median(v, reps);
     line_begin(o, "fit");
     model_fields(m);
+    ah_fit_options def;
+    ah_fit_options_default(&def);
     printf(", \"file_bytes\": %zu, \"memory_bytes\": %zu, \"raw_bytes\": %.0f, "
-           "\"bins_median\": %zu, \"atoms\": %zu",
+           "\"bins_median\": %zu, \"atoms\": %zu, \"default_bins\": %d",
            in.file_bytes, in.memory_bytes, in.raw_bytes, in.bins_median,
-           in.atoms_total);
+           in.atoms_total, def.bins);
     line_end(t);
     ah_model_free(m);
     return 0;
@@ -585,11 +590,13 @@ static int cmd_scale(int argc, char **argv, const opts *o)
         hi = v[i] > hi ? v[i] : hi;
     }
     double med = median(v, reps);
+    ah_fit_options def; /* the CLI's defaults are the library's */
+    ah_fit_options_default(&def);
     printf("{\"bench\": \"scale_fit\", \"tag\": \"%s\", \"method\": \"hist\", "
-           "\"bins\": 256, \"D\": %zu, \"N\": %zu, \"file_bytes\": %lld, "
+           "\"bins\": %d, \"D\": %zu, \"N\": %zu, \"file_bytes\": %lld, "
            "\"median_s\": %.9g, \"min_s\": %.9g, \"max_s\": %.9g, \"reps\": %d, "
            "\"calls_per_rep\": 1, \"peak_rss_kb\": %ld}\n",
-           o->tag ? o->tag : "", D, N, (long long)st.st_size, med, lo, hi,
+           o->tag ? o->tag : "", def.bins, D, N, (long long)st.st_size, med, lo, hi,
            reps, rss);
     fflush(stdout);
     return 0;
@@ -616,7 +623,7 @@ int main(int argc, char **argv)
               .batches = {1, 1000}, .nbatches = 2, .restarts = 4,
               .group_rows = 1000};
     if (argc < 2) {
-        fputs("usage: bench_acthist fit|pvalues|scan|read|scale ARGS [--reps R] "
+        fputs("usage: bench_acthist fit|pvalues|scan|read|scale|default-bins ARGS [--reps R] "
               "[--min-time S]\n       [--threads 1,2] [--batches 1,1000] "
               "[--restarts R] [--group-rows M]\n       [--tag T] "
               "[--scores-out FILE]\n", stderr);
@@ -664,6 +671,12 @@ int main(int argc, char **argv)
         return cmd_read(npos, pos, &o);
     if (!strcmp(cmd, "scale"))
         return cmd_scale(npos, pos, &o);
+    if (!strcmp(cmd, "default-bins")) {
+        ah_fit_options def;
+        ah_fit_options_default(&def);
+        printf("%d\n", def.bins);
+        return 0;
+    }
     fprintf(stderr, "bench_acthist: unknown command %s\n", cmd);
     return 2;
 }

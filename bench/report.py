@@ -91,83 +91,99 @@ def verdict(key, value):
     return "MISSED by %.1fx" % factor
 
 
+def default_bins(recs):
+    for r in recs:
+        if "default_bins" in r:
+            return r["default_bins"]
+    return 256
+
+
 def ratio_tables(recs):
     cases = sorted({(r["D"], r["N"]) for r in recs
                     if r.get("impl") == "numpy" and r["bench"] == "pvalues"})
     rows = []
     summary = []
+    dflt = default_bins(recs)
+    hbins = [dflt] + ([256] if dflt != 256 else [])
+
+    def t(r):
+        return r["median_s"] if r else None
+
+    def div(a, b):
+        return a / b if a is not None and b is not None and b > 0 else None
+
     for d, n in cases:
-        def ours(bench, method="hist", bins=256, **kw):
+        def ours(bench, method="hist", bins=dflt, **kw):
             return find(recs, impl="acthist", bench=bench, method=method,
                         bins=bins, D=d, N=n, **kw)
 
         def np_(bench, **kw):
             return find(recs, impl="numpy", bench=bench, D=d, N=n, **kw)
 
-        def t(r):
-            return r["median_s"] if r else None
-
-        def div(a, b):
-            return a / b if a is not None and b is not None and b > 0 else None
-
+        case = "%d x %d" % (d, n)
         big = max(r["batch"] for r in recs if r.get("impl") == "numpy"
                   and r["bench"] == "pvalues" and r["D"] == d and r["N"] == n)
-        for batch in (big, 1):
-            h = t(ours("pvalues", batch=batch, threads=1))
-            e = t(ours("pvalues", method="empirical", bins=0, batch=batch, threads=1))
-            p = t(np_("pvalues", batch=batch))
-            rd = find(recs, bench="read_npy", D=d, tag="%dx%d" % (d, n))
-            raw = find(recs, bench="read_raw", D=d, tag="%dx%d" % (d, n))
-            # the read floor is for the batch of 1000 query rows
-            rd_t = t(rd) * batch / rd["rows"] if rd else None
-            raw_t = t(raw) * batch / raw["rows"] if raw else None
-            rows.append(["%d x %d" % (d, n), "p-values, batch %d" % batch,
-                         fmt_t(h), fmt_t(p), fmt_x(div(p, h)), fmt_t(e),
-                         fmt_x(div(e, h)), fmt_t(rd_t), fmt_x(div(h, rd_t)),
-                         fmt_x(div(h, raw_t))])
-            summary.append((d, n, ("pv_numpy", batch), div(p, h)))
-            summary.append((d, n, ("pv_emp", batch), div(e, h)))
-            summary.append((d, n, ("pv_read", batch), div(h, rd_t)))
-            summary.append((d, n, ("pv_raw", batch), div(h, raw_t)))
+        rd = find(recs, bench="read_npy", D=d, tag="%dx%d" % (d, n))
+        raw = find(recs, bench="read_raw", D=d, tag="%dx%d" % (d, n))
+        for hb in hbins:
+            for batch in (big, 1):
+                h = t(ours("pvalues", bins=hb, batch=batch, threads=1))
+                if h is None and hb != dflt:
+                    continue
+                e = t(ours("pvalues", method="empirical", bins=0, batch=batch, threads=1))
+                p = t(np_("pvalues", batch=batch))
+                # the read floor is the batch's share of reading 1000 query rows
+                rd_t = t(rd) * batch / rd["rows"] if rd else None
+                raw_t = t(raw) * batch / raw["rows"] if raw else None
+                rows.append([case, "p-values hist:%d, batch %d" % (hb, batch),
+                             fmt_t(h), fmt_t(p), fmt_x(div(p, h)), fmt_t(e),
+                             fmt_x(div(e, h)), fmt_t(rd_t), fmt_x(div(h, rd_t)),
+                             fmt_x(div(h, raw_t))])
+                if hb == dflt:
+                    summary.append((case, ("pv_numpy", batch), div(p, h)))
+                    summary.append((case, ("pv_emp", batch), div(e, h)))
+                    summary.append((case, ("pv_read", batch), div(h, rd_t)))
+                    summary.append((case, ("pv_raw", batch), div(h, raw_t)))
         si = t(ours("scan_individual", method="empirical", bins=0))
         sp = t(np_("scan_individual"))
-        rows.append(["%d x %d" % (d, n), "individual scan / input", fmt_t(si),
+        rows.append([case, "individual scan / input", fmt_t(si),
                      fmt_t(sp), fmt_x(div(sp, si)), "", "", "", "", ""])
-        summary.append((d, n, "scan_ind", div(sp, si)))
-        sc = ours("score", batch=big, threads=1)
+        summary.append((case, "scan_ind", div(sp, si)))
         pvb = np_("pvalues", batch=big)
-        if sc and pvb and sp:
-            e2e_np = t(pvb) / pvb["batch"] + sp
-            e2e = sc["per_input_s"]
-            rows.append(["%d x %d" % (d, n), "p-values + scan / input",
-                         fmt_t(e2e), fmt_t(e2e_np), fmt_x(div(e2e_np, e2e)),
-                         "", "", "", "", ""])
+        for hb in hbins:
+            sc = ours("score", bins=hb, batch=big, threads=1)
+            if sc and pvb and sp:
+                e2e_np = t(pvb) / pvb["batch"] + sp
+                e2e = sc["per_input_s"]
+                rows.append([case, "p-values + scan / input, hist:%d" % hb,
+                             fmt_t(e2e), fmt_t(e2e_np), fmt_x(div(e2e_np, e2e)),
+                             "", "", "", "", ""])
         g = ours("scan_group", method="empirical", bins=0, threads=1)
         gp = np_("scan_group")
         if g or gp:
             gt = g["per_restart_s"] if g else None
             gpt = gp["per_restart_s"] if gp else None
-            rows.append(["%d x %d" % (d, n), "group scan / restart (M=%d)"
-                         % (g or gp)["batch"], fmt_t(gt), fmt_t(gpt),
-                         fmt_x(div(gpt, gt)), "", "", "", "", ""])
-            summary.append((d, n, "scan_grp", div(gpt, gt)))
+            rows.append([case, "group scan / restart (M=%d)" % (g or gp)["batch"],
+                         fmt_t(gt), fmt_t(gpt), fmt_x(div(gpt, gt)),
+                         "", "", "", "", ""])
+            summary.append((case, "scan_grp", div(gpt, gt)))
     table("RATIOS (one thread each; speed-up = other time / our time; "
-          "hist = 256 equal-width bins)",
+          "hist:%d is the library default)" % dflt,
           ["D x N", "operation", "ours", "NumPy", "vs NumPy", "empirical",
            "hist vs emp", "npy read", "hist/read", "hist/raw read"], rows,
           "p-values: time per call of that batch; 'npy read' = "
-          "ah_npy_read_rows of the same rows; 'raw read' = read() of the bytes")
+          "ah_npy_read_rows of the same rows; 'raw read' = read() of the bytes; "
+          "scans on exact p-values")
     rows = []
-    for d, n, key, v in summary:
+    for case, key, v in summary:
         arg = None
         if isinstance(key, tuple):
             key, arg = key
         what, op, bound = TARGETS[key]
         if arg is not None:
             what = what % arg
-        rows.append(["%d x %d" % (d, n), what, "%s %g" % (op, bound),
-                     fmt_x(v), verdict(key, v)])
-    table("SPEC TARGETS (D x N = 4096 x 50000 is the one SPEC names)",
+        rows.append([case, what, "%s %g" % (op, bound), fmt_x(v), verdict(key, v)])
+    table("SPEC TARGETS (default hist:%d; D x N = 4096 x 50000 is the size SPEC names)" % dflt,
           ["D x N", "target", "bound", "measured", "verdict"], rows)
 
 
@@ -254,13 +270,13 @@ def scale_table(recs):
                     key=lambda r: r["N"]):
         per = r["median_s"] / r["N"]
         base = base or per
-        rows.append(["%d" % r["N"], "%d" % r["D"], fmt_b(r["file_bytes"]),
+        rows.append(["%d" % r["N"], "%d" % r["D"], "hist:%d" % r["bins"], fmt_b(r["file_bytes"]),
                      "%.2f s" % r["median_s"], "%.2f us" % (per * 1e6),
                      "%.2f" % (per / base), "%.1f MB" % (r["peak_rss_kb"] / 1024.0)])
     if rows:
-        table("SCALE: `acthist fit` (CLI, streaming, hist:256) on growing N; "
+        table("SCALE: `acthist fit` (CLI, streaming, default options) on growing N; "
               "peak RSS of the process",
-              ["N rows", "D", "file", "fit time", "time / row",
+              ["N rows", "D", "model", "file", "fit time", "time / row",
                "relative", "peak RSS"], rows,
               "time / row flat = linear in N; peak RSS flat = memory independent of N")
 

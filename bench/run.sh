@@ -102,7 +102,7 @@ run_case() {
         log "case D=$D N=$N: fit $spec"
         "$BENCH" fit "$bg" "$method" "$bins" "$model" --reps $FITREPS --tag "$tag" >> "$RES"
         threads=1
-        case $spec in hist:256|empirical:0) threads=1,2 ;; esac
+        [ "$spec" = "hist:$DEFBINS" ] || [ "$spec" = empirical:0 ] && threads=1,2
         log "case D=$D N=$N: p-values $spec"
         if [ "$method" = kde ]; then
             # O(N) per value: a few queries only
@@ -136,21 +136,24 @@ busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v b
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
 PARTS=${BENCH_PARTS:-cases scale}
+# The library's default bin count gets the thread and ratio rows.
+DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
+[[ " 16 64 256 " == *" $DEFBINS "* ]] || ALLHIST="$ALLHIST hist:$DEFBINS"
 if [[ " $PARTS " != *" cases "* ]]; then
     skip "all timing cases" "BENCH_PARTS=$PARTS"
 elif [ "$QUICK" = 1 ]; then
     run_case 256 5000 "$ALLHIST empirical:0" numpy kde
-    run_case 4096 5000 "hist:256 empirical:0" numpy
+    run_case 4096 5000 "hist:$DEFBINS empirical:0" numpy
     skip "D=256 N=50000, D=4096 N=50000, D=65536 N=5000" "BENCH_QUICK=1 runs two small cases only"
 else
     run_case 256 5000 "$ALLHIST empirical:0" numpy kde
     run_case 256 50000 "$ALLHIST empirical:0" numpy
     run_case 4096 5000 "$ALLHIST empirical:0" numpy
     run_case 4096 50000 "$ALLHIST empirical:0" numpy art-layout
-    run_case 65536 5000 "hist:256" scan=hist:256 batches=1,100 group-rows=100
+    run_case 65536 5000 "hist:$DEFBINS" scan=hist:$DEFBINS batches=1,100 group-rows=100
     skip "KDE except at D=256 N=5000" "O(N) per value (N erfc calls): 8 queries already take ~0.2 s at N=5000"
-    skip "D=65536: empirical, hist:16/64, NumPy, batch 1000" "time budget; p-values of 1000 x 65536 are 1 GB of output: batch 100 instead, scans on hist:256 p-values"
+    skip "D=65536: empirical, other bin counts, NumPy, batch 1000" "time budget; p-values of 1000 x 65536 are 1 GB of output: batch 100 instead, scans on hist:$DEFBINS p-values"
     skip "D=65536 N=50000" "12.5 GB of float32 background per case; the scale test covers growth in N"
 fi
 [[ " $PARTS " == *" cases "* ]] &&
