@@ -48,9 +48,10 @@ profile() { # name, command...
 
 # min-time 1 s: the timed calls, not the model load, dominate the samples
 R="--reps 3 --min-time 1"
-profile "fit hist:256 (streamed)" "$B" fit "$TMP/bg.npy" hist 256 "$TMP/h.model" --reps 1
+DEF=$("$B" default-bins)
+profile "fit hist:$DEF (the default, streamed)" "$B" fit "$TMP/bg.npy" hist default "$TMP/h.model" --reps 1
 profile "fit empirical (streamed)" "$B" fit "$TMP/bg.npy" empirical 0 "$TMP/e.model" --reps 1
-profile "p-values + fused score, hist:256, batch 1000" "$B" pvalues "$TMP/h.model" "$TMP/q.npy" --batches 1000 $R
+profile "p-values + fused score, hist:$DEF, batch 1000" "$B" pvalues "$TMP/h.model" "$TMP/q.npy" --batches 1000 $R
 profile "p-values + fused score, empirical, batch 1000" "$B" pvalues "$TMP/e.model" "$TMP/q.npy" --batches 1000 $R
-# scans on hist:256 p-values: loading the 1.6 GB exact model would dominate
-profile "individual + group scan (hist:256 p-values, M=1000)" "$B" scan "$TMP/h.model" "$TMP/q.npy" $R
+# scans on histogram p-values: loading the 1.6 GB exact model would dominate
+profile "individual + group scan (hist:$DEF p-values, M=1000)" "$B" scan "$TMP/h.model" "$TMP/q.npy" $R

@@ -205,8 +205,10 @@ def fit_table(recs):
 
 
 def pvalue_pivot(recs):
-    methods = [("hist", 16), ("hist", 64), ("hist", 256), ("empirical", 0),
-               ("kde", 0), ("art-numpy", None)]
+    hb = sorted({r["bins"] for r in recs if r["bench"] == "pvalues"
+                 and r.get("method") == "hist"})
+    methods = ([("hist", b) for b in hb] +
+               [("empirical", 0), ("kde", 0), ("art-numpy", None)])
     cases = sorted({(r["D"], r["N"]) for r in recs if r["bench"] == "pvalues"})
     for batch_big in (True, False):
         rows = []
@@ -224,8 +226,8 @@ def pvalue_pivot(recs):
             rows.append(row)
         table("P-VALUE COST, ns per input-node pair, one thread, %s"
               % ("largest batch" if batch_big else "batch 1"),
-              ["D x N", "hist:16", "hist:64", "hist:256", "empirical", "kde",
-               "ART NumPy"], rows)
+              ["D x N"] + ["hist:%d" % b for b in hb] +
+              ["empirical", "kde", "ART NumPy"], rows)
 
 
 def scan_table(recs):
@@ -305,6 +307,18 @@ def raw_table(recs):
            "range", "reps", "rate", "peak RSS"], rows)
 
 
+def group_scores(recs):
+    for r in recs:
+        if r["bench"] == "scan_group" and r["impl"] == "numpy":
+            ours = find(recs, impl="acthist", bench="scan_group", D=r["D"],
+                        N=r["N"], method="empirical", threads=1)
+            if ours:
+                print("group scan %dx%d, M=%d: best score ours %.6g (%d restarts), "
+                      "ART-style NumPy %.6g (%d restarts)"
+                      % (r["D"], r["N"], r["batch"], ours["score"],
+                         ours["restarts"], r["score"], r["restarts"]))
+
+
 def sanity(scores_dir):
     if not scores_dir:
         return
@@ -340,6 +354,7 @@ def main():
     raw_table(recs)
     print()
     sanity(scores)
+    group_scores(recs)
     skips = [r for r in recs if r["bench"] == "skip"]
     if skips:
         print("\nSKIPPED (and why)")
