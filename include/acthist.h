@@ -358,8 +358,8 @@ typedef struct ah_group_result {
  * F(S) = max_a phi(a, N_a(S), N(S)) over S = inputs x nodes by iterative
  * ascent from random starts (restart 0 starts from all inputs, the others
  * from seeded random subsets).  The thresholds are the distinct p_max values
- * <= alpha_max; when there are more than 1024 of them, 1024 at evenly spaced
- * ranks (always including the largest) are scored, each exactly.
+ * <= alpha_max; when there are more than 1024 of them, the smallest 512 and
+ * 512 more at evenly spaced ranks up to the largest are scored, each exactly.
  * inputs/nodes (may be NULL; capacity rows/cols) receive 0/1 membership
  * flags of the best subset.  NaN or p_min > p_max fail with AH_ERR_VALUE.
  */

@@ -8,8 +8,8 @@
  * mode: sums each pair's share of [p_min, p_max] at or below a).  The
  * thresholds a are the distinct p_max values <= alpha_max in the batch; when
  * there are more than GS_MAX_THRESHOLDS of them (continuous p-values, or
- * empirical ones with a large N), a grid of that many of them at evenly
- * spaced ranks, always including the largest.  Scores at the grid points
+ * empirical ones with a large N), the smallest half of that many and the
+ * other half at evenly spaced ranks, the largest included.  Scores at them
  * are exact; only the choice of threshold is coarser, as in the NumPy
  * implementations, which keep about 50.
  *
@@ -415,9 +415,13 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
             pb->thr[D++] = value_of(kp[e].key);
     T = D;
     if (D > GS_MAX_THRESHOLDS) {
+        /* The smallest T/2 values exactly (strong anomalies peak there:
+         * dropping a = 1/(N+1) lost the optimum against the NumPy
+         * baseline), then T/2 at evenly spaced ranks up to the largest. */
         T = GS_MAX_THRESHOLDS;
-        for (size_t k = 0; k < T; k++)
-            pb->thr[k] = pb->thr[(k + 1) * D / T - 1];
+        size_t h = T / 2;
+        for (size_t k = h; k < T; k++)
+            pb->thr[k] = pb->thr[h - 1 + (k - h + 1) * (D - h) / (T - h)];
     }
     pb->T = T;
     /* Rank: the first grid threshold >= p_max; the pairs are in value

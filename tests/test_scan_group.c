@@ -24,8 +24,9 @@ static double contrib(const double *p, size_t i, size_t j, size_t cols,
     return (a - lo) / (hi - lo);
 }
 
-/* The documented thinning: more than this many distinct values become a
- * grid of this many at evenly spaced ranks, the largest included. */
+/* The documented thinning: more than this many distinct values become the
+ * smallest half of this many plus the other half at evenly spaced ranks,
+ * the largest included. */
 #define MAX_THRESHOLDS 1024
 
 /* Distinct p_max values <= amax, ascending, thinned as the scan does;
@@ -48,8 +49,9 @@ static size_t thresholds(const double *p, size_t rows, size_t cols,
         T++;
     }
     if (T > MAX_THRESHOLDS) {
-        for (size_t k = 0; k < MAX_THRESHOLDS; k++)
-            thr[k] = thr[(k + 1) * T / MAX_THRESHOLDS - 1];
+        size_t h = MAX_THRESHOLDS / 2, M = MAX_THRESHOLDS;
+        for (size_t k = h; k < M; k++)
+            thr[k] = thr[h - 1 + (k - h + 1) * (T - h) / (M - h)];
         T = MAX_THRESHOLDS;
     }
     return T;
