@@ -273,15 +273,14 @@ int cmd_demo(int argc, char **argv)
         printf("  %-12s AUC %.4f  tail %-5s %s\n", f->name[i],
                rows[best].auc[i], ah_tail_name(rows[best].tail),
                rows[best].conditional ? "conditional" : "pooled");
-        printf("      acthist fit%s -o m.ahm %s%s%s && acthist eval m.ahm "
+        int cond = rows[best].conditional;
+        printf("      acthist fit -o m.ahm %s%s%s && acthist eval m.ahm "
                "--tail %s --clean %s%s%s --anomalous %s%s%s\n",
-               "", f->bg, rows[best].conditional ? " --labels " : "",
-               rows[best].conditional ? f->bgl : "",
+               f->bg, cond ? " --labels " : "", cond ? f->bgl : "",
                ah_tail_name(rows[best].tail), f->clean,
-               rows[best].conditional ? " --clean-labels " : "",
-               rows[best].conditional ? f->cleanl : "", f->anom[i],
-               rows[best].conditional ? " --anomalous-labels " : "",
-               rows[best].conditional ? f->anoml[i] : "");
+               cond ? " --clean-labels " : "", cond ? f->cleanl : "",
+               f->anom[i], cond ? " --anomalous-labels " : "",
+               cond ? f->anoml[i] : "");
     }
     /* ROC curves of the best overall configuration */
     if (best_overall != SIZE_MAX && plot && *plot) {
