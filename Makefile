@@ -72,7 +72,7 @@ check: deps
 deps:
 	./tools/install-deps.sh
 
-bench: all
+bench: $(STATIC) $(CLI)
 	./bench/run.sh $(BUILD)
 
 demo: all
