@@ -54,6 +54,25 @@ static inline double ah__get_f64(const unsigned char *p)
     return d;
 }
 
+/* Map a non-NaN double to a uint64 whose unsigned order is the double's
+ * order (-0.0 sorts just below +0.0), for radix sorts; ah__key_value is
+ * its inverse. */
+static inline uint64_t ah__key_of(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x8000000000000000ULL) ? ~u : u | 0x8000000000000000ULL;
+}
+
+static inline double ah__key_value(uint64_t k)
+{
+    uint64_t u = (k & 0x8000000000000000ULL) ? k & ~0x8000000000000000ULL
+                                             : ~k;
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
 /* Number of elements of the sorted a[0..n) that are <= x. */
 static inline size_t ah__upper_bound(const double *a, size_t n, double x)
 {

@@ -51,6 +51,7 @@
  * combined by score, then restart index: the result does not depend on the
  * number of threads.
  */
+#include "bytes.h"
 #include "internal.h"
 
 #include <math.h>
@@ -129,13 +130,6 @@ typedef struct {
     gs_pair pr;
 } gs_keyed;
 
-static inline uint64_t key_of(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x8000000000000000ULL) ? ~u : u | 0x8000000000000000ULL;
-}
-
 /* LSD radix sort by key (stable), skipping bytes that every key shares. */
 static void radix_sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t n)
 {
@@ -167,15 +161,6 @@ static void radix_sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t n)
         memcpy(a, src, n * sizeof *a);
 }
 
-static inline double value_of(uint64_t k)
-{
-    uint64_t u = (k & 0x8000000000000000ULL) ? k & ~0x8000000000000000ULL
-                                             : ~k;
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 /*
  * Sort a[0..n) by key; tmp holds n entries, cnt n + 1 words.  As in
  * scan_individual.c: one counting pass into n buckets of equal width in
@@ -195,14 +180,14 @@ static void sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t *cnt, size_t n)
     }
     if (kmin == kmax)
         return;
-    lo = value_of(kmin);
-    hi = value_of(kmax);
+    lo = ah__key_value(kmin);
+    hi = ah__key_value(kmax);
     scale = (double)n / (hi - lo);
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(scale)) {
         radix_sort_keyed(a, tmp, n);
         return;
     }
-#define BUCKET(k) (size_t)((value_of(k) - lo) * scale)
+#define BUCKET(k) (size_t)((ah__key_value(k) - lo) * scale)
     memset(cnt, 0, (n + 1) * sizeof *cnt);
     for (size_t i = 0; i < n; i++) {
         size_t b = BUCKET(a[i].key);
@@ -396,7 +381,7 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     for (size_t i = 0; i < pb->rows; i++)
         for (size_t j = 0; j < pb->cols; j++) {
             double hi = PMAX(pb, i, j);
-            kp[P] = (gs_keyed){key_of(hi), {(uint32_t)i, (uint32_t)j}};
+            kp[P] = (gs_keyed){ah__key_of(hi), {(uint32_t)i, (uint32_t)j}};
             P += hi <= amax;
         }
     cnt = malloc((P + 1) * sizeof *cnt);
@@ -412,7 +397,7 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
      * of writes. */
     for (size_t e = 0; e < P; e++)
         if (D == 0 || kp[e].key != kp[e - 1].key)
-            pb->thr[D++] = value_of(kp[e].key);
+            pb->thr[D++] = ah__key_value(kp[e].key);
     T = D;
     if (D > GS_MAX_THRESHOLDS) {
         /* The smallest T/2 values exactly (strong anomalies peak there:
@@ -427,7 +412,7 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     /* Rank: the first grid threshold >= p_max; the pairs are in value
      * order.  The key is not needed after this and holds the rank. */
     for (size_t e = 0, t = 0; e < P; e++) {
-        double v = value_of(kp[e].key);
+        double v = ah__key_value(kp[e].key);
         while (pb->thr[t] < v)
             t++;
         kp[e].key = t;

@@ -13,29 +13,12 @@
  * each for Berk-Jones.  Cost O(D + m) time and 3m words of memory for the m
  * values <= alpha_max.
  */
+#include "bytes.h"
 #include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Map a non-NaN double to a uint64 whose unsigned order is the double's
- * order (-0.0 sorts just below +0.0; callers compare values with ==). */
-static inline uint64_t key_of(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x8000000000000000ULL) ? ~u : u | 0x8000000000000000ULL;
-}
-
-static inline double value_of(uint64_t k)
-{
-    uint64_t u = (k & 0x8000000000000000ULL) ? k & ~0x8000000000000000ULL
-                                             : ~k;
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
 
 /* LSD radix sort of keys[0..n) ascending, tmp[0..n) as scratch; bytes
  * that every key shares are skipped. */
@@ -107,8 +90,8 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
         kmin = keys[i] < kmin ? keys[i] : kmin;
         kmax = keys[i] > kmax ? keys[i] : kmax;
     }
-    lo = value_of(kmin);
-    hi = value_of(kmax);
+    lo = ah__key_value(kmin);
+    hi = ah__key_value(kmax);
     scale = (double)n / (hi - lo);
     if (kmin == kmax)
         return;
@@ -118,7 +101,7 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
     }
     /* Monotone bucket index: subtraction, product and truncation all
      * preserve order, so the buckets are ordered. */
-#define BUCKET(k) (size_t)((value_of(k) - lo) * scale)
+#define BUCKET(k) (size_t)((ah__key_value(k) - lo) * scale)
     memset(start, 0, (n + 1) * sizeof *start);
     for (size_t i = 0; i < n; i++) {
         size_t b = BUCKET(keys[i]);
@@ -191,7 +174,7 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
                         "scan_individual: out of memory for %zu values", m);
     m = 0;
     for (size_t i = 0; i < n; i++) {
-        keys[m] = key_of(pmax[i]);
+        keys[m] = ah__key_of(pmax[i]);
         m += pmax[i] <= alpha_max;
     }
     sort_keys(keys, keys + m + 1, m);
@@ -204,7 +187,7 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
         double a, s;
         if (i + 1 < m && keys[i + 1] == keys[i])
             continue;
-        a = value_of(keys[i]);
+        a = ah__key_value(keys[i]);
         s = score_full(stat, a, (double)(i + 1));
         if (s > best) {
             best = s;
