@@ -251,36 +251,62 @@ static void group_by_label(chunk_scratch *sc, const int64_t *labels,
     qsort(sc->pair, k, 2 * sizeof *sc->pair, cmp_pair);
 }
 
+/* Hand the chunk's rows to fn: all of them as the pooled set (pooled = 1),
+ * then, with labels, the rows of each label in file order. */
+typedef int (*rows_fn)(void *ctx, int pooled, int64_t label,
+                       const double *const *rows, size_t n, size_t first,
+                       ah_diag *diag);
+
+static int for_each_set(chunk_scratch *sc, const double *rows,
+                        const int64_t *labels, size_t k, size_t first,
+                        rows_fn fn, void *ctx, ah_diag *diag)
+{
+    size_t D = sc->D;
+    for (size_t i = 0; i < k; i++)
+        sc->ptr[i] = rows + i * D;
+    int st = fn(ctx, 1, 0, sc->ptr, k, first, diag);
+    if (st != AH_OK || !labels)
+        return st;
+    group_by_label(sc, labels, k);
+    for (size_t a = 0; a < k;) {
+        size_t z = a, n = 0;
+        while (z < k && sc->pair[2 * z] == sc->pair[2 * a])
+            sc->ptr[n++] = rows + (size_t)sc->pair[2 * z++ + 1] * D;
+        st = fn(ctx, 0, sc->pair[2 * a], sc->ptr, n, first, diag);
+        if (st != AH_OK)
+            return st;
+        a = z;
+    }
+    return AH_OK;
+}
+
 typedef struct pass1_ctx {
     fitter *f;
     chunk_scratch sc;
 } pass1_ctx;
 
+static int pass1_rows(void *ctx, int pooled, int64_t label,
+                      const double *const *rows, size_t n, size_t first,
+                      ah_diag *diag)
+{
+    fitter *f = ctx;
+    ah__pass1 *p = &f->pooled;
+    (void)first;
+    if (!pooled) {
+        int st = fitter_label(f, label, &p, diag);
+        if (st != AH_OK)
+            return st;
+    }
+    pass1_add_rows(p, rows, n, f->D);
+    return AH_OK;
+}
+
 static int pass1_chunk(void *ctx, const double *rows, const int64_t *labels,
                        size_t k, size_t first, ah_diag *diag)
 {
     pass1_ctx *c = ctx;
-    fitter *f = c->f;
-    size_t D = f->D;
-    (void)first;
-    for (size_t i = 0; i < k; i++)
-        c->sc.ptr[i] = rows + i * D;
-    pass1_add_rows(&f->pooled, c->sc.ptr, k, D);
-    if (!labels)
-        return AH_OK;
-    group_by_label(&c->sc, labels, k);
-    for (size_t a = 0; a < k;) {
-        size_t z = a, n = 0;
-        while (z < k && c->sc.pair[2 * z] == c->sc.pair[2 * a])
-            c->sc.ptr[n++] = rows + (size_t)c->sc.pair[2 * z++ + 1] * D;
-        ah__pass1 *p = NULL;
-        int st = fitter_label(f, c->sc.pair[2 * a], &p, diag);
-        if (st != AH_OK)
-            return st;
-        pass1_add_rows(p, c->sc.ptr, n, D);
-        a = z;
-    }
-    return AH_OK;
+    return for_each_set(&c->sc, rows, labels, k, first, pass1_rows, c->f,
+                        diag);
 }
 
 typedef struct pass_ctx {
@@ -289,32 +315,29 @@ typedef struct pass_ctx {
     chunk_scratch sc;
 } pass_ctx;
 
+static int passn_rows(void *ctx, int pooled, int64_t label,
+                      const double *const *rows, size_t n, size_t first,
+                      ah_diag *diag)
+{
+    pass_ctx *c = ctx;
+    size_t s = 0;
+    if (!pooled) {
+        int seen;
+        s = ah__model_set_for(c->m, label, &seen);
+        if (!seen)
+            return ah__fail(diag, AH_ERR_IO, (int64_t)first, -1,
+                            "background changed between passes: label "
+                            "%lld is new", (long long)label);
+    }
+    c->m->ops->add_rows(c->m->sets[s].rep, c->pass, rows, n);
+    return AH_OK;
+}
+
 static int passn_chunk(void *ctx, const double *rows, const int64_t *labels,
                        size_t k, size_t first, ah_diag *diag)
 {
     pass_ctx *c = ctx;
-    ah_model *m = c->m;
-    size_t D = m->D;
-    for (size_t i = 0; i < k; i++)
-        c->sc.ptr[i] = rows + i * D;
-    m->ops->add_rows(m->sets[0].rep, c->pass, c->sc.ptr, k);
-    if (!labels)
-        return AH_OK;
-    group_by_label(&c->sc, labels, k);
-    for (size_t a = 0; a < k;) {
-        size_t z = a, n = 0;
-        while (z < k && c->sc.pair[2 * z] == c->sc.pair[2 * a])
-            c->sc.ptr[n++] = rows + (size_t)c->sc.pair[2 * z++ + 1] * D;
-        int seen;
-        size_t s = ah__model_set_for(m, c->sc.pair[2 * a], &seen);
-        if (!seen)
-            return ah__fail(diag, AH_ERR_IO, (int64_t)first, -1,
-                            "background changed between passes: label "
-                            "%lld is new", (long long)c->sc.pair[2 * a]);
-        m->ops->add_rows(m->sets[s].rep, c->pass, c->sc.ptr, n);
-        a = z;
-    }
-    return AH_OK;
+    return for_each_set(&c->sc, rows, labels, k, first, passn_rows, c, diag);
 }
 
 size_t ah__model_set_for(const ah_model *m, int64_t label, int *seen)
