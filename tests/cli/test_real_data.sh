@@ -25,8 +25,9 @@ for m in empirical hist:width:256 hist:quantile:64 hist:tails:64 kde; do
         *) args="--method $m" ;;
     esac
     check "fit $m" $A fit $args -o "$m.ahm" bg.npy --labels bgl.npy
-    for tail in upper lower two; do
+    for tail in upper lower two both; do
         check "pvalues $m $tail" $A pvalues "$m.ahm" q.npy --labels ql.npy --tail $tail -o "p_${m}_$tail.npy"
+        check "pvalues $m $tail pooled" $A pvalues "$m.ahm" q.npy --tail $tail -o "pp_${m}_$tail.npy"
     done
 done
 $PY - <<'PY' && pass || fail "p-values on real activations differ from the NumPy references"
@@ -51,21 +52,25 @@ def tailed(up, lo, tail):
     if tail == "upper": return up
     if tail == "lower": return lo
     return (min(1, 2 * min(up[0], lo[0])), min(1, 2 * min(up[1], lo[1])))
-for tail in ["upper", "lower", "two"]:
-    e = np.load(f"p_empirical_{tail}.npy"); k = np.load(f"p_kde_{tail}.npy")
-    hs = [np.load(f"p_hist:{m}_{tail}.npy") for m in ["width:256", "quantile:64", "tails:64"]]
+D = q.shape[1]
+for tail, pre, pooled in [(t, p, p == "pp") for t in ["upper", "lower", "two", "both"] for p in ["p", "pp"]]:
+    e = np.load(f"{pre}_empirical_{tail}.npy"); k = np.load(f"{pre}_kde_{tail}.npy")
+    hs = [np.load(f"{pre}_hist:{m}_{tail}.npy") for m in ["width:256", "quantile:64", "tails:64"]]
+    assert e.shape == (len(q), 2 * D if tail == "both" else D, 2), e.shape
     for i in range(len(q)):
-        sel = lab == ql[i]
-        for j in range(q.shape[1]):
+        sel = np.ones(len(lab), bool) if pooled else lab == ql[i]
+        for jj in range(e.shape[1]):
+            j = jj % D
+            t = tail if tail != "both" else ("upper" if jj < D else "lower")
             b = bg[sel, j]; x = q[i, j]
-            r = tailed(*exact(b, x), tail)
-            assert tuple(e[i, j]) == r, ("empirical", tail, i, j, e[i, j], r)
+            r = tailed(*exact(b, x), t)
+            assert tuple(e[i, jj]) == r, ("empirical", tail, pre, i, jj, e[i, jj], r)
             for h in hs:
-                assert h[i, j, 0] <= r[0] and h[i, j, 1] >= r[1], ("hist", tail, i, j, h[i, j], r)
+                assert h[i, jj, 0] <= r[0] and h[i, jj, 1] >= r[1], ("hist", tail, pre, i, jj, h[i, jj], r)
                 if (b == x).sum() >= max(2, math.ceil(len(b) / 32)):   # an atom: exact
-                    assert tuple(h[i, j]) == r, ("atom", tail, i, j, h[i, j], r)
-            kr = tailed(*kde(b, x), tail)
-            for a, c in zip(k[i, j], kr):
+                    assert tuple(h[i, jj]) == r, ("atom", tail, pre, i, jj, h[i, jj], r)
+            kr = tailed(*kde(b, x), t)
+            for a, c in zip(k[i, jj], kr):
                 assert abs(a - c) <= 1e-12 * max(abs(a), abs(c)) or a == c, ("kde", tail, i, j, a, c)
 PY
 # detection sanity on the full bundled layer
