@@ -27,6 +27,7 @@
 #include "bytes.h"
 #include "model.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +70,12 @@ typedef struct hnode {
     locator loc;      /* O(1) search of the edges for grid nodes */
     /* Implicit grid (edges == NULL): the edges are exactly the grid of gB
      * bins over [glo, ghi] (atoms only at its ends), computed when needed,
-     * so the node holds 8 bytes per bin in memory. */
+     * so the node holds 8 bytes per bin in memory.  Queries read only cum
+     * (see grid_cell); above and aabove are NULL. */
     double glo, ghi, gscale;
-    uint32_t gB;
+    double gguard;    /* grid_cell's rounding margin, in bins */
+    uint32_t *cum;    /* gB + 5 cumulative counts */
+    uint32_t gB, gclo, gchi; /* cells of x == glo and x == ghi */
 } hnode;
 
 typedef struct hist {
@@ -199,6 +203,24 @@ static void node_derive(hnode *h)
 
 static int node_is_grid(const hnode *nd, size_t B);
 
+/*
+ * Rounding margin of grid_cell in bins: f = (x - lo) * scale is within
+ * 4.01u B of x's true position on the grid (u = 2^-53, f <= B), and each
+ * computed grid_edge within 3.01u B + u M scale of its true position
+ * (M = max |lo|, |hi|); subnormal steps add a few 2^-1074 scale.  A
+ * fractional part farther than the sum from 0 and 1 decides the bin
+ * exactly; 8 eps (= 16u) per term leaves a factor of two to spare.  A
+ * margin of a quarter bin or more means the arithmetic is useless, and
+ * 0.5 makes every query take the exact path.
+ */
+static double grid_guard(double lo, double hi, size_t B, double scale)
+{
+    double M = fmax(fabs(lo), fabs(hi));
+    double g = 8.0 * DBL_EPSILON * ((double)B + M * scale) +
+               8.0 * 0x1p-1074 * scale;
+    return isfinite(g) && g < 0.25 ? g : 0.5;
+}
+
 /* Use the O(1) lookup when the node is the grid of B bins merged with its
  * atoms (the equal-width binning). */
 static int node_index(hnode *nd, size_t B)
@@ -212,31 +234,50 @@ static int node_index(hnode *nd, size_t B)
         ends_only &= nd->atom[a] == lo || nd->atom[a] == hi;
     if (nd->nb != B || !ends_only || !isfinite(scale) || !(scale > 0))
         return locator_build(&nd->loc, nd->edges, nd->nb, B);
-    /* Implicit grid: repack the node without its edges. */
+    /* Implicit grid: repack the node without its edges; the bounds for
+     * each cell of grid_cell come from one cumulative array, so a query
+     * touches 4 bytes per bin. */
     size_t nb = nd->nb, na = nd->na;
-    void *mem = malloc(na * sizeof(double) + (2 * nb + 2 * na) * 4 + 1);
+    void *mem = malloc(na * sizeof(double) + (2 * nb + na + 5) * 4 + 1);
     if (!mem)
         return AH_ERR_NOMEM;
     double *atom = mem;
-    uint32_t *count = (uint32_t *)(atom + na), *above = count + nb,
-             *acount = above + nb, *aabove = acount + na;
+    uint32_t *count = (uint32_t *)(atom + na), *acount = count + nb,
+             *cum = acount + na;
     memcpy(atom, nd->atom, na * sizeof *atom);
     memcpy(count, nd->count, nb * 4);
-    memcpy(above, nd->above, nb * 4);
     memcpy(acount, nd->acount, na * 4);
-    memcpy(aabove, nd->aabove, na * 4);
+    uint32_t alo = 0, ahi = 0, total = 0;
+    for (size_t a = 0; a < na; a++) {
+        alo += atom[a] == lo ? acount[a] : 0;
+        ahi += atom[a] == hi ? acount[a] : 0;
+        total += acount[a];
+    }
+    /* cum[2 + k] = values in bin k and above (k = 0..nb), the rest pads
+     * the ends: cells 0 (below lo) and 1 (the atom at lo) above, nb + 2
+     * (the atom at hi) and nb + 3 (above hi) below; see grid_cell. */
+    cum[nb + 2] = ahi;
+    for (size_t k = nb; k-- > 0;)
+        cum[2 + k] = cum[3 + k] + count[k];
+    total += cum[2] - ahi;
+    cum[0] = cum[1] = total;
+    cum[nb + 3] = cum[nb + 4] = 0;
     free(nd->mem);
     nd->mem = mem;
     nd->edges = NULL;
     nd->atom = atom;
     nd->count = count;
-    nd->above = above;
+    nd->above = NULL;
     nd->acount = acount;
-    nd->aabove = aabove;
+    nd->aabove = NULL;
+    nd->cum = cum;
     nd->glo = lo;
     nd->ghi = hi;
     nd->gscale = scale;
+    nd->gguard = grid_guard(lo, hi, B, scale);
     nd->gB = (uint32_t)B;
+    nd->gclo = alo ? 1u : 2u;
+    nd->gchi = ahi ? (uint32_t)B + 2u : (uint32_t)B + 1u;
     return AH_OK;
 }
 
@@ -640,13 +681,57 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
     return AH_OK;
 }
 
+/* The exact bin of x in the implicit grid, lo < x < hi, from the guess g:
+ * corrected against the computed edges, as the fit placed values. */
+static size_t grid_bin_exact(const hnode *nd, double x, size_t g)
+{
+    double lo = nd->glo, hi = nd->ghi;
+    size_t nb = nd->gB, k = g < nb ? g : nb - 1u;
+    while (k + 1 < nb && x >= grid_edge(lo, hi, k + 1, nb))
+        k++;
+    while (k > 0 && x < grid_edge(lo, hi, k, nb))
+        k--;
+    return k;
+}
+
+/*
+ * The cell of x in an implicit-grid node: 0 below lo, 1 the atom at lo,
+ * 2 + k bin k, nb + 2 the atom at hi, nb + 3 above hi; then
+ * #{b >= x} <= cum[c] and #{b > x} >= cum[c + 1].  Without an atom at lo
+ * (hi), x == lo (hi) lies in the first (last, closed) bin.  The selects
+ * compile to conditional moves: half the values of a ReLU node are exactly
+ * lo, a branch would mispredict.  Only x within the rounding margin of a
+ * grid edge takes the exact, branching path.
+ */
+static inline uint32_t grid_cell(const hnode *nd, double x)
+{
+    double lo = nd->glo, hi = nd->ghi, top = (double)(nd->gB - 1u);
+    double f = (x - lo) * nd->gscale;
+    double fc = f > 0.0 ? f : 0.0; /* also maps NaN to 0 */
+    uint32_t g = (uint32_t)(fc < top ? fc : top);
+    double fr = f - (double)g;
+    uint32_t c = 2u + g;
+    c = x == lo ? nd->gclo : c;
+    c = x == hi ? nd->gchi : c;
+    c = x < lo ? 0u : c;
+    c = x > hi ? nd->gB + 3u : c;
+    if (x > lo && x < hi && !(fr > nd->gguard && fr < 1.0 - nd->gguard))
+        c = 2u + (uint32_t)grid_bin_exact(nd, x, g);
+    return c;
+}
+
 /* Bounds on #{b > x} and #{b >= x} at node nd (n background values). */
 static inline void hist_lookup(const hnode *nd, double n, double x,
                                double *gt_lo, double *ge_hi)
 {
+    if (!nd->edges) {
+        uint32_t c = grid_cell(nd, x);
+        *gt_lo = nd->cum[c + 1];
+        *ge_hi = nd->cum[c];
+        return;
+    }
     uint32_t nb = nd->nb;
-    double lo = nd->edges ? nd->edges[0] : nd->glo;
-    double hi = nd->edges ? nd->edges[nb] : nd->ghi;
+    double lo = nd->edges[0], hi = nd->edges[nb];
     if (x < lo) {
         *gt_lo = *ge_hi = n;
         return;
@@ -658,19 +743,9 @@ static inline void hist_lookup(const hnode *nd, double n, double x,
     size_t k = 0;
     if (nb == 0)
         goto atom; /* constant node: x is its value */
-    if (nd->edges) {
-        k = locator_find(&nd->loc, nd->edges, nb, x);
-    } else {
-        /* implicit grid: guess, then correct against the computed edges */
-        double f = (x - lo) * nd->gscale;
-        k = f < (double)nb ? (size_t)f : nb - 1u;
-        while (k + 1 < nb && x >= grid_edge(lo, hi, k + 1, nb))
-            k++;
-        while (k > 0 && x < grid_edge(lo, hi, k, nb))
-            k--;
-    }
+    k = locator_find(&nd->loc, nd->edges, nb, x);
     /* every atom is an edge: only x on an edge can be one */
-    if (nd->na && (x == node_edge(nd, k) || x == hi)) {
+    if (nd->na && (x == nd->edges[k] || x == hi)) {
     atom:;
         long a = find_exact(nd->atom, nd->na, x);
         if (a >= 0) {
@@ -708,6 +783,31 @@ static void hist_pvalue_many(const void *rep, size_t j, const double *x,
         out[4 * i + 1] = (ge_hi + 1.0) / n1;
         out[4 * i + 2] = (n - ge_hi) / n1;
         out[4 * i + 3] = (n - gt_lo + 1.0) / n1;
+    }
+}
+
+/* The counting form of hist_lookup for a run of values; the loop over an
+ * implicit grid has no branch but grid_cell's rare exact path. */
+static void hist_count_many(const void *rep, size_t j, const double *x,
+                            size_t count, uint32_t *gt, uint32_t *ge)
+{
+    const hist *h = rep;
+    const hnode *nd = &h->node[j];
+    if (!nd->edges) {
+        const uint32_t *cum = nd->cum;
+        for (size_t i = 0; i < count; i++) {
+            uint32_t c = grid_cell(nd, x[i]);
+            ge[i] = cum[c];
+            gt[i] = cum[c + 1];
+        }
+        return;
+    }
+    double n = (double)h->n;
+    for (size_t i = 0; i < count; i++) {
+        double gt_lo, ge_hi;
+        hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
+        gt[i] = (uint32_t)gt_lo;
+        ge[i] = (uint32_t)ge_hi;
     }
 }
 
@@ -981,6 +1081,8 @@ static size_t hist_memory_bytes(const void *rep)
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
         s += (size_t)nd->na * 8 + 2 * ((size_t)nd->nb + nd->na) * 4;
+        if (!nd->edges)
+            s += 5 * 4 - (size_t)nd->na * 4; /* cum, but no aabove */
         if (nd->edges)
             s += ((size_t)nd->nb + 1) * 8;
         if (nd->loc.gmap)
@@ -1030,6 +1132,7 @@ const ah__rep_ops ah__hist_ops = {
     .end_pass = hist_end_pass,
     .pvalue = hist_pvalue,
     .pvalue_many = hist_pvalue_many,
+    .count_many = hist_count_many,
     .payload_bytes = hist_payload_bytes,
     .write = hist_write,
     .read = hist_read,

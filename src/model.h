@@ -56,6 +56,13 @@ typedef struct ah__rep_ops {
      * be NULL (pvalue is then called per value). */
     void (*pvalue_many)(const void *rep, size_t j, const double *x,
                         size_t count, double *out);
+    /* Count bounds of node j for count values, the form the p-values
+     * come from: gt[i] <= #{b > x[i]} and ge[i] >= #{b >= x[i]}, with
+     * p = (gt/(n+1), (ge+1)/(n+1)) upper and ((n-ge)/(n+1),
+     * (n-gt+1)/(n+1)) lower, n the set's size.  May be NULL (pvalue_many
+     * is then used). */
+    void (*count_many)(const void *rep, size_t j, const double *x,
+                       size_t count, uint32_t *gt, uint32_t *ge);
     /* Serialised payload: size, write into buf (size bytes), read back. */
     size_t (*payload_bytes)(const void *rep);
     void (*write)(const void *rep, unsigned char *buf);
