@@ -2,11 +2,14 @@
  * pvalues.c - p-value ranges of new activations against a model, all tails.
  *
  * Work is tiled: a block of rows is split into runs that share a
- * conditional set, and each run is processed node by node, so one node's
- * representation stays in cache while it answers every row of the run
- * (a histogram node is a few hundred bytes; the whole model may not fit in
- * cache).  Rows are independent and blocks are dealt to threads in a fixed
- * pattern, so the output does not depend on the thread count.
+ * conditional set, each run into tiles of TILE nodes.  A tile's columns are
+ * copied out once (contiguous rows in, contiguous columns out), each node of
+ * the tile answers every row of the run while its few kilobytes stay in
+ * cache, and each row's slice of the output is then written contiguously.
+ * Large blocks matter: a model of D x 2048 bins is tens of megabytes, and
+ * every block reads all of it once.  Threads split the tiles of every block;
+ * each output value is computed by the same code whoever computes it, so the
+ * result does not depend on the thread count.
  */
 #include "model.h"
 
@@ -14,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK_ROWS 256
+#define BLOCK_ROWS 1024
+#define TILE 16
 
 size_t ah_pvalue_width(const ah_model *m, int tail)
 {
@@ -28,14 +32,22 @@ size_t ah_pvalue_width(const ah_model *m, int tail)
 typedef struct pv_job {
     const ah_model *m;
     const double *x;
-    size_t rows, ld, width;
+    size_t rows, ld, width, ntiles;
     const int64_t *labels;
     int tail, nthreads;
     double *out;
-    size_t unseen[256];
+    size_t unseen;
     int64_t bad_row[256], bad_col[256];
     int nomem[256];
 } pv_job;
+
+/* Per-thread scratch: a block's (set, row) pairs, one run's rows, and one
+ * tile of values, counts or p-values. */
+typedef struct pv_buf {
+    size_t *pairs, *idx;
+    double *xt, *ps;
+    uint32_t *gt, *ge;
+} pv_buf;
 
 /* Write the tail's range of one value (p = up_min, up_max, lo_min, lo_max)
  * for row o (its output row) at node j. */
@@ -64,24 +76,101 @@ static inline void put_tail(double *o, size_t D, size_t j, int tail,
     }
 }
 
-/* Rows idx[0..k) all use set s. */
-static void pv_run(pv_job *jb, size_t s, const size_t *idx, size_t k,
-                   double *xs, double *ps)
+/* Rows idx[0..k) of the output, nodes j0..j0+nj, from counts gt/ge laid
+ * out node by node (stride k): the p-values of model.h's count_many, one
+ * loop per tail so the inner loop has no switch. */
+static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
+                       size_t j0, size_t nj, const uint32_t *gt,
+                       const uint32_t *ge)
+{
+    size_t D = jb->m->D, w2 = jb->width * 2;
+    double n1 = n + 1.0;
+    for (size_t i = 0; i < k; i++) {
+        double *o = jb->out + idx[i] * w2 + 2 * j0;
+        const uint32_t *g = gt + i, *e = ge + i;
+        switch (jb->tail) {
+        case AH_TAIL_UPPER:
+            for (size_t j = 0; j < nj; j++) {
+                o[2 * j] = (double)g[j * k] / n1;
+                o[2 * j + 1] = ((double)e[j * k] + 1.0) / n1;
+            }
+            break;
+        case AH_TAIL_LOWER:
+            for (size_t j = 0; j < nj; j++) {
+                o[2 * j] = (n - (double)e[j * k]) / n1;
+                o[2 * j + 1] = (n - (double)g[j * k] + 1.0) / n1;
+            }
+            break;
+        case AH_TAIL_TWO:
+            for (size_t j = 0; j < nj; j++) {
+                double up0 = (double)g[j * k] / n1,
+                       up1 = ((double)e[j * k] + 1.0) / n1,
+                       lo0 = (n - (double)e[j * k]) / n1,
+                       lo1 = (n - (double)g[j * k] + 1.0) / n1;
+                o[2 * j] = fmin(1.0, 2.0 * fmin(up0, lo0));
+                o[2 * j + 1] = fmin(1.0, 2.0 * fmin(up1, lo1));
+            }
+            break;
+        default: /* both: upper block, then lower block */
+            for (size_t j = 0; j < nj; j++) {
+                o[2 * j] = (double)g[j * k] / n1;
+                o[2 * j + 1] = ((double)e[j * k] + 1.0) / n1;
+                o[2 * (D + j)] = (n - (double)e[j * k]) / n1;
+                o[2 * (D + j) + 1] = (n - (double)g[j * k] + 1.0) / n1;
+            }
+            break;
+        }
+    }
+}
+
+/* Rows idx[0..k) all use set s; this thread's tiles of them. */
+static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
+                   pv_buf *b)
 {
     const ah_model *m = jb->m;
     const void *rep = m->sets[s].rep;
     size_t D = m->D;
-    for (size_t j = 0; j < D; j++) {
-        for (size_t i = 0; i < k; i++)
-            xs[i] = jb->x[idx[i] * jb->ld + j];
-        if (m->ops->pvalue_many)
-            m->ops->pvalue_many(rep, j, xs, k, ps);
-        else
+    for (size_t tile = (size_t)t; tile < jb->ntiles;
+         tile += (size_t)jb->nthreads) {
+        size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
+        /* Copy the tile's columns out; a non-finite value fails the call
+         * (the earliest row, then column, is reported) and is replaced so
+         * the lookups stay defined. */
+        for (size_t i = 0; i < k; i++) {
+            const double *row = jb->x + idx[i] * jb->ld + j0;
+            for (size_t j = 0; j < nj; j++) {
+                double v = row[j];
+                if (!isfinite(v)) {
+                    int64_t r = (int64_t)idx[i], c = (int64_t)(j0 + j);
+                    if (jb->bad_row[t] < 0 || r < jb->bad_row[t] ||
+                        (r == jb->bad_row[t] && c < jb->bad_col[t])) {
+                        jb->bad_row[t] = r;
+                        jb->bad_col[t] = c;
+                    }
+                    v = 0.0;
+                }
+                b->xt[j * k + i] = v;
+            }
+        }
+        if (m->ops->count_many) {
+            for (size_t j = 0; j < nj; j++)
+                m->ops->count_many(rep, j0 + j, b->xt + j * k, k,
+                                   b->gt + j * k, b->ge + j * k);
+            put_counts(jb, (double)m->sets[s].n, idx, k, j0, nj, b->gt,
+                       b->ge);
+            continue;
+        }
+        for (size_t j = 0; j < nj; j++) {
+            const double *xs = b->xt + j * k;
+            if (m->ops->pvalue_many)
+                m->ops->pvalue_many(rep, j0 + j, xs, k, b->ps);
+            else
+                for (size_t i = 0; i < k; i++)
+                    m->ops->pvalue(rep, j0 + j, xs[i], b->ps + 4 * i);
             for (size_t i = 0; i < k; i++)
-                m->ops->pvalue(rep, j, xs[i], ps + 4 * i);
-        for (size_t i = 0; i < k; i++)
-            put_tail(jb->out + idx[i] * jb->width * 2, D, j, jb->tail,
-                     ps + 4 * i);
+                put_tail(jb->out + idx[i] * jb->width * 2, D, j0 + j,
+                         jb->tail, b->ps + 4 * i);
+        }
     }
 }
 
@@ -97,64 +186,56 @@ static void pv_thread(void *ctx, int t)
 {
     pv_job *jb = ctx;
     const ah_model *m = jb->m;
-    size_t D = m->D;
-    size_t *pairs = malloc(2 * BLOCK_ROWS * sizeof *pairs);
-    size_t *idx = malloc(BLOCK_ROWS * sizeof *idx);
-    double *xs = malloc(BLOCK_ROWS * sizeof *xs);
-    double *ps = malloc(4 * BLOCK_ROWS * sizeof *ps);
+    size_t cap = jb->rows < BLOCK_ROWS ? jb->rows : BLOCK_ROWS;
+    pv_buf b;
+    b.pairs = malloc(2 * cap * sizeof *b.pairs);
+    b.idx = malloc(cap * sizeof *b.idx);
+    b.xt = malloc(TILE * cap * sizeof *b.xt);
+    b.ps = malloc(4 * cap * sizeof *b.ps);
+    b.gt = malloc(TILE * cap * sizeof *b.gt);
+    b.ge = malloc(TILE * cap * sizeof *b.ge);
     jb->bad_row[t] = -1;
-    if (!pairs || !idx || !xs || !ps) {
+    if (!b.pairs || !b.idx || !b.xt || !b.ps || !b.gt || !b.ge) {
         jb->nomem[t] = 1;
         goto out;
     }
     size_t nblocks = (jb->rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
-    for (size_t b = (size_t)t; b < nblocks; b += (size_t)jb->nthreads) {
-        size_t r0 = b * BLOCK_ROWS, r1 = r0 + BLOCK_ROWS;
+    for (size_t blk = 0; blk < nblocks; blk++) {
+        size_t r0 = blk * BLOCK_ROWS, r1 = r0 + BLOCK_ROWS;
         if (r1 > jb->rows)
             r1 = jb->rows;
         size_t k = 0;
         for (size_t i = r0; i < r1; i++) {
-            const double *row = jb->x + i * jb->ld;
-            size_t bad = D;
-            for (size_t j = 0; j < D; j++)
-                if (!isfinite(row[j])) {
-                    bad = j;
-                    break;
-                }
-            if (bad < D) {
-                if (jb->bad_row[t] < 0 || (int64_t)i < jb->bad_row[t]) {
-                    jb->bad_row[t] = (int64_t)i;
-                    jb->bad_col[t] = (int64_t)bad;
-                }
-                continue; /* the call fails; skip the row */
-            }
             size_t s = 0;
             if (jb->labels) {
                 int seen;
                 s = ah__model_set_for(m, jb->labels[i], &seen);
-                jb->unseen[t] += !seen;
+                if (t == 0)
+                    jb->unseen += !seen;
             }
-            pairs[2 * k] = s;
-            pairs[2 * k + 1] = i;
+            b.pairs[2 * k] = s;
+            b.pairs[2 * k + 1] = i;
             k++;
         }
         if (jb->labels)
-            qsort(pairs, k, 2 * sizeof *pairs, cmp_by_set);
+            qsort(b.pairs, k, 2 * sizeof *b.pairs, cmp_by_set);
         for (size_t a = 0; a < k;) {
             size_t z = a;
-            while (z < k && pairs[2 * z] == pairs[2 * a]) {
-                idx[z - a] = pairs[2 * z + 1];
+            while (z < k && b.pairs[2 * z] == b.pairs[2 * a]) {
+                b.idx[z - a] = b.pairs[2 * z + 1];
                 z++;
             }
-            pv_run(jb, pairs[2 * a], idx, z - a, xs, ps);
+            pv_run(jb, t, b.pairs[2 * a], b.idx, z - a, &b);
             a = z;
         }
     }
 out:
-    free(pairs);
-    free(idx);
-    free(xs);
-    free(ps);
+    free(b.pairs);
+    free(b.idx);
+    free(b.xt);
+    free(b.ps);
+    free(b.gt);
+    free(b.ge);
 }
 
 int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
@@ -185,17 +266,20 @@ int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
     jb->labels = m->nsets > 1 ? labels : NULL;
     jb->tail = tail;
     jb->out = out;
-    /* threads only pay with enough work: a block is BLOCK_ROWS x D values */
-    size_t nblocks = (rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
-    jb->nthreads = ah__thread_count(rows * m->D < 65536 ? 1 : threads, nblocks);
-    ah__parallel(jb->nthreads, pv_thread, jb);
-    size_t miss = 0;
+    /* threads only pay with enough work; they split each block's tiles */
+    jb->ntiles = (m->D + TILE - 1) / TILE;
+    jb->nthreads =
+        ah__thread_count(rows * m->D < 65536 ? 1 : threads, jb->ntiles);
+    if (rows)
+        ah__parallel(jb->nthreads, pv_thread, jb);
+    size_t miss = jb->unseen;
     int64_t br = -1, bc = -1;
     int nomem = 0;
-    for (int t = 0; t < jb->nthreads; t++) {
-        miss += jb->unseen[t];
+    for (int t = 0; t < jb->nthreads && rows; t++) {
         nomem |= jb->nomem[t];
-        if (jb->bad_row[t] >= 0 && (br < 0 || jb->bad_row[t] < br)) {
+        if (jb->bad_row[t] >= 0 &&
+            (br < 0 || jb->bad_row[t] < br ||
+             (jb->bad_row[t] == br && jb->bad_col[t] < bc))) {
             br = jb->bad_row[t];
             bc = jb->bad_col[t];
         }
