@@ -75,6 +75,10 @@ typedef struct hnode {
     double glo, ghi, gscale;
     double gguard;    /* grid_cell's rounding margin, in bins */
     uint32_t *cum;    /* gB + 5 cumulative counts */
+    /* A grid node with atoms inside (edges kept): for each cell of
+     * grid_cell the pair {#{b >= x}, #{b > x}} bounds, or {0, UINT32_MAX}
+     * when an atom splits that grid bin (the exact path answers). */
+    uint32_t *pair;
     uint32_t gB, gclo, gchi; /* cells of x == glo and x == ghi */
 } hnode;
 
@@ -221,6 +225,56 @@ static double grid_guard(double lo, double hi, size_t B, double scale)
     return isfinite(g) && g < 0.25 ? g : 0.5;
 }
 
+/* The pair table of a grid node whose atoms are not all at its ends (see
+ * hnode.pair); edges, above and count are already set. */
+static int node_pairs(hnode *nd, size_t B, double scale)
+{
+    double lo = nd->edges[0], hi = nd->edges[nd->nb];
+    uint32_t *P = malloc((B + 4) * 2 * sizeof *P);
+    if (!P)
+        return AH_ERR_NOMEM;
+    uint32_t total = 0, na = nd->na;
+    for (uint32_t a = 0; a < na; a++)
+        total += nd->acount[a];
+    for (uint32_t k = 0; k < nd->nb; k++)
+        total += nd->count[k];
+    for (size_t c = 0; c < B + 4; c++) {
+        P[2 * c] = 0; /* dirty unless set below */
+        P[2 * c + 1] = UINT32_MAX;
+    }
+    P[0] = P[1] = total;
+    P[2 * (B + 3)] = P[2 * (B + 3) + 1] = 0;
+    if (na && nd->atom[0] == lo) {
+        P[2] = nd->aabove[0] + nd->acount[0];
+        P[3] = nd->aabove[0];
+    }
+    if (na && nd->atom[na - 1] == hi) {
+        P[2 * (B + 2)] = nd->aabove[na - 1] + nd->acount[na - 1];
+        P[2 * (B + 2) + 1] = nd->aabove[na - 1];
+    }
+    /* grid bin g is clean when it is exactly one stored bin k */
+    size_t k = 0;
+    for (size_t g = 0; g < B; g++) {
+        double e0 = grid_edge(lo, hi, g, B), e1 = grid_edge(lo, hi, g + 1, B);
+        while (k < nd->nb && nd->edges[k] < e0)
+            k++;
+        if (k < nd->nb && nd->edges[k] == e0 && nd->edges[k + 1] == e1) {
+            P[2 * (2 + g)] = nd->above[k] + nd->count[k];
+            P[2 * (2 + g) + 1] = nd->above[k];
+        }
+    }
+    nd->pair = P;
+    nd->glo = lo;
+    nd->ghi = hi;
+    nd->gscale = scale;
+    nd->gguard = grid_guard(lo, hi, B, scale);
+    nd->gB = (uint32_t)B;
+    nd->gclo = na && nd->atom[0] == lo ? 1u : 2u;
+    nd->gchi = na && nd->atom[na - 1] == hi ? (uint32_t)B + 2u
+                                             : (uint32_t)B + 1u;
+    return AH_OK;
+}
+
 /* Use the O(1) lookup when the node is the grid of B bins merged with its
  * atoms (the equal-width binning). */
 static int node_index(hnode *nd, size_t B)
@@ -232,8 +286,12 @@ static int node_index(hnode *nd, size_t B)
     int ends_only = 1;
     for (uint32_t a = 0; a < nd->na; a++)
         ends_only &= nd->atom[a] == lo || nd->atom[a] == hi;
-    if (nd->nb != B || !ends_only || !isfinite(scale) || !(scale > 0))
+    if (!isfinite(scale) || !(scale > 0))
         return locator_build(&nd->loc, nd->edges, nd->nb, B);
+    if (nd->nb != B || !ends_only) {
+        int st = locator_build(&nd->loc, nd->edges, nd->nb, B);
+        return st == AH_OK ? node_pairs(nd, B, scale) : st;
+    }
     /* Implicit grid: repack the node without its edges; the bounds for
      * each cell of grid_cell come from one cumulative array, so a query
      * touches 4 bytes per bin. */
@@ -301,6 +359,7 @@ static void hist_free(void *rep)
             free(h->node[j].fcand);
             free(h->node[j].floc.gmap);
             free(h->node[j].loc.gmap);
+            free(h->node[j].pair);
         }
     free(h->node);
     free(h);
@@ -703,7 +762,7 @@ static size_t grid_bin_exact(const hnode *nd, double x, size_t g)
  * lo, a branch would mispredict.  Only x within the rounding margin of a
  * grid edge takes the exact, branching path.
  */
-static inline uint32_t grid_cell(const hnode *nd, double x)
+static inline uint32_t grid_guess(const hnode *nd, double x, int *near)
 {
     double lo = nd->glo, hi = nd->ghi, top = (double)(nd->gB - 1u);
     double f = (x - lo) * nd->gscale;
@@ -715,8 +774,18 @@ static inline uint32_t grid_cell(const hnode *nd, double x)
     c = x == hi ? nd->gchi : c;
     c = x < lo ? 0u : c;
     c = x > hi ? nd->gB + 3u : c;
-    if (x > lo && x < hi && !(fr > nd->gguard && fr < 1.0 - nd->gguard))
-        c = 2u + (uint32_t)grid_bin_exact(nd, x, g);
+    *near = x > lo && x < hi && !(fr > nd->gguard && fr < 1.0 - nd->gguard);
+    return c;
+}
+
+static inline uint32_t grid_cell(const hnode *nd, double x)
+{
+    int near;
+    uint32_t c = grid_guess(nd, x, &near);
+    if (near) {
+        double f = (x - nd->glo) * nd->gscale;
+        c = 2u + (uint32_t)grid_bin_exact(nd, x, f > 0.0 ? (size_t)f : 0);
+    }
     return c;
 }
 
@@ -813,6 +882,23 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
         return;
     }
     double n = (double)h->n;
+    if (nd->pair) {
+        const uint32_t *P = nd->pair;
+        for (size_t i = 0; i < count; i++) {
+            int near;
+            uint32_t c = grid_guess(nd, x[i], &near);
+            uint32_t e = P[2 * c], t = P[2 * c + 1];
+            if (near || t > e) { /* near an edge, or an atom in the bin */
+                double gt_lo, ge_hi;
+                hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
+                t = (uint32_t)gt_lo;
+                e = (uint32_t)ge_hi;
+            }
+            ge[i] = e;
+            gt[i] = t;
+        }
+        return;
+    }
     for (size_t i = 0; i < count; i++) {
         double gt_lo, ge_hi;
         hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
@@ -1097,6 +1183,8 @@ static size_t hist_memory_bytes(const void *rep)
             s += ((size_t)nd->nb + 1) * 8;
         if (nd->loc.gmap)
             s += (size_t)nd->loc.B * 4;
+        if (nd->pair)
+            s += ((size_t)nd->gB + 4) * 8;
     }
     return s;
 }

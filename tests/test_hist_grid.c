@@ -8,7 +8,8 @@
  * interval holds the value, atoms first.  Queries sit on every edge, one
  * ulp either side, inside bins and outside the range, on nodes whose ranges
  * stress the margin (offsets far larger than the spread, tiny and huge
- * scales), with atoms at neither, one or both ends.
+ * scales), with atoms at neither, one or both ends, and with atoms inside
+ * the range (inside a grid bin, and on a grid edge).
  */
 #include "acthist.h"
 #include "check.h"
@@ -17,13 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { D = 8, N = 3000, BINS = 64 };
+enum { D = 10, N = 3000, BINS = 64 };
 
 /* Node j: value of background row i (u uniform). */
 static double background(size_t j, double u, double v)
 {
-    static const double base[D] = {0, -3, 1e6, -1e6, 1e-300, 0, -1e300, 7};
-    static const double span[D] = {1, 8, 1e-3, 0.5, 9e-300, 1e-9, 2e300, 1};
+    static const double base[D] = {0, -3, 1e6, -1e6, 1e-300, 0, -1e300, 7,
+                                   0, 0};
+    static const double span[D] = {1, 8, 1e-3, 0.5, 9e-300, 1e-9, 2e300, 1,
+                                   1, 1};
     double x = base[j] + span[j] * u;
     if (j == 0 || j == 2) /* ReLU-like: an atom at the minimum */
         x = v < 0.4 ? base[j] : x;
@@ -31,6 +34,10 @@ static double background(size_t j, double u, double v)
         x = v < 0.3 ? base[j] + span[j] : x;
     if (j == 7 && v > 0.8)
         x = base[j];
+    if (j == 8 && v < 0.2) /* an atom inside a grid bin */
+        x = 0.3;
+    if (j == 9) /* atoms at both ends and on the grid edge 16/64 */
+        x = v < 0.1 ? 0.0 : v < 0.2 ? 1.0 : v < 0.4 ? 0.25 : x;
     return x;
 }
 
