@@ -35,6 +35,7 @@ typedef struct pv_job {
     size_t rows, ld, width, ntiles;
     const int64_t *labels;
     int tail, nthreads;
+    int pmax_only; /* out holds p_max only: rows x width */
     double *out;
     size_t unseen;
     int64_t bad_row[256], bad_col[256];
@@ -76,6 +77,42 @@ static inline void put_tail(double *o, size_t D, size_t j, int tail,
     }
 }
 
+/* put_counts when only p_max is wanted (ah__pvalues_pmax). */
+static void put_pmax(pv_job *jb, double n, const size_t *idx, size_t k,
+                     size_t j0, size_t nj, const uint32_t *gt,
+                     const uint32_t *ge)
+{
+    size_t D = jb->m->D, w = jb->width;
+    double n1 = n + 1.0;
+    for (size_t i = 0; i < k; i++) {
+        double *o = jb->out + idx[i] * w + j0;
+        const uint32_t *g = gt + i, *e = ge + i;
+        switch (jb->tail) {
+        case AH_TAIL_UPPER:
+            for (size_t j = 0; j < nj; j++)
+                o[j] = ((double)e[j * k] + 1.0) / n1;
+            break;
+        case AH_TAIL_LOWER:
+            for (size_t j = 0; j < nj; j++)
+                o[j] = (n - (double)g[j * k] + 1.0) / n1;
+            break;
+        case AH_TAIL_TWO:
+            for (size_t j = 0; j < nj; j++) {
+                double up1 = ((double)e[j * k] + 1.0) / n1,
+                       lo1 = (n - (double)g[j * k] + 1.0) / n1;
+                o[j] = fmin(1.0, 2.0 * fmin(up1, lo1));
+            }
+            break;
+        default: /* both */
+            for (size_t j = 0; j < nj; j++) {
+                o[j] = ((double)e[j * k] + 1.0) / n1;
+                o[D + j] = (n - (double)g[j * k] + 1.0) / n1;
+            }
+            break;
+        }
+    }
+}
+
 /* Rows idx[0..k) of the output, nodes j0..j0+nj, from counts gt/ge laid
  * out node by node (stride k): the p-values of model.h's count_many, one
  * loop per tail so the inner loop has no switch. */
@@ -85,6 +122,10 @@ static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
 {
     size_t D = jb->m->D, w2 = jb->width * 2;
     double n1 = n + 1.0;
+    if (jb->pmax_only) {
+        put_pmax(jb, n, idx, k, j0, nj, gt, ge);
+        return;
+    }
     for (size_t i = 0; i < k; i++) {
         double *o = jb->out + idx[i] * w2 + 2 * j0;
         const uint32_t *g = gt + i, *e = ge + i;
@@ -167,9 +208,19 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
             else
                 for (size_t i = 0; i < k; i++)
                     m->ops->pvalue(rep, j0 + j, xs[i], b->ps + 4 * i);
-            for (size_t i = 0; i < k; i++)
-                put_tail(jb->out + idx[i] * jb->width * 2, D, j0 + j,
-                         jb->tail, b->ps + 4 * i);
+            for (size_t i = 0; i < k; i++) {
+                if (!jb->pmax_only) {
+                    put_tail(jb->out + idx[i] * jb->width * 2, D, j0 + j,
+                             jb->tail, b->ps + 4 * i);
+                    continue;
+                }
+                double o[4];
+                put_tail(o, 1, 0, jb->tail, b->ps + 4 * i);
+                double *r = jb->out + idx[i] * jb->width;
+                r[j0 + j] = o[1];
+                if (jb->tail == AH_TAIL_BOTH)
+                    r[D + j0 + j] = o[3];
+            }
         }
     }
 }
@@ -238,9 +289,10 @@ out:
     free(b.ge);
 }
 
-int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
-               size_t ld, const int64_t *labels, int tail, double *out,
-               size_t *unseen, int threads, ah_diag *diag)
+static int pvalues_run(const ah_model *m, const double *x, size_t rows,
+                       size_t cols, size_t ld, const int64_t *labels,
+                       int tail, double *out, int pmax_only, size_t *unseen,
+                       int threads, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!out && rows))
@@ -266,6 +318,7 @@ int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
     jb->labels = m->nsets > 1 ? labels : NULL;
     jb->tail = tail;
     jb->out = out;
+    jb->pmax_only = pmax_only;
     /* threads only pay with enough work; they split each block's tiles */
     jb->ntiles = (m->D + TILE - 1) / TILE;
     jb->nthreads =
@@ -297,4 +350,20 @@ int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                         "row %lld, column %lld: NaN or infinity",
                         (long long)br, (long long)bc);
     return AH_OK;
+}
+
+int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
+               size_t ld, const int64_t *labels, int tail, double *out,
+               size_t *unseen, int threads, ah_diag *diag)
+{
+    return pvalues_run(m, x, rows, cols, ld, labels, tail, out, 0, unseen,
+                       threads, diag);
+}
+
+int ah__pvalues_pmax(const ah_model *m, const double *x, size_t rows,
+                     size_t cols, size_t ld, const int64_t *labels, int tail,
+                     double *pmax, size_t *unseen, int threads, ah_diag *diag)
+{
+    return pvalues_run(m, x, rows, cols, ld, labels, tail, pmax, 1, unseen,
+                       threads, diag);
 }
