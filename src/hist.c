@@ -865,10 +865,12 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
 #if defined(__GNUC__)
     /* A large run reads most of a node's table: start fetching the next
      * node's now, so its cache misses overlap this node's work. */
-    if (count >= 256 && j + 1 < h->D && !h->node[j + 1].edges) {
-        const char *c = (const char *)h->node[j + 1].cum;
-        size_t bytes = ((size_t)h->node[j + 1].gB + 5) * 4;
-        for (size_t o = 0; o < bytes; o += 64)
+    if (count >= 256 && j + 1 < h->D) {
+        const hnode *next = &h->node[j + 1];
+        const char *c = !next->edges ? (const char *)next->cum
+                                     : (const char *)next->pair;
+        size_t bytes = ((size_t)next->gB + 5) * (next->edges ? 8 : 4);
+        for (size_t o = 0; c && o < bytes; o += 64)
             __builtin_prefetch(c + o);
     }
 #endif

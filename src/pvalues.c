@@ -177,8 +177,16 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
         /* Copy the tile's columns out; a non-finite value fails the call
          * (the earliest row, then column, is reported) and is replaced so
          * the lookups stay defined. */
+        size_t ahead = TILE * (size_t)jb->nthreads; /* our next tile */
         for (size_t i = 0; i < k; i++) {
             const double *row = jb->x + idx[i] * jb->ld + j0;
+#if defined(__GNUC__)
+            /* rows are D apart: no hardware prefetcher follows that */
+            if (j0 + ahead < D) {
+                __builtin_prefetch(row + ahead);
+                __builtin_prefetch(row + ahead + 8);
+            }
+#endif
             for (size_t j = 0; j < nj; j++) {
                 double v = row[j];
                 if (!isfinite(v)) {
