@@ -911,7 +911,7 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
 
 /*
  * Serialised node (docs/FORMAT.md), starting at a multiple of 8:
- *   u8 kind, u8[3] zero, u32 nb, u32 na, u32 node_bytes (all of it),
+ *   u32 kind, u32 nb, u32 na, u32 node_bytes (all of it),
  *   f64 atoms[na],
  *   kind 0: f64 edges[nb+1];  kind 2: f32 edges[nb+1] (every edge is a
  *   float32 value, as with float32 activations);  kind 1 (grid): u32 B,
@@ -919,10 +919,13 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
  *   with the atoms,
  *   counts[nb] then atom_counts[na] as unsigned LEB128 varints,
  *   zero padding to a multiple of 8.
- * Varints make a bin with fewer than 128 values cost one byte: 256
- * equal-width bins take about 300 bytes whatever N is.
+ * Varints make a bin with fewer than 128 values cost one byte.  With
+ * KIND_ZERO_RUNS set in kind (format 1.1), a zero bin count is followed by
+ * the number of further zero bins: the empty far tail of an equal-width
+ * grid then costs two bytes.  The writer picks the smaller encoding.
  */
 enum { KIND_EXPLICIT = 0, KIND_GRID = 1, KIND_EXPLICIT_F32 = 2 };
+#define KIND_ZERO_RUNS 0x100u
 #define NODE_HEADER 16
 
 static size_t varint_len(uint32_t v)
@@ -1005,14 +1008,37 @@ static int node_kind(const hnode *nd)
     return KIND_EXPLICIT_F32;
 }
 
+/* Bytes of the bin counts, plain and with zero runs. */
+static void counts_bytes(const hnode *nd, size_t *plain, size_t *runs)
+{
+    size_t p = 0, r = 0;
+    for (uint32_t i = 0; i < nd->nb;) {
+        uint32_t z = i;
+        while (z < nd->nb && nd->count[z] == 0)
+            z++;
+        if (z > i) { /* a run of z - i zeros */
+            p += z - i;
+            r += 1 + varint_len(z - i - 1);
+            i = z;
+            continue;
+        }
+        p += varint_len(nd->count[i]);
+        r += varint_len(nd->count[i]);
+        i++;
+    }
+    *plain = p;
+    *runs = r;
+}
+
 static size_t node_bytes(const hnode *nd, int kind)
 {
     size_t b = NODE_HEADER + 8 * (size_t)nd->na;
     b += kind == KIND_GRID ? 24
          : kind == KIND_EXPLICIT ? 8 * ((size_t)nd->nb + 1)
                                  : 4 * ((size_t)nd->nb + 1);
-    for (uint32_t i = 0; i < nd->nb; i++)
-        b += varint_len(nd->count[i]);
+    size_t plain, runs;
+    counts_bytes(nd, &plain, &runs);
+    b += plain < runs ? plain : runs;
     for (uint32_t i = 0; i < nd->na; i++)
         b += varint_len(nd->acount[i]);
     return (b + 7) & ~(size_t)7;
@@ -1034,8 +1060,10 @@ static void hist_write(const void *rep, unsigned char *buf)
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
         int kind = node_kind(nd);
-        size_t want = node_bytes(nd, kind);
-        buf = ah__put_u32(buf, (uint32_t)kind);
+        size_t want = node_bytes(nd, kind), plain, runs;
+        counts_bytes(nd, &plain, &runs);
+        int zero_runs = runs < plain;
+        buf = ah__put_u32(buf, (uint32_t)kind | (zero_runs ? KIND_ZERO_RUNS : 0));
         buf = ah__put_u32(buf, nd->nb);
         buf = ah__put_u32(buf, nd->na);
         buf = ah__put_u32(buf, (uint32_t)want);
@@ -1057,8 +1085,18 @@ static void hist_write(const void *rep, unsigned char *buf)
                 buf = ah__put_u32(buf, u);
             }
         }
-        for (uint32_t i = 0; i < nd->nb; i++)
-            buf = put_varint(buf, nd->count[i]);
+        for (uint32_t i = 0; i < nd->nb;) {
+            uint32_t z = i;
+            while (zero_runs && z < nd->nb && nd->count[z] == 0)
+                z++;
+            if (z > i) {
+                buf = put_varint(buf, 0);
+                buf = put_varint(buf, z - i - 1);
+                i = z;
+            } else {
+                buf = put_varint(buf, nd->count[i++]);
+            }
+        }
         for (uint32_t i = 0; i < nd->na; i++)
             buf = put_varint(buf, nd->acount[i]);
         while ((size_t)(buf - start) < want)
@@ -1074,6 +1112,8 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
         return 0;
     uint32_t kind = ah__get_u32(p), nb = ah__get_u32(p + 4),
              na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
+    int zero_runs = (kind & KIND_ZERO_RUNS) != 0;
+    kind &= ~KIND_ZERO_RUNS;
     if (kind > KIND_EXPLICIT_F32 || nb > (1u << 24) || na > (1u << 24) ||
         (nb == 0 && na == 0) || nbytes > avail || nbytes % 8 != 0 ||
         nbytes < NODE_HEADER + 8 * (size_t)na + (kind == KIND_GRID ? 24 : 0))
@@ -1082,7 +1122,8 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
     size_t edge_bytes = kind == KIND_GRID ? 24
                         : kind == KIND_EXPLICIT ? 8 * ((size_t)nb + 1)
                                                 : 4 * ((size_t)nb + 1);
-    if ((size_t)(end - q) < 8 * (size_t)na + edge_bytes + nb + na)
+    if ((size_t)(end - q) <
+        8 * (size_t)na + edge_bytes + (zero_runs ? 0 : nb) + na)
         return 0; /* every varint takes at least one byte */
     if (node_alloc_final(nd, nb, na) != AH_OK)
         return 0;
@@ -1132,6 +1173,13 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
         if (!(q = get_varint(q, end, &nd->count[i])))
             return 0;
         total += nd->count[i];
+        uint32_t more;
+        if (zero_runs && nd->count[i] == 0) {
+            if (!(q = get_varint(q, end, &more)) || more > nb - 1 - i)
+                return 0;
+            for (; more > 0; more--)
+                nd->count[++i] = 0;
+        }
     }
     for (uint32_t i = 0; i < na; i++) {
         if (!(q = get_varint(q, end, &nd->acount[i])))

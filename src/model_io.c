@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define FORMAT_MAJOR 1
-#define FORMAT_MINOR 0
+#define FORMAT_MINOR 1
 #define HEADER_BYTES 96
 #define SET_HEADER_BYTES 24
 

@@ -12,6 +12,8 @@
 #include "check.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Random activations: a spike at 0 (ReLU), a second spike, a heavy right
@@ -387,6 +389,55 @@ static void test_bad_values(void)
     ah_model_free(m);
 }
 
+/* A format 1.0 file (plain varint counts, from the fuzz corpus) still
+ * loads; saved again it is format 1.1 with zero runs, no larger, and
+ * answers bit for bit the same. */
+static void test_format_1_0(void)
+{
+    const char *path = "fuzz/corpus/model/hist_width.ahm";
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "%s: cannot open (run from the repository root)", path);
+    if (!f)
+        return;
+    unsigned char old[1 << 16];
+    size_t len = fread(old, 1, sizeof old, f);
+    fclose(f);
+    CHECK(len > 12 && old[8] == 1 && old[10] == 0, "%s is format 1.0", path);
+    ah_model *m = NULL, *m2 = NULL;
+    ah_diag d;
+    int st = ah_model_load_memory(&m, old, len, path, &d);
+    CHECK(st == AH_OK, "load 1.0: %s", d.message);
+    if (st != AH_OK)
+        return;
+    size_t len2 = 0;
+    ah_model_save_memory(m, NULL, &len2, NULL);
+    unsigned char *buf = malloc(len2);
+    ah_model_save_memory(m, buf, &len2, NULL);
+    CHECK(buf[10] == 1 && len2 <= len, "saved as 1.%d, %zu bytes (was %zu)",
+          buf[10], len2, len);
+    st = ah_model_load_memory(&m2, buf, len2, "resaved", &d);
+    CHECK(st == AH_OK, "reload: %s", d.message);
+    size_t D = ah_model_nodes(m), rows = 64, bad = 0;
+    double *q = malloc(rows * D * sizeof *q), *p1 = malloc(rows * D * 4 * sizeof *p1),
+           *p2 = malloc(rows * D * 4 * sizeof *p2);
+    uint64_t rng = check_seed;
+    for (size_t i = 0; i < rows * D; i++)
+        q[i] = check_rand_unit(&rng) * 8.0 - 2.0;
+    for (int tail = 0; st == AH_OK && tail <= AH_TAIL_BOTH; tail++) {
+        ah_pvalues(m, q, rows, D, D, NULL, tail, p1, NULL, 1, &d);
+        ah_pvalues(m2, q, rows, D, D, NULL, tail, p2, NULL, 1, &d);
+        bad += memcmp(p1, p2, rows * ah_pvalue_width(m, tail) * 2 *
+                                  sizeof *p1) != 0;
+    }
+    CHECK(bad == 0, "1.0 and 1.1 copies disagree on %zu tails", bad);
+    free(q);
+    free(p1);
+    free(p2);
+    free(buf);
+    ah_model_free(m);
+    ah_model_free(m2);
+}
+
 int main(void)
 {
     check_init();
@@ -394,5 +445,6 @@ int main(void)
     test_chunks();
     test_corrupt();
     test_bad_values();
+    test_format_1_0();
     return check_done("test_model");
 }
