@@ -16,7 +16,7 @@
  * edges are chosen among the fine edges: the equal-width grid itself, or
  * quantile, tail-refined or NumPy-'auto' edges read off a fine grid of
  * max(1024, 4 bins) bins.  Memory during the fit is O(D x fine bins),
- * whatever N is.  A set gets at most one bin per 4 of its values.
+ * whatever N is.  A set gets at most one bin per 2 of its values.
  *
  * Queries: an equal-width node finds its bin by arithmetic, corrected by
  * comparing with the edges (so rounding never changes an answer); when its
@@ -366,13 +366,15 @@ static void hist_free(void *rep)
 }
 
 /* Bins actually used for a set of n rows: the requested count, but at most
- * one per 4 background values (and at least 16).  A conditional model's
- * label sets are small; more bins than values would only cost bytes. */
+ * one per 2 background values (and at least 16).  A conditional model's
+ * label sets are small; more bins than values would only cost bytes.  One
+ * per 4 cost up to 0.007 AUC against exact p-values on cnn/conv2's label
+ * sets (about 1,000 rows each); one per 2 keeps them within 0.0043. */
 static int effective_bins(int bins, size_t n)
 {
     if (bins <= 0)
         return bins;
-    size_t cap = (n + 3) / 4;
+    size_t cap = (n + 1) / 2;
     if (cap < 16)
         cap = 16;
     return (size_t)bins > cap ? (int)cap : bins;
