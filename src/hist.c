@@ -25,6 +25,7 @@
  * search.  Cost per value: O(1), or O(log bins).
  */
 #include "bytes.h"
+#include "counts_codec.h"
 #include "model.h"
 
 #include <float.h>
@@ -921,48 +922,14 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
  *   with the atoms,
  *   counts[nb] then atom_counts[na] as unsigned LEB128 varints,
  *   zero padding to a multiple of 8.
- * Varints make a bin with fewer than 128 values cost one byte.  With
- * KIND_ZERO_RUNS set in kind (format 1.1), a zero bin count is followed by
- * the number of further zero bins: the empty far tail of an equal-width
- * grid then costs two bytes.  The writer picks the smaller encoding.
+ * Counts are stored as src/counts_codec.c chooses per node (a flag in
+ * kind, format 1.1): plain varints, varints with runs of empty bins, or
+ * Rice codes of neighbouring differences.
  */
 enum { KIND_EXPLICIT = 0, KIND_GRID = 1, KIND_EXPLICIT_F32 = 2 };
-#define KIND_ZERO_RUNS 0x100u
+#define KIND_ZERO_RUNS 0x100u /* counts: AH__COUNTS_ZERO_RUNS */
+#define KIND_RICE 0x200u      /* counts: AH__COUNTS_RICE */
 #define NODE_HEADER 16
-
-static size_t varint_len(uint32_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static unsigned char *put_varint(unsigned char *p, uint32_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (unsigned char)v;
-    return p;
-}
-
-/* Read a varint from p (at most end); 0 when malformed. */
-static const unsigned char *get_varint(const unsigned char *p,
-                                       const unsigned char *end, uint32_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift <= 28 && p < end; shift += 7) {
-        unsigned char b = *p++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return x <= UINT32_MAX ? (*v = (uint32_t)x, p) : NULL;
-    }
-    return NULL;
-}
 
 /* Merge the equal-width grid over [lo, hi] with the sorted atoms, as the
  * fit does; returns the number of edges written (at most B + 1 + na). */
@@ -1010,39 +977,15 @@ static int node_kind(const hnode *nd)
     return KIND_EXPLICIT_F32;
 }
 
-/* Bytes of the bin counts, plain and with zero runs. */
-static void counts_bytes(const hnode *nd, size_t *plain, size_t *runs)
-{
-    size_t p = 0, r = 0;
-    for (uint32_t i = 0; i < nd->nb;) {
-        uint32_t z = i;
-        while (z < nd->nb && nd->count[z] == 0)
-            z++;
-        if (z > i) { /* a run of z - i zeros */
-            p += z - i;
-            r += 1 + varint_len(z - i - 1);
-            i = z;
-            continue;
-        }
-        p += varint_len(nd->count[i]);
-        r += varint_len(nd->count[i]);
-        i++;
-    }
-    *plain = p;
-    *runs = r;
-}
-
 static size_t node_bytes(const hnode *nd, int kind)
 {
     size_t b = NODE_HEADER + 8 * (size_t)nd->na;
     b += kind == KIND_GRID ? 24
          : kind == KIND_EXPLICIT ? 8 * ((size_t)nd->nb + 1)
                                  : 4 * ((size_t)nd->nb + 1);
-    size_t plain, runs;
-    counts_bytes(nd, &plain, &runs);
-    b += plain < runs ? plain : runs;
+    b += ah__counts_plan_for(nd->count, nd->nb).bytes;
     for (uint32_t i = 0; i < nd->na; i++)
-        b += varint_len(nd->acount[i]);
+        b += ah__varint_len(nd->acount[i]);
     return (b + 7) & ~(size_t)7;
 }
 
@@ -1062,10 +1005,12 @@ static void hist_write(const void *rep, unsigned char *buf)
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
         int kind = node_kind(nd);
-        size_t want = node_bytes(nd, kind), plain, runs;
-        counts_bytes(nd, &plain, &runs);
-        int zero_runs = runs < plain;
-        buf = ah__put_u32(buf, (uint32_t)kind | (zero_runs ? KIND_ZERO_RUNS : 0));
+        size_t want = node_bytes(nd, kind);
+        ah__counts_plan plan = ah__counts_plan_for(nd->count, nd->nb);
+        uint32_t flag = plan.enc == AH__COUNTS_ZERO_RUNS ? KIND_ZERO_RUNS
+                        : plan.enc == AH__COUNTS_RICE    ? KIND_RICE
+                                                         : 0;
+        buf = ah__put_u32(buf, (uint32_t)kind | flag);
         buf = ah__put_u32(buf, nd->nb);
         buf = ah__put_u32(buf, nd->na);
         buf = ah__put_u32(buf, (uint32_t)want);
@@ -1087,20 +1032,9 @@ static void hist_write(const void *rep, unsigned char *buf)
                 buf = ah__put_u32(buf, u);
             }
         }
-        for (uint32_t i = 0; i < nd->nb;) {
-            uint32_t z = i;
-            while (zero_runs && z < nd->nb && nd->count[z] == 0)
-                z++;
-            if (z > i) {
-                buf = put_varint(buf, 0);
-                buf = put_varint(buf, z - i - 1);
-                i = z;
-            } else {
-                buf = put_varint(buf, nd->count[i++]);
-            }
-        }
+        buf = ah__counts_write(&plan, nd->count, nd->nb, buf);
         for (uint32_t i = 0; i < nd->na; i++)
-            buf = put_varint(buf, nd->acount[i]);
+            buf = ah__varint_put(buf, nd->acount[i]);
         while ((size_t)(buf - start) < want)
             *buf++ = 0;
     }
@@ -1114,8 +1048,12 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
         return 0;
     uint32_t kind = ah__get_u32(p), nb = ah__get_u32(p + 4),
              na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
-    int zero_runs = (kind & KIND_ZERO_RUNS) != 0;
-    kind &= ~KIND_ZERO_RUNS;
+    int enc = (kind & KIND_ZERO_RUNS) ? AH__COUNTS_ZERO_RUNS
+              : (kind & KIND_RICE)    ? AH__COUNTS_RICE
+                                      : AH__COUNTS_PLAIN;
+    if ((kind & KIND_ZERO_RUNS) && (kind & KIND_RICE))
+        return 0;
+    kind &= ~(KIND_ZERO_RUNS | KIND_RICE);
     if (kind > KIND_EXPLICIT_F32 || nb > (1u << 24) || na > (1u << 24) ||
         (nb == 0 && na == 0) || nbytes > avail || nbytes % 8 != 0 ||
         nbytes < NODE_HEADER + 8 * (size_t)na + (kind == KIND_GRID ? 24 : 0))
@@ -1125,7 +1063,7 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
                         : kind == KIND_EXPLICIT ? 8 * ((size_t)nb + 1)
                                                 : 4 * ((size_t)nb + 1);
     if ((size_t)(end - q) <
-        8 * (size_t)na + edge_bytes + (zero_runs ? 0 : nb) + na)
+        8 * (size_t)na + edge_bytes + (enc == AH__COUNTS_PLAIN ? nb : 0) + na)
         return 0; /* every varint takes at least one byte */
     if (node_alloc_final(nd, nb, na) != AH_OK)
         return 0;
@@ -1171,20 +1109,12 @@ static size_t node_read(hnode *nd, size_t n, const unsigned char *p,
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
             return 0;
     uint64_t total = 0;
-    for (uint32_t i = 0; i < nb; i++) {
-        if (!(q = get_varint(q, end, &nd->count[i])))
-            return 0;
+    if (!(q = ah__counts_read(enc, q, end, nd->count, nb)))
+        return 0;
+    for (uint32_t i = 0; i < nb; i++)
         total += nd->count[i];
-        uint32_t more;
-        if (zero_runs && nd->count[i] == 0) {
-            if (!(q = get_varint(q, end, &more)) || more > nb - 1 - i)
-                return 0;
-            for (; more > 0; more--)
-                nd->count[++i] = 0;
-        }
-    }
     for (uint32_t i = 0; i < na; i++) {
-        if (!(q = get_varint(q, end, &nd->acount[i])))
+        if (!(q = ah__varint_get(q, end, &nd->acount[i])))
             return 0;
         total += nd->acount[i];
     }
