@@ -27,7 +27,7 @@ const char cmd_compare_usage[] =
     "bytes, %% of the raw float32 background, fit time, p-value time, scan\n"
     "time, and the individual-scan AUC of each anomalous set, for each tail,\n"
     "pooled and (when labels are given) conditional on the label.\n"
-    "Methods: empirical, kde, hist (the default: 2048 equal-width bins),\n"
+    "Methods: empirical, kde, hist (the default: 3072 equal-width bins),\n"
     "hist:N, hist:auto,"
     " hist:N:quantile or hist:N:tails for other edges.\n"
     "Pooled rows report the size of a model without labels.\n"

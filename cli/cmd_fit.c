@@ -20,7 +20,7 @@ const char cmd_fit_usage[] =
     "Fit per-node representations of background activations (n inputs x D\n"
     "nodes; shape (n, ...) is flattened) and save them to MODEL.\n"
     "  --method     hist (default), empirical (sorted columns) or kde\n"
-    "  --bins       bins per node, or auto (NumPy's rule); default 2048\n"
+    "  --bins       bins per node, or auto (NumPy's rule); default 3072\n"
     "  --binning    width (default, equal-width), quantile, or tails (finer\n"
     "               where p-values are small: geometric levels per tail)\n"
     "  --tail       the model's default tail (default upper)\n"
@@ -81,7 +81,7 @@ static int ms_rewind(void *ctx, ah_diag *diag)
 int cmd_fit(int argc, char **argv)
 {
     const cli_command *self = cli_find("fit");
-    const char *method = "hist", *bins = "2048", *binning = "width",
+    const char *method = "hist", *bins = "3072", *binning = "width",
                *tail = "upper", *out = NULL, *share = NULL, *chunk = NULL;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {

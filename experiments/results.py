@@ -24,17 +24,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETS = ["clean_holdout", "fgsm_eps05", "fgsm_eps10", "bim_eps05", "bim_eps10",
         "pgd_eps05", "pgd_eps10", "cw_l2", "synth"]
 TAILS = ["upper", "lower", "two", "both"]
-# "hist" is the default histogram (2048 equal-width bins, at most one per 4
-# background values of a set).
-METHODS = ["empirical", "hist", "hist:1024", "hist:auto", "hist:16", "hist:64",
-           "hist:256",
+# "hist" is the default histogram (3072 equal-width bins, at most one per 2
+# background values of a set); hist:2048 was the default before.
+METHODS = ["empirical", "kde", "hist", "hist:2048", "hist:1024", "hist:auto",
+           "hist:16", "hist:64", "hist:256",
            "hist:64:quantile", "hist:256:quantile", "hist:256:tails"]
 QUICK_METHODS = ["empirical", "hist", "hist:256", "hist:256:quantile"]
-# KDE costs O(N) erfc evaluations per value (about 400 s for the 10-node
-# cnn/logits layer with N = 50,000 and 10,000 queries x 8 configurations on
-# this machine), so it runs on that layer only.
-KDE_LAYERS = {"cnn/logits"}
-KDE_MAX_NODES = 10
 # Group scans cost a p-value batch and restarts per run: on the default
 # histogram, with the tails that work on hidden layers (two, both).
 GROUP_METHODS = ["hist"]
@@ -52,8 +47,7 @@ def calibration(acthist, d, nodes, tmp, log):
     method, upper tail, pooled and conditional (NumPy, Debian's python3)."""
     import numpy as np
     methods = list(CAL_METHODS)
-    if nodes <= KDE_MAX_NODES:   # one fit, 1,000 rows: affordable
-        methods.append(("kde", ["--method", "kde"]))
+    methods.append(("kde", ["--method", "kde"]))
     out, cmds = {}, []
     for name, args in methods:
         model = os.path.join(tmp, "cal.ahm")
@@ -158,8 +152,6 @@ def main():
         for s in shape[1:]:
             nodes *= s
         methods = list(QUICK_METHODS if a.quick else METHODS)
-        if name in KDE_LAYERS:
-            methods.insert(1, "kde")
         ind_cmd = [acthist, "compare"] + layer_args(d) + [
             "--methods", ",".join(methods), "--tails", ",".join(TAILS),
             "--json"]

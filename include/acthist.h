@@ -173,7 +173,7 @@ typedef struct ah_fit_options {
     int method;       /* enum ah_method, default AH_METHOD_HIST              */
     int tail;         /* enum ah_tail, default AH_TAIL_UPPER                  */
     int bins;         /* bins per node, AH_BINS_AUTO or 1..65536; default
-                         2048 (the fidelity evidence in docs/RESULTS.md)    */
+                         3072 (the fidelity evidence in docs/RESULTS.md)    */
     int binning;      /* enum ah_binning                                       */
     double atom_share;/* a value is an atom when at least this share of a
                          node's background takes it exactly (default 1/32)   */

@@ -9,7 +9,7 @@ void ah_fit_options_default(ah_fit_options *opts)
 {
     opts->method = AH_METHOD_HIST;
     opts->tail = AH_TAIL_UPPER;
-    opts->bins = 2048;
+    opts->bins = 3072;
     opts->binning = AH_BINNING_WIDTH;
     opts->atom_share = 1.0 / 32.0;
     opts->chunk_rows = 1024;

@@ -6,7 +6,7 @@
  * copied out once (contiguous rows in, contiguous columns out), each node of
  * the tile answers every row of the run while its few kilobytes stay in
  * cache, and each row's slice of the output is then written contiguously.
- * Large blocks matter: a model of D x 2048 bins is tens of megabytes, and
+ * Large blocks matter: a model of D x 3072 bins is tens of megabytes, and
  * every block reads all of it once.  Threads split the tiles of every block;
  * each output value is computed by the same code whoever computes it, so the
  * result does not depend on the thread count.
