@@ -2,23 +2,125 @@
  * scan_individual.c - the individual scan of SPEC "Individual scan".
  *
  * Workload: one call per input, D (hundreds to tens of thousands) p_max
- * values, called for every row of a batch, so the constant matters.  Only
- * values <= alpha_max can be thresholds or subset members, and on clean
- * inputs that is about alpha_max of them; those are copied out (branch-free:
- * the test is a coin flip on clean inputs) as order-preserving integer keys
- * and sorted in O(m): a counting pass into m buckets of equal width in value,
- * then an insertion sort with a budget, then a radix sort only if the values
- * were too clustered for the budget.  One walk over the sorted keys then
- * evaluates every distinct threshold with n_a = n = its rank, one logarithm
- * each for Berk-Jones.  Cost O(D + m) time and 3m words of memory for the m
- * values <= alpha_max.
+ * values, called for every row of a batch, so the constant matters (the
+ * benchmark has D = 4096).  Since n_a = n, the score at a threshold a with r
+ * values <= a is g(r, a): r (-ln a) for bj, sqrt(r (1-a) / a) for hc and
+ * sqrt(r) (1-a) for ks, each nondecreasing in r and nonincreasing in a.  A
+ * histogram of the values therefore bounds every threshold in a bucket by
+ * g(count up to the bucket's top, the bucket's bottom), and proves one at
+ * least as good as g(count up to the bucket's top, the bucket's top); only
+ * the few buckets whose upper bound reaches the best lower bound need their
+ * values sorted and scored (branch and bound), with the arithmetic of
+ * ah_stat_score, so the result is bit-identical to scoring every threshold.
+ *
+ * Passes, O(n) in all: (1) copy the values in (0, alpha_max] to a buffer as
+ * integer keys (branch-free: the test is a coin flip on clean inputs),
+ * spotting NaN and values <= 0 on the side; (2) count the keys by their
+ * high bits, about one per bucket over the two octaves below alpha_max,
+ * where clean inputs have their best threshold and bj and ks scores are
+ * flat, and 16 buckets per octave below; (3) walk the buckets from the top,
+ * in blocks of 16 first where they are fine and octaves where they are
+ * coarse, for the lower bound and the buckets that can reach it; (4) pull
+ * those buckets' keys out of the buffer in one pass, sort and score them.
+ * Clean inputs leave a few dozen keys for (4), so passes (1) and (2) take
+ * most of the time.  Up to 4096 values in (0, alpha_max] need no allocation
+ * (about 48 KB of stack); more allocate as much as before.
  */
-#include "bytes.h"
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum {
+    KEYS_STACK = 4096,     /* keys held on the stack, without malloc       */
+    SMALL = 64,            /* at most this many keys: score them all       */
+    FINE_BITS = 10,        /* at most 2^10 buckets per octave at the top   */
+    DEEP_BITS = 4,         /* 16 buckets per octave below                  */
+    DEEP_MAX = 40 << DEEP_BITS, /* 40 octaves, then one bucket for the rest */
+    BLOCK_BITS = 4,        /* top buckets are bounded 16 at a time first   */
+    MAX_RUNS = 4,          /* key ranges pulled out (tested in one pass)   */
+    RUN_GAP = 64           /* join candidate ranges fewer keys apart       */
+};
+
+/* Bounds within relative 1e-9 of each other are not trusted to order the
+ * scores: the arithmetic of both is good to a few ulps (see NEAR_ONE). */
+#define MARGIN 1e-9
+/* For hc and ks, r - r a loses digits as a nears 1 (relative error up to
+ * 2^-53 / (1 - a)), so buckets reaching above this are never pruned nor
+ * trusted for a lower bound; below it the error is under 2^-37.  (A defence
+ * in depth: the top bucket is at least 2^-11 wide, so such values could
+ * only compete among themselves, in one bucket.) */
+#define NEAR_ONE (1.0 - 0x1p-16)
+/* ln 2 rounded down; the bounds allow for the difference. */
+#define LN2 0x1.62e42fefa39efp-1
+/* The largest double below 1: thresholds at or above 1 score 0. */
+#define ONE_BELOW (1.0 - 0x1p-53)
+
+/* ln(1 + i/64) and 64 / (64 + i), i = 0..64.  Between grid points the
+ * chord of the concave ln(1+f) lies below it by at most (1/64)^2 / 8 <
+ * 3.1e-5, that of the convex 1/(1+f) above it by at most (1/64)^2 / 4 <
+ * 6.2e-5. */
+static const double ln_tab[65] = {
+    0, 0.015504186535965254, 0.030771658666753687, 0.045809536031294201,
+    0.06062462181643484, 0.075223421237587532, 0.089612158689687138,
+    0.10379679368164356, 0.11778303565638346, 0.13157635778871926,
+    0.14518200984449789, 0.15860503017663857, 0.17185025692665923,
+    0.18492233849401199, 0.19782574332991987, 0.21056476910734964,
+    0.22314355131420976, 0.23556607131276691, 0.24783616390458124,
+    0.25995752443692605, 0.27193371548364176, 0.28376817313064462,
+    0.2954642128938359, 0.30702503529491187, 0.31845373111853459,
+    0.32975328637246798, 0.34092658697059319, 0.3519764231571782,
+    0.36290549368936847, 0.37371640979358406, 0.38441169891033206,
+    0.39499380824086899, 0.40546510810816438, 0.41582789514371099,
+    0.42608439531090003, 0.43623676677491807, 0.44628710262841953,
+    0.45623743348158763, 0.46608972992459924, 0.47584590486996392,
+    0.48550781578170077, 0.49507726679785152, 0.50455601075239531,
+    0.51394575110223428, 0.52324814376454787, 0.53246479886947184,
+    0.54159728243274441, 0.5506471179526623, 0.55961578793542266,
+    0.56850473535266866, 0.57731536503482361, 0.58604904500357824,
+    0.59470710774669278, 0.60329085143808425, 0.61180154110599294,
+    0.62024040975185757, 0.62860865942237409, 0.63690746223706918,
+    0.6451379613735847, 0.65330127201274568, 0.66139848224536502,
+    0.66943065394262924, 0.67739882359180614, 0.68530400309891937,
+    0.69314718055994529};
+static const double rc_tab[65] = {
+    1, 0.98461538461538467, 0.96969696969696972, 0.95522388059701491,
+    0.94117647058823528, 0.92753623188405798, 0.91428571428571426,
+    0.90140845070422537, 0.88888888888888884, 0.87671232876712324,
+    0.86486486486486491, 0.85333333333333339, 0.84210526315789469,
+    0.83116883116883122, 0.82051282051282048, 0.810126582278481,
+    0.80000000000000004, 0.79012345679012341, 0.78048780487804881,
+    0.77108433734939763, 0.76190476190476186, 0.75294117647058822,
+    0.7441860465116279, 0.73563218390804597, 0.72727272727272729,
+    0.7191011235955056, 0.71111111111111114, 0.70329670329670335,
+    0.69565217391304346, 0.68817204301075274, 0.68085106382978722,
+    0.67368421052631577, 0.66666666666666663, 0.65979381443298968,
+    0.65306122448979587, 0.64646464646464652, 0.64000000000000001,
+    0.63366336633663367, 0.62745098039215685, 0.62135922330097082,
+    0.61538461538461542, 0.60952380952380958, 0.60377358490566035,
+    0.59813084112149528, 0.59259259259259256, 0.58715596330275233,
+    0.58181818181818179, 0.57657657657657657, 0.5714285714285714,
+    0.5663716814159292, 0.56140350877192979, 0.55652173913043479,
+    0.55172413793103448, 0.54700854700854706, 0.5423728813559322,
+    0.53781512605042014, 0.53333333333333333, 0.52892561983471076,
+    0.52459016393442626, 0.52032520325203258, 0.5161290322580645,
+    0.51200000000000001, 0.50793650793650791, 0.50393700787401574, 0.5};
+
+static inline uint64_t bits_of(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static inline double value_of(uint64_t u)
+{
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
 
 /* LSD radix sort of keys[0..n) ascending, tmp[0..n) as scratch; bytes
  * that every key shares are skipped. */
@@ -70,12 +172,13 @@ static int insertion_sort(uint64_t *keys, size_t n, size_t budget)
 }
 
 /*
- * Sort keys[0..n) ascending; scratch holds 2n + 1 words.  P-values spread
- * fairly evenly over [min, max], so one counting pass into n buckets of
- * equal width in value leaves only a few inversions (equal values, the
- * common ties, are no inversions at all) for an insertion sort to remove.
- * Values clustered inside a few buckets exceed the insertion budget and go
- * to the radix sort, so the cost stays O(n) either way.
+ * Sort keys[0..n) (of positive values) ascending; scratch holds 2n + 1
+ * words (unused below 48 keys).  P-values spread fairly evenly over
+ * [min, max], so one counting pass into n buckets of equal width in value
+ * leaves only a few inversions (equal values, the common ties, are no
+ * inversions at all) for an insertion sort to remove.  Values clustered
+ * inside a few buckets exceed the insertion budget and go to the radix
+ * sort, so the cost stays O(n).
  */
 static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
 {
@@ -90,8 +193,8 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
         kmin = keys[i] < kmin ? keys[i] : kmin;
         kmax = keys[i] > kmax ? keys[i] : kmax;
     }
-    lo = ah__key_value(kmin);
-    hi = ah__key_value(kmax);
+    lo = value_of(kmin + 1);
+    hi = value_of(kmax + 1);
     scale = (double)n / (hi - lo);
     if (kmin == kmax)
         return;
@@ -101,7 +204,7 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
     }
     /* Monotone bucket index: subtraction, product and truncation all
      * preserve order, so the buckets are ordered. */
-#define BUCKET(k) (size_t)((ah__key_value(k) - lo) * scale)
+#define BUCKET(k) (size_t)((value_of((k) + 1) - lo) * scale)
     memset(start, 0, (n + 1) * sizeof *start);
     for (size_t i = 0; i < n; i++) {
         size_t b = BUCKET(keys[i]);
@@ -129,14 +232,518 @@ static inline double score_full(int stat, double a, double n)
     return ah_stat_score(stat, a, n, n);
 }
 
+/*
+ * The bounds work on pot = g(r, a) for bj and g(r, a)^2 for hc and ks, which
+ * orders thresholds as the score does and is r F(a), with F(a) = -ln a,
+ * 1/a - 1 or (1-a)^2, decreasing in a.  So in a bucket of values in
+ * (x0, x1] with C values at or below x1, every threshold has pot <=
+ * C F(x0), and the largest value, of rank C, has pot >= C F(x1).  bound_f
+ * bounds F at a grid point x from above (fu) and from below (fl), as exact
+ * bounds up to the rounding that MARGIN absorbs.  For bj and hc, normal x
+ * splits as 2^e (1 + f) with f = (i + t) / 64 on the grid of the tables.
+ */
+static inline void bound_f(int stat, double x, double *fu, double *fl)
+{
+    uint64_t b = bits_of(x);
+    int e = (int)(b >> 52) - 1023, i = (int)((b >> 46) & 63);
+    double t = (double)(b & ((UINT64_C(1) << 46) - 1)) * 0x1p-46, c, p;
+    if (stat == AH_STAT_KS) {
+        *fu = (1.0 - x) * (1.0 - x);
+        *fl = x > NEAR_ONE ? 0.0 : *fu;
+        return;
+    }
+    if (!(x >= DBL_MIN)) { /* 0 or subnormal: no useful bound, none needed */
+        *fu = INFINITY;
+        *fl = 0.0;
+        return;
+    }
+    if (stat == AH_STAT_BJ) { /* -ln x, the 1e-12 covering rounding */
+        c = -e * LN2 - (ln_tab[i] + t * (ln_tab[i + 1] - ln_tab[i]));
+        *fu = c + 1e-12;
+        *fl = c - 3.1e-5 - 1e-12;
+    } else { /* 1/x - 1 with 2^-e exact */
+        c = rc_tab[i] + t * (rc_tab[i + 1] - rc_tab[i]);
+        p = value_of((uint64_t)(1023 - e) << 52);
+        *fu = p * c - 1.0;
+        *fl = x > NEAR_ONE ? 0.0 : p * (c - 6.2e-5) - 1.0;
+    }
+    *fl = *fl > 0.0 ? *fl : 0.0;
+}
+
+/* Bounds on F at the grid point of key k (the value with bits k): fu for
+ * the bucket above it, fl for the bucket below, whose values are <= amax. */
+static inline void grid_f(int stat, uint64_t k, double amax, double *fu,
+                          double *fl)
+{
+    double x = value_of(k), unused;
+    bound_f(stat, x, fu, fl);
+    if (x > amax)
+        bound_f(stat, amax, &unused, fl);
+}
+
+/* An upper bound on pot(r, a) for the single threshold a. */
+static inline double pot_upper(int stat, double r, double a)
+{
+    double fu, fl;
+    if (stat != AH_STAT_BJ && a > NEAR_ONE)
+        return INFINITY;
+    bound_f(stat, a, &fu, &fl);
+    return r * fu;
+}
+
+/* The best threshold so far; pot never falls below a proven lower bound. */
+typedef struct best_t {
+    int stat;
+    double score, alpha, pot;
+    size_t size;
+} best_t;
+
+/*
+ * Score the distinct values of keys[0..k), sorted ascending: every key of a
+ * contiguous key range, with `below` values (keys and nonpositive values)
+ * under the range, so the i-th key has rank below + i + 1.  A threshold
+ * whose bound cannot reach the best is skipped without a logarithm.  Ties
+ * keep the smallest threshold, whatever the order of ranges.
+ */
+static void score_run(best_t *b, const uint64_t *keys, size_t k, size_t below)
+{
+    for (size_t i = 0; i < k; i++) {
+        double a, r, s;
+        if (i + 1 < k && keys[i + 1] == keys[i])
+            continue; /* the threshold is at the last copy */
+        a = value_of(keys[i] + 1);
+        r = (double)(below + i + 1);
+        if (pot_upper(b->stat, r, a) * (1.0 + MARGIN) < b->pot)
+            continue;
+        s = score_full(b->stat, a, r);
+        if (s > b->score || (s == b->score && s > 0.0 && a < b->alpha)) {
+            double p = b->stat == AH_STAT_BJ ? s : s * s;
+            b->score = s;
+            b->alpha = a;
+            b->size = below + i + 1;
+            b->pot = p > b->pot ? p : b->pot;
+        }
+    }
+}
+
+/* Sort keys[0..k) with scratch[0..avail) if it is big enough, else with a
+ * temporary buffer. */
+static int sort_run(uint64_t *keys, size_t k, uint64_t *scratch,
+                    size_t avail)
+{
+    uint64_t *tmp = scratch;
+    size_t bytes;
+    if (k >= 48 && avail < 2 * k + 1) {
+        if (!ah__mul_ok(2 * k + 1, sizeof *tmp, &bytes) ||
+            !(tmp = malloc(bytes)))
+            return AH_ERR_NOMEM;
+    }
+    sort_keys(keys, tmp, k);
+    if (tmp != scratch)
+        free(tmp);
+    return AH_OK;
+}
+
+/* A contiguous key range [klo, khi] to score: `top` values are <= its top
+ * (nonpositive ones included) and `count` keys lie in it. */
+typedef struct run_t {
+    uint64_t klo, khi;
+    size_t top, count;
+} run_t;
+
+/* Add the bucket of keys [k0, k1) with c keys and C values at or below its
+ * top; buckets come in descending order.  Nearby ranges are joined (scoring
+ * a few extra thresholds is harmless), and past MAX_RUNS everything joins
+ * the last range. */
+static void add_bucket(run_t *runs, int *nruns, uint64_t k0, uint64_t k1,
+                       size_t C, size_t c)
+{
+    if (*nruns > 0) {
+        run_t *r = &runs[*nruns - 1];
+        if (r->top - r->count - C <= RUN_GAP || *nruns == MAX_RUNS) {
+            r->klo = k0;
+            r->count = r->top - (C - c);
+            return;
+        }
+    }
+    runs[*nruns].klo = k0;
+    runs[*nruns].khi = k1 - 1;
+    runs[*nruns].top = C;
+    runs[*nruns].count = c;
+    (*nruns)++;
+}
+
+/*
+ * Move the keys in any of the ranges [lo[q], lo[q] + span[q]], q < nr, to
+ * the front of keys[0..m) and return their number; the rest stay behind
+ * them.  Keys go four at a time against each range by their least offset,
+ * so the common pass takes no branch; inlined with nr constant.
+ */
+static inline size_t gather(uint64_t *keys, size_t m, const uint64_t *lo,
+                            const uint64_t *span, int nr)
+{
+    size_t g = 0, i = 0, j;
+    for (; i + 4 <= m; i += 4) {
+        int hit = 0;
+        for (int q = 0; q < nr; q++) {
+            uint64_t d0 = keys[i] - lo[q], d1 = keys[i + 1] - lo[q],
+                     d2 = keys[i + 2] - lo[q], d3 = keys[i + 3] - lo[q];
+            d0 = d0 < d1 ? d0 : d1;
+            d2 = d2 < d3 ? d2 : d3;
+            hit |= (d0 < d2 ? d0 : d2) <= span[q];
+        }
+        if (!hit)
+            continue;
+        for (j = i; j < i + 4; j++) {
+            uint64_t k = keys[j];
+            int in = 0;
+            for (int q = 0; q < nr; q++)
+                in |= k - lo[q] <= span[q];
+            if (in) {
+                keys[j] = keys[g];
+                keys[g++] = k;
+            }
+        }
+    }
+    for (; i < m; i++) {
+        uint64_t k = keys[i];
+        int in = 0;
+        for (int q = 0; q < nr; q++)
+            in |= k - lo[q] <= span[q];
+        if (in) {
+            keys[i] = keys[g];
+            keys[g++] = k;
+        }
+    }
+    return g;
+}
+
+/*
+ * Pass 1 over pmax[i..end): keys are the values' bits minus one, so that
+ * exactly the values in (0, amax] have keys below ka, in order: zero,
+ * negative values, NaN and values above amax all land at or above it.
+ * Branch-free (the test is a coin flip on clean inputs): the write at
+ * keys[*m] never passes the number of values seen.  NaN poisons the sums
+ * (four, to keep the chains of additions short); bit 63 of a value's bits
+ * or of its key marks a value <= 0.
+ */
+static void copy_keys(const double *pmax, size_t i, size_t end, uint64_t ka,
+                      uint64_t *keys, size_t *mp, double *sum, uint64_t *neg)
+{
+    size_t m = *mp;
+    uint64_t ng = 0;
+    for (; i + 4 <= end; i += 4) {
+        double x0 = pmax[i], x1 = pmax[i + 1], x2 = pmax[i + 2],
+               x3 = pmax[i + 3];
+        uint64_t u0 = bits_of(x0), u1 = bits_of(x1), u2 = bits_of(x2),
+                 u3 = bits_of(x3);
+        keys[m] = u0 - 1;
+        m += u0 - 1 < ka;
+        keys[m] = u1 - 1;
+        m += u1 - 1 < ka;
+        keys[m] = u2 - 1;
+        m += u2 - 1 < ka;
+        keys[m] = u3 - 1;
+        m += u3 - 1 < ka;
+        sum[0] += x0;
+        sum[1] += x1;
+        sum[2] += x2;
+        sum[3] += x3;
+        ng |= u0 | (u0 - 1) | u1 | (u1 - 1) | u2 | (u2 - 1) | u3 | (u3 - 1);
+    }
+    for (; i < end; i++) {
+        uint64_t u = bits_of(pmax[i]);
+        keys[m] = u - 1;
+        m += u - 1 < ka;
+        sum[0] += pmax[i];
+        ng |= u | (u - 1);
+    }
+    *mp = m;
+    *neg |= ng;
+}
+
+/* Index of the first NaN in p[0..n), or n. */
+static size_t first_nan(const double *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !isnan(p[i]))
+        i++;
+    return i;
+}
+
+/* Bounds on F inside one block of nb top buckets, from those at its grid
+ * points x0 < x1 (upper) and x0 < h1 = min(x1, amax) (lower): F is
+ * convex, so the chord of upper bounds lies above it, and the chord of
+ * lower bounds less the chord's largest gap, M (h1 - x0)^2 / 8 for
+ * |F''| <= M on the block, below it.  With x0 in octave 2^e and buckets
+ * 2^(e - rf) wide, (h1 - x0) / x0 <= q = BLK 2^-rf.  Positions along the
+ * chords are counted in buckets (values may be too small for slopes or
+ * reciprocals), and 1e-15 of the chord's top covers their rounding. */
+typedef struct chord_t {
+    double h1w, iu, il, u0, du, l0, dl;
+} chord_t;
+
+static inline chord_t block_chord(int stat, double x0, double x1, double amax,
+                                  double u0, double u1, double l0, double l1,
+                                  size_t nb, double q)
+{
+    chord_t c;
+    double gap;
+    if (stat == AH_STAT_KS)
+        gap = (x1 - x0) * (x1 - x0) / 4.0;
+    else if (!(x0 >= DBL_MIN))
+        gap = INFINITY;
+    else if (stat == AH_STAT_BJ)
+        gap = q * q / 8.0;
+    else /* 1 / x0 <= 2^-e, exactly a power of two */
+        gap = q * q / 4.0 *
+              value_of((uint64_t)(2046 - (bits_of(x0) >> 52)) << 52);
+    c.iu = nb == (size_t)1 << BLOCK_BITS ? 1.0 / (1 << BLOCK_BITS)
+                                          : 1.0 / (double)nb;
+    if (x1 <= amax) {
+        c.h1w = (double)nb;
+        c.il = c.iu;
+    } else { /* the top block: w is exact, a power of two */
+        double w = (x1 - x0) / (double)nb;
+        c.h1w = (amax - x0) / w;
+        c.il = 1.0 / c.h1w;
+    }
+    c.u0 = u0 + 1e-15 * u0;
+    c.du = u1 - u0;
+    c.l0 = l0 - gap - 1e-15 * l0;
+    c.dl = l1 - l0;
+    return c;
+}
+
+/* Upper bound on F over the block's bucket k (none if u0 is not finite),
+ * and lower bound at the bucket's top, or amax. */
+static inline double chord_fu(const chord_t *c, int k)
+{
+    return c->u0 < INFINITY ? c->u0 + c->du * ((double)k * c->iu) : INFINITY;
+}
+
+static inline double chord_fl(const chord_t *c, int k)
+{
+    double h = (double)(k + 1) < c->h1w ? (double)(k + 1) : c->h1w;
+    return c->l0 + c->dl * (h * c->il);
+}
+
+/*
+ * Find the buckets that can hold the best threshold, for SMALL < m <=
+ * UINT32_MAX keys of values <= amax, with L nonpositive values.  Fills runs
+ * (in descending order) and the proven lower bound *lb_out on pot.
+ */
+static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
+                     double amax, run_t *runs, double *lb_out)
+{
+    enum {
+        BLK = 1 << BLOCK_BITS,
+        OCT = 1 << DEEP_BITS,
+        NCNT = (2 << FINE_BITS) + DEEP_MAX + 1,
+        NBLK = (2 << FINE_BITS) >> BLOCK_BITS
+    };
+    /* Top tier: keys >= f0, the octaves (exponent fields of keys) of amax
+     * and the one below, with 2^rf buckets per octave, about one key per
+     * bucket: clean inputs put their best threshold there, and bj and ks
+     * scores are flat near it.  Deep tier: 2^DEEP_BITS buckets per octave
+     * below f0, the last one also holding everything deeper.  For hc and
+     * ks, buckets reaching above NEAR_ONE (keys past knear) are kept. */
+    uint64_t top = bits_of(amax) - 1, et = top >> 52;
+    uint64_t f0 = et > 0 ? (et - 1) << 52 : 0;
+    uint64_t knear = stat == AH_STAT_BJ ? UINT64_MAX : bits_of(NEAR_ONE);
+    int bl = 0, rf, sf, sd = 52 - DEEP_BITS, nruns = 0;
+    size_t nf, nd, nb, bbest = 0, C, cdeep, jlast = 0;
+    uint32_t cnt[NCNT], blk[NBLK];
+    size_t ctop[NBLK];
+    uint64_t mark[(NCNT + 63) / 64];
+    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
+    double lb = 0.0, fu = 0.0, fl = 0.0, qblk;
+
+    while (bl < 64 && (m >> bl) > 0)
+        bl++;
+    rf = bl - 2 < 3 ? 3 : bl - 2 > FINE_BITS ? FINE_BITS : bl - 2;
+    sf = 52 - rf;
+    nf = (size_t)((top - f0) >> sf) + 1;
+    nd = (size_t)(f0 >> sd);
+    nd = nd > DEEP_MAX ? DEEP_MAX + 1 : nd;
+    nb = (nf + BLK - 1) >> BLOCK_BITS;
+    qblk = (double)BLK / (double)(1 << rf);
+
+    /* cnt[0..nf) top tier ascending, cnt[nf..nf+nd) deep tier descending.
+     * d = k - f0 wraps past 2^63 for deep keys, whose distance below f0
+     * is then ~d.  So d >> sf is the top bucket of a top key and at least
+     * 2^14 for a deep key, and ~d >> sd the deep bucket (clamped to dmax)
+     * of a deep key and at least 2^15 for a top key: the smaller of the
+     * two indices is the right one, without a branch (which would
+     * mispredict) or a select. */
+    memset(cnt, 0, (nf + nd) * sizeof *cnt);
+    {
+        uint64_t dmax = nd > 0 ? nd - 1 : 0;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t d = keys[i] - f0, top_j = d >> sf, deep_j = ~d >> sd;
+            deep_j = nf + (deep_j < dmax ? deep_j : dmax);
+            cnt[top_j < deep_j ? top_j : deep_j]++;
+        }
+    }
+
+    /* Keys of the grid points: a top bucket j holds keys [k0, k1), values
+     * in (value(k0), value(k1)] (a key is its value's bits minus one); deep
+     * bucket j lies between grid points j + 1 and j, the last reaching 0.
+     * Blocks of BLK top buckets never straddle an octave, so inside one the
+     * grid points are evenly spaced in value. */
+#define FINE_K(j) (f0 + ((uint64_t)(j) << sf))
+#define BLOCK_J0(b) ((b) << BLOCK_BITS)
+#define BLOCK_J1(b) ((b) + 1 < nb ? ((b) + 1) << BLOCK_BITS : nf)
+#define DEEP_K(j) ((j) < nd ? f0 - ((uint64_t)(j) << sd) : 0)
+#define PRUNED(ub) ((ub) * (1.0 + MARGIN) < lb)
+#define MARK(j) (mark[(j) >> 6] |= UINT64_C(1) << ((j) & 63))
+#define MARKED(j) (mark[(j) >> 6] >> ((j) & 63) & 1)
+#define CHORD(b)                                                             \
+    block_chord(stat, bx[b], bx[(b) + 1], amax, bfu[b], bfu[(b) + 1],        \
+                bfl[b], bfl[(b) + 1], BLOCK_J1(b) - BLOCK_J0(b), qblk)
+#define FINE_FU(c, j, k)                                                     \
+    (FINE_K((j) + 1) > knear ? INFINITY : chord_fu(&c, k))
+
+    memset(mark, 0, ((nf + nd + 63) >> 6) * sizeof *mark);
+    for (size_t b = 0; b <= nb; b++) {
+        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : nf);
+        bx[b] = value_of(k);
+        grid_f(stat, k, amax, &bfu[b], &bfl[b]);
+    }
+
+    /* Lower bound from blocks of top buckets, remembering the best. */
+    C = L + m;
+    for (size_t b = nb; b-- > 0;) {
+        uint32_t s = 0;
+        if (b + 1 < nb) /* a full block: a fixed loop the compiler unrolls */
+            for (size_t j = 0; j < BLK; j++)
+                s += cnt[BLOCK_J0(b) + j];
+        else
+            for (size_t j = BLOCK_J0(b); j < nf; j++)
+                s += cnt[j];
+        blk[b] = s;
+        ctop[b] = C;
+        if (s && C * bfl[b + 1] > lb) {
+            lb = C * bfl[b + 1];
+            bbest = b;
+        }
+        C -= s;
+    }
+    /* Deep buckets, an octave at a time: lower bounds, and candidates
+     * against the bound so far (checked again at the end).  A whole octave
+     * whose bound cannot reach it is passed over. */
+    cdeep = C;
+    for (size_t o = 0; o < nd && C > L; o += OCT) {
+        size_t end = o + OCT < nd ? o + OCT : nd, g = SIZE_MAX;
+        uint32_t s = 0;
+        if (end - o == OCT)
+            for (size_t j = 0; j < OCT; j++)
+                s += cnt[nf + o + j];
+        else
+            for (size_t j = o; j < end; j++)
+                s += cnt[nf + j];
+        if (!s)
+            continue;
+        grid_f(stat, DEEP_K(end), amax, &fu, &fl);
+        if (PRUNED(C * fu)) {
+            C -= s;
+            continue;
+        }
+        for (size_t j = o; j < end; j++) {
+            double v;
+            if (!cnt[nf + j])
+                continue;
+            if (g != j) /* grid point j, unless the bucket above had it */
+                grid_f(stat, DEEP_K(j), amax, &fu, &fl);
+            v = C * fl;
+            lb = v > lb ? v : lb;
+            grid_f(stat, DEEP_K(j + 1), amax, &fu, &fl);
+            g = j + 1;
+            if (!PRUNED(C * fu)) {
+                MARK(nf + j);
+                jlast = j + 1;
+            }
+            C -= cnt[nf + j];
+        }
+    }
+    /* Single top buckets of the blocks still in play, the best block first
+     * for a sharp bound early.  Branch-free, as about half the buckets are
+     * empty: an empty bucket's bound is still that of the largest value
+     * below it, if any (else the block is the lowest, done with tests). */
+    for (size_t q = 0; q <= nb; q++) {
+        size_t b = q == 0 ? bbest : nb - q, J0 = BLOCK_J0(b);
+        int64_t Cj = (int64_t)ctop[b];
+        uint64_t keep = 0;
+        double vmax = 0.0;
+        chord_t c;
+        if ((q > 0 && b == bbest) || !blk[b] ||
+            (FINE_K(BLOCK_J1(b)) <= knear && PRUNED(Cj * bfu[b])))
+            continue;
+        c = CHORD(b);
+        /* Within the block, bounds go against lb as it was, so no chain of
+         * dependent updates slows the loop. */
+        for (size_t j = BLOCK_J1(b); j-- > J0;) {
+            int k = (int)(j - J0);
+            double Cd = (double)Cj, v = Cd * chord_fl(&c, k);
+            double u = Cd * FINE_FU(c, j, k);
+            if (Cj > (int64_t)L)
+                vmax = v > vmax ? v : vmax;
+            keep |= (uint64_t)((cnt[j] != 0) & !PRUNED(u)) << k;
+            Cj -= cnt[j];
+        }
+        lb = vmax > lb ? vmax : lb;
+        mark[J0 >> 6] |= keep << (J0 & 63);
+    }
+    /* The candidates against the final bound, in descending order. */
+    for (size_t b = nb; b-- > 0;) {
+        size_t Cj = ctop[b];
+        chord_t c;
+        if (!(mark[BLOCK_J0(b) >> 6] >> (BLOCK_J0(b) & 63) &
+              ((UINT64_C(1) << BLK) - 1)))
+            continue;
+        c = CHORD(b);
+        for (size_t j = BLOCK_J1(b); j-- > BLOCK_J0(b);) {
+            if (MARKED(j) &&
+                !PRUNED(Cj * FINE_FU(c, j, (int)(j - BLOCK_J0(b)))))
+                add_bucket(runs, &nruns, FINE_K(j), FINE_K(j + 1), Cj,
+                           cnt[j]);
+            Cj -= cnt[j];
+        }
+    }
+    C = cdeep;
+    for (size_t j = 0; j < jlast; j++) {
+        if (MARKED(nf + j)) {
+            grid_f(stat, DEEP_K(j + 1), amax, &fu, &fl);
+            if (!PRUNED(C * fu))
+                add_bucket(runs, &nruns, DEEP_K(j + 1), DEEP_K(j), C,
+                           cnt[nf + j]);
+        }
+        C -= cnt[nf + j];
+    }
+#undef FINE_K
+#undef BLOCK_J0
+#undef BLOCK_J1
+#undef DEEP_K
+#undef PRUNED
+#undef MARK
+#undef MARKED
+#undef CHORD
+#undef FINE_FU
+    *lb_out = lb;
+    return nruns;
+}
+
 int ah_scan_individual(const double *pmax, size_t n, int stat,
                        double alpha_max, ah_scan_result *res, size_t *nodes,
                        ah_diag *diag)
 {
-    uint64_t *keys;
-    size_t m = 0, nan = 0, bytes;
-    double best = 0.0, best_alpha = 0.0;
-    size_t best_size = 0;
+    uint64_t stack_keys[KEYS_STACK], *keys = stack_keys;
+    size_t cap = KEYS_STACK, m = 0, L = 0, i = 0, bytes;
+    double amax, sum[4] = {0.0, 0.0, 0.0, 0.0};
+    uint64_t ka, neg = 0;
+    best_t best = {stat, 0.0, 0.0, 0.0, 0};
+    run_t runs[MAX_RUNS];
+    int nruns, st = AH_OK;
 
     ah__diag_clear(diag);
     if (!res || (!pmax && n > 0))
@@ -151,62 +758,109 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
     if (isnan(alpha_max))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_individual: alpha_max is NaN");
-    /* Branch-free counting: about half the values pass on clean inputs,
-     * which a branch would mispredict. */
-    for (size_t i = 0; i < n; i++) {
-        m += pmax[i] <= alpha_max;
-        nan += isnan(pmax[i]) != 0;
-    }
-    if (nan) {
-        size_t i = 0;
-        while (!isnan(pmax[i]))
-            i++;
-        return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
-                        "scan_individual: p-value of node %zu is NaN", i);
-    }
-    if (m == 0)
+    /* Thresholds at or above 1 and at or below 0 score 0, so only values
+     * in (0, amax] can win; those below count towards every rank. */
+    amax = alpha_max < ONE_BELOW ? alpha_max : ONE_BELOW;
+    ka = bits_of(amax);
+    if (!(amax > 0.0)) {
+        i = first_nan(pmax, n);
+        if (i < n)
+            return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
+                            "scan_individual: p-value of node %zu is NaN", i);
         return AH_OK;
-    /* m + 1 keys (the branch-free fill writes one past the last), 2m + 1
-     * more as sorting scratch. */
-    if (!ah__mul_ok(3 * m + 2, sizeof *keys, &bytes) ||
-        !(keys = malloc(bytes)))
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "scan_individual: out of memory for %zu values", m);
-    m = 0;
-    for (size_t i = 0; i < n; i++) {
-        keys[m] = ah__key_of(pmax[i]);
-        m += pmax[i] <= alpha_max;
     }
-    sort_keys(keys, keys + m + 1, m);
-
-    /* keys[i] is the (i+1)-th smallest value: a threshold at the last copy
-     * of each distinct value, where the subset size is i + 1.  Strictly
-     * greater keeps the smallest threshold on ties.  (Equal keys are equal
-     * values; -0.0 and +0.0 differ but both score 0.) */
-    for (size_t i = 0; i < m; i++) {
-        double a, s;
-        if (i + 1 < m && keys[i + 1] == keys[i])
-            continue;
-        a = ah__key_value(keys[i]);
-        s = score_full(stat, a, (double)(i + 1));
-        if (s > best) {
-            best = s;
-            best_alpha = a;
-            best_size = i + 1;
+    /* Keys go to the stack buffer while it has room; should it fill up,
+     * the rest are counted (the NaN check coming first, as before) and the
+     * keys move to a heap buffer as large as before, with sorting scratch.
+     * NaN poisons the sums, and no key is written past the room. */
+    while (i < n) {
+        size_t room = cap - m, end = n - i < room ? n : i + room;
+        copy_keys(pmax, i, end, ka, keys, &m, sum, &neg);
+        i = end;
+        if (i < n && cap - m < KEYS_STACK / 16 && keys == stack_keys) {
+            size_t more = 0, nan = 0, j;
+            for (j = i; j < n; j++) {
+                more += bits_of(pmax[j]) - 1 < ka;
+                nan += isnan(pmax[j]) != 0;
+            }
+            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3])) {
+                j = first_nan(pmax, n);
+                if (j < n)
+                    return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)j,
+                                    "scan_individual: p-value of node %zu "
+                                    "is NaN", j);
+            }
+            if (!ah__mul_ok(3 * (m + more) + 2, sizeof *keys, &bytes) ||
+                !(keys = malloc(bytes)))
+                return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                                "scan_individual: out of memory for %zu "
+                                "values", m + more);
+            memcpy(keys, stack_keys, m * sizeof *keys);
+            cap = 3 * (m + more) + 2;
         }
     }
-    free(keys);
-    if (best > 0.0) {
-        res->score = best;
-        res->alpha = best_alpha;
-        res->size = best_size;
+    if (isnan(sum[0] + sum[1] + sum[2] + sum[3])) {
+        /* a NaN, or infinities of both signs */
+        i = first_nan(pmax, n);
+        if (i < n) {
+            if (keys != stack_keys)
+                free(keys);
+            return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
+                            "scan_individual: p-value of node %zu is NaN", i);
+        }
+    }
+    if (neg >> 63)
+        for (i = 0; i < n; i++)
+            L += pmax[i] <= 0.0;
+
+    if (m > SMALL && m <= UINT32_MAX) {
+        /* Pull the ranges' keys to the front of the buffer in one pass (in
+         * place: the rest only moves within the buffer), sort them together
+         * and score each range; the buffer after them is sorting scratch. */
+        size_t g = 0, at = 0;
+        uint64_t lo[MAX_RUNS], span[MAX_RUNS];
+        nruns = find_runs(keys, m, L, stat, amax, runs, &best.pot);
+        for (int q = 0; q < MAX_RUNS; q++) {
+            /* unused ranges repeat the first: no key is tested twice */
+            lo[q] = runs[q < nruns ? q : 0].klo;
+            span[q] = runs[q < nruns ? q : 0].khi - lo[q];
+        }
+        if (nruns == 1)
+            g = gather(keys, m, lo, span, 1);
+        else if (nruns == 2)
+            g = gather(keys, m, lo, span, 2);
+        else if (nruns > 2)
+            g = gather(keys, m, lo, span, MAX_RUNS);
+        st = sort_run(keys, g, keys + g, cap - g);
+        /* Ranges come in descending order, so ascending keys meet the last
+         * range first. */
+        for (int q = nruns; q-- > 0 && st == AH_OK;) {
+            score_run(&best, keys + at, runs[q].count,
+                      runs[q].top - runs[q].count);
+            at += runs[q].count;
+        }
+    } else if (m > 0) {
+        st = sort_run(keys, m, keys + m, cap - m);
+        if (st == AH_OK)
+            score_run(&best, keys, m, L);
+    }
+    if (keys != stack_keys)
+        free(keys);
+    if (st != AH_OK)
+        return ah__fail(diag, st, -1, -1,
+                        "scan_individual: out of memory for %zu values", m);
+
+    if (best.score > 0.0) {
+        res->score = best.score;
+        res->alpha = best.alpha;
+        res->size = best.size;
         if (nodes) {
             /* Branch-free again; the write at k never passes n - 1, since
-             * k < best_size until the last member is written. */
+             * k < best.size until the last member is written. */
             size_t k = 0;
-            for (size_t i = 0; i < n && k < best_size; i++) {
+            for (i = 0; i < n && k < best.size; i++) {
                 nodes[k] = i;
-                k += pmax[i] <= best_alpha;
+                k += pmax[i] <= best.alpha;
             }
         }
     }
