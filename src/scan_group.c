@@ -215,6 +215,40 @@ static void sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t *cnt, size_t n)
     }
 }
 
+/* Two halves sorted by two threads, then merged (stably, the left half
+ * first on ties: the same order as sorting the whole). */
+typedef struct halves_job {
+    gs_keyed *a, *tmp;
+    size_t *cnt, n, h;
+} halves_job;
+
+static void sort_half(void *ctx, int t)
+{
+    halves_job *jb = ctx;
+    size_t off = t ? jb->h : 0, n = t ? jb->n - jb->h : jb->h;
+    sort_keyed(jb->a + off, jb->tmp + off, jb->cnt + (t ? jb->h + 1 : 0), n);
+}
+
+/* sort_keyed on up to two threads; cnt holds n + 2 words. */
+static void sort_keyed_threads(gs_keyed *a, gs_keyed *tmp, size_t *cnt,
+                               size_t n, int threads)
+{
+    if (threads < 2 || n < (1u << 16)) {
+        sort_keyed(a, tmp, cnt, n);
+        return;
+    }
+    halves_job jb = {a, tmp, cnt, n, n / 2};
+    ah__parallel(2, sort_half, &jb);
+    size_t i = 0, j = jb.h, k = 0;
+    while (i < jb.h && j < n)
+        tmp[k++] = a[j].key < a[i].key ? a[j++] : a[i++];
+    while (i < jb.h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
 /* First t with thr[t] > v (T when none). */
 static size_t upper_rank(const double *thr, size_t T, double v)
 {
@@ -384,11 +418,12 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
             kp[P] = (gs_keyed){ah__key_of(hi), {(uint32_t)i, (uint32_t)j}};
             P += hi <= amax;
         }
-    cnt = malloc((P + 1) * sizeof *cnt);
+    cnt = malloc((P + 2) * sizeof *cnt);
     pb->thr = malloc(P * sizeof *pb->thr); /* T <= P; not shrunk */
     if (!cnt || !pb->thr)
         goto done;
-    sort_keyed(kp, kp + P + 1, cnt, P);
+    sort_keyed_threads(kp, kp + P + 1, cnt, P,
+                       ah__thread_count(pb->o->threads, 2));
     free(cnt);
     cnt = NULL;
 

@@ -389,6 +389,56 @@ static void test_errors(void)
               d.row == 1 && d.col == 1, "p_min > p_max");
 }
 
+/* A batch large enough for the setup's two-thread sort (over 65,536 pairs
+ * at or below alpha_max), with heavy ties: every thread count must give
+ * the one-thread result. */
+static void test_large_threads(void)
+{
+    enum { R = 300, C = 600 };
+    uint64_t rng = check_seed + 99;
+    double *p = malloc(sizeof(double) * R * C * 2);
+    unsigned char *in1 = malloc(R), *nd1 = malloc(C), *in2 = malloc(R),
+                  *nd2 = malloc(C);
+    if (!p || !in1 || !nd1 || !in2 || !nd2)
+        return;
+    for (size_t i = 0; i < R; i++)
+        for (size_t j = 0; j < C; j++) {
+            /* quantised like histogram p-values; a block of small ones */
+            double k = (double)(1 + check_rand_u64(&rng) % 5001);
+            if (i < 20 && j < 40)
+                k = (double)(1 + check_rand_u64(&rng) % 50);
+            p[(i * C + j) * 2] = (k - 1) / 5002.0;
+            p[(i * C + j) * 2 + 1] = k / 5002.0;
+        }
+    int badt = 0;
+    for (int stat = 0; stat < 3; stat++) {
+        ah_group_options o;
+        ah_group_result r1, r2;
+        ah_group_options_default(&o);
+        o.stat = stat;
+        o.restarts = 3;
+        o.threads = 1;
+        int st1 = ah_scan_group(p, R, C, &o, &r1, in1, nd1, NULL);
+        for (int th = 2; th <= 3; th++) {
+            o.threads = th;
+            int st2 = ah_scan_group(p, R, C, &o, &r2, in2, nd2, NULL);
+            badt += st1 != AH_OK || st2 != AH_OK || r1.score != r2.score ||
+                    r1.alpha != r2.alpha || r1.n_inputs != r2.n_inputs ||
+                    r1.n_nodes != r2.n_nodes || memcmp(in1, in2, R) ||
+                    memcmp(nd1, nd2, C);
+        }
+        CHECK(r1.score > 0 && r1.n_inputs >= 1, "stat %d: no subset found",
+              stat);
+    }
+    CHECK(badt == 0, "%d large batches differ between 1 and 2-3 threads",
+          badt);
+    free(p);
+    free(in1);
+    free(nd1);
+    free(in2);
+    free(nd2);
+}
+
 int main(void)
 {
     check_init();
@@ -398,5 +448,6 @@ int main(void)
     test_fixed_point(0);
     test_fixed_point(1);
     test_errors();
+    test_large_threads();
     return check_done("scan_group");
 }
