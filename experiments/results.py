@@ -226,12 +226,17 @@ def write_doc(results, manifest, path):
         emp = {(x["tail"], x["conditional"]): x for x in rows
                if x["method"] == "empirical"}
         for x in rows:
-            if x["method"] in ("empirical", "kde"):
+            if x["method"] == "empirical":
                 continue
             e = emp[(x["tail"], x["conditional"])]
-            worst = max(abs(p - q) for p, q in zip(x["auc"], e["auc"]))
+            gaps = [abs(p - q) for p, q in zip(x["auc"], e["auc"])]
+            worst = max(gaps)
             f = fid.setdefault(x["method"], {"worst": 0, "where": "",
-                                             "pct": []})
+                                             "pct": [], "sum": 0.0, "n": 0,
+                                             "over": 0})
+            f["sum"] += sum(gaps)
+            f["n"] += len(gaps)
+            f["over"] += sum(g > 0.005 for g in gaps)
             if worst > f["worst"]:
                 f["worst"] = worst
                 f["where"] = f"{name} {x['tail']} {'cond' if x['conditional'] else 'pooled'}"
@@ -256,14 +261,18 @@ def write_doc(results, manifest, path):
                         best[key] = (auc, name, x["method"], x["tail"],
                                      x["conditional"], "group", frac)
     L.append("## Fidelity of histograms to the exact p-values\n")
-    L.append("Largest |AUC(histogram) - AUC(exact empirical)| over every "
-             "layer, anomaly, tail, pooled and conditional; the model size is "
-             "the pooled-plus-conditional file as a share of the raw float32 "
+    L.append("|AUC(method) - AUC(exact empirical)| over every "
+             "layer, anomaly, tail, pooled and conditional (the cells): the "
+             "largest, where it is, the mean, and how many cells exceed "
+             "SPEC's 0.005; the model size is the pooled or the "
+             "pooled-plus-conditional file as a share of the raw float32 "
              "background of the layer.\n")
-    L.append("| method | worst AUC gap | where | model % of raw (min-max) |\n"
-             "|---|---|---|---|")
+    L.append("| method | worst AUC gap | where | mean gap | cells > 0.005 "
+             "| model % of raw (min-max) |\n"
+             "|---|---|---|---|---|---|")
     for m, f in sorted(fid.items(), key=lambda kv: kv[1]["worst"]):
         L.append(f"| {m} | {f['worst']:.4f} | {f['where']} | "
+                 f"{f['sum'] / f['n']:.4f} | {f['over']} of {f['n']} | "
                  f"{min(f['pct']):.2f}-{max(f['pct']):.2f} |")
     L.append("")
     L.append("## Best configuration per anomaly type\n")
