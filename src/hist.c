@@ -226,6 +226,20 @@ static double grid_guard(double lo, double hi, size_t B, double scale)
     return isfinite(g) && g < 0.25 ? g : 0.5;
 }
 
+/* What grid_cell needs: the grid of B bins over [lo, hi], and whether an
+ * atom sits at either end (its own cell). */
+static void grid_set(hnode *nd, double lo, double hi, size_t B, double scale,
+                     int atom_lo, int atom_hi)
+{
+    nd->glo = lo;
+    nd->ghi = hi;
+    nd->gscale = scale;
+    nd->gguard = grid_guard(lo, hi, B, scale);
+    nd->gB = (uint32_t)B;
+    nd->gclo = atom_lo ? 1u : 2u;
+    nd->gchi = atom_hi ? (uint32_t)B + 2u : (uint32_t)B + 1u;
+}
+
 /* The pair table of a grid node whose atoms are not all at its ends (see
  * hnode.pair); edges, above and count are already set. */
 static int node_pairs(hnode *nd, size_t B, double scale)
@@ -265,14 +279,8 @@ static int node_pairs(hnode *nd, size_t B, double scale)
         }
     }
     nd->pair = P;
-    nd->glo = lo;
-    nd->ghi = hi;
-    nd->gscale = scale;
-    nd->gguard = grid_guard(lo, hi, B, scale);
-    nd->gB = (uint32_t)B;
-    nd->gclo = na && nd->atom[0] == lo ? 1u : 2u;
-    nd->gchi = na && nd->atom[na - 1] == hi ? (uint32_t)B + 2u
-                                             : (uint32_t)B + 1u;
+    grid_set(nd, lo, hi, B, scale, na && nd->atom[0] == lo,
+             na && nd->atom[na - 1] == hi);
     return AH_OK;
 }
 
@@ -330,13 +338,7 @@ static int node_index(hnode *nd, size_t B)
     nd->acount = acount;
     nd->aabove = NULL;
     nd->cum = cum;
-    nd->glo = lo;
-    nd->ghi = hi;
-    nd->gscale = scale;
-    nd->gguard = grid_guard(lo, hi, B, scale);
-    nd->gB = (uint32_t)B;
-    nd->gclo = alo ? 1u : 2u;
-    nd->gchi = ahi ? (uint32_t)B + 2u : (uint32_t)B + 1u;
+    grid_set(nd, lo, hi, B, scale, alo > 0, ahi > 0);
     return AH_OK;
 }
 
