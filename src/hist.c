@@ -980,13 +980,15 @@ static int node_kind(const hnode *nd)
     return KIND_EXPLICIT_F32;
 }
 
-static size_t node_bytes(const hnode *nd, int kind)
+/* The serialised size of a node whose counts take plan->bytes. */
+static size_t node_bytes(const hnode *nd, int kind,
+                         const ah__counts_plan *plan)
 {
     size_t b = NODE_HEADER + 8 * (size_t)nd->na;
     b += kind == KIND_GRID ? 24
          : kind == KIND_EXPLICIT ? 8 * ((size_t)nd->nb + 1)
                                  : 4 * ((size_t)nd->nb + 1);
-    b += ah__counts_plan_for(nd->count, nd->nb).bytes;
+    b += plan->bytes;
     for (uint32_t i = 0; i < nd->na; i++)
         b += ah__varint_len(nd->acount[i]);
     return (b + 7) & ~(size_t)7;
@@ -996,8 +998,11 @@ static size_t hist_payload_bytes(const void *rep)
 {
     const hist *h = rep;
     size_t s = 0;
-    for (size_t j = 0; j < h->D; j++)
-        s += node_bytes(&h->node[j], node_kind(&h->node[j]));
+    for (size_t j = 0; j < h->D; j++) {
+        const hnode *nd = &h->node[j];
+        ah__counts_plan plan = ah__counts_plan_for(nd->count, nd->nb);
+        s += node_bytes(nd, node_kind(nd), &plan);
+    }
     return s;
 }
 
@@ -1008,8 +1013,8 @@ static void hist_write(const void *rep, unsigned char *buf)
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
         int kind = node_kind(nd);
-        size_t want = node_bytes(nd, kind);
         ah__counts_plan plan = ah__counts_plan_for(nd->count, nd->nb);
+        size_t want = node_bytes(nd, kind, &plan);
         uint32_t flag = plan.enc == AH__COUNTS_ZERO_RUNS ? KIND_ZERO_RUNS
                         : plan.enc == AH__COUNTS_RICE    ? KIND_RICE
                                                          : 0;
