@@ -9,7 +9,8 @@
 # Interpreter: Debian's /usr/bin/python3 (standard library only).
 # Input: experiments/out/<net>/<layer>/*.npy from experiments/run_all.sh.
 #
-#   /usr/bin/python3 experiments/results.py                 # all layers
+#   /usr/bin/python3 experiments/results.py                 # all layers, ~55 min
+#                                    (the four conv layers take 40 of them)
 #   /usr/bin/python3 experiments/results.py --layers cnn/fc1,mlp/fc2
 #   /usr/bin/python3 experiments/results.py --quick         # fewer methods
 import argparse
