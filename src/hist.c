@@ -26,6 +26,7 @@
  */
 #include "bytes.h"
 #include "counts_codec.h"
+#include "grid_count.h"
 #include "model.h"
 
 #include <float.h>
@@ -69,18 +70,16 @@ typedef struct hnode {
     uint32_t *acount; /* na */
     uint32_t *aabove; /* na: values strictly above the atom (derived) */
     locator loc;      /* O(1) search of the edges for grid nodes */
-    /* Implicit grid (edges == NULL): the edges are exactly the grid of gB
-     * bins over [glo, ghi] (atoms only at its ends), computed when needed,
-     * so the node holds 8 bytes per bin in memory.  Queries read only cum
-     * (see grid_cell); above and aabove are NULL. */
-    double glo, ghi, gscale;
-    double gguard;    /* grid_cell's rounding margin, in bins */
-    uint32_t *cum;    /* gB + 5 cumulative counts */
-    /* A grid node with atoms inside (edges kept): for each cell of
-     * grid_cell the pair {#{b >= x}, #{b > x}} bounds, or {0, UINT32_MAX}
+    /* Grid nodes answer from grid (grid_count.h): an implicit grid
+     * (edges == NULL) has exactly the edges of gB equal-width bins over
+     * [lo, hi] (atoms only at its ends), computed when needed, and reads
+     * only its gB + 5 cumulative counts cum, 4 bytes a bin; above and
+     * aabove are NULL.  A grid node with atoms inside (edges kept) has a
+     * pair table: for each cell {#{b >= x}, #{b > x}}, or {0, UINT32_MAX}
      * when an atom splits that grid bin (the exact path answers). */
+    ah__grid grid;    /* grid.table is cum or pair, else NULL */
+    uint32_t *cum;
     uint32_t *pair;
-    uint32_t gB, gclo, gchi; /* cells of x == glo and x == ghi */
 } hnode;
 
 typedef struct hist {
@@ -231,13 +230,16 @@ static double grid_guard(double lo, double hi, size_t B, double scale)
 static void grid_set(hnode *nd, double lo, double hi, size_t B, double scale,
                      int atom_lo, int atom_hi)
 {
-    nd->glo = lo;
-    nd->ghi = hi;
-    nd->gscale = scale;
-    nd->gguard = grid_guard(lo, hi, B, scale);
-    nd->gB = (uint32_t)B;
-    nd->gclo = atom_lo ? 1u : 2u;
-    nd->gchi = atom_hi ? (uint32_t)B + 2u : (uint32_t)B + 1u;
+    ah__grid *g = &nd->grid;
+    g->lo = lo;
+    g->hi = hi;
+    g->scale = scale;
+    g->guard = grid_guard(lo, hi, B, scale);
+    g->B = (uint32_t)B;
+    g->clo = atom_lo ? 1u : 2u;
+    g->chi = atom_hi ? (uint32_t)B + 2u : (uint32_t)B + 1u;
+    g->table = nd->cum ? nd->cum : nd->pair;
+    g->stride = nd->cum ? 1u : 2u;
 }
 
 /* The pair table of a grid node whose atoms are not all at its ends (see
@@ -345,7 +347,7 @@ static int node_index(hnode *nd, size_t B)
 /* Edge k of the node, stored or implicit. */
 static inline double node_edge(const hnode *nd, size_t k)
 {
-    return nd->edges ? nd->edges[k] : grid_edge(nd->glo, nd->ghi, k, nd->gB);
+    return nd->edges ? nd->edges[k] : grid_edge(nd->grid.lo, nd->grid.hi, k, nd->grid.B);
 }
 
 static void hist_free(void *rep)
@@ -749,8 +751,8 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
  * corrected against the computed edges, as the fit placed values. */
 static size_t grid_bin_exact(const hnode *nd, double x, size_t g)
 {
-    double lo = nd->glo, hi = nd->ghi;
-    size_t nb = nd->gB, k = g < nb ? g : nb - 1u;
+    double lo = nd->grid.lo, hi = nd->grid.hi;
+    size_t nb = nd->grid.B, k = g < nb ? g : nb - 1u;
     while (k + 1 < nb && x >= grid_edge(lo, hi, k + 1, nb))
         k++;
     while (k > 0 && x < grid_edge(lo, hi, k, nb))
@@ -758,37 +760,13 @@ static size_t grid_bin_exact(const hnode *nd, double x, size_t g)
     return k;
 }
 
-/*
- * The cell of x in an implicit-grid node: 0 below lo, 1 the atom at lo,
- * 2 + k bin k, nb + 2 the atom at hi, nb + 3 above hi; then
- * #{b >= x} <= cum[c] and #{b > x} >= cum[c + 1].  Without an atom at lo
- * (hi), x == lo (hi) lies in the first (last, closed) bin.  Only x within
- * the rounding margin of a grid edge needs the exact path (near is set).
- * Rewriting the selects as bit masks, so no branch is left on x == lo
- * (half the values of a ReLU node), measured no faster on our benchmark.
- */
-static inline uint32_t grid_guess(const hnode *nd, double x, int *near)
-{
-    double lo = nd->glo, hi = nd->ghi, top = (double)(nd->gB - 1u);
-    double f = (x - lo) * nd->gscale;
-    double fc = f > 0.0 ? f : 0.0; /* also maps NaN to 0 */
-    uint32_t g = (uint32_t)(fc < top ? fc : top);
-    double fr = f - (double)g;
-    uint32_t c = 2u + g;
-    c = x == lo ? nd->gclo : c;
-    c = x == hi ? nd->gchi : c;
-    c = x < lo ? 0u : c;
-    c = x > hi ? nd->gB + 3u : c;
-    *near = x > lo && x < hi && !(fr > nd->gguard && fr < 1.0 - nd->gguard);
-    return c;
-}
-
+/* The cell of x in a grid node (ah__grid_guess), exact: only x within the
+ * rounding margin of a grid edge needs the edges. */
 static inline uint32_t grid_cell(const hnode *nd, double x)
 {
-    int near;
-    uint32_t c = grid_guess(nd, x, &near);
-    if (near) {
-        double f = (x - nd->glo) * nd->gscale;
+    uint32_t c;
+    if (ah__grid_guess(&nd->grid, x, &c)) {
+        double f = (x - nd->grid.lo) * nd->grid.scale;
         c = 2u + (uint32_t)grid_bin_exact(nd, x, f > 0.0 ? (size_t)f : 0);
     }
     return c;
@@ -860,51 +838,49 @@ static void hist_pvalue_many(const void *rep, size_t j, const double *x,
     }
 }
 
-/* The counting form of hist_lookup for a run of values; the loop over an
- * implicit grid has no branch but grid_cell's rare exact path. */
-static void hist_count_many(const void *rep, size_t j, const double *x,
-                            size_t count, uint32_t *gt, uint32_t *ge)
+/* Counts of a grid node for x[0..count): a kernel of grid_count.c in
+ * chunks, then the exact path for the values it could not decide. */
+static void grid_count_many(const hnode *nd, double n, const double *x,
+                            size_t count, uint32_t *gt, uint32_t *ge,
+                            int isa)
+{
+    uint32_t near[256];
+    for (size_t i0 = 0; i0 < count; i0 += 256) {
+        size_t len = count - i0 < 256 ? count - i0 : 256;
+        size_t nn = ah__grid_count(&nd->grid, x + i0, len, gt + i0, ge + i0,
+                                   near, isa);
+        for (size_t a = 0; a < nn; a++) {
+            size_t i = i0 + near[a];
+            double gt_lo, ge_hi;
+            hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
+            gt[i] = (uint32_t)gt_lo;
+            ge[i] = (uint32_t)ge_hi;
+        }
+    }
+}
+
+/* The counting form of hist_lookup for a run of values, with the grid
+ * kernel isa (AH__ISA_*, lowered to what the CPU runs). */
+void ah__hist_count_isa(const void *rep, size_t j, const double *x,
+                        size_t count, uint32_t *gt, uint32_t *ge, int isa)
 {
     const hist *h = rep;
     const hnode *nd = &h->node[j];
+    double n = (double)h->n;
 #if defined(__GNUC__)
     /* A large run reads most of a node's table: start fetching the next
      * node's now, so its cache misses overlap this node's work. */
     if (count >= 256 && j + 1 < h->D) {
         const hnode *next = &h->node[j + 1];
-        const char *c = !next->edges ? (const char *)next->cum
-                                     : (const char *)next->pair;
-        size_t bytes = next->edges ? ((size_t)next->gB + 4) * 8
-                                   : ((size_t)next->gB + 5) * 4;
+        const char *c = (const char *)next->grid.table;
+        size_t B = next->grid.B,
+               bytes = next->grid.stride == 2 ? (B + 4) * 8 : (B + 5) * 4;
         for (size_t o = 0; c && o < bytes; o += 64)
             __builtin_prefetch(c + o);
     }
 #endif
-    if (!nd->edges) {
-        const uint32_t *cum = nd->cum;
-        for (size_t i = 0; i < count; i++) {
-            uint32_t c = grid_cell(nd, x[i]);
-            ge[i] = cum[c];
-            gt[i] = cum[c + 1];
-        }
-        return;
-    }
-    double n = (double)h->n;
-    if (nd->pair) {
-        const uint32_t *P = nd->pair;
-        for (size_t i = 0; i < count; i++) {
-            int near;
-            uint32_t c = grid_guess(nd, x[i], &near);
-            uint32_t e = P[2 * c], t = P[2 * c + 1];
-            if (near || t > e) { /* near an edge, or an atom in the bin */
-                double gt_lo, ge_hi;
-                hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
-                t = (uint32_t)gt_lo;
-                e = (uint32_t)ge_hi;
-            }
-            ge[i] = e;
-            gt[i] = t;
-        }
+    if (nd->grid.table) {
+        grid_count_many(nd, n, x, count, gt, ge, isa);
         return;
     }
     for (size_t i = 0; i < count; i++) {
@@ -913,6 +889,12 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
         gt[i] = (uint32_t)gt_lo;
         ge[i] = (uint32_t)ge_hi;
     }
+}
+
+static void hist_count_many(const void *rep, size_t j, const double *x,
+                            size_t count, uint32_t *gt, uint32_t *ge)
+{
+    ah__hist_count_isa(rep, j, x, count, gt, ge, ah__grid_isa_best());
 }
 
 /*
@@ -1025,7 +1007,7 @@ static void hist_write(const void *rep, unsigned char *buf)
         for (uint32_t i = 0; i < nd->na; i++)
             buf = ah__put_f64(buf, nd->atom[i]);
         if (kind == KIND_GRID) {
-            buf = ah__put_u32(buf, nd->edges ? nd->loc.B : nd->gB);
+            buf = ah__put_u32(buf, nd->edges ? nd->loc.B : nd->grid.B);
             buf = ah__put_u32(buf, 0);
             buf = ah__put_f64(buf, node_edge(nd, 0));
             buf = ah__put_f64(buf, node_edge(nd, nd->nb));
@@ -1174,7 +1156,7 @@ static size_t hist_memory_bytes(const void *rep)
         if (nd->loc.gmap)
             s += (size_t)nd->loc.B * 4;
         if (nd->pair)
-            s += ((size_t)nd->gB + 4) * 8;
+            s += ((size_t)nd->grid.B + 4) * 8;
     }
     return s;
 }

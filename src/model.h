@@ -79,6 +79,12 @@ typedef struct ah__rep_ops {
 } ah__rep_ops;
 
 extern const ah__rep_ops ah__hist_ops;
+
+/* ah__hist_ops.count_many with its grid kernel chosen (AH__ISA_* of
+ * grid_count.h, lowered to what the CPU runs): the tests hold every
+ * kernel against the scalar one. */
+void ah__hist_count_isa(const void *rep, size_t j, const double *x,
+                        size_t count, uint32_t *gt, uint32_t *ge, int isa);
 extern const ah__rep_ops ah__empirical_ops;
 extern const ah__rep_ops ah__kde_ops;
 

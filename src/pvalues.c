@@ -14,8 +14,12 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define BLOCK_ROWS 1024
 #define TILE 16
@@ -36,6 +40,7 @@ typedef struct pv_job {
     const int64_t *labels;
     int tail, nthreads;
     int pmax_only; /* out holds p_max only: rows x width */
+    int stream;    /* streaming stores (put_row) */
     double *out;
     size_t unseen;
     int64_t bad_row[256], bad_col[256];
@@ -77,39 +82,69 @@ static inline void put_tail(double *o, size_t D, size_t j, int tail,
     }
 }
 
+/*
+ * Write n values of one output row.  A large output goes around the cache
+ * (streaming stores): every row of a tile lands in a different page, and
+ * reading each line before overwriting it cost more than computing the
+ * p-values (measured: 13.9 ms against 4.3 ms for the 1000 x 4096 batch of
+ * bench/).  An output smaller than STREAM_BYTES stays in the cache for the
+ * caller.
+ */
+#define STREAM_BYTES ((size_t)16 << 20)
+
+static inline void put_row(double *dst, const double *src, size_t n,
+                           int stream)
+{
+#if defined(__SSE2__)
+    if (stream && ((uintptr_t)dst & 15) == 0) {
+        size_t i = 0;
+        for (; i + 2 <= n; i += 2)
+            _mm_stream_pd(dst + i, _mm_loadu_pd(src + i));
+        if (i < n)
+            dst[i] = src[i];
+        return;
+    }
+#else
+    (void)stream;
+#endif
+    memcpy(dst, src, n * sizeof *dst);
+}
+
 /* put_counts when only p_max is wanted (ah__pvalues_pmax). */
 static void put_pmax(pv_job *jb, double n, const size_t *idx, size_t k,
                      size_t j0, size_t nj, const uint32_t *gt,
                      const uint32_t *ge)
 {
     size_t D = jb->m->D, w = jb->width;
-    double n1 = n + 1.0;
+    double n1 = n + 1.0, up[TILE], lo[TILE];
     for (size_t i = 0; i < k; i++) {
         double *o = jb->out + idx[i] * w + j0;
         const uint32_t *g = gt + i, *e = ge + i;
         switch (jb->tail) {
         case AH_TAIL_UPPER:
             for (size_t j = 0; j < nj; j++)
-                o[j] = ((double)e[j * k] + 1.0) / n1;
+                up[j] = ((double)e[j * k] + 1.0) / n1;
             break;
         case AH_TAIL_LOWER:
             for (size_t j = 0; j < nj; j++)
-                o[j] = (n - (double)g[j * k] + 1.0) / n1;
+                up[j] = (n - (double)g[j * k] + 1.0) / n1;
             break;
         case AH_TAIL_TWO:
             for (size_t j = 0; j < nj; j++) {
                 double up1 = ((double)e[j * k] + 1.0) / n1,
                        lo1 = (n - (double)g[j * k] + 1.0) / n1;
-                o[j] = fmin(1.0, 2.0 * fmin(up1, lo1));
+                up[j] = fmin(1.0, 2.0 * fmin(up1, lo1));
             }
             break;
         default: /* both */
             for (size_t j = 0; j < nj; j++) {
-                o[j] = ((double)e[j * k] + 1.0) / n1;
-                o[D + j] = (n - (double)g[j * k] + 1.0) / n1;
+                up[j] = ((double)e[j * k] + 1.0) / n1;
+                lo[j] = (n - (double)g[j * k] + 1.0) / n1;
             }
+            put_row(o + D, lo, nj, jb->stream);
             break;
         }
+        put_row(o, up, nj, jb->stream);
     }
 }
 
@@ -121,7 +156,7 @@ static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
                        const uint32_t *ge)
 {
     size_t D = jb->m->D, w2 = jb->width * 2;
-    double n1 = n + 1.0;
+    double n1 = n + 1.0, up[2 * TILE], lo[2 * TILE];
     if (jb->pmax_only) {
         put_pmax(jb, n, idx, k, j0, nj, gt, ge);
         return;
@@ -132,14 +167,14 @@ static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
         switch (jb->tail) {
         case AH_TAIL_UPPER:
             for (size_t j = 0; j < nj; j++) {
-                o[2 * j] = (double)g[j * k] / n1;
-                o[2 * j + 1] = ((double)e[j * k] + 1.0) / n1;
+                up[2 * j] = (double)g[j * k] / n1;
+                up[2 * j + 1] = ((double)e[j * k] + 1.0) / n1;
             }
             break;
         case AH_TAIL_LOWER:
             for (size_t j = 0; j < nj; j++) {
-                o[2 * j] = (n - (double)e[j * k]) / n1;
-                o[2 * j + 1] = (n - (double)g[j * k] + 1.0) / n1;
+                up[2 * j] = (n - (double)e[j * k]) / n1;
+                up[2 * j + 1] = (n - (double)g[j * k] + 1.0) / n1;
             }
             break;
         case AH_TAIL_TWO:
@@ -148,19 +183,21 @@ static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
                        up1 = ((double)e[j * k] + 1.0) / n1,
                        lo0 = (n - (double)e[j * k]) / n1,
                        lo1 = (n - (double)g[j * k] + 1.0) / n1;
-                o[2 * j] = fmin(1.0, 2.0 * fmin(up0, lo0));
-                o[2 * j + 1] = fmin(1.0, 2.0 * fmin(up1, lo1));
+                up[2 * j] = fmin(1.0, 2.0 * fmin(up0, lo0));
+                up[2 * j + 1] = fmin(1.0, 2.0 * fmin(up1, lo1));
             }
             break;
         default: /* both: upper block, then lower block */
             for (size_t j = 0; j < nj; j++) {
-                o[2 * j] = (double)g[j * k] / n1;
-                o[2 * j + 1] = ((double)e[j * k] + 1.0) / n1;
-                o[2 * (D + j)] = (n - (double)e[j * k]) / n1;
-                o[2 * (D + j) + 1] = (n - (double)g[j * k] + 1.0) / n1;
+                up[2 * j] = (double)g[j * k] / n1;
+                up[2 * j + 1] = ((double)e[j * k] + 1.0) / n1;
+                lo[2 * j] = (n - (double)e[j * k]) / n1;
+                lo[2 * j + 1] = (n - (double)g[j * k] + 1.0) / n1;
             }
+            put_row(o + 2 * D, lo, 2 * nj, jb->stream);
             break;
         }
+        put_row(o, up, 2 * nj, jb->stream);
     }
 }
 
@@ -289,6 +326,9 @@ static void pv_thread(void *ctx, int t)
         }
     }
 out:
+#if defined(__SSE2__)
+    _mm_sfence(); /* streaming stores are weakly ordered */
+#endif
     free(b.pairs);
     free(b.idx);
     free(b.xt);
@@ -327,6 +367,8 @@ static int pvalues_run(const ah_model *m, const double *x, size_t rows,
     jb->tail = tail;
     jb->out = out;
     jb->pmax_only = pmax_only;
+    jb->stream = rows * jb->width * (pmax_only ? 1 : 2) >=
+                 STREAM_BYTES / sizeof(double);
     /* threads only pay with enough work; they split each block's tiles */
     jb->ntiles = (m->D + TILE - 1) / TILE;
     jb->nthreads =

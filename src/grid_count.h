@@ -1,0 +1,62 @@
+/*
+ * grid_count.h - counts of an implicit equal-width histogram node for a
+ * run of values, with a scalar kernel (the reference) and vector kernels
+ * chosen at run time.  Used by hist.c; every kernel gives the same bits.
+ */
+#ifndef AH_GRID_COUNT_H
+#define AH_GRID_COUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the lookup of hist.c's grid nodes needs (see grid_guess there):
+ * the grid of B bins over [lo, hi], scale = B / (hi - lo), the rounding
+ * margin in bins, the cells of x == lo and x == hi, and the bounds of each
+ * cell c: ge = table[stride c], gt = table[stride c + 1].  Stride 1 reads
+ * the cumulative counts of an implicit grid, stride 2 a pair table. */
+typedef struct ah__grid {
+    double lo, hi, scale, guard;
+    uint32_t B, clo, chi, stride;
+    const uint32_t *table;
+} ah__grid;
+
+/*
+ * The cell of x: 0 below lo, 1 the atom at lo, 2 + k bin k, B + 2 the atom
+ * at hi, B + 3 above hi.  Without an atom at lo (hi), x == lo (hi) lies in
+ * the first (last, closed) bin.  Returns nonzero when x is within the
+ * rounding margin of a grid edge: only the caller's exact path knows its
+ * bin then.
+ */
+static inline int ah__grid_guess(const ah__grid *g, double x, uint32_t *cell)
+{
+    double top = (double)(g->B - 1u);
+    double f = (x - g->lo) * g->scale;
+    double fc = f > 0.0 ? f : 0.0; /* also maps NaN to 0 */
+    uint32_t k = (uint32_t)(fc < top ? fc : top);
+    double fr = f - (double)k;
+    uint32_t c = 2u + k;
+    c = x == g->lo ? g->clo : c;
+    c = x == g->hi ? g->chi : c;
+    c = x < g->lo ? 0u : c;
+    c = x > g->hi ? g->B + 3u : c;
+    *cell = c;
+    return x > g->lo && x < g->hi &&
+           !(fr > g->guard && fr < 1.0 - g->guard);
+}
+
+enum { AH__ISA_SCALAR = 0, AH__ISA_AVX2 = 1, AH__ISA_AVX512 = 2 };
+
+/* The best kernel this CPU runs (and this compiler can build). */
+int ah__grid_isa_best(void);
+
+/*
+ * For each x[i] (finite): ge[i] and gt[i] from the table at its cell.
+ * Where x[i] lies within the rounding margin of a grid edge, or the cell's
+ * gt > ge (a pair-table cell an atom splits), index i is also appended to
+ * near[] (capacity n) and the caller's exact path must answer it.
+ * Returns how many were appended.  isa above what the CPU runs is lowered.
+ */
+size_t ah__grid_count(const ah__grid *g, const double *x, size_t n,
+                      uint32_t *gt, uint32_t *ge, uint32_t *near, int isa);
+
+#endif
