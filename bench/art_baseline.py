@@ -126,7 +126,11 @@ def scan_individual(pmax, a_max=0.5):
         return 0.0, 0.0, 0
     thr, cnt = np.unique(cand, return_counts=True)
     cum = np.cumsum(cnt)
-    scores = bj_score(cum, cum, thr)
+    # n_alpha == n for one input, where Berk-Jones is n log(1/a): scored
+    # directly, fewer NumPy calls than ART's masked get_score_bj_fast (the
+    # pip package measured 51 us against this baseline's 69 us with the
+    # general bj_score, on the same p-values), so the ratio stays conservative
+    scores = cum * np.log(1.0 / thr)
     b = int(np.argmax(scores))
     if scores[b] <= 0:
         return 0.0, 0.0, 0

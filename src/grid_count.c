@@ -31,7 +31,8 @@ static size_t count_scalar(const ah__grid *g, const double *x, size_t i0,
     for (size_t i = i0; i < n; i++) {
         uint32_t c;
         int near_edge = ah__grid_guess(g, x[i], &c);
-        uint32_t e = g->table[g->stride * c], t = g->table[g->stride * c + 1];
+        uint32_t e = ah__grid_entry(g, g->stride * c),
+                 t = ah__grid_entry(g, g->stride * c + 1);
         if (near_edge || t > e)
             near[nn++] = (uint32_t)i;
         ge[i] = e;
@@ -60,6 +61,8 @@ count_avx2(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
     const long long *tab = (const long long *)(const void *)g->table;
     const __m128i sign = _mm_set1_epi32(INT32_MIN);
     const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m128i low16 = _mm_set1_epi32(0xffff);
+    const int narrow = g->narrow != 0;
     const int shift = g->stride == 2;
     size_t nn = 0, i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -85,11 +88,18 @@ count_avx2(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
                                       _mm256_cmp_pd(fr, ghi, _CMP_LT_OQ));
         unsigned m = (unsigned)_mm256_movemask_pd(_mm256_andnot_pd(clear, inside));
         c = _mm256_slli_epi64(c, shift);
-        /* one 8-byte read gives both: {ge, gt} are adjacent */
-        __m256i et = _mm256_permutevar8x32_epi32(
-            _mm256_i64gather_epi64(tab, c, 4), split);
-        __m128i e = _mm256_castsi256_si128(et),
-                t = _mm256_extracti128_si256(et, 1);
+        /* one read gives both: {ge, gt} are adjacent */
+        __m128i e, t;
+        if (narrow) {
+            __m128i et = _mm256_i64gather_epi32((const int *)tab, c, 2);
+            e = _mm_and_si128(et, low16);
+            t = _mm_srli_epi32(et, 16);
+        } else {
+            __m256i et = _mm256_permutevar8x32_epi32(
+                _mm256_i64gather_epi64(tab, c, 4), split);
+            e = _mm256_castsi256_si128(et);
+            t = _mm256_extracti128_si256(et, 1);
+        }
         _mm_storeu_si128((__m128i *)(ge + i), e);
         _mm_storeu_si128((__m128i *)(gt + i), t);
         /* t > e (unsigned): a pair-table cell the exact path answers */
@@ -124,7 +134,9 @@ count_avx512(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
                   above = _mm512_set1_epi64((long long)g->B + 3),
                   none = _mm512_setzero_si512();
     const void *tab = g->table;
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN),
+                  low16 = _mm256_set1_epi32(0xffff);
+    const int narrow = g->narrow != 0;
     const unsigned shift = g->stride == 2;
     size_t nn = 0, i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -147,10 +159,17 @@ count_avx512(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
         __mmask8 clear = _mm512_cmp_pd_mask(fr, glo, _CMP_GT_OQ) &
                          _mm512_cmp_pd_mask(fr, ghi, _CMP_LT_OQ);
         c = _mm512_slli_epi64(c, shift);
-        /* one 8-byte read gives both: {ge, gt} are adjacent */
-        __m512i et = _mm512_i64gather_epi64(c, tab, 4);
-        __m256i e = _mm512_cvtepi64_epi32(et),
-                t = _mm512_cvtepi64_epi32(_mm512_srli_epi64(et, 32));
+        /* one read gives both: {ge, gt} are adjacent */
+        __m256i e, t;
+        if (narrow) {
+            __m256i et = _mm512_i64gather_epi32(c, tab, 2);
+            e = _mm256_and_si256(et, low16);
+            t = _mm256_srli_epi32(et, 16);
+        } else {
+            __m512i et = _mm512_i64gather_epi64(c, tab, 4);
+            e = _mm512_cvtepi64_epi32(et);
+            t = _mm512_cvtepi64_epi32(_mm512_srli_epi64(et, 32));
+        }
         _mm256_storeu_si256((__m256i *)(ge + i), e);
         _mm256_storeu_si256((__m256i *)(gt + i), t);
         unsigned m = (unsigned)(inside & ~clear) & 0xffu;

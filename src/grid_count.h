@@ -13,12 +13,21 @@
  * the grid of B bins over [lo, hi], scale = B / (hi - lo), the rounding
  * margin in bins, the cells of x == lo and x == hi, and the bounds of each
  * cell c: ge = table[stride c], gt = table[stride c + 1].  Stride 1 reads
- * the cumulative counts of an implicit grid, stride 2 a pair table. */
+ * the cumulative counts of an implicit grid, stride 2 a pair table.
+ * Entries are uint16_t when narrow (every count below 65535), else
+ * uint32_t. */
 typedef struct ah__grid {
     double lo, hi, scale, guard;
-    uint32_t B, clo, chi, stride;
-    const uint32_t *table;
+    uint32_t B, clo, chi, stride, narrow;
+    const void *table;
 } ah__grid;
+
+/* Entry i of g's table. */
+static inline uint32_t ah__grid_entry(const ah__grid *g, size_t i)
+{
+    return g->narrow ? ((const uint16_t *)g->table)[i]
+                     : ((const uint32_t *)g->table)[i];
+}
 
 /*
  * The cell of x: 0 below lo, 1 the atom at lo, 2 + k bin k, B + 2 the atom

@@ -78,8 +78,8 @@ typedef struct hnode {
      * pair table: for each cell {#{b >= x}, #{b > x}}, or {0, UINT32_MAX}
      * when an atom splits that grid bin (the exact path answers). */
     ah__grid grid;    /* grid.table is cum or pair, else NULL */
-    uint32_t *cum;
-    uint32_t *pair;
+    void *cum;        /* in mem; entries of 2 bytes when grid.narrow */
+    void *pair;       /* its own allocation, as wide as cum would be */
 } hnode;
 
 typedef struct hist {
@@ -242,6 +242,21 @@ static void grid_set(hnode *nd, double lo, double hi, size_t B, double scale,
     g->stride = nd->cum ? 1u : 2u;
 }
 
+/* Tables of a node whose counts all fit take 2 bytes an entry, half the
+ * memory a batch of queries reads; 65535 stays free for the dirty mark. */
+static int narrow_ok(uint64_t total)
+{
+    return total < UINT16_MAX;
+}
+
+static void table_put(void *t, int narrow, size_t i, uint32_t v)
+{
+    if (narrow)
+        ((uint16_t *)t)[i] = (uint16_t)(v > UINT16_MAX ? UINT16_MAX : v);
+    else
+        ((uint32_t *)t)[i] = v;
+}
+
 /* The pair table of a grid node whose atoms are not all at its ends (see
  * hnode.pair); edges, above and count are already set. */
 static int node_pairs(hnode *nd, size_t B, double scale)
@@ -280,7 +295,20 @@ static int node_pairs(hnode *nd, size_t B, double scale)
             P[2 * (2 + g) + 1] = nd->above[k];
         }
     }
-    nd->pair = P;
+    nd->grid.narrow = narrow_ok(total);
+    if (nd->grid.narrow) {
+        uint16_t *P16 = malloc((B + 4) * 2 * sizeof *P16);
+        if (!P16) {
+            free(P);
+            return AH_ERR_NOMEM;
+        }
+        for (size_t c = 0; c < 2 * (B + 4); c++)
+            table_put(P16, 1, c, P[c]);
+        free(P);
+        nd->pair = P16;
+    } else {
+        nd->pair = P;
+    }
     grid_set(nd, lo, hi, B, scale, na && nd->atom[0] == lo,
              na && nd->atom[na - 1] == hi);
     return AH_OK;
@@ -305,32 +333,41 @@ static int node_index(hnode *nd, size_t B)
     }
     /* Implicit grid: repack the node without its edges; the bounds for
      * each cell of grid_cell come from one cumulative array, so a query
-     * touches 4 bytes per bin. */
+     * touches 2 or 4 bytes per bin. */
     size_t nb = nd->nb, na = nd->na;
-    void *mem = malloc(na * sizeof(double) + (2 * nb + na + 5) * 4 + 1);
+    uint32_t alo = 0, ahi = 0, total = 0;
+    for (size_t a = 0; a < na; a++) {
+        alo += nd->atom[a] == lo ? nd->acount[a] : 0;
+        ahi += nd->atom[a] == hi ? nd->acount[a] : 0;
+        total += nd->acount[a];
+    }
+    for (size_t k = 0; k < nb; k++)
+        total += nd->count[k];
+    int narrow = narrow_ok(total);
+    void *mem = malloc(na * sizeof(double) + (nb + na) * 4 +
+                       (nb + 5) * (narrow ? 2 : 4) + 1);
     if (!mem)
         return AH_ERR_NOMEM;
     double *atom = mem;
-    uint32_t *count = (uint32_t *)(atom + na), *acount = count + nb,
-             *cum = acount + na;
+    uint32_t *count = (uint32_t *)(atom + na), *acount = count + nb;
+    void *cum = acount + na;
     memcpy(atom, nd->atom, na * sizeof *atom);
     memcpy(count, nd->count, nb * 4);
     memcpy(acount, nd->acount, na * 4);
-    uint32_t alo = 0, ahi = 0, total = 0;
-    for (size_t a = 0; a < na; a++) {
-        alo += atom[a] == lo ? acount[a] : 0;
-        ahi += atom[a] == hi ? acount[a] : 0;
-        total += acount[a];
-    }
     /* cum[2 + k] = values in bin k and above (k = 0..nb), the rest pads
      * the ends: cells 0 (below lo) and 1 (the atom at lo) above, nb + 2
      * (the atom at hi) and nb + 3 (above hi) below; see grid_cell. */
-    cum[nb + 2] = ahi;
-    for (size_t k = nb; k-- > 0;)
-        cum[2 + k] = cum[3 + k] + count[k];
-    total += cum[2] - ahi;
-    cum[0] = cum[1] = total;
-    cum[nb + 3] = cum[nb + 4] = 0;
+    uint32_t above = ahi;
+    table_put(cum, narrow, nb + 2, above);
+    for (size_t k = nb; k-- > 0;) {
+        above += count[k];
+        table_put(cum, narrow, 2 + k, above);
+    }
+    table_put(cum, narrow, 0, total);
+    table_put(cum, narrow, 1, total);
+    table_put(cum, narrow, nb + 3, 0);
+    table_put(cum, narrow, nb + 4, 0);
+    nd->grid.narrow = narrow;
     free(nd->mem);
     nd->mem = mem;
     nd->edges = NULL;
@@ -778,8 +815,8 @@ static inline void hist_lookup(const hnode *nd, double n, double x,
 {
     if (!nd->edges) {
         uint32_t c = grid_cell(nd, x);
-        *gt_lo = nd->cum[c + 1];
-        *ge_hi = nd->cum[c];
+        *gt_lo = ah__grid_entry(&nd->grid, c + 1);
+        *ge_hi = ah__grid_entry(&nd->grid, c);
         return;
     }
     uint32_t nb = nd->nb;
@@ -838,6 +875,29 @@ static void hist_pvalue_many(const void *rep, size_t j, const double *x,
     }
 }
 
+/* grid_count_many for a few values (one input): inlined, no kernel call,
+ * and no branch on the loaded counts of an implicit grid, so the cache
+ * misses of consecutive nodes overlap. */
+static inline void grid_count_few(const hnode *nd, double n, const double *x,
+                                  size_t count, uint32_t *gt, uint32_t *ge)
+{
+    const ah__grid *g = &nd->grid;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t c, e, t;
+        int near = ah__grid_guess(g, x[i], &c);
+        e = ah__grid_entry(g, g->stride * c);
+        t = ah__grid_entry(g, g->stride * c + 1);
+        if (near || (g->stride == 2 && t > e)) {
+            double gt_lo, ge_hi;
+            hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
+            t = (uint32_t)gt_lo;
+            e = (uint32_t)ge_hi;
+        }
+        ge[i] = e;
+        gt[i] = t;
+    }
+}
+
 /* Counts of a grid node for x[0..count): a kernel of grid_count.c in
  * chunks, then the exact path for the values it could not decide. */
 static void grid_count_many(const hnode *nd, double n, const double *x,
@@ -874,7 +934,8 @@ void ah__hist_count_isa(const void *rep, size_t j, const double *x,
         const hnode *next = &h->node[j + 1];
         const char *c = (const char *)next->grid.table;
         size_t B = next->grid.B,
-               bytes = next->grid.stride == 2 ? (B + 4) * 8 : (B + 5) * 4;
+               bytes = (next->grid.stride == 2 ? (B + 4) * 2 : B + 5) *
+                       (next->grid.narrow ? 2 : 4);
         for (size_t o = 0; c && o < bytes; o += 64)
             __builtin_prefetch(c + o);
     }
@@ -894,6 +955,11 @@ void ah__hist_count_isa(const void *rep, size_t j, const double *x,
 static void hist_count_many(const void *rep, size_t j, const double *x,
                             size_t count, uint32_t *gt, uint32_t *ge)
 {
+    const hist *h = rep;
+    if (count < 16 && h->node[j].grid.table) {
+        grid_count_few(&h->node[j], (double)h->n, x, count, gt, ge);
+        return;
+    }
     ah__hist_count_isa(rep, j, x, count, gt, ge, ah__grid_isa_best());
 }
 
@@ -1149,14 +1215,15 @@ static size_t hist_memory_bytes(const void *rep)
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
         s += (size_t)nd->na * 8 + 2 * ((size_t)nd->nb + nd->na) * 4;
-        if (!nd->edges)
-            s += 5 * 4 - (size_t)nd->na * 4; /* cum, but no aabove */
+        size_t entry = nd->grid.narrow ? 2 : 4;
+        if (!nd->edges) /* cum replaces above, and there is no aabove */
+            s += ((size_t)nd->nb + 5) * entry - ((size_t)nd->nb + nd->na) * 4;
         if (nd->edges)
             s += ((size_t)nd->nb + 1) * 8;
         if (nd->loc.gmap)
             s += (size_t)nd->loc.B * 4;
         if (nd->pair)
-            s += ((size_t)nd->grid.B + 4) * 8;
+            s += ((size_t)nd->grid.B + 4) * 2 * entry;
     }
     return s;
 }

@@ -122,10 +122,11 @@ static void check_raw_grid(uint64_t *rng)
 {
     enum { B = 50, M = 203 };
     uint32_t pair[2 * (B + 4)], cum[B + 5];
+    uint16_t pair16[2 * (B + 4)], cum16[B + 5];
     for (size_t c = 0; c < B + 5; c++)
-        cum[c] = (uint32_t)(1000 - 10 * c);
-    for (size_t c = 0; c < 2 * (B + 4); c++)
-        pair[c] = (uint32_t)check_rand_u64(rng); /* some t > e */
+        cum16[c] = (uint16_t)(cum[c] = (uint32_t)(1000 - 10 * c));
+    for (size_t c = 0; c < 2 * (B + 4); c++) /* some t > e */
+        pair16[c] = (uint16_t)(pair[c] = (uint32_t)check_rand_u64(rng));
     double x[M];
     for (size_t i = 0; i < M; i++) {
         double u = check_rand_unit(rng);
@@ -133,20 +134,22 @@ static void check_raw_grid(uint64_t *rng)
         if (i % 11 == 0)
             x[i] = -2.0 + 5.0 * (double)(i % B) / B; /* on an edge */
     }
-    for (int stride = 1; stride <= 2; stride++) {
+    for (int kind = 0; kind < 4; kind++) {
+        int stride = 1 + kind % 2, narrow = kind / 2;
+        const void *t[4] = {cum, pair, cum16, pair16};
         ah__grid g = {-2.0, 3.0, B / 5.0, 1e-9, B, 1, B + 2, (uint32_t)stride,
-                      stride == 1 ? cum : pair};
+                      (uint32_t)narrow, t[kind]};
         uint32_t gt0[M], ge0[M], n0[M], gt1[M], ge1[M], n1[M];
         size_t k0 = ah__grid_count(&g, x, M, gt0, ge0, n0, AH__ISA_SCALAR);
-        CHECK(k0 > 0 && k0 < M, "stride %d: %zu values left to the exact path",
-              stride, k0);
+        CHECK(k0 > 0 && k0 < M, "table %d: %zu values left to the exact path",
+              kind, k0);
         for (int isa = 1; isa <= ah__grid_isa_best(); isa++) {
             size_t k1 = ah__grid_count(&g, x, M, gt1, ge1, n1, isa);
             CHECK(k1 == k0 && !memcmp(n0, n1, k0 * 4) &&
                       !memcmp(gt0, gt1, sizeof gt0) &&
                       !memcmp(ge0, ge1, sizeof ge0),
-                  "stride %d kernel %d: %zu near vs %zu, or counts differ",
-                  stride, isa, k1, k0);
+                  "table %d kernel %d: %zu near vs %zu, or counts differ",
+                  kind, isa, k1, k0);
         }
     }
 }
@@ -210,6 +213,24 @@ int main(void)
             }
             ah_model_free(m);
         }
+
+    /* 70,000 rows: counts above 65535 need 4-byte tables. */
+    {
+        enum { NW = 70000, DW = 3 };
+        double *w = malloc(sizeof *w * NW * DW);
+        for (size_t i = 0; w && i < NW; i++)
+            for (size_t j = 0; j < DW; j++)
+                w[i * DW + j] = shape(j == 0 ? 0 : j == 1 ? 1 : 4, j, &rng);
+        ah_model *m = w ? fit(w, NW, DW, 256, AH_BINNING_WIDTH) : NULL;
+        for (size_t j = 0; m && j < DW; j++) {
+            const ah__set *set = &m->sets[0];
+            (void)set;
+            size_t nq = queries(m, j, q, &rng);
+            check_node(m, j, q, nq, "70000 rows");
+        }
+        ah_model_free(m);
+        free(w);
+    }
 
     /* Real activations: the default model and an explicit-edge one. */
     size_t rows = 0, cols = 0, qr = 0, qc = 0;
