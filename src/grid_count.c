@@ -17,8 +17,7 @@
 
 #include <stdint.h>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define HAVE_X86_KERNELS 1
+#ifdef AH__HAVE_X86_KERNELS
 #include <immintrin.h>
 #endif
 
@@ -41,7 +40,7 @@ static size_t count_scalar(const ah__grid *g, const double *x, size_t i0,
     return nn;
 }
 
-#ifdef HAVE_X86_KERNELS
+#ifdef AH__HAVE_X86_KERNELS
 /* Four values a step.  Cells are kept as 64-bit lanes so the masks of the
  * double compares select them directly. */
 __attribute__((target("avx2"))) static size_t
@@ -189,28 +188,17 @@ count_avx512(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
 }
 #endif
 
-int ah__grid_isa_best(void)
-{
-#ifdef HAVE_X86_KERNELS
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2"))
-        return AH__ISA_AVX512;
-    if (__builtin_cpu_supports("avx2"))
-        return AH__ISA_AVX2;
-#endif
-    return AH__ISA_SCALAR;
-}
-
 size_t ah__grid_count(const ah__grid *g, const double *x, size_t n,
                       uint32_t *gt, uint32_t *ge, uint32_t *near, int isa)
 {
-    int best = ah__grid_isa_best();
+    int best = ah__isa_best();
     if (isa > best)
         isa = best;
     /* the vector kernels truncate to 32-bit signed cells */
     if (g->B > (1u << 30))
         isa = AH__ISA_SCALAR;
     size_t nn = 0, done = 0;
-#ifdef HAVE_X86_KERNELS
+#ifdef AH__HAVE_X86_KERNELS
     if (isa == AH__ISA_AVX512)
         nn = count_avx512(g, x, n, gt, ge, near, &done);
     else if (isa == AH__ISA_AVX2)

@@ -6,6 +6,8 @@
 #ifndef AH_GRID_COUNT_H
 #define AH_GRID_COUNT_H
 
+#include "isa.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,11 +54,6 @@ static inline int ah__grid_guess(const ah__grid *g, double x, uint32_t *cell)
     return x > g->lo && x < g->hi &&
            !(fr > g->guard && fr < 1.0 - g->guard);
 }
-
-enum { AH__ISA_SCALAR = 0, AH__ISA_AVX2 = 1, AH__ISA_AVX512 = 2 };
-
-/* The best kernel this CPU runs (and this compiler can build). */
-int ah__grid_isa_best(void);
 
 /*
  * For each x[i] (finite): ge[i] and gt[i] from the table at its cell.

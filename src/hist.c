@@ -960,7 +960,7 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
         grid_count_few(&h->node[j], (double)h->n, x, count, gt, ge);
         return;
     }
-    ah__hist_count_isa(rep, j, x, count, gt, ge, ah__grid_isa_best());
+    ah__hist_count_isa(rep, j, x, count, gt, ge, ah__isa_best());
 }
 
 /*

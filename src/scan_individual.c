@@ -27,6 +27,7 @@
  * (about 48 KB of stack); more allocate as much as before.
  */
 #include "internal.h"
+#include "scan_keys.h"
 
 #include <float.h>
 #include <math.h>
@@ -418,50 +419,6 @@ static inline size_t gather(uint64_t *keys, size_t m, const uint64_t *lo,
     return g;
 }
 
-/*
- * Pass 1 over pmax[i..end): keys are the values' bits minus one, so that
- * exactly the values in (0, amax] have keys below ka, in order: zero,
- * negative values, NaN and values above amax all land at or above it.
- * Branch-free (the test is a coin flip on clean inputs): the write at
- * keys[*m] never passes the number of values seen.  NaN poisons the sums
- * (four, to keep the chains of additions short); bit 63 of a value's bits
- * or of its key marks a value <= 0.
- */
-static void copy_keys(const double *pmax, size_t i, size_t end, uint64_t ka,
-                      uint64_t *keys, size_t *mp, double *sum, uint64_t *neg)
-{
-    size_t m = *mp;
-    uint64_t ng = 0;
-    for (; i + 4 <= end; i += 4) {
-        double x0 = pmax[i], x1 = pmax[i + 1], x2 = pmax[i + 2],
-               x3 = pmax[i + 3];
-        uint64_t u0 = bits_of(x0), u1 = bits_of(x1), u2 = bits_of(x2),
-                 u3 = bits_of(x3);
-        keys[m] = u0 - 1;
-        m += u0 - 1 < ka;
-        keys[m] = u1 - 1;
-        m += u1 - 1 < ka;
-        keys[m] = u2 - 1;
-        m += u2 - 1 < ka;
-        keys[m] = u3 - 1;
-        m += u3 - 1 < ka;
-        sum[0] += x0;
-        sum[1] += x1;
-        sum[2] += x2;
-        sum[3] += x3;
-        ng |= u0 | (u0 - 1) | u1 | (u1 - 1) | u2 | (u2 - 1) | u3 | (u3 - 1);
-    }
-    for (; i < end; i++) {
-        uint64_t u = bits_of(pmax[i]);
-        keys[m] = u - 1;
-        m += u - 1 < ka;
-        sum[0] += pmax[i];
-        ng |= u | (u - 1);
-    }
-    *mp = m;
-    *neg |= ng;
-}
-
 /* Index of the first NaN in p[0..n), or n. */
 static size_t first_nan(const double *p, size_t n)
 {
@@ -775,7 +732,7 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
      * NaN poisons the sums, and no key is written past the room. */
     while (i < n) {
         size_t room = cap - m, end = n - i < room ? n : i + room;
-        copy_keys(pmax, i, end, ka, keys, &m, sum, &neg);
+        ah__keys_copy(pmax, i, end, ka, keys, &m, sum, &neg, ah__isa_best());
         i = end;
         if (i < n && cap - m < KEYS_STACK / 16 && keys == stack_keys) {
             size_t more = 0, nan = 0, j;

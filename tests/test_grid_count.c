@@ -92,7 +92,7 @@ static void check_node(const ah_model *m, size_t j, const double *q,
         goto out;
     }
     ah__hist_count_isa(rep, j, q, nq, gt0, ge0, AH__ISA_SCALAR);
-    for (int isa = 1; isa <= ah__grid_isa_best(); isa++) {
+    for (int isa = 1; isa <= ah__isa_best(); isa++) {
         /* whole runs, then short runs at every offset and length */
         memset(gt1, 0xab, nq * 4);
         memset(ge1, 0xab, nq * 4);
@@ -143,7 +143,7 @@ static void check_raw_grid(uint64_t *rng)
         size_t k0 = ah__grid_count(&g, x, M, gt0, ge0, n0, AH__ISA_SCALAR);
         CHECK(k0 > 0 && k0 < M, "table %d: %zu values left to the exact path",
               kind, k0);
-        for (int isa = 1; isa <= ah__grid_isa_best(); isa++) {
+        for (int isa = 1; isa <= ah__isa_best(); isa++) {
             size_t k1 = ah__grid_count(&g, x, M, gt1, ge1, n1, isa);
             CHECK(k1 == k0 && !memcmp(n0, n1, k0 * 4) &&
                       !memcmp(gt0, gt1, sizeof gt0) &&
@@ -193,7 +193,7 @@ int main(void)
     check_init();
     uint64_t rng = check_seed;
     printf("kernels here: scalar through %d (0 scalar, 1 AVX2, 2 AVX-512)\n",
-           ah__grid_isa_best());
+           ah__isa_best());
     check_raw_grid(&rng);
     double *bg = malloc(sizeof(double) * NB * DB), *q = malloc(sizeof *q * Q);
     if (!bg || !q)

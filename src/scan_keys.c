@@ -1,0 +1,166 @@
+/*
+ * scan_keys.c - pass 1 of the individual scan: every p-value of an input
+ * read once, the ones in (0, amax] kept as integer keys (scan_keys.h).
+ *
+ * On clean inputs about half the values are kept, in no predictable order,
+ * so the scalar kernel writes every key and advances by the test's result.
+ * The AVX-512 kernel keeps eight at a time with a compress; the AVX2 one
+ * four at a time with a permutation from a table.  Both write a whole
+ * vector at keys[m] (the slots past the kept keys are overwritten later),
+ * which stays inside the room the caller leaves: m grows no faster than i.
+ * NaN is spotted with an unordered compare instead of the sums; the keys,
+ * their order and the flags are those of the scalar kernel.
+ */
+#include "scan_keys.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifdef AH__HAVE_X86_KERNELS
+#include <immintrin.h>
+#endif
+
+static inline uint64_t bits_of(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+/*
+ * The scalar kernel.  Branch-free (the test is a coin flip on clean inputs): the write at
+ * keys[*m] never passes the number of values seen.  NaN poisons the sums
+ * (four, to keep the chains of additions short); bit 63 of a value's bits
+ * or of its key marks a value <= 0.
+ */
+static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
+                      uint64_t *keys, size_t *mp, double *sum, uint64_t *neg)
+{
+    size_t m = *mp;
+    uint64_t ng = 0;
+    for (; i + 4 <= end; i += 4) {
+        double x0 = pmax[i], x1 = pmax[i + 1], x2 = pmax[i + 2],
+               x3 = pmax[i + 3];
+        uint64_t u0 = bits_of(x0), u1 = bits_of(x1), u2 = bits_of(x2),
+                 u3 = bits_of(x3);
+        keys[m] = u0 - 1;
+        m += u0 - 1 < ka;
+        keys[m] = u1 - 1;
+        m += u1 - 1 < ka;
+        keys[m] = u2 - 1;
+        m += u2 - 1 < ka;
+        keys[m] = u3 - 1;
+        m += u3 - 1 < ka;
+        sum[0] += x0;
+        sum[1] += x1;
+        sum[2] += x2;
+        sum[3] += x3;
+        ng |= u0 | (u0 - 1) | u1 | (u1 - 1) | u2 | (u2 - 1) | u3 | (u3 - 1);
+    }
+    for (; i < end; i++) {
+        uint64_t u = bits_of(pmax[i]);
+        keys[m] = u - 1;
+        m += u - 1 < ka;
+        sum[0] += pmax[i];
+        ng |= u | (u - 1);
+    }
+    *mp = m;
+    *neg |= ng;
+}
+
+#ifdef AH__HAVE_X86_KERNELS
+__attribute__((target("avx2,avx512f"))) static size_t
+keys_avx512(const double *p, size_t i, size_t end, uint64_t ka,
+            uint64_t *keys, size_t *mp, uint64_t *neg, int *nan)
+{
+    const __m512i vka = _mm512_set1_epi64((long long)ka),
+                  one = _mm512_set1_epi64(1);
+    __m512i ng = _mm512_setzero_si512();
+    __mmask8 bad = 0;
+    size_t m = *mp;
+    for (; i + 8 <= end; i += 8) {
+        __m512i u = _mm512_loadu_si512((const void *)(p + i));
+        __m512i k = _mm512_sub_epi64(u, one);
+        __mmask8 keep = _mm512_cmplt_epu64_mask(k, vka);
+        _mm512_storeu_si512((void *)(keys + m),
+                            _mm512_maskz_compress_epi64(keep, k));
+        m += (size_t)__builtin_popcount(keep);
+        ng = _mm512_or_si512(ng, _mm512_or_si512(u, k));
+        __m512d v = _mm512_castsi512_pd(u);
+        bad |= _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+    }
+    uint64_t lanes[8];
+    _mm512_storeu_si512((void *)lanes, ng);
+    for (int q = 0; q < 8; q++)
+        *neg |= lanes[q];
+    *nan |= bad != 0;
+    *mp = m;
+    _mm256_zeroupper(); /* see grid_count.c */
+    return i;
+}
+
+/* For each 4-bit mask of kept lanes, the 32-bit lanes that move the kept
+ * 64-bit lanes to the front, in order. */
+static const int compress4[16][8] = {
+    {0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7},
+    {2, 3, 0, 1, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7},
+    {4, 5, 0, 1, 2, 3, 6, 7}, {0, 1, 4, 5, 2, 3, 6, 7},
+    {2, 3, 4, 5, 0, 1, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7},
+    {6, 7, 0, 1, 2, 3, 4, 5}, {0, 1, 6, 7, 2, 3, 4, 5},
+    {2, 3, 6, 7, 0, 1, 4, 5}, {0, 1, 2, 3, 6, 7, 4, 5},
+    {4, 5, 6, 7, 0, 1, 2, 3}, {0, 1, 4, 5, 6, 7, 2, 3},
+    {2, 3, 4, 5, 6, 7, 0, 1}, {0, 1, 2, 3, 4, 5, 6, 7}};
+
+__attribute__((target("avx2"))) static size_t
+keys_avx2(const double *p, size_t i, size_t end, uint64_t ka, uint64_t *keys,
+          size_t *mp, uint64_t *neg, int *nan)
+{
+    /* unsigned k < ka as a signed compare of both with the sign flipped */
+    const __m256i sign = _mm256_set1_epi64x(INT64_MIN),
+                  vka = _mm256_set1_epi64x((long long)(ka ^ (1ull << 63))),
+                  one = _mm256_set1_epi64x(1);
+    __m256i ng = _mm256_setzero_si256();
+    __m256d bad = _mm256_setzero_pd();
+    size_t m = *mp;
+    for (; i + 4 <= end; i += 4) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i k = _mm256_sub_epi64(u, one);
+        __m256i keep = _mm256_cmpgt_epi64(vka, _mm256_xor_si256(k, sign));
+        int mask = _mm256_movemask_pd(_mm256_castsi256_pd(keep));
+        __m256i perm =
+            _mm256_loadu_si256((const __m256i *)compress4[mask]);
+        _mm256_storeu_si256((__m256i *)(keys + m),
+                            _mm256_permutevar8x32_epi32(k, perm));
+        m += (size_t)__builtin_popcount((unsigned)mask);
+        ng = _mm256_or_si256(ng, _mm256_or_si256(u, k));
+        __m256d v = _mm256_castsi256_pd(u);
+        bad = _mm256_or_pd(bad, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, ng);
+    for (int q = 0; q < 4; q++)
+        *neg |= lanes[q];
+    *nan |= _mm256_movemask_pd(bad) != 0;
+    *mp = m;
+    _mm256_zeroupper(); /* see grid_count.c */
+    return i;
+}
+#endif
+
+void ah__keys_copy(const double *p, size_t i, size_t end, uint64_t ka,
+                   uint64_t *keys, size_t *m, double *sum, uint64_t *neg,
+                   int isa)
+{
+    int best = ah__isa_best(), nan = 0;
+    if (isa > best)
+        isa = best;
+#ifdef AH__HAVE_X86_KERNELS
+    if (isa == AH__ISA_AVX512)
+        i = keys_avx512(p, i, end, ka, keys, m, neg, &nan);
+    else if (isa == AH__ISA_AVX2)
+        i = keys_avx2(p, i, end, ka, keys, m, neg, &nan);
+#endif
+    if (nan)
+        sum[0] = NAN;
+    keys_scalar(p, i, end, ka, keys, m, sum, neg);
+}

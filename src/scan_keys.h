@@ -1,0 +1,28 @@
+/*
+ * scan_keys.h - pass 1 of the individual scan (scan_individual.c): the
+ * p-values in (0, amax] as integer keys, with a scalar kernel (the
+ * reference) and vector kernels chosen at run time (isa.h).
+ */
+#ifndef AH_SCAN_KEYS_H
+#define AH_SCAN_KEYS_H
+
+#include "isa.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Over p[i..end): append key = bits(p) - 1 of every value whose key is
+ * below ka to keys[*m ..] (in order), so exactly the values in (0, amax]
+ * are kept when ka = bits(amax): zero, negative values, NaN and values
+ * above amax all have keys at or above it.  Slots of keys up to
+ * *m + (end - i) may be written, so the caller leaves that much room.
+ * sum[0..3] become NaN if a value is NaN (or +inf and -inf both occur: the
+ * caller then looks for the NaN itself); bit 63 of *neg is set if a value
+ * is <= 0.  isa above what the CPU runs is lowered.
+ */
+void ah__keys_copy(const double *p, size_t i, size_t end, uint64_t ka,
+                   uint64_t *keys, size_t *m, double *sum, uint64_t *neg,
+                   int isa);
+
+#endif
