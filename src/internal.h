@@ -38,10 +38,6 @@ int ah__thread_count(int requested, size_t work_items);
  * in which case everything ran on the calling thread. */
 int ah__parallel(int nthreads, void (*fn)(void *ctx, int index), void *ctx);
 
-/* malloc for scratch arrays, on huge pages when bytes is large (see
- * big_alloc.c); release with free().  NULL when out of memory. */
-void *ah__big_alloc(size_t bytes);
-
 /* ah_pvalues writing only p_max: rows x ah_pvalue_width values, the same
  * bits as the p_max of ah_pvalues (the fused scans use it). */
 int ah__pvalues_pmax(const ah_model *m, const double *x, size_t rows,

@@ -408,7 +408,7 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     P = pb->P;
     /* P + 1 entries (the branch-free fill writes one past the last) and P
      * more as sorting scratch. */
-    if (!ah__mul_ok(2 * P + 1, sizeof *kp, &bytes) || !(kp = ah__big_alloc(bytes)))
+    if (!ah__mul_ok(2 * P + 1, sizeof *kp, &bytes) || !(kp = malloc(bytes)))
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "scan_group: out of memory for %zu pairs", P);
     P = 0;
@@ -418,8 +418,8 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
             kp[P] = (gs_keyed){ah__key_of(hi), {(uint32_t)i, (uint32_t)j}};
             P += hi <= amax;
         }
-    cnt = ah__big_alloc((P + 2) * sizeof *cnt);
-    pb->thr = ah__big_alloc(P * sizeof *pb->thr); /* T <= P; not shrunk */
+    cnt = malloc((P + 2) * sizeof *cnt);
+    pb->thr = malloc(P * sizeof *pb->thr); /* T <= P; not shrunk */
     if (!cnt || !pb->thr)
         goto done;
     sort_keyed_threads(kp, kp + P + 1, cnt, P,
@@ -452,8 +452,8 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
             t++;
         kp[e].key = t;
     }
-    pb->row_ev = ah__big_alloc(P * sizeof *pb->row_ev);
-    pb->col_ev = ah__big_alloc(P * sizeof *pb->col_ev);
+    pb->row_ev = malloc(P * sizeof *pb->row_ev);
+    pb->col_ev = malloc(P * sizeof *pb->col_ev);
     pb->row_start = malloc((pb->rows + 1) * sizeof *pb->row_start);
     pb->col_start = malloc((pb->cols + 1) * sizeof *pb->col_start);
     if (!pb->row_ev || !pb->col_ev || !pb->row_start || !pb->col_start)
@@ -961,7 +961,7 @@ static int work_alloc(gs_work *w, const gs_problem *pb)
     w->order = malloc(n * sizeof *w->order);
     w->pos = malloc(n * sizeof *w->pos);
     w->start = malloc((n + 2) * sizeof *w->start);
-    w->ev = ah__big_alloc(pb->P * sizeof *w->ev);
+    w->ev = malloc(pb->P * sizeof *w->ev);
     w->ev_start = malloc((pb->T + 2) * sizeof *w->ev_start);
     /* One block for the four flag arrays. */
     w->in_I = malloc(2 * (R + C));

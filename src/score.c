@@ -59,7 +59,7 @@ int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
     double *pmax = NULL;
     size_t bytes;
     if (rows && (!ah__mul_ok(block * width, sizeof *pmax, &bytes) ||
-                 !(pmax = ah__big_alloc(bytes))))
+                 !(pmax = malloc(bytes))))
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     score_job *jb = calloc(1, sizeof *jb);
     if (!jb) {
