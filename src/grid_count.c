@@ -1,17 +1,18 @@
 /*
  * grid_count.c - the inner loop of histogram p-values: the cell of each
- * value in an implicit equal-width node, then two reads of the cumulative
- * counts.  A batch of p-values spends most of its time here.
+ * value in an equal-width grid node (implicit, or with a pair table), then
+ * one read of the cell's two bounds, which sit side by side in the table.
+ * A batch of p-values spends most of its time here.
  *
  * The scalar loop branches on x == lo, which half the values of a ReLU node
  * hit, in no predictable order.  The vector kernels compute the same cell
- * with compares and blends, read the counts with gathers, and leave the
- * rare value near a grid edge to the caller.  They use the same IEEE
+ * with compares and blends, read the bounds with one gather (8 bytes, or
+ * 4 for 2-byte tables), and leave the rare value near a grid edge, or in a
+ * grid bin an atom splits, to the caller.  They use the same IEEE
  * operations in the same order as the scalar one (subtract, multiply,
- * truncate, subtract), so every kernel gives the same bits; the tests hold
- * each against the scalar one.  They are compiled with per-function target
- * attributes and chosen at run time, so the library still runs on any
- * x86-64 and builds on other machines (scalar only).
+ * truncate, subtract), so every kernel gives the same bits;
+ * tests/test_grid_count.c holds each against the scalar one.  Kernels are
+ * chosen at run time (isa.h).
  */
 #include "grid_count.h"
 

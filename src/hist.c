@@ -19,9 +19,11 @@
  * whatever N is.  A set gets at most one bin per 2 of its values.
  *
  * Queries: an equal-width node finds its bin by arithmetic, corrected by
- * comparing with the edges (so rounding never changes an answer); when its
- * atoms are only at its ends it keeps no edges at all (they are recomputed
- * by the same function), 8 bytes a bin in memory.  Other nodes use binary
+ * comparing with the edges (so rounding never changes an answer), with the
+ * vector kernels of grid_count.c for runs of values; when its atoms are
+ * only at its ends it keeps no edges at all (they are recomputed by the
+ * same function), 6 or 8 bytes a bin in memory (counts, and cumulative
+ * counts in 2 bytes when every count fits).  Other nodes use binary
  * search.  Cost per value: O(1), or O(log bins).
  */
 #include "bytes.h"
