@@ -63,6 +63,9 @@ typedef struct ah__rep_ops {
      * is then used). */
     void (*count_many)(const void *rep, size_t j, const double *x,
                        size_t count, uint32_t *gt, uint32_t *ge);
+    /* A hint: x[0..nj) will be looked up at nodes j0.. next, so start
+     * fetching what that reads.  No effect on any result; may be NULL. */
+    void (*prefetch)(const void *rep, size_t j0, size_t nj, const double *x);
     /* Serialised payload: size, write into buf (size bytes), read back. */
     size_t (*payload_bytes)(const void *rep);
     void (*write)(const void *rep, unsigned char *buf);
