@@ -232,34 +232,6 @@ int main(void)
         free(w);
     }
 
-    /* 2048 nodes: one row at a time takes the prefetch pass of
-     * src/pvalues.c first; the answers must be the batch's. */
-    {
-        enum { NP = 300, DP = 2048, QP = 12 };
-        double *w = malloc(sizeof *w * NP * DP), *x = malloc(sizeof *x * QP * DP);
-        double *pb = malloc(sizeof *pb * QP * DP * 4); /* both tails */
-        for (size_t i = 0; w && i < NP * DP; i++)
-            w[i] = shape((int)(i % 5), i % DP % 7, &rng);
-        for (size_t i = 0; x && i < QP * DP; i++)
-            x[i] = i % 11 == 0 ? 1e30 : shape((int)(i % 5), i % DP % 7, &rng);
-        ah_model *m = w && x && pb ? fit(w, NP, DP, 64, AH_BINNING_WIDTH) : NULL;
-        ah_diag dg;
-        int st = m ? ah_pvalues(m, x, QP, DP, DP, NULL, AH_TAIL_BOTH, pb, NULL, 1, &dg) : -1;
-        CHECK(st == AH_OK, "2048 nodes: batch p-values failed");
-        size_t bad = 0;
-        for (size_t i = 0; st == AH_OK && i < QP; i++) {
-            double *row = malloc(sizeof *row * DP * 4);
-            int s1 = row ? ah_pvalues(m, x + i * DP, 1, DP, DP, NULL, AH_TAIL_BOTH, row, NULL, 1 + (int)(i % 2), &dg) : -1;
-            bad += s1 != AH_OK || memcmp(row, pb + i * DP * 4, sizeof *row * DP * 4) != 0;
-            free(row);
-        }
-        CHECK(bad == 0, "2048 nodes: %zu single rows differ from the batch", bad);
-        ah_model_free(m);
-        free(w);
-        free(x);
-        free(pb);
-    }
-
     /* Real activations: the default model and an explicit-edge one. */
     size_t rows = 0, cols = 0, qr = 0, qc = 0;
     double *real = read_npy("data/background.npy", &rows, &cols);
