@@ -337,6 +337,23 @@ static void build_lists(const gs_keyed *kp, size_t P, size_t n, int by_row,
     start[0] = 0;
 }
 
+/* The per-input and per-node lists are independent: two threads build
+ * one each (one thread builds both). */
+typedef struct lists_job {
+    gs_problem *pb;
+    const gs_keyed *kp;
+} lists_job;
+
+static void lists_thread(void *ctx, int t)
+{
+    lists_job *lj = ctx;
+    gs_problem *pb = lj->pb;
+    if (t == 0)
+        build_lists(lj->kp, pb->P, pb->rows, 1, pb->row_ev, pb->row_start);
+    if (t == 1 || ah__thread_count(pb->o->threads, 2) == 1)
+        build_lists(lj->kp, pb->P, pb->cols, 0, pb->col_ev, pb->col_start);
+}
+
 /* Fractional mode: the pairs by rank, activation buckets and the
  * was_active flags. */
 static int build_fractional(gs_problem *pb, const gs_keyed *kp)
@@ -458,8 +475,8 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     pb->col_start = malloc((pb->cols + 1) * sizeof *pb->col_start);
     if (!pb->row_ev || !pb->col_ev || !pb->row_start || !pb->col_start)
         goto done;
-    build_lists(kp, P, pb->rows, 1, pb->row_ev, pb->row_start);
-    build_lists(kp, P, pb->cols, 0, pb->col_ev, pb->col_start);
+    lists_job lj = {pb, kp};
+    ah__parallel(ah__thread_count(pb->o->threads, 2), lists_thread, &lj);
     if (pb->o->fractional && !build_fractional(pb, kp))
         goto done;
     ok = 1;
