@@ -294,25 +294,80 @@ static void problem_free(gs_problem *pb)
 #define PMIN(pb, i, j) ((pb)->p[((size_t)(i) * (pb)->cols + (j)) * 2])
 #define PMAX(pb, i, j) ((pb)->p[((size_t)(i) * (pb)->cols + (j)) * 2 + 1])
 
-/* Validate p; count the pairs with p_max <= alpha_max into pb->P. */
-static int problem_check(gs_problem *pb, ah_diag *diag)
+/*
+ * Validating p and keying the pairs with p_max <= alpha_max, in row order,
+ * on up to two threads, each over its own rows: pass 0 checks and counts,
+ * pass 1 fills kp from the thread's offset (the same order as one thread).
+ */
+typedef struct keys_job {
+    gs_problem *pb;
+    gs_keyed *kp;
+    int pass, nthreads;
+    size_t P[2];
+    int64_t bad_row[2], bad_col[2]; /* first bad pair of each half */
+    int bad_nan[2];
+} keys_job;
+
+static void keys_thread(void *ctx, int t)
 {
+    keys_job *kj = ctx;
+    const gs_problem *pb = kj->pb;
     const double amax = pb->o->alpha_max;
-    size_t P = 0;
-    for (size_t i = 0; i < pb->rows; i++)
+    size_t r0 = t == 0 ? 0 : pb->rows / 2,
+           r1 = t == 0 && kj->nthreads > 1 ? pb->rows / 2 : pb->rows;
+    if (kj->pass == 0) {
+        size_t P = 0;
+        kj->bad_row[t] = -1;
+        for (size_t i = r0; i < r1; i++)
+            for (size_t j = 0; j < pb->cols; j++) {
+                double lo = PMIN(pb, i, j), hi = PMAX(pb, i, j);
+                if (isnan(lo) || isnan(hi) || lo > hi) {
+                    kj->bad_row[t] = (int64_t)i;
+                    kj->bad_col[t] = (int64_t)j;
+                    kj->bad_nan[t] = isnan(lo) || isnan(hi);
+                    return;
+                }
+                P += hi <= amax;
+            }
+        kj->P[t] = P;
+        return;
+    }
+    /* Branch-free (keeping is a coin flip on clean inputs): a pair not
+     * kept goes to this thread's own slot past the P kept ones, in the
+     * sorting scratch, so the two halves never write the same entry. */
+    size_t at = t == 0 ? 0 : kj->P[0];
+    const size_t sink = kj->P[0] + kj->P[1] + 1 + (size_t)t;
+    gs_keyed *kp = kj->kp;
+    for (size_t i = r0; i < r1; i++)
         for (size_t j = 0; j < pb->cols; j++) {
-            double lo = PMIN(pb, i, j), hi = PMAX(pb, i, j);
-            if (isnan(lo) || isnan(hi))
-                return ah__fail(diag, AH_ERR_VALUE, (int64_t)i, (int64_t)j,
-                                "scan_group: p-value of input %zu node %zu "
-                                "is NaN", i, j);
-            if (lo > hi)
-                return ah__fail(diag, AH_ERR_VALUE, (int64_t)i, (int64_t)j,
-                                "scan_group: p_min > p_max at input %zu "
-                                "node %zu", i, j);
-            P += hi <= amax;
+            double hi = PMAX(pb, i, j);
+            size_t keep = hi <= amax, mask = (size_t)0 - keep;
+            kp[(at & mask) | (sink & ~mask)] =
+                (gs_keyed){ah__key_of(hi), {(uint32_t)i, (uint32_t)j}};
+            at += keep;
         }
-    pb->P = P;
+}
+
+/* Validate p and count the pairs with p_max <= alpha_max into pb->P; the
+ * first bad pair in row order is reported. */
+static int problem_check(gs_problem *pb, keys_job *kj, ah_diag *diag)
+{
+    kj->pass = 0;
+    kj->P[0] = kj->P[1] = 0;
+    ah__parallel(kj->nthreads, keys_thread, kj);
+    for (int t = 0; t < kj->nthreads; t++) {
+        int64_t i = kj->bad_row[t], j = kj->bad_col[t];
+        if (i < 0)
+            continue;
+        if (kj->bad_nan[t])
+            return ah__fail(diag, AH_ERR_VALUE, i, j,
+                            "scan_group: p-value of input %lld node %lld "
+                            "is NaN", (long long)i, (long long)j);
+        return ah__fail(diag, AH_ERR_VALUE, i, j,
+                        "scan_group: p_min > p_max at input %lld node %lld",
+                        (long long)i, (long long)j);
+    }
+    pb->P = kj->P[0] + kj->P[1];
     return AH_OK;
 }
 
@@ -413,28 +468,26 @@ static int build_fractional(gs_problem *pb, const gs_keyed *kp)
 /* Thresholds, ranks and the event lists. */
 static int problem_build(gs_problem *pb, ah_diag *diag)
 {
-    const double amax = pb->o->alpha_max;
     size_t P, D = 0, T, bytes;
     gs_keyed *kp;
     size_t *cnt = NULL;
     int ok = 0;
 
-    int st = problem_check(pb, diag);
+    keys_job kj = {.pb = pb,
+                   .nthreads = ah__thread_count(pb->o->threads,
+                                                pb->rows >= 2 ? 2 : 1)};
+    int st = problem_check(pb, &kj, diag);
     if (st != AH_OK || pb->P == 0)
         return st;
     P = pb->P;
-    /* P + 1 entries (the branch-free fill writes one past the last) and P
-     * more as sorting scratch. */
-    if (!ah__mul_ok(2 * P + 1, sizeof *kp, &bytes) || !(kp = malloc(bytes)))
+    /* P + 1 entries and P + 1 more as sorting scratch (the first two of
+     * which take the fill's pairs not kept, see keys_thread). */
+    if (!ah__mul_ok(2 * P + 2, sizeof *kp, &bytes) || !(kp = malloc(bytes)))
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "scan_group: out of memory for %zu pairs", P);
-    P = 0;
-    for (size_t i = 0; i < pb->rows; i++)
-        for (size_t j = 0; j < pb->cols; j++) {
-            double hi = PMAX(pb, i, j);
-            kp[P] = (gs_keyed){ah__key_of(hi), {(uint32_t)i, (uint32_t)j}};
-            P += hi <= amax;
-        }
+    kj.kp = kp;
+    kj.pass = 1;
+    ah__parallel(kj.nthreads, keys_thread, &kj);
     cnt = malloc((P + 2) * sizeof *cnt);
     pb->thr = malloc(P * sizeof *pb->thr); /* T <= P; not shrunk */
     if (!cnt || !pb->thr)

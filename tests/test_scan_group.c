@@ -387,6 +387,42 @@ static void test_errors(void)
     p[6] = 0.9; /* input 1, node 1: p_min > p_max */
     CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
               d.row == 1 && d.col == 1, "p_min > p_max");
+
+    /* Two threads check half the rows each: the first bad pair in row
+     * order is the one reported, whichever half and kind. */
+    enum { R = 10, C = 8 };
+    double q[R * C * 2];
+    for (size_t k = 0; k < R * C; k++) {
+        q[2 * k] = 0.1;
+        q[2 * k + 1] = 0.3;
+    }
+    q[2 * (7 * C + 2) + 1] = NAN; /* row 7 (second half) */
+    q[2 * (3 * C + 6)] = 0.9;     /* row 3 (first half): p_min > p_max */
+    for (int th = 1; th <= 2; th++) {
+        o.threads = th;
+        CHECK(ah_scan_group(q, R, C, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
+                  d.row == 3 && d.col == 6,
+              "%d threads: row 3 node 6 first, got %lld %lld", th,
+              (long long)d.row, (long long)d.col);
+    }
+    q[2 * (3 * C + 6)] = 0.1;
+    q[2 * (7 * C + 1)] = 0.9; /* row 7, before the NaN at node 2 */
+    q[2 * (8 * C + 0)] = NAN; /* row 8 */
+    for (int th = 1; th <= 2; th++) {
+        o.threads = th;
+        CHECK(ah_scan_group(q, R, C, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
+                  d.row == 7 && d.col == 1 && strstr(d.message, "p_min"),
+              "%d threads: row 7 node 1 first, got %lld %lld: %s", th,
+              (long long)d.row, (long long)d.col, d.message);
+    }
+    q[2 * (7 * C + 1)] = 0.1;
+    for (int th = 1; th <= 2; th++) {
+        o.threads = th;
+        CHECK(ah_scan_group(q, R, C, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
+                  d.row == 7 && d.col == 2 && strstr(d.message, "NaN"),
+              "%d threads: the NaN at row 7 node 2, got %lld %lld", th,
+              (long long)d.row, (long long)d.col);
+    }
 }
 
 /* A batch large enough for the setup's two-thread sort (over 65,536 pairs
