@@ -86,7 +86,8 @@ count_avx2(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
                                        _mm256_cmp_pd(v, hi, _CMP_LT_OQ));
         __m256d clear = _mm256_and_pd(_mm256_cmp_pd(fr, glo, _CMP_GT_OQ),
                                       _mm256_cmp_pd(fr, ghi, _CMP_LT_OQ));
-        unsigned m = (unsigned)_mm256_movemask_pd(_mm256_andnot_pd(clear, inside));
+        unsigned m =
+            (unsigned)_mm256_movemask_pd(_mm256_andnot_pd(clear, inside));
         c = _mm256_slli_epi64(c, shift);
         /* one read gives both: {ge, gt} are adjacent */
         __m128i e, t;

@@ -386,7 +386,8 @@ static int node_index(hnode *nd, size_t B)
 /* Edge k of the node, stored or implicit. */
 static inline double node_edge(const hnode *nd, size_t k)
 {
-    return nd->edges ? nd->edges[k] : grid_edge(nd->grid.lo, nd->grid.hi, k, nd->grid.B);
+    return nd->edges ? nd->edges[k]
+                     : grid_edge(nd->grid.lo, nd->grid.hi, k, nd->grid.B);
 }
 
 static void hist_free(void *rep)

@@ -28,10 +28,10 @@ static inline uint64_t bits_of(double v)
 }
 
 /*
- * The scalar kernel.  Branch-free (the test is a coin flip on clean inputs): the write at
- * keys[*m] never passes the number of values seen.  NaN poisons the sums
- * (four, to keep the chains of additions short); bit 63 of a value's bits
- * or of its key marks a value <= 0.
+ * The scalar kernel.  Branch-free (the test is a coin flip on clean
+ * inputs): the write at keys[*m] never passes the number of values seen.
+ * NaN poisons the sums (four, to keep the chains of additions short);
+ * bit 63 of a value's bits or of its key marks a value <= 0.
  */
 static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
                       uint64_t *keys, size_t *mp, double *sum, uint64_t *neg)

@@ -67,12 +67,14 @@ int main(void)
         uint64_t ka = bits(amaxes[a]);
         for (int trial = 0; trial < 400; trial++) {
             int mix = trial % 3 != 0; /* a third of the runs are clean */
-            size_t len = trial < 71 ? (size_t)trial
+            size_t len = trial < 71        ? (size_t)trial
                          : trial % 50 == 0 ? N - 8
-                                           : (size_t)(check_rand_u64(&rng) % 300);
+                                           : check_rand_u64(&rng) % 300;
             size_t off = (size_t)(check_rand_u64(&rng) % 8);
-            for (size_t i = 0; i < off + len; i++)
-                p[i] = pick(&rng, amaxes[a], mix && check_rand_u64(&rng) % 8 == 0);
+            for (size_t i = 0; i < off + len; i++) {
+                int odd = mix && check_rand_u64(&rng) % 8 == 0;
+                p[i] = pick(&rng, amaxes[a], odd);
+            }
             /* the caller's state going in: some keys already kept */
             size_t m0 = (size_t)(check_rand_u64(&rng) % 4);
             size_t m_ref = m0;
