@@ -64,6 +64,8 @@
  * 1024 costs 3.8 ms a restart and scores 0.04% below the exact maximum
  * (which costs 46 ms); 2048 costs 6 ms and 0.01%. */
 #define GS_MAX_THRESHOLDS 1024
+/* The setup uses two threads from this many pairs (rows x cols) on. */
+#define SETUP_THREADS_PAIRS ((size_t)1 << 16)
 
 typedef struct {
     uint32_t i, j; /* input (row), node (column) */
@@ -397,6 +399,7 @@ static void build_lists(const gs_keyed *kp, size_t P, size_t n, int by_row,
 typedef struct lists_job {
     gs_problem *pb;
     const gs_keyed *kp;
+    int nthreads;
 } lists_job;
 
 static void lists_thread(void *ctx, int t)
@@ -405,7 +408,7 @@ static void lists_thread(void *ctx, int t)
     gs_problem *pb = lj->pb;
     if (t == 0)
         build_lists(lj->kp, pb->P, pb->rows, 1, pb->row_ev, pb->row_start);
-    if (t == 1 || ah__thread_count(pb->o->threads, 2) == 1)
+    if (t == 1 || lj->nthreads == 1)
         build_lists(lj->kp, pb->P, pb->cols, 0, pb->col_ev, pb->col_start);
 }
 
@@ -473,9 +476,12 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     size_t *cnt = NULL;
     int ok = 0;
 
-    keys_job kj = {.pb = pb,
-                   .nthreads = ah__thread_count(pb->o->threads,
-                                                pb->rows >= 2 ? 2 : 1)};
+    /* Two threads pay only on large batches (starting one costs tens of
+     * microseconds), as in the sort. */
+    int nth = ah__thread_count(pb->o->threads, 2);
+    if (pb->rows < 2 || pb->rows * pb->cols < SETUP_THREADS_PAIRS)
+        nth = 1;
+    keys_job kj = {.pb = pb, .nthreads = nth};
     int st = problem_check(pb, &kj, diag);
     if (st != AH_OK || pb->P == 0)
         return st;
@@ -528,8 +534,8 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     pb->col_start = malloc((pb->cols + 1) * sizeof *pb->col_start);
     if (!pb->row_ev || !pb->col_ev || !pb->row_start || !pb->col_start)
         goto done;
-    lists_job lj = {pb, kp};
-    ah__parallel(ah__thread_count(pb->o->threads, 2), lists_thread, &lj);
+    lists_job lj = {pb, kp, nth};
+    ah__parallel(nth, lists_thread, &lj);
     if (pb->o->fractional && !build_fractional(pb, kp))
         goto done;
     ok = 1;

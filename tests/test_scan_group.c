@@ -388,10 +388,15 @@ static void test_errors(void)
     CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_VALUE &&
               d.row == 1 && d.col == 1, "p_min > p_max");
 
-    /* Two threads check half the rows each: the first bad pair in row
-     * order is the one reported, whichever half and kind. */
-    enum { R = 10, C = 8 };
-    double q[R * C * 2];
+    /* Two threads check half the rows each (from 65,536 pairs on): the
+     * first bad pair in row order is the one reported, whichever half and
+     * kind. */
+    enum { R = 10, C = 6600 };
+    double *q = malloc(sizeof *q * R * C * 2);
+    if (!q) {
+        CHECK(0, "out of memory");
+        return;
+    }
     for (size_t k = 0; k < R * C; k++) {
         q[2 * k] = 0.1;
         q[2 * k + 1] = 0.3;
@@ -423,6 +428,7 @@ static void test_errors(void)
               "%d threads: the NaN at row 7 node 2, got %lld %lld", th,
               (long long)d.row, (long long)d.col);
     }
+    free(q);
 }
 
 /* A batch large enough for the setup's two-thread sort (over 65,536 pairs
