@@ -56,6 +56,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -412,29 +413,56 @@ static void lists_thread(void *ctx, int t)
         build_lists(lj->kp, pb->P, pb->cols, 0, pb->col_ev, pb->col_start);
 }
 
-/* Fractional mode: the pairs by rank, activation buckets and the
- * was_active flags. */
+/*
+ * All pairs by rank (full, full_start): the ranked kp without its keys,
+ * compacted in place and kept, since fresh memory would cost more in page
+ * faults than the copy.  Pair e moves from byte 16 e + 8 to byte 8 e, never
+ * over one still to be read; the moves are memcpy, so no typed access
+ * sees bytes of another type.  Takes *kp over.
+ */
+static int build_full(gs_problem *pb, gs_keyed **kp)
+{
+    const size_t T = pb->T, P = pb->P;
+    gs_keyed *k = *kp;
+    unsigned char *base = (unsigned char *)k;
+    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
+    if (!pb->full_start)
+        return 0;
+    size_t t = 0;
+    for (size_t e = 0; e < P; e++) {
+        uint64_t r;
+        gs_pair pr;
+        memcpy(&r, base + e * sizeof *k + offsetof(gs_keyed, key), sizeof r);
+        memcpy(&pr, base + e * sizeof *k + offsetof(gs_keyed, pr), sizeof pr);
+        while (t <= r)
+            pb->full_start[t++] = e;
+        memcpy(base + e * sizeof pr, &pr, sizeof pr);
+    }
+    while (t <= T)
+        pb->full_start[t++] = P;
+    /* shrinking keeps the contents; if it fails the block stays as is */
+    void *small = realloc(base, P * sizeof(gs_pair));
+    pb->full = small ? small : (void *)base;
+    *kp = NULL;
+    return 1;
+}
+
+/* Fractional mode: activation buckets and the was_active flags (full and
+ * full_start are built already). */
 static int build_fractional(gs_problem *pb, const gs_keyed *kp)
 {
     const size_t T = pb->T, P = pb->P;
     const double amax = pb->o->alpha_max;
     size_t A = 0, *cur, bytes;
 
-    pb->full = malloc(P * sizeof *pb->full);
-    pb->full_start = calloc(T + 1, sizeof *pb->full_start);
     pb->was_active = malloc(P);
     pb->act_start = calloc(T + 2, sizeof *pb->act_start);
-    if (!pb->full || !pb->full_start || !pb->was_active || !pb->act_start)
+    if (!pb->was_active || !pb->act_start)
         return 0;
-    for (size_t e = 0; e < P; e++) {
-        pb->full[e] = kp[e].pr;
-        pb->full_start[kp[e].key + 1]++;
+    for (size_t e = 0; e < P; e++)
         pb->was_active[e] =
             upper_rank(pb->thr, T, PMIN(pb, kp[e].pr.i, kp[e].pr.j)) <
             kp[e].key;
-    }
-    for (size_t t = 0; t < T; t++)
-        pb->full_start[t + 1] += pb->full_start[t];
 
     /* Activation at the first threshold strictly above p_min, when the
      * pair is still partial there (counting sort by that rank). */
@@ -536,7 +564,8 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
         goto done;
     lists_job lj = {pb, kp, nth};
     ah__parallel(nth, lists_thread, &lj);
-    if (pb->o->fractional && !build_fractional(pb, kp))
+    if ((pb->o->fractional && !build_fractional(pb, kp)) ||
+        !build_full(pb, &kp))
         goto done;
     ok = 1;
 done:
@@ -631,6 +660,11 @@ static inline double score_if_better(gs_thr *z, double A, double n,
 /*
  * Bucket the pairs of the fixed side by threshold rank into w->ev (the free
  * items) and w->ev_start (bucket t is ev[ev_start[t] .. ev_start[t+1])).
+ * The order inside a bucket does not matter (a half step only uses the
+ * counts it reaches at each threshold).  When the fixed members hold more
+ * than a third of all pairs, one sequential pass over every pair by rank
+ * (pb->full) keeping those of fixed members is cheaper than a counting
+ * sort of their lists, whose scatter writes to T places at once.
  */
 static void gather(const gs_problem *pb, gs_work *w, int side,
                    const unsigned char *fixed)
@@ -638,7 +672,25 @@ static void gather(const gs_problem *pb, gs_work *w, int side,
     const size_t nf = side == 0 ? pb->rows : pb->cols, T = pb->T;
     const gs_event *ev = side == 0 ? pb->row_ev : pb->col_ev;
     const size_t *st = side == 0 ? pb->row_start : pb->col_start;
-    size_t *bs = w->ev_start;
+    size_t *bs = w->ev_start, PS = 0;
+    for (size_t f = 0; f < nf; f++)
+        PS += fixed[f] ? st[f + 1] - st[f] : 0;
+    if (3 * PS > pb->P) {
+        /* Branch-free: the write at ev[g] stays below P, since a pair not
+         * kept means g < PS <= P - 1 from then on. */
+        size_t g = 0;
+        for (size_t t = 0; t < T; t++) {
+            bs[t] = g;
+            for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1];
+                 e++) {
+                const gs_pair pr = pb->full[e];
+                w->ev[g] = ITEM(side, pr);
+                g += fixed[FIXED(side, pr)] != 0;
+            }
+        }
+        bs[T] = g;
+        return;
+    }
     memset(bs, 0, (T + 2) * sizeof *bs);
     for (size_t f = 0; f < nf; f++)
         if (fixed[f])
