@@ -98,6 +98,39 @@ int main(void)
     }
     free(sb);
     ah_model_free(m);
+
+    /* 1024 nodes of 3072 bins: over 4 MB of query tables, so the table
+     * chunks of src/hist.c grow to their huge-page size. */
+    {
+        enum { NL = 8000, DL = 1024, QL = 8 };
+        double *bl = malloc(sizeof *bl * NL * DL);
+        double *pl = malloc(sizeof *pl * QL * DL * 2);
+        double *p1 = malloc(sizeof *p1 * DL * 2);
+        ah_model *ml = NULL;
+        ah_fit_options ol;
+        ah_fit_options_default(&ol);
+        for (size_t i = 0; bl && i < (size_t)NL * DL; i++)
+            bl[i] = value(&rng, i % DL);
+        st = bl && pl && p1
+                 ? ah_model_fit(&ml, bl, NL, DL, DL, NULL, &ol, &dg)
+                 : AH_ERR_NOMEM;
+        CHECK(st == AH_OK, "fit 8000 x 1024: %s", dg.message);
+        size_t bad = 0;
+        if (st == AH_OK) {
+            st = ah_pvalues(ml, bl, QL, DL, DL, NULL, AH_TAIL_UPPER, pl,
+                            NULL, 1, &dg);
+            for (size_t i = 0; st == AH_OK && i < QL; i++)
+                bad += ah_pvalues(ml, bl + i * DL, 1, DL, DL, NULL,
+                                  AH_TAIL_UPPER, p1, NULL, 1,
+                                  &dg) != AH_OK ||
+                       memcmp(p1, pl + i * DL * 2, sizeof *p1 * DL * 2) != 0;
+        }
+        CHECK(st == AH_OK && bad == 0, "3072 bins: %zu rows differ", bad);
+        ah_model_free(ml);
+        free(bl);
+        free(pl);
+        free(p1);
+    }
     free(bg);
     free(x);
     free(big);
