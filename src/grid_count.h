@@ -1,7 +1,8 @@
 /*
- * grid_count.h - counts of an implicit equal-width histogram node for a
- * run of values, with a scalar kernel (the reference) and vector kernels
- * chosen at run time.  Used by hist.c; every kernel gives the same bits.
+ * grid_count.h - the cell of a value in an equal-width histogram node
+ * (hist.c's grid nodes), and the counts of a run of values, with a scalar
+ * kernel (the reference) and vector kernels chosen at run time (isa.h).
+ * Every kernel gives the same bits.
  */
 #ifndef AH_GRID_COUNT_H
 #define AH_GRID_COUNT_H
@@ -11,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What the lookup of hist.c's grid nodes needs (see grid_guess there):
- * the grid of B bins over [lo, hi], scale = B / (hi - lo), the rounding
- * margin in bins, the cells of x == lo and x == hi, and the bounds of each
+/* What the lookup of hist.c's grid nodes needs: the grid of B bins over
+ * [lo, hi], scale = B / (hi - lo), the rounding margin in bins (hist.c's
+ * grid_guard), the cells of x == lo and x == hi, and the bounds of each
  * cell c: ge = table[stride c], gt = table[stride c + 1].  Stride 1 reads
  * the cumulative counts of an implicit grid, stride 2 a pair table.
  * Entries are uint16_t when narrow (every count below 65535), else
