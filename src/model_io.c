@@ -335,10 +335,14 @@ int ah_model_get_info(const ah_model *m, ah_model_info *info)
     info->memory_bytes = sizeof *m + m->nsets * (sizeof *m->sets + 8);
     for (size_t i = 0; i < m->nsets; i++)
         info->memory_bytes += m->ops->memory_bytes(m->sets[i].rep);
-    info->file_bytes = model_file_bytes(m);
-    info->pooled_file_bytes =
-        HEADER_BYTES + SET_HEADER_BYTES +
-        pad8(m->ops->payload_bytes(m->sets[0].rep)) + 8;
+    /* Payload sizes measure every node's count encodings: the pooled
+     * set's once, shared by both figures. */
+    size_t pooled = pad8(m->ops->payload_bytes(m->sets[0].rep));
+    info->pooled_file_bytes = HEADER_BYTES + SET_HEADER_BYTES + pooled + 8;
+    info->file_bytes = info->pooled_file_bytes;
+    for (size_t i = 1; i < m->nsets; i++)
+        info->file_bytes +=
+            SET_HEADER_BYTES + pad8(m->ops->payload_bytes(m->sets[i].rep));
     info->raw_bytes = (double)m->N * (double)m->D * 4.0;
     return AH_OK;
 }
