@@ -78,13 +78,13 @@ typedef struct hnode {
     /* Grid nodes answer from grid (grid_count.h): an implicit grid
      * (edges == NULL) has exactly the edges of gB equal-width bins over
      * [lo, hi] (atoms only at its ends), computed when needed, and reads
-     * only its gB + 5 cumulative counts cum, 4 bytes a bin; above and
+     * only its gB + 5 cumulative counts cum, 2 or 4 bytes a bin; above and
      * aabove are NULL.  A grid node with atoms inside (edges kept) has a
      * pair table: for each cell {#{b >= x}, #{b > x}}, or {0, UINT32_MAX}
      * when an atom splits that grid bin (the exact path answers). */
-    ah__grid grid;    /* grid.table is cum or pair, else NULL */
-    void *cum;        /* in the set's table chunks (table_alloc); */
-    void *pair;       /* entries of 2 bytes when grid.narrow */
+    ah__grid grid;    /* grid.table: cum (stride 1) or the pair table
+                         (stride 2), in the set's chunks (table_alloc),
+                         2-byte entries when grid.narrow; else NULL */
 } hnode;
 
 /* The nodes' query tables, side by side in large chunks (table_alloc). */
@@ -237,10 +237,12 @@ static double grid_guard(double lo, double hi, size_t B, double scale)
     return isfinite(g) && g < 0.25 ? g : 0.5;
 }
 
-/* What grid_cell needs: the grid of B bins over [lo, hi], and whether an
- * atom sits at either end (its own cell). */
+/* What grid_cell needs: the grid of B bins over [lo, hi], whether an
+ * atom sits at either end (its own cell), and the table (stride 1: the
+ * cumulative counts; 2: the pair table). */
 static void grid_set(hnode *nd, double lo, double hi, size_t B, double scale,
-                     int atom_lo, int atom_hi)
+                     int atom_lo, int atom_hi, const void *table,
+                     uint32_t stride)
 {
     ah__grid *g = &nd->grid;
     g->lo = lo;
@@ -250,8 +252,8 @@ static void grid_set(hnode *nd, double lo, double hi, size_t B, double scale,
     g->B = (uint32_t)B;
     g->clo = atom_lo ? 1u : 2u;
     g->chi = atom_hi ? (uint32_t)B + 2u : (uint32_t)B + 1u;
-    g->table = nd->cum ? nd->cum : nd->pair;
-    g->stride = nd->cum ? 1u : 2u;
+    g->table = table;
+    g->stride = stride;
 }
 
 /* Tables of a node whose counts all fit take 2 bytes an entry, half the
@@ -324,7 +326,7 @@ static void tables_free(tables *t)
 }
 
 /* The pair table of a grid node whose atoms are not all at its ends (see
- * hnode.pair); edges, above and count are already set. */
+ * hnode.grid); edges, above and count are already set. */
 static int node_pairs(hnode *nd, size_t B, double scale, tables *tab)
 {
     double lo = nd->edges[0], hi = nd->edges[nd->nb];
@@ -369,9 +371,8 @@ static int node_pairs(hnode *nd, size_t B, double scale, tables *tab)
     free(P);
     if (!T)
         return AH_ERR_NOMEM;
-    nd->pair = T;
     grid_set(nd, lo, hi, B, scale, na && nd->atom[0] == lo,
-             na && nd->atom[na - 1] == hi);
+             na && nd->atom[na - 1] == hi, T, 2);
     return AH_OK;
 }
 
@@ -438,8 +439,7 @@ static int node_index(hnode *nd, size_t B, tables *tab)
     nd->above = NULL;
     nd->acount = acount;
     nd->aabove = NULL;
-    nd->cum = cum;
-    grid_set(nd, lo, hi, B, scale, alo > 0, ahi > 0);
+    grid_set(nd, lo, hi, B, scale, alo > 0, ahi > 0, cum, 1);
     return AH_OK;
 }
 
@@ -1308,7 +1308,7 @@ static size_t hist_memory_bytes(const void *rep)
             s += ((size_t)nd->nb + 1) * 8;
         if (nd->loc.gmap)
             s += (size_t)nd->loc.B * 4;
-        if (nd->pair)
+        if (nd->grid.table && nd->grid.stride == 2) /* a pair table */
             s += ((size_t)nd->grid.B + 4) * 2 * entry;
     }
     return s;
