@@ -25,8 +25,9 @@
 #define TILE 16
 /* Prefetch (pv_run) for runs of at most this many rows, on models of at
  * least this many nodes: below it the tables are likely cached and the
- * extra pass cost 0.7 us at D = 256 (bench, batch 1), where at D = 4096 it
- * saved 30-40 us. */
+ * extra pass cost 0.7 us at D = 256, where at D = 4096 it saved 30-40 us
+ * (bench_acthist pvalues MODEL Q.npy --batches 1 on bench/'s hist:3072
+ * models, with and without the pass). */
 #define PREFETCH_ROWS 4
 #define PREFETCH_NODES 2048
 
