@@ -18,10 +18,13 @@
  * spotting NaN and values <= 0 on the side; (2) count the keys by their
  * high bits, about one per bucket over the two octaves below alpha_max,
  * where clean inputs have their best threshold and bj and ks scores are
- * flat, and 16 buckets per octave below; (3) walk the buckets from the top,
- * in blocks of 16 first where they are fine and octaves where they are
- * coarse, for the lower bound and the buckets that can reach it; (4) pull
- * those buckets' keys out of the buffer in one pass, sort and score them.
+ * flat, and 16 buckets per octave below (the bucket indices come from a
+ * vector kernel, so the scalar loop only increments); (3) walk the buckets
+ * from the top, in blocks of 16 first where they are fine and octaves where
+ * they are coarse, for the lower bound and the buckets that can reach it;
+ * (4) pull those buckets' keys to the front of the buffer in one pass (a
+ * compress), sort and score them.  The kernels of passes 1, 2 and 4 are in
+ * scan_keys.c.
  * Clean inputs leave a few dozen keys for (4), so passes (1) and (2) take
  * most of the time.  Up to 4096 values in (0, alpha_max] need no allocation
  * (about 48 KB of stack); more allocate as much as before.
@@ -42,7 +45,8 @@ enum {
     DEEP_MAX = 40 << DEEP_BITS, /* 40 octaves, then one bucket for the rest */
     BLOCK_BITS = 4,        /* top buckets are bounded 16 at a time first   */
     MAX_RUNS = 4,          /* key ranges pulled out (tested in one pass)   */
-    RUN_GAP = 64           /* join candidate ranges fewer keys apart       */
+    RUN_GAP = 64,          /* join candidate ranges fewer keys apart       */
+    IDX_CHUNK = 512        /* bucket indices computed at a time            */
 };
 
 /* Bounds within relative 1e-9 of each other are not trusted to order the
@@ -374,51 +378,6 @@ static void add_bucket(run_t *runs, int *nruns, uint64_t k0, uint64_t k1,
     (*nruns)++;
 }
 
-/*
- * Move the keys in any of the ranges [lo[q], lo[q] + span[q]], q < nr, to
- * the front of keys[0..m) and return their number; the rest stay behind
- * them.  Keys go four at a time against each range by their least offset,
- * so the common pass takes no branch; inlined with nr constant.
- */
-static inline size_t gather(uint64_t *keys, size_t m, const uint64_t *lo,
-                            const uint64_t *span, int nr)
-{
-    size_t g = 0, i = 0, j;
-    for (; i + 4 <= m; i += 4) {
-        int hit = 0;
-        for (int q = 0; q < nr; q++) {
-            uint64_t d0 = keys[i] - lo[q], d1 = keys[i + 1] - lo[q],
-                     d2 = keys[i + 2] - lo[q], d3 = keys[i + 3] - lo[q];
-            d0 = d0 < d1 ? d0 : d1;
-            d2 = d2 < d3 ? d2 : d3;
-            hit |= (d0 < d2 ? d0 : d2) <= span[q];
-        }
-        if (!hit)
-            continue;
-        for (j = i; j < i + 4; j++) {
-            uint64_t k = keys[j];
-            int in = 0;
-            for (int q = 0; q < nr; q++)
-                in |= k - lo[q] <= span[q];
-            if (in) {
-                keys[j] = keys[g];
-                keys[g++] = k;
-            }
-        }
-    }
-    for (; i < m; i++) {
-        uint64_t k = keys[i];
-        int in = 0;
-        for (int q = 0; q < nr; q++)
-            in |= k - lo[q] <= span[q];
-        if (in) {
-            keys[i] = keys[g];
-            keys[g++] = k;
-        }
-    }
-    return g;
-}
-
 /* Index of the first NaN in p[0..n), or n. */
 static size_t first_nan(const double *p, size_t n)
 {
@@ -536,10 +495,19 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
     memset(cnt, 0, (nf + nd) * sizeof *cnt);
     {
         uint64_t dmax = nd > 0 ? nd - 1 : 0;
-        for (size_t i = 0; i < m; i++) {
-            uint64_t d = keys[i] - f0, top_j = d >> sf, deep_j = ~d >> sd;
-            deep_j = nf + (deep_j < dmax ? deep_j : dmax);
-            cnt[top_j < deep_j ? top_j : deep_j]++;
+        uint16_t idx[IDX_CHUNK];
+        int isa = ah__isa_best();
+        for (size_t i = 0; i < m; i += IDX_CHUNK) {
+            size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
+            ah__keys_bucket(keys + i, k, f0, sf, sd, nf, dmax, idx, isa);
+            for (; q + 4 <= k; q += 4) {
+                cnt[idx[q]]++;
+                cnt[idx[q + 1]]++;
+                cnt[idx[q + 2]]++;
+                cnt[idx[q + 3]]++;
+            }
+            for (; q < k; q++)
+                cnt[idx[q]]++;
         }
     }
 
@@ -782,12 +750,9 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
             lo[q] = runs[q < nruns ? q : 0].klo;
             span[q] = runs[q < nruns ? q : 0].khi - lo[q];
         }
-        if (nruns == 1)
-            g = gather(keys, m, lo, span, 1);
-        else if (nruns == 2)
-            g = gather(keys, m, lo, span, 2);
-        else if (nruns > 2)
-            g = gather(keys, m, lo, span, MAX_RUNS);
+        if (nruns > 0)
+            g = ah__keys_gather(keys, m, lo, span, nruns > 2 ? MAX_RUNS : nruns,
+                                ah__isa_best());
         st = sort_run(keys, g, keys + g, cap - g);
         /* Ranges come in descending order, so ascending keys meet the last
          * range first. */

@@ -1,6 +1,8 @@
 /*
- * scan_keys.c - pass 1 of the individual scan: every p-value of an input
- * read once, the ones in (0, amax] kept as integer keys (scan_keys.h).
+ * scan_keys.c - the individual scan's passes over keys (scan_keys.h):
+ * pass 1 reads every p-value of an input once and keeps the ones in
+ * (0, amax] as integer keys; pass 2 gives each key its bucket; pass 4
+ * keeps the keys of the candidate buckets.
  *
  * On clean inputs about half the values are kept, in no predictable order,
  * so the scalar kernel writes every key and advances by the test's result.
@@ -163,4 +165,121 @@ void ah__keys_copy(const double *p, size_t i, size_t end, uint64_t ka,
     if (nan)
         sum[0] = NAN;
     keys_scalar(p, i, end, ka, keys, m, sum, neg);
+}
+
+static inline uint16_t bucket_of(uint64_t key, uint64_t f0, int sf, int sd,
+                                 uint64_t nf, uint64_t dmax)
+{
+    uint64_t d = key - f0, top_j = d >> sf, deep_j = ~d >> sd;
+    deep_j = nf + (deep_j < dmax ? deep_j : dmax);
+    return (uint16_t)(top_j < deep_j ? top_j : deep_j);
+}
+
+#ifdef AH__HAVE_X86_KERNELS
+__attribute__((target("avx2,avx512f"))) static size_t
+bucket_avx512(const uint64_t *keys, size_t k, uint64_t f0, int sf, int sd,
+              uint64_t nf, uint64_t dmax, uint16_t *idx)
+{
+    const __m512i vf0 = _mm512_set1_epi64((long long)f0),
+                  vnf = _mm512_set1_epi64((long long)nf),
+                  vdmax = _mm512_set1_epi64((long long)dmax),
+                  ones = _mm512_set1_epi64(-1);
+    const __m128i csf = _mm_cvtsi32_si128(sf), csd = _mm_cvtsi32_si128(sd);
+    size_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m512i d = _mm512_sub_epi64(
+            _mm512_loadu_si512((const void *)(keys + i)), vf0);
+        __m512i top = _mm512_srl_epi64(d, csf);
+        __m512i deep = _mm512_srl_epi64(_mm512_xor_si512(d, ones), csd);
+        deep = _mm512_add_epi64(vnf, _mm512_min_epu64(deep, vdmax));
+        _mm_storeu_si128((__m128i *)(void *)(idx + i),
+                         _mm512_cvtepi64_epi16(_mm512_min_epu64(top, deep)));
+    }
+    _mm256_zeroupper(); /* see grid_count.c */
+    return i;
+}
+#endif
+
+void ah__keys_bucket(const uint64_t *keys, size_t k, uint64_t f0, int sf,
+                     int sd, uint64_t nf, uint64_t dmax, uint16_t *idx,
+                     int isa)
+{
+    size_t i = 0;
+    if (isa > ah__isa_best())
+        isa = ah__isa_best();
+#ifdef AH__HAVE_X86_KERNELS
+    if (isa == AH__ISA_AVX512)
+        i = bucket_avx512(keys, k, f0, sf, sd, nf, dmax, idx);
+#endif
+    for (; i < k; i++)
+        idx[i] = bucket_of(keys[i], f0, sf, sd, nf, dmax);
+}
+
+/* The scalar filter, branch-free: the write at keys[g] never passes i. */
+static size_t gather_scalar(uint64_t *keys, size_t i, size_t m, size_t g,
+                            const uint64_t *lo, const uint64_t *span, int nr)
+{
+    for (; i < m; i++) {
+        uint64_t k = keys[i];
+        int in = 0;
+        for (int q = 0; q < nr; q++)
+            in |= k - lo[q] <= span[q];
+        keys[g] = k;
+        g += (size_t)in;
+    }
+    return g;
+}
+
+#ifdef AH__HAVE_X86_KERNELS
+/* Eight keys at a time with a compress; the vector written at keys[g],
+ * g <= i, ends by keys[i + 8], all of which were read already. */
+__attribute__((target("avx2,avx512f"))) static inline size_t
+gather_avx512_n(uint64_t *keys, size_t m, size_t *gp, const uint64_t *lo,
+                const uint64_t *span, int nr)
+{
+    __m512i vlo[4], vspan[4];
+    size_t i = 0, g = 0;
+    for (int q = 0; q < nr; q++) {
+        vlo[q] = _mm512_set1_epi64((long long)lo[q]);
+        vspan[q] = _mm512_set1_epi64((long long)span[q]);
+    }
+    for (; i + 8 <= m; i += 8) {
+        __m512i k = _mm512_loadu_si512((const void *)(keys + i));
+        __mmask8 in = 0;
+        for (int q = 0; q < nr; q++)
+            in |= _mm512_cmple_epu64_mask(_mm512_sub_epi64(k, vlo[q]),
+                                          vspan[q]);
+        _mm512_storeu_si512((void *)(keys + g),
+                            _mm512_maskz_compress_epi64(in, k));
+        g += (size_t)__builtin_popcount(in);
+    }
+    *gp = g;
+    _mm256_zeroupper(); /* see grid_count.c */
+    return i;
+}
+
+__attribute__((target("avx2,avx512f"))) static size_t
+gather_avx512(uint64_t *keys, size_t m, size_t *gp, const uint64_t *lo,
+              const uint64_t *span, int nr)
+{
+    /* constant range counts, so the loop over ranges unrolls */
+    if (nr == 1)
+        return gather_avx512_n(keys, m, gp, lo, span, 1);
+    if (nr == 2)
+        return gather_avx512_n(keys, m, gp, lo, span, 2);
+    return gather_avx512_n(keys, m, gp, lo, span, 4 < nr ? 4 : nr);
+}
+#endif
+
+size_t ah__keys_gather(uint64_t *keys, size_t m, const uint64_t *lo,
+                       const uint64_t *span, int nr, int isa)
+{
+    size_t i = 0, g = 0;
+    if (isa > ah__isa_best())
+        isa = ah__isa_best();
+#ifdef AH__HAVE_X86_KERNELS
+    if (isa == AH__ISA_AVX512)
+        i = gather_avx512(keys, m, &g, lo, span, nr);
+#endif
+    return gather_scalar(keys, i, m, g, lo, span, nr);
 }

@@ -1,7 +1,8 @@
 /*
- * scan_keys.h - pass 1 of the individual scan (scan_individual.c): the
- * p-values in (0, amax] as integer keys, with a scalar kernel (the
- * reference) and vector kernels chosen at run time (isa.h).
+ * scan_keys.h - the individual scan's passes over keys (scan_individual.c):
+ * the p-values in (0, amax] as integer keys, their buckets, and the keys of
+ * chosen ranges, each with a scalar kernel (the reference) and vector
+ * kernels chosen at run time (isa.h).
  */
 #ifndef AH_SCAN_KEYS_H
 #define AH_SCAN_KEYS_H
@@ -24,5 +25,22 @@
 void ah__keys_copy(const double *p, size_t i, size_t end, uint64_t ka,
                    uint64_t *keys, size_t *m, double *sum, uint64_t *neg,
                    int isa);
+
+/*
+ * Bucket of each of keys[0..k) for the individual scan's count: with d =
+ * key - f0, the smaller of d >> sf and nf + min(~d >> sd, dmax), which
+ * callers keep below 65536.
+ */
+void ah__keys_bucket(const uint64_t *keys, size_t k, uint64_t f0, int sf,
+                     int sd, uint64_t nf, uint64_t dmax, uint16_t *idx,
+                     int isa);
+
+/*
+ * Keep, in order at the front of keys[0..m), the keys in any of the ranges
+ * [lo[q], lo[q] + span[q]], q < nr (1 to 4), and return their number; the
+ * slots after them are overwritten.
+ */
+size_t ah__keys_gather(uint64_t *keys, size_t m, const uint64_t *lo,
+                       const uint64_t *span, int nr, int isa);
 
 #endif

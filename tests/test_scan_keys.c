@@ -9,6 +9,10 @@
  * 1, infinities and NaN (with either sign), start at every offset and
  * have every length from 0 to 70, plus long runs; alpha_max takes the
  * usual 0.5 and extreme values.
+ *
+ * The bucket and gather kernels (passes 2 and 4) get the same treatment:
+ * keys of every kind, bucket layouts of every size the scan uses, 1 to 4
+ * ranges that may wrap around or cover everything, every length 0-70.
  */
 #include "check.h"
 #include "scan_keys.h"
@@ -50,13 +54,90 @@ static double pick(uint64_t *rng, double amax, int mix)
     }
 }
 
+/* A key as the scan sees one: mostly of values in (0, 0.5], some of any
+ * bits at all. */
+static uint64_t any_key(uint64_t *rng)
+{
+    if (check_rand_u64(rng) % 4 == 0)
+        return check_rand_u64(rng) >> (check_rand_u64(rng) % 64);
+    return bits(0.5 * check_rand_unit(rng)) - 1;
+}
+
+static size_t check_bucket_and_gather(uint64_t *rng, uint64_t *k0,
+                                      uint64_t *k1)
+{
+    uint16_t i0[N], i1[N];
+    size_t bad = 0;
+    for (int trial = 0; trial < 600; trial++) {
+        size_t len = trial < 71 ? (size_t)trial : check_rand_u64(rng) % N;
+        for (size_t i = 0; i < len; i++)
+            k0[i] = any_key(rng);
+        /* bucket layouts as find_runs draws them (rf 3-10, deep tier up
+         * to 641 buckets), or f0 anywhere */
+        uint64_t f0 = trial % 5 ? (bits(0.25) - 1) >> 52 << 52
+                                : check_rand_u64(rng);
+        int rf = 3 + (int)(check_rand_u64(rng) % 8), sf = 52 - rf, sd = 48;
+        uint64_t nf = ((uint64_t)2 << rf) - check_rand_u64(rng) % 3,
+                 dmax = check_rand_u64(rng) % 641;
+        ah__keys_bucket(k0, len, f0, sf, sd, nf, dmax, i0, AH__ISA_SCALAR);
+        for (int isa = 1; isa <= ah__isa_best(); isa++) {
+            memset(i1, 0x5a, sizeof i1);
+            ah__keys_bucket(k0, len, f0, sf, sd, nf, dmax, i1, isa);
+            if (memcmp(i0, i1, len * sizeof *i0) && bad++ < 5)
+                CHECK(0, "bucket run %d (len %zu) kernel %d differs", trial,
+                      len, isa);
+        }
+        /* the scalar bucket rule itself, written out once more */
+        for (size_t i = 0; i < len; i++) {
+            uint64_t d = k0[i] - f0, t = d >> sf, e = ~d >> sd;
+            e = nf + (e < dmax ? e : dmax);
+            if (i0[i] != (uint16_t)(t < e ? t : e) && bad++ < 5)
+                CHECK(0, "bucket of key %zu is %u", i, (unsigned)i0[i]);
+        }
+
+        uint64_t lo[4], span[4];
+        int nr = 1 + (int)(check_rand_u64(rng) % 4);
+        for (int q = 0; q < nr; q++) {
+            uint64_t a = len ? k0[check_rand_u64(rng) % len] : 0,
+                     b = len ? k0[check_rand_u64(rng) % len] : 0;
+            lo[q] = a < b ? a : b;
+            span[q] = (a < b ? b : a) - lo[q];
+            if (check_rand_u64(rng) % 10 == 0) /* wraps or takes all */
+                span[q] = check_rand_u64(rng) % 2 ? UINT64_MAX
+                                                  : check_rand_u64(rng);
+        }
+        size_t g0, g1;
+        memcpy(k1, k0, len * sizeof *k0);
+        g0 = ah__keys_gather(k0, len, lo, span, nr, AH__ISA_SCALAR);
+        size_t want = 0;
+        for (size_t i = 0; i < len; i++) {
+            int in = 0;
+            for (int q = 0; q < nr; q++)
+                in |= k1[i] - lo[q] <= span[q];
+            if (in && k0[want++] != k1[i] && bad++ < 5)
+                CHECK(0, "gather run %d: key %zu out of place", trial, i);
+        }
+        if (want != g0 && bad++ < 5)
+            CHECK(0, "gather run %d: kept %zu, want %zu", trial, g0, want);
+        for (int isa = 1; isa <= ah__isa_best(); isa++) {
+            uint64_t *k2 = k1 + N + 16;
+            memcpy(k2, k1, len * sizeof *k1);
+            g1 = ah__keys_gather(k2, len, lo, span, nr, isa);
+            if ((g1 != g0 || memcmp(k0, k2, g0 * sizeof *k0)) && bad++ < 5)
+                CHECK(0, "gather run %d (len %zu, %d ranges) kernel %d: "
+                         "%zu vs %zu kept", trial, len, nr, isa, g1, g0);
+        }
+    }
+    return bad;
+}
+
 int main(void)
 {
     check_init();
     uint64_t rng = check_seed;
     double *p = malloc(N * sizeof *p);
     uint64_t *k0 = malloc((N + 16) * sizeof *k0),
-             *k1 = malloc((N + 16) * sizeof *k1);
+             *k1 = malloc(2 * (N + 16) * sizeof *k1);
     if (!p || !k0 || !k1)
         return 2;
     const double amaxes[] = {0.5, 1.0 - 0x1p-53, 1e-300, 0.25, 0.999};
@@ -114,6 +195,8 @@ int main(void)
     CHECK(bad == 0, "%zu of %zu runs differ from the scalar kernel", bad,
           runs);
     printf("runs checked: %zu\n", runs);
+    bad = check_bucket_and_gather(&rng, k0, k1);
+    CHECK(bad == 0, "%zu bucket or gather runs differ", bad);
     free(p);
     free(k0);
     free(k1);
