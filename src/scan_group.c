@@ -126,28 +126,40 @@ typedef struct {
     atomic_long next;
 } gs_shared;
 
-/* ---- sorting the pairs by p_max ----------------------------------------- */
+/* ---- the problem: thresholds, ranks and lists --------------------------- */
 
-typedef struct {
-    uint64_t key;
-    gs_pair pr;
-} gs_keyed;
+/*
+ * Setup, O(P) and no sort of the pairs (only of the distinct values):
+ *   1. check every pair and count the kept ones (p_max <= alpha_max) per
+ *      input, then write each kept pair's key and node in row order;
+ *   2. the distinct keys: a direct-mapped table of recent keys lets a value
+ *      through when it is not in its slot, so every distinct value passes
+ *      at least once and a repeated one (p-values of a histogram or an
+ *      empirical model take at most N + 1 values) mostly once; what passes
+ *      is sorted and deduplicated, and thinned to the thresholds;
+ *   3. each pair's rank (first threshold >= p_max) from a table over the
+ *      keys' high bits, written in place of its key: the per-input lists;
+ *   4. the per-node lists and the pairs by rank, by counting sorts.
+ * Steps 1 and 3 split the inputs between two threads, step 4 gives each
+ * list a thread; every list comes out in the same order at any thread
+ * count (inputs ascending, then nodes).
+ */
 
-/* LSD radix sort by key (stable), skipping bytes that every key shares. */
-static void radix_sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t n)
+/* LSD radix sort of keys (ascending), skipping bytes every key shares. */
+static void radix_sort_u64(uint64_t *a, uint64_t *tmp, size_t n)
 {
     size_t count[8][256];
-    gs_keyed *src = a, *dst = tmp;
+    uint64_t *src = a, *dst = tmp;
     if (n < 2)
         return;
     memset(count, 0, sizeof count);
     for (size_t i = 0; i < n; i++)
         for (int b = 0; b < 8; b++)
-            count[b][(a[i].key >> (8 * b)) & 0xff]++;
+            count[b][(a[i] >> (8 * b)) & 0xff]++;
     for (int b = 0; b < 8; b++) {
         size_t sum = 0, *c = count[b];
-        gs_keyed *t;
-        if (c[(a[0].key >> (8 * b)) & 0xff] == n)
+        uint64_t *t;
+        if (c[(a[0] >> (8 * b)) & 0xff] == n)
             continue;
         for (int d = 0; d < 256; d++) {
             size_t x = c[d];
@@ -155,7 +167,7 @@ static void radix_sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t n)
             sum += x;
         }
         for (size_t i = 0; i < n; i++)
-            dst[c[(src[i].key >> (8 * b)) & 0xff]++] = src[i];
+            dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
         t = src;
         src = dst;
         dst = t;
@@ -165,12 +177,12 @@ static void radix_sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t n)
 }
 
 /*
- * Sort a[0..n) by key; tmp holds n entries, cnt n + 1 words.  As in
+ * Sort keys a[0..n) ascending; tmp holds n keys, cnt n + 1 words.  As in
  * scan_individual.c: one counting pass into n buckets of equal width in
  * value, an insertion sort with a budget for what is left out of order
  * (ties are not), and the radix sort when the values are too clustered.
  */
-static void sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t *cnt, size_t n)
+static void sort_u64(uint64_t *a, uint64_t *tmp, size_t *cnt, size_t n)
 {
     uint64_t kmin = UINT64_MAX, kmax = 0;
     size_t budget = 4 * n;
@@ -178,8 +190,8 @@ static void sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t *cnt, size_t n)
     if (n < 2)
         return;
     for (size_t i = 0; i < n; i++) {
-        kmin = a[i].key < kmin ? a[i].key : kmin;
-        kmax = a[i].key > kmax ? a[i].key : kmax;
+        kmin = a[i] < kmin ? a[i] : kmin;
+        kmax = a[i] > kmax ? a[i] : kmax;
     }
     if (kmin == kmax)
         return;
@@ -187,69 +199,35 @@ static void sort_keyed(gs_keyed *a, gs_keyed *tmp, size_t *cnt, size_t n)
     hi = ah__key_value(kmax);
     scale = (double)n / (hi - lo);
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(scale)) {
-        radix_sort_keyed(a, tmp, n);
+        radix_sort_u64(a, tmp, n);
         return;
     }
 #define BUCKET(k) (size_t)((ah__key_value(k) - lo) * scale)
     memset(cnt, 0, (n + 1) * sizeof *cnt);
     for (size_t i = 0; i < n; i++) {
-        size_t b = BUCKET(a[i].key);
+        size_t b = BUCKET(a[i]);
         cnt[(b < n ? b : n - 1) + 1]++;
     }
     for (size_t b = 0; b < n; b++)
         cnt[b + 1] += cnt[b];
     for (size_t i = 0; i < n; i++) {
-        size_t b = BUCKET(a[i].key);
+        size_t b = BUCKET(a[i]);
         tmp[cnt[b < n ? b : n - 1]++] = a[i];
     }
 #undef BUCKET
     memcpy(a, tmp, n * sizeof *a);
     for (size_t i = 1; i < n; i++) {
-        gs_keyed x = a[i];
+        uint64_t x = a[i];
         size_t j = i;
-        for (; j > 0 && a[j - 1].key > x.key; j--)
+        for (; j > 0 && a[j - 1] > x; j--)
             a[j] = a[j - 1];
         a[j] = x;
         if (i - j > budget) {
-            radix_sort_keyed(a, tmp, n);
+            radix_sort_u64(a, tmp, n);
             return;
         }
         budget -= i - j;
     }
-}
-
-/* Two halves sorted by two threads, then merged (stably, the left half
- * first on ties: the same order as sorting the whole). */
-typedef struct halves_job {
-    gs_keyed *a, *tmp;
-    size_t *cnt, n, h;
-} halves_job;
-
-static void sort_half(void *ctx, int t)
-{
-    halves_job *jb = ctx;
-    size_t off = t ? jb->h : 0, n = t ? jb->n - jb->h : jb->h;
-    sort_keyed(jb->a + off, jb->tmp + off, jb->cnt + (t ? jb->h + 1 : 0), n);
-}
-
-/* sort_keyed on up to two threads; cnt holds n + 2 words. */
-static void sort_keyed_threads(gs_keyed *a, gs_keyed *tmp, size_t *cnt,
-                               size_t n, int threads)
-{
-    if (threads < 2 || n < (1u << 16)) {
-        sort_keyed(a, tmp, cnt, n);
-        return;
-    }
-    halves_job jb = {a, tmp, cnt, n, n / 2};
-    ah__parallel(2, sort_half, &jb);
-    size_t i = 0, j = jb.h, k = 0;
-    while (i < jb.h && j < n)
-        tmp[k++] = a[j].key < a[i].key ? a[j++] : a[i++];
-    while (i < jb.h)
-        tmp[k++] = a[i++];
-    while (j < n)
-        tmp[k++] = a[j++];
-    memcpy(a, tmp, n * sizeof *a);
 }
 
 /* First t with thr[t] > v (T when none). */
@@ -297,72 +275,157 @@ static void problem_free(gs_problem *pb)
 #define PMIN(pb, i, j) ((pb)->p[((size_t)(i) * (pb)->cols + (j)) * 2])
 #define PMAX(pb, i, j) ((pb)->p[((size_t)(i) * (pb)->cols + (j)) * 2 + 1])
 
-/*
- * Validating p and keying the pairs with p_max <= alpha_max, in row order,
- * on up to two threads, each over its own rows: pass 0 checks and counts,
- * pass 1 fills kp from the thread's offset (the same order as one thread).
- */
-typedef struct keys_job {
-    gs_problem *pb;
-    gs_keyed *kp;
-    int pass, nthreads;
-    size_t P[2];
-    int64_t bad_row[2], bad_col[2]; /* first bad pair of each half */
-    int bad_nan[2];
-} keys_job;
+/* Buckets of the rank table; 4 bytes each, so 256 KB. */
+#define RANK_BUCKETS ((size_t)1 << 16)
 
-static void keys_thread(void *ctx, int t)
+/*
+ * Rank of a key: thresholds' keys tk[0..T) ascending; bucket b holds the
+ * keys from klo + (b << shift) on, and first[b] is the first threshold at
+ * or above that (T past the last), so a key's rank lies in
+ * [first[b], first[b + 1]].  Thresholds thinned from distinct values
+ * spread over the octaves, and the keys' high bits are the exponent, so
+ * buckets hold few of them; crowded ones are searched by halving.
+ */
+typedef struct {
+    uint64_t klo;
+    int shift;
+    const uint64_t *tk;
+    uint32_t *first; /* buckets + 1 */
+} rank_map;
+
+static inline uint32_t rank_of(const rank_map *rm, uint64_t key)
 {
-    keys_job *kj = ctx;
-    const gs_problem *pb = kj->pb;
+    size_t b = (size_t)((key - rm->klo) >> rm->shift);
+    uint32_t t = rm->first[b], end = rm->first[b + 1];
+    if (end - t > 8) { /* tk[end] > key when end < T; key <= tk[T - 1] */
+        uint32_t hi = end;
+        while (t < hi) {
+            uint32_t mid = t + (hi - t) / 2;
+            if (rm->tk[mid] >= key)
+                hi = mid;
+            else
+                t = mid + 1;
+        }
+        return t;
+    }
+    while (rm->tk[t] < key)
+        t++;
+    return t;
+}
+
+/* klo = tk[0] and every key ranked is in [tk[0], tk[T - 1]]. */
+static int rank_map_init(rank_map *rm, const uint64_t *tk, size_t T)
+{
+    uint64_t span = tk[T - 1] - tk[0];
+    size_t nb, t = 0;
+    rm->klo = tk[0];
+    rm->tk = tk;
+    rm->shift = 0;
+    while ((span >> rm->shift) >= RANK_BUCKETS)
+        rm->shift++;
+    nb = (size_t)(span >> rm->shift) + 1;
+    if (!(rm->first = malloc((nb + 1) * sizeof *rm->first)))
+        return 0;
+    for (size_t b = 0; b <= nb; b++) {
+        if (b == nb || ((uint64_t)b << rm->shift) > span) {
+            rm->first[b] = (uint32_t)T;
+            continue;
+        }
+        uint64_t lo = rm->klo + ((uint64_t)b << rm->shift);
+        while (t < T && tk[t] < lo)
+            t++;
+        rm->first[b] = (uint32_t)t;
+    }
+    return 1;
+}
+
+/*
+ * The setup's threaded passes, each thread over its own inputs [r0, r1):
+ * pass 0 checks the pairs and counts the kept ones per input (into
+ * row_start[i + 1]); pass 1 writes their keys and nodes in row order;
+ * pass 2 turns each key into its rank, in place (the per-input lists),
+ * counting the pairs per node and per rank.
+ */
+typedef struct setup_job {
+    gs_problem *pb;
+    int pass, nthreads;
+    uint64_t *keys;      /* P + 2: pass 2 writes gs_events over them  */
+    uint32_t *node;      /* P + 2                                      */
+    const rank_map *rm;
+    size_t *col_cnt[2], *rank_cnt[2]; /* per thread: cols, T entries  */
+    int64_t bad_row[2], bad_col[2]; /* first bad pair of each half    */
+    int bad_nan[2];
+} setup_job;
+
+static void setup_thread(void *ctx, int t)
+{
+    setup_job *sj = ctx;
+    gs_problem *pb = sj->pb;
     const double amax = pb->o->alpha_max;
     size_t r0 = t == 0 ? 0 : pb->rows / 2,
-           r1 = t == 0 && kj->nthreads > 1 ? pb->rows / 2 : pb->rows;
-    if (kj->pass == 0) {
-        size_t P = 0;
-        kj->bad_row[t] = -1;
-        for (size_t i = r0; i < r1; i++)
+           r1 = t == 0 && sj->nthreads > 1 ? pb->rows / 2 : pb->rows;
+    if (sj->pass == 0) {
+        sj->bad_row[t] = -1;
+        for (size_t i = r0; i < r1; i++) {
+            size_t P = 0;
             for (size_t j = 0; j < pb->cols; j++) {
                 double lo = PMIN(pb, i, j), hi = PMAX(pb, i, j);
                 if (isnan(lo) || isnan(hi) || lo > hi) {
-                    kj->bad_row[t] = (int64_t)i;
-                    kj->bad_col[t] = (int64_t)j;
-                    kj->bad_nan[t] = isnan(lo) || isnan(hi);
+                    sj->bad_row[t] = (int64_t)i;
+                    sj->bad_col[t] = (int64_t)j;
+                    sj->bad_nan[t] = isnan(lo) || isnan(hi);
                     return;
                 }
                 P += hi <= amax;
             }
-        kj->P[t] = P;
+            pb->row_start[i + 1] = P;
+        }
         return;
     }
-    /* Branch-free (keeping is a coin flip on clean inputs): a pair not
-     * kept goes to this thread's own slot past the P kept ones, in the
-     * sorting scratch, so the two halves never write the same entry. */
-    size_t at = t == 0 ? 0 : kj->P[0];
-    const size_t sink = kj->P[0] + kj->P[1] + 1 + (size_t)t;
-    gs_keyed *kp = kj->kp;
-    for (size_t i = r0; i < r1; i++)
-        for (size_t j = 0; j < pb->cols; j++) {
-            double hi = PMAX(pb, i, j);
-            size_t keep = hi <= amax, mask = (size_t)0 - keep;
-            kp[(at & mask) | (sink & ~mask)] =
-                (gs_keyed){ah__key_of(hi), {(uint32_t)i, (uint32_t)j}};
-            at += keep;
-        }
+    if (sj->pass == 1) {
+        /* Branch-free (keeping is a coin flip on clean inputs): a pair
+         * not kept goes to this thread's own slot past the P kept ones,
+         * so the two halves never write the same entry. */
+        size_t at = pb->row_start[r0];
+        const size_t sink = pb->P + (size_t)t;
+        for (size_t i = r0; i < r1; i++)
+            for (size_t j = 0; j < pb->cols; j++) {
+                double hi = PMAX(pb, i, j);
+                size_t keep = hi <= amax, mask = (size_t)0 - keep;
+                size_t e = (at & mask) | (sink & ~mask);
+                sj->keys[e] = ah__key_of(hi);
+                sj->node[e] = (uint32_t)j;
+                at += keep;
+            }
+        return;
+    }
+    /* pass 2: the key's bytes become a gs_event's (memcpy, so no typed
+     * access sees bytes of another type) */
+    size_t *cc = sj->col_cnt[t], *rc = sj->rank_cnt[t];
+    unsigned char *base = (unsigned char *)sj->keys;
+    memset(cc, 0, pb->cols * sizeof *cc);
+    memset(rc, 0, pb->T * sizeof *rc);
+    for (size_t e = pb->row_start[r0]; e < pb->row_start[r1]; e++) {
+        uint64_t k;
+        memcpy(&k, base + 8 * e, sizeof k);
+        gs_event ev = {rank_of(sj->rm, k), sj->node[e]};
+        memcpy(base + 8 * e, &ev, sizeof ev);
+        cc[ev.other]++;
+        rc[ev.rank]++;
+    }
 }
 
-/* Validate p and count the pairs with p_max <= alpha_max into pb->P; the
- * first bad pair in row order is reported. */
-static int problem_check(gs_problem *pb, keys_job *kj, ah_diag *diag)
+/* Check p (the first bad pair in row order is reported), count the kept
+ * pairs per input into row_start and their total into pb->P. */
+static int problem_check(gs_problem *pb, setup_job *sj, ah_diag *diag)
 {
-    kj->pass = 0;
-    kj->P[0] = kj->P[1] = 0;
-    ah__parallel(kj->nthreads, keys_thread, kj);
-    for (int t = 0; t < kj->nthreads; t++) {
-        int64_t i = kj->bad_row[t], j = kj->bad_col[t];
+    sj->pass = 0;
+    ah__parallel(sj->nthreads, setup_thread, sj);
+    for (int t = 0; t < sj->nthreads; t++) {
+        int64_t i = sj->bad_row[t], j = sj->bad_col[t];
         if (i < 0)
             continue;
-        if (kj->bad_nan[t])
+        if (sj->bad_nan[t])
             return ah__fail(diag, AH_ERR_VALUE, i, j,
                             "scan_group: p-value of input %lld node %lld "
                             "is NaN", (long long)i, (long long)j);
@@ -370,36 +433,86 @@ static int problem_check(gs_problem *pb, keys_job *kj, ah_diag *diag)
                         "scan_group: p_min > p_max at input %lld node %lld",
                         (long long)i, (long long)j);
     }
-    pb->P = kj->P[0] + kj->P[1];
+    pb->row_start[0] = 0;
+    for (size_t i = 0; i < pb->rows; i++)
+        pb->row_start[i + 1] += pb->row_start[i];
+    pb->P = pb->row_start[pb->rows];
     return AH_OK;
 }
 
-/* Stable counting sort of the rank-ordered pairs by one member: per-input
- * (by_row) or per-node event lists, each in rank order.  kp[e].key holds
- * the rank by now. */
-static void build_lists(const gs_keyed *kp, size_t P, size_t n, int by_row,
-                        gs_event *ev, size_t *start)
+/*
+ * The thresholds (pb->thr, pb->T) and their keys (*tk_out) from the keys
+ * of the P kept pairs: distinct values, thinned to a grid when there are
+ * more than GS_MAX_THRESHOLDS.
+ */
+enum { SEEN_BITS = 16 };
+static int find_thresholds(gs_problem *pb, const uint64_t *keys,
+                           uint64_t **tk_out)
 {
-    memset(start, 0, (n + 1) * sizeof *start);
-    for (size_t e = 0; e < P; e++)
-        start[(by_row ? kp[e].pr.i : kp[e].pr.j) + 1]++;
-    for (size_t k = 0; k < n; k++)
-        start[k + 1] += start[k];
+    const size_t P = pb->P;
+    uint64_t *seen = malloc(((size_t)1 << SEEN_BITS) * sizeof *seen);
+    uint64_t *d = malloc(P * sizeof *d), *tmp = NULL, *tk = NULL;
+    size_t *cnt = NULL, n = 0, D = 0, T;
+    int ok = 0;
+    if (!seen || !d)
+        goto done;
+    /* No double has the key UINT64_MAX (it would be a NaN's): empty. */
+    memset(seen, 0xff, ((size_t)1 << SEEN_BITS) * sizeof *seen);
     for (size_t e = 0; e < P; e++) {
-        uint32_t key = by_row ? kp[e].pr.i : kp[e].pr.j;
-        ev[start[key]++] = (gs_event){(uint32_t)kp[e].key,
-                                      by_row ? kp[e].pr.j : kp[e].pr.i};
+        uint64_t k = keys[e];
+        size_t h = (size_t)((k * UINT64_C(0x9e3779b97f4a7c15)) >>
+                            (64 - SEEN_BITS));
+        if (seen[h] != k) {
+            seen[h] = k;
+            d[n++] = k;
+        }
     }
-    /* start[k] now holds the end of list k: shift back. */
-    memmove(start + 1, start, n * sizeof *start);
-    start[0] = 0;
+    free(seen);
+    seen = NULL;
+    if (!(tmp = malloc(n * sizeof *tmp)) ||
+        !(cnt = malloc((n + 1) * sizeof *cnt)))
+        goto done;
+    sort_u64(d, tmp, cnt, n);
+    for (size_t e = 0; e < n; e++)
+        if (D == 0 || d[e] != d[D - 1])
+            d[D++] = d[e];
+    /* Thinned in place to a grid that keeps the largest; (k+1) D / T - 1
+     * >= k, so reads stay ahead of writes. */
+    T = D;
+    if (D > GS_MAX_THRESHOLDS) {
+        /* The smallest T/2 values exactly (strong anomalies peak there:
+         * dropping a = 1/(N+1) lost the optimum against the NumPy
+         * baseline), then T/2 at evenly spaced ranks up to the largest. */
+        T = GS_MAX_THRESHOLDS;
+        size_t h = T / 2;
+        for (size_t k = h; k < T; k++)
+            d[k] = d[h - 1 + (k - h + 1) * (D - h) / (T - h)];
+    }
+    if (!(pb->thr = malloc(T * sizeof *pb->thr)) ||
+        !(tk = malloc(T * sizeof *tk)))
+        goto done;
+    for (size_t t = 0; t < T; t++) {
+        tk[t] = d[t];
+        pb->thr[t] = ah__key_value(d[t]);
+    }
+    pb->T = T;
+    *tk_out = tk;
+    tk = NULL;
+    ok = 1;
+done:
+    free(seen);
+    free(d);
+    free(tmp);
+    free(cnt);
+    free(tk);
+    return ok;
 }
 
-/* The per-input and per-node lists are independent: two threads build
- * one each (one thread builds both). */
+/* Step 4: one thread builds the per-node lists, the other the pairs by
+ * rank (one thread builds both). */
 typedef struct lists_job {
     gs_problem *pb;
-    const gs_keyed *kp;
+    size_t *col_pos, *rank_pos;
     int nthreads;
 } lists_job;
 
@@ -407,62 +520,40 @@ static void lists_thread(void *ctx, int t)
 {
     lists_job *lj = ctx;
     gs_problem *pb = lj->pb;
-    if (t == 0)
-        build_lists(lj->kp, pb->P, pb->rows, 1, pb->row_ev, pb->row_start);
-    if (t == 1 || lj->nthreads == 1)
-        build_lists(lj->kp, pb->P, pb->cols, 0, pb->col_ev, pb->col_start);
-}
-
-/*
- * All pairs by rank (full, full_start): the ranked kp without its keys,
- * compacted in place and kept, since fresh memory would cost more in page
- * faults than the copy.  Pair e moves from byte 16 e + 8 to byte 8 e, never
- * over one still to be read; the moves are memcpy, so no typed access
- * sees bytes of another type.  Takes *kp over.
- */
-static int build_full(gs_problem *pb, gs_keyed **kp)
-{
-    const size_t T = pb->T, P = pb->P;
-    gs_keyed *k = *kp;
-    unsigned char *base = (unsigned char *)k;
-    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
-    if (!pb->full_start)
-        return 0;
-    size_t t = 0;
-    for (size_t e = 0; e < P; e++) {
-        uint64_t r;
-        gs_pair pr;
-        memcpy(&r, base + e * sizeof *k + offsetof(gs_keyed, key), sizeof r);
-        memcpy(&pr, base + e * sizeof *k + offsetof(gs_keyed, pr), sizeof pr);
-        while (t <= r)
-            pb->full_start[t++] = e;
-        memcpy(base + e * sizeof pr, &pr, sizeof pr);
+    const gs_event *ev = pb->row_ev;
+    if (t == 0) {
+        size_t *pos = lj->col_pos;
+        for (size_t i = 0; i < pb->rows; i++)
+            for (size_t e = pb->row_start[i]; e < pb->row_start[i + 1]; e++)
+                pb->col_ev[pos[ev[e].other]++] =
+                    (gs_event){ev[e].rank, (uint32_t)i};
     }
-    while (t <= T)
-        pb->full_start[t++] = P;
-    /* shrinking keeps the contents; if it fails the block stays as is */
-    void *small = realloc(base, P * sizeof(gs_pair));
-    pb->full = small ? small : (void *)base;
-    *kp = NULL;
-    return 1;
+    if (t == 1 || lj->nthreads == 1) {
+        size_t *pos = lj->rank_pos;
+        for (size_t i = 0; i < pb->rows; i++)
+            for (size_t e = pb->row_start[i]; e < pb->row_start[i + 1]; e++)
+                pb->full[pos[ev[e].rank]++] =
+                    (gs_pair){(uint32_t)i, ev[e].other};
+    }
 }
 
 /* Fractional mode: activation buckets and the was_active flags (full and
  * full_start are built already). */
-static int build_fractional(gs_problem *pb, const gs_keyed *kp)
+static int build_fractional(gs_problem *pb)
 {
     const size_t T = pb->T, P = pb->P;
     const double amax = pb->o->alpha_max;
     size_t A = 0, *cur, bytes;
 
-    pb->was_active = malloc(P);
+    pb->was_active = malloc(P ? P : 1);
     pb->act_start = calloc(T + 2, sizeof *pb->act_start);
     if (!pb->was_active || !pb->act_start)
         return 0;
-    for (size_t e = 0; e < P; e++)
-        pb->was_active[e] =
-            upper_rank(pb->thr, T, PMIN(pb, kp[e].pr.i, kp[e].pr.j)) <
-            kp[e].key;
+    for (size_t t = 0; t < T; t++)
+        for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++)
+            pb->was_active[e] =
+                upper_rank(pb->thr, T,
+                           PMIN(pb, pb->full[e].i, pb->full[e].j)) < t;
 
     /* Activation at the first threshold strictly above p_min, when the
      * pair is still partial there (counting sort by that rank). */
@@ -496,81 +587,85 @@ static int build_fractional(gs_problem *pb, const gs_keyed *kp)
     return 1;
 }
 
+/* Exclusive prefix sums of two per-thread count arrays of n entries into
+ * start[0..n] (and pos[0..n), a copy to fill with). */
+static void starts_of(size_t *const cnt[2], int nthreads, size_t n,
+                      size_t *start, size_t *pos)
+{
+    size_t sum = 0;
+    for (size_t k = 0; k < n; k++) {
+        start[k] = pos[k] = sum;
+        sum += cnt[0][k] + (nthreads > 1 ? cnt[1][k] : 0);
+    }
+    start[n] = sum;
+}
+
 /* Thresholds, ranks and the event lists. */
 static int problem_build(gs_problem *pb, ah_diag *diag)
 {
-    size_t P, D = 0, T, bytes;
-    gs_keyed *kp;
-    size_t *cnt = NULL;
+    size_t P, bytes, *counts = NULL, *pos = NULL;
+    uint64_t *tk = NULL;
+    rank_map rm = {0, 0, NULL, NULL};
     int ok = 0;
 
     /* Two threads pay only on large batches (starting one costs tens of
-     * microseconds), as in the sort. */
+     * microseconds). */
     int nth = ah__thread_count(pb->o->threads, 2);
     if (pb->rows < 2 || pb->rows * pb->cols < SETUP_THREADS_PAIRS)
         nth = 1;
-    keys_job kj = {.pb = pb, .nthreads = nth};
-    int st = problem_check(pb, &kj, diag);
+    setup_job sj = {.pb = pb, .nthreads = nth};
+    if (!(pb->row_start = calloc(pb->rows + 1, sizeof *pb->row_start)))
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "scan_group: out of memory");
+    int st = problem_check(pb, &sj, diag);
     if (st != AH_OK || pb->P == 0)
         return st;
     P = pb->P;
-    /* P + 1 entries and P + 1 more as sorting scratch (the first two of
-     * which take the fill's pairs not kept, see keys_thread). */
-    if (!ah__mul_ok(2 * P + 2, sizeof *kp, &bytes) || !(kp = malloc(bytes)))
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "scan_group: out of memory for %zu pairs", P);
-    kj.kp = kp;
-    kj.pass = 1;
-    ah__parallel(kj.nthreads, keys_thread, &kj);
-    cnt = malloc((P + 2) * sizeof *cnt);
-    pb->thr = malloc(P * sizeof *pb->thr); /* T <= P; not shrunk */
-    if (!cnt || !pb->thr)
+    /* P + 2 entries: the fill's pairs not kept go to the last two. */
+    if (!ah__mul_ok(P + 2, sizeof *sj.keys, &bytes) ||
+        !(sj.keys = malloc(bytes)) ||
+        !(sj.node = malloc((P + 2) * sizeof *sj.node)))
         goto done;
-    sort_keyed_threads(kp, kp + P + 1, cnt, P,
-                       ah__thread_count(pb->o->threads, 2));
-    free(cnt);
-    cnt = NULL;
+    sj.pass = 1;
+    ah__parallel(nth, setup_thread, &sj);
+    if (!find_thresholds(pb, sj.keys, &tk) || !rank_map_init(&rm, tk, pb->T))
+        goto done;
 
-    /* Distinct values first (into thr), then thinned in place to a grid
-     * that keeps the largest; (k+1) D / T - 1 >= k, so reads stay ahead
-     * of writes. */
-    for (size_t e = 0; e < P; e++)
-        if (D == 0 || kp[e].key != kp[e - 1].key)
-            pb->thr[D++] = ah__key_value(kp[e].key);
-    T = D;
-    if (D > GS_MAX_THRESHOLDS) {
-        /* The smallest T/2 values exactly (strong anomalies peak there:
-         * dropping a = 1/(N+1) lost the optimum against the NumPy
-         * baseline), then T/2 at evenly spaced ranks up to the largest. */
-        T = GS_MAX_THRESHOLDS;
-        size_t h = T / 2;
-        for (size_t k = h; k < T; k++)
-            pb->thr[k] = pb->thr[h - 1 + (k - h + 1) * (D - h) / (T - h)];
-    }
-    pb->T = T;
-    /* Rank: the first grid threshold >= p_max; the pairs are in value
-     * order.  The key is not needed after this and holds the rank. */
-    for (size_t e = 0, t = 0; e < P; e++) {
-        double v = ah__key_value(kp[e].key);
-        while (pb->thr[t] < v)
-            t++;
-        kp[e].key = t;
-    }
-    pb->row_ev = malloc(P * sizeof *pb->row_ev);
-    pb->col_ev = malloc(P * sizeof *pb->col_ev);
-    pb->row_start = malloc((pb->rows + 1) * sizeof *pb->row_start);
-    pb->col_start = malloc((pb->cols + 1) * sizeof *pb->col_start);
-    if (!pb->row_ev || !pb->col_ev || !pb->row_start || !pb->col_start)
+    const size_t C = pb->cols, T = pb->T;
+    if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
+        !(pos = malloc((C + T) * sizeof *pos)))
         goto done;
-    lists_job lj = {pb, kp, nth};
+    sj.rm = &rm;
+    sj.col_cnt[0] = counts;
+    sj.col_cnt[1] = counts + C;
+    sj.rank_cnt[0] = counts + 2 * C;
+    sj.rank_cnt[1] = counts + 2 * C + T;
+    sj.pass = 2;
+    ah__parallel(nth, setup_thread, &sj);
+    /* the keys are the per-input lists now */
+    pb->row_ev = (gs_event *)(void *)sj.keys;
+    sj.keys = NULL;
+
+    pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
+    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
+    pb->col_ev = malloc(P * sizeof *pb->col_ev);
+    pb->full = malloc(P * sizeof *pb->full);
+    if (!pb->col_start || !pb->full_start || !pb->col_ev || !pb->full)
+        goto done;
+    starts_of(sj.col_cnt, nth, C, pb->col_start, pos);
+    starts_of(sj.rank_cnt, nth, T, pb->full_start, pos + C);
+    lists_job lj = {pb, pos, pos + C, nth};
     ah__parallel(nth, lists_thread, &lj);
-    if ((pb->o->fractional && !build_fractional(pb, kp)) ||
-        !build_full(pb, &kp))
+    if (pb->o->fractional && !build_fractional(pb))
         goto done;
     ok = 1;
 done:
-    free(kp);
-    free(cnt);
+    free(sj.keys);
+    free(sj.node);
+    free(tk);
+    free(rm.first);
+    free(counts);
+    free(pos);
     return ok ? AH_OK
               : ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                          "scan_group: out of memory for %zu pairs", P);

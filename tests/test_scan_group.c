@@ -262,10 +262,14 @@ static void test_fixed_point(int fractional)
 {
     uint64_t rng = check_seed + 99 + (uint64_t)fractional;
     int bad = 0, badc = 0, badt = 0, cases = 0;
-    for (int rep = 0; rep < 9; rep++) {
-        /* The last batch has more than MAX_THRESHOLDS distinct values. */
-        size_t rows = rep == 8 ? 40 : 5 + check_rand_u64(&rng) % 30;
-        size_t cols = rep == 8 ? 110 : 5 + check_rand_u64(&rng) % 60;
+    for (int rep = 0; rep < 11; rep++) {
+        /* The last batches have more than MAX_THRESHOLDS distinct values:
+         * rep 9 spread over 12 decades (with zeros, -0.0 and negative
+         * values), rep 10 crowded into a few ulps-wide cluster beside tiny
+         * outliers, so the setup's rank table has crowded buckets. */
+        int big = rep >= 8;
+        size_t rows = big ? 40 : 5 + check_rand_u64(&rng) % 30;
+        size_t cols = big ? 110 : 5 + check_rand_u64(&rng) % 60;
         double *p = malloc(rows * cols * 2 * sizeof *p);
         unsigned char *in = malloc(rows), *nd = malloc(cols);
         unsigned char *in2 = malloc(rows), *nd2 = malloc(cols);
@@ -276,6 +280,24 @@ static void test_fixed_point(int fractional)
                 p[2 * k + 1] = p[2 * k + 1] * (0.9 + 0.1 * u);
                 p[2 * k] = p[2 * k] * (0.9 + 0.1 * u) * 0.95;
             }
+        if (rep >= 9)
+            for (size_t k = 0; k < rows * cols; k++) {
+                double u = check_rand_unit(&rng), v;
+                uint64_t pick = check_rand_u64(&rng) % 50;
+                if (rep == 9)
+                    v = pick == 0   ? 0.0
+                        : pick == 1 ? -0.0
+                        : pick == 2 ? -u
+                                    : pow(10.0, -12.0 * u);
+                else
+                    v = pick < 3 ? 1e-200 * (1.0 + u)
+                                 : 0.3 + ldexp((double)(pick * 977 +
+                                                        check_rand_u64(&rng) %
+                                                            4096),
+                                               -50);
+                p[2 * k + 1] = v;
+                p[2 * k] = v > 0.0 ? v * 0.9 : v;
+            }
         for (int stat = 0; stat < 3; stat++) {
             ah_group_options o;
             ah_group_result r, r2;
@@ -283,7 +305,7 @@ static void test_fixed_point(int fractional)
             double tol = 1e-8;
             ah_group_options_default(&o);
             o.stat = stat;
-            o.alpha_max = rep == 8 ? 1.0 : 0.5;
+            o.alpha_max = big ? 1.0 : 0.5;
             o.restarts = 4;
             o.max_iter = 1000; /* stop only at a fixed point */
             o.seed = (uint64_t)rep * 7 + 1;
