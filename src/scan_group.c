@@ -130,19 +130,19 @@ typedef struct {
 
 /*
  * Setup, O(P) and no sort of the pairs (only of the distinct values):
- *   1. check every pair and count the kept ones (p_max <= alpha_max) per
- *      input, then write each kept pair's key and node in row order;
- *   2. the distinct keys: a direct-mapped table of recent keys lets a value
- *      through when it is not in its slot, so every distinct value passes
- *      at least once and a repeated one (p-values of a histogram or an
- *      empirical model take at most N + 1 values) mostly once; what passes
- *      is sorted and deduplicated, and thinned to the thresholds;
- *   3. each pair's rank (first threshold >= p_max) from a table over the
- *      keys' high bits, written in place of its key: the per-input lists;
+ *   1. check every pair, count the kept ones (p_max <= alpha_max) per
+ *      input and collect their distinct keys in a hash set (p-values of a
+ *      histogram or an empirical model take at most N + 1 values); should
+ *      the set fill up (continuous p-values), every kept key is written
+ *      out instead;
+ *   2. sort and deduplicate those keys, and thin them to the thresholds;
+ *   3. read p again for each pair's rank (first threshold >= p_max), from
+ *      a table over the keys' high bits: the per-input lists;
  *   4. the per-node lists and the pairs by rank, by counting sorts.
  * Steps 1 and 3 split the inputs between two threads, step 4 gives each
  * list a thread; every list comes out in the same order at any thread
- * count (inputs ascending, then nodes).
+ * count (inputs ascending, then nodes).  Reading p twice costs less than
+ * writing each pair's key and node out and back.
  */
 
 /* LSD radix sort of keys (ascending), skipping bytes every key shares. */
@@ -339,35 +339,90 @@ static int rank_map_init(rank_map *rm, const uint64_t *tk, size_t T)
     return 1;
 }
 
+/* The distinct keys one thread has seen: a hash set with linear probing,
+ * filled at most half (then marked full), and its keys in order. */
+enum { SEEN_BITS = 17 }; /* 1 MB of slots a thread */
+#define SEEN_SLOTS ((size_t)1 << SEEN_BITS)
+#define SEEN_LIMIT (SEEN_SLOTS / 2)
+typedef struct {
+    uint64_t *slot; /* SEEN_SLOTS; UINT64_MAX, a NaN's key, when empty */
+    uint64_t *list; /* SEEN_LIMIT */
+    size_t n;
+    int full;
+} seen_set;
+
+static void seen_add(seen_set *ss, const uint64_t *keys, size_t k)
+{
+    for (size_t q = 0; q < k && !ss->full; q++) {
+        uint64_t key = keys[q];
+        size_t h = (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >>
+                            (64 - SEEN_BITS));
+        for (;;) {
+            uint64_t x = ss->slot[h];
+            if (x == key)
+                break;
+            if (x == UINT64_MAX) {
+                ss->slot[h] = key;
+                ss->list[ss->n++] = key;
+                ss->full = ss->n == SEEN_LIMIT;
+                break;
+            }
+            h = (h + 1) & (SEEN_SLOTS - 1);
+        }
+    }
+}
+
 /*
- * The setup's threaded passes, each thread over its own inputs [r0, r1):
- * pass 0 checks the pairs and counts the kept ones per input (into
- * row_start[i + 1]); pass 1 writes their keys and nodes in row order;
- * pass 2 turns each key into its rank, in place (the per-input lists),
- * counting the pairs per node and per rank.
+ * The setup's threaded passes, each thread over its own inputs [r0, r1),
+ * each input's kept pairs first copied branch-free (keeping is a coin flip
+ * on clean inputs) to the thread's buffers kb, jb:
+ *   pass 0 checks the pairs, counts the kept ones per input (into
+ *   row_start[i + 1]) and collects their distinct keys;
+ *   pass 1, only if a thread saw too many distinct values, writes every
+ *   kept key in row order to keys;
+ *   pass 2 writes each input's list of (rank, node) and counts the pairs
+ *   per node and per rank.
  */
 typedef struct setup_job {
     gs_problem *pb;
     int pass, nthreads;
-    uint64_t *keys;      /* P + 2: pass 2 writes gs_events over them  */
-    uint32_t *node;      /* P + 2                                      */
+    uint64_t *kb[2];     /* per thread: cols + 1 keys                  */
+    uint32_t *jb[2];     /* per thread: cols + 1 nodes                 */
+    seen_set seen[2];
+    uint64_t *keys;      /* pass 1: P                                   */
     const rank_map *rm;
     size_t *col_cnt[2], *rank_cnt[2]; /* per thread: cols, T entries  */
     int64_t bad_row[2], bad_col[2]; /* first bad pair of each half    */
     int bad_nan[2];
 } setup_job;
 
+/* Input i's kept pairs into kb, jb; returns their number. */
+static inline size_t kept_of(const gs_problem *pb, size_t i, uint64_t *kb,
+                             uint32_t *jb)
+{
+    const double amax = pb->o->alpha_max;
+    const double *row = pb->p + i * pb->cols * 2;
+    size_t k = 0;
+    for (size_t j = 0; j < pb->cols; j++) {
+        double hi = row[2 * j + 1];
+        kb[k] = ah__key_of(hi);
+        jb[k] = (uint32_t)j;
+        k += hi <= amax;
+    }
+    return k;
+}
+
 static void setup_thread(void *ctx, int t)
 {
     setup_job *sj = ctx;
     gs_problem *pb = sj->pb;
-    const double amax = pb->o->alpha_max;
     size_t r0 = t == 0 ? 0 : pb->rows / 2,
            r1 = t == 0 && sj->nthreads > 1 ? pb->rows / 2 : pb->rows;
+    uint64_t *kb = sj->kb[t];
+    uint32_t *jb = sj->jb[t];
     if (sj->pass == 0) {
         sj->bad_row[t] = -1;
         for (size_t i = r0; i < r1; i++) {
-            size_t P = 0;
             for (size_t j = 0; j < pb->cols; j++) {
                 double lo = PMIN(pb, i, j), hi = PMAX(pb, i, j);
                 if (isnan(lo) || isnan(hi) || lo > hi) {
@@ -376,42 +431,30 @@ static void setup_thread(void *ctx, int t)
                     sj->bad_nan[t] = isnan(lo) || isnan(hi);
                     return;
                 }
-                P += hi <= amax;
             }
-            pb->row_start[i + 1] = P;
+            size_t k = kept_of(pb, i, kb, jb);
+            pb->row_start[i + 1] = k;
+            seen_add(&sj->seen[t], kb, k);
         }
         return;
     }
     if (sj->pass == 1) {
-        /* Branch-free (keeping is a coin flip on clean inputs): a pair
-         * not kept goes to this thread's own slot past the P kept ones,
-         * so the two halves never write the same entry. */
-        size_t at = pb->row_start[r0];
-        const size_t sink = pb->P + (size_t)t;
         for (size_t i = r0; i < r1; i++)
-            for (size_t j = 0; j < pb->cols; j++) {
-                double hi = PMAX(pb, i, j);
-                size_t keep = hi <= amax, mask = (size_t)0 - keep;
-                size_t e = (at & mask) | (sink & ~mask);
-                sj->keys[e] = ah__key_of(hi);
-                sj->node[e] = (uint32_t)j;
-                at += keep;
-            }
+            kept_of(pb, i, sj->keys + pb->row_start[i], jb);
         return;
     }
-    /* pass 2: the key's bytes become a gs_event's (memcpy, so no typed
-     * access sees bytes of another type) */
     size_t *cc = sj->col_cnt[t], *rc = sj->rank_cnt[t];
-    unsigned char *base = (unsigned char *)sj->keys;
+    gs_event *ev = pb->row_ev;
     memset(cc, 0, pb->cols * sizeof *cc);
     memset(rc, 0, pb->T * sizeof *rc);
-    for (size_t e = pb->row_start[r0]; e < pb->row_start[r1]; e++) {
-        uint64_t k;
-        memcpy(&k, base + 8 * e, sizeof k);
-        gs_event ev = {rank_of(sj->rm, k), sj->node[e]};
-        memcpy(base + 8 * e, &ev, sizeof ev);
-        cc[ev.other]++;
-        rc[ev.rank]++;
+    for (size_t i = r0; i < r1; i++) {
+        size_t k = kept_of(pb, i, kb, jb), at = pb->row_start[i];
+        for (size_t q = 0; q < k; q++) {
+            gs_event x = {rank_of(sj->rm, kb[q]), jb[q]};
+            ev[at + q] = x;
+            cc[x.other]++;
+            rc[x.rank]++;
+        }
     }
 }
 
@@ -442,35 +485,17 @@ static int problem_check(gs_problem *pb, setup_job *sj, ah_diag *diag)
 
 /*
  * The thresholds (pb->thr, pb->T) and their keys (*tk_out) from the keys
- * of the P kept pairs: distinct values, thinned to a grid when there are
- * more than GS_MAX_THRESHOLDS.
+ * d[0..n), which hold every distinct key of the kept pairs (and may repeat
+ * some): distinct values, thinned to a grid when there are more than
+ * GS_MAX_THRESHOLDS.  d is sorted in place.
  */
-enum { SEEN_BITS = 16 };
-static int find_thresholds(gs_problem *pb, const uint64_t *keys,
+static int find_thresholds(gs_problem *pb, uint64_t *d, size_t n,
                            uint64_t **tk_out)
 {
-    const size_t P = pb->P;
-    uint64_t *seen = malloc(((size_t)1 << SEEN_BITS) * sizeof *seen);
-    uint64_t *d = malloc(P * sizeof *d), *tmp = NULL, *tk = NULL;
-    size_t *cnt = NULL, n = 0, D = 0, T;
+    uint64_t *tmp = malloc((n ? n : 1) * sizeof *tmp), *tk = NULL;
+    size_t *cnt = malloc((n + 1) * sizeof *cnt), D = 0, T;
     int ok = 0;
-    if (!seen || !d)
-        goto done;
-    /* No double has the key UINT64_MAX (it would be a NaN's): empty. */
-    memset(seen, 0xff, ((size_t)1 << SEEN_BITS) * sizeof *seen);
-    for (size_t e = 0; e < P; e++) {
-        uint64_t k = keys[e];
-        size_t h = (size_t)((k * UINT64_C(0x9e3779b97f4a7c15)) >>
-                            (64 - SEEN_BITS));
-        if (seen[h] != k) {
-            seen[h] = k;
-            d[n++] = k;
-        }
-    }
-    free(seen);
-    seen = NULL;
-    if (!(tmp = malloc(n * sizeof *tmp)) ||
-        !(cnt = malloc((n + 1) * sizeof *cnt)))
+    if (!tmp || !cnt)
         goto done;
     sort_u64(d, tmp, cnt, n);
     for (size_t e = 0; e < n; e++)
@@ -500,8 +525,6 @@ static int find_thresholds(gs_problem *pb, const uint64_t *keys,
     tk = NULL;
     ok = 1;
 done:
-    free(seen);
-    free(d);
     free(tmp);
     free(cnt);
     free(tk);
@@ -603,10 +626,10 @@ static void starts_of(size_t *const cnt[2], int nthreads, size_t n,
 /* Thresholds, ranks and the event lists. */
 static int problem_build(gs_problem *pb, ah_diag *diag)
 {
-    size_t P, bytes, *counts = NULL, *pos = NULL;
-    uint64_t *tk = NULL;
+    size_t P = 0, n = 0, *counts = NULL, *pos = NULL;
+    uint64_t *tk = NULL, *d = NULL;
     rank_map rm = {0, 0, NULL, NULL};
-    int ok = 0;
+    int ok = 0, full = 0, st = AH_OK;
 
     /* Two threads pay only on large batches (starting one costs tens of
      * microseconds). */
@@ -615,25 +638,53 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
         nth = 1;
     setup_job sj = {.pb = pb, .nthreads = nth};
     if (!(pb->row_start = calloc(pb->rows + 1, sizeof *pb->row_start)))
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "scan_group: out of memory");
-    int st = problem_check(pb, &sj, diag);
-    if (st != AH_OK || pb->P == 0)
-        return st;
+        goto done;
+    for (int t = 0; t < nth; t++) {
+        seen_set *ss = &sj.seen[t];
+        if (!(sj.kb[t] = malloc((pb->cols + 1) * sizeof *sj.kb[t])) ||
+            !(sj.jb[t] = malloc((pb->cols + 1) * sizeof *sj.jb[t])) ||
+            !(ss->slot = malloc(SEEN_SLOTS * sizeof *ss->slot)) ||
+            !(ss->list = malloc(SEEN_LIMIT * sizeof *ss->list)))
+            goto done;
+        memset(ss->slot, 0xff, SEEN_SLOTS * sizeof *ss->slot);
+    }
+    st = problem_check(pb, &sj, diag);
+    if (st != AH_OK || pb->P == 0) {
+        ok = 1;
+        goto done;
+    }
     P = pb->P;
-    /* P + 2 entries: the fill's pairs not kept go to the last two. */
-    if (!ah__mul_ok(P + 2, sizeof *sj.keys, &bytes) ||
-        !(sj.keys = malloc(bytes)) ||
-        !(sj.node = malloc((P + 2) * sizeof *sj.node)))
+    for (int t = 0; t < nth; t++)
+        full |= sj.seen[t].full;
+    if (full) { /* continuous p-values: every kept key goes to the sort */
+        if (!(d = sj.keys = malloc(P * sizeof *d)))
+            goto done;
+        sj.pass = 1;
+        ah__parallel(nth, setup_thread, &sj);
+        n = P;
+    } else {
+        n = sj.seen[0].n + (nth > 1 ? sj.seen[1].n : 0);
+        if (!(d = malloc(n * sizeof *d)))
+            goto done;
+        memcpy(d, sj.seen[0].list, sj.seen[0].n * sizeof *d);
+        if (nth > 1)
+            memcpy(d + sj.seen[0].n, sj.seen[1].list,
+                   sj.seen[1].n * sizeof *d);
+    }
+    for (int t = 0; t < nth; t++) {
+        free(sj.seen[t].slot);
+        free(sj.seen[t].list);
+        sj.seen[t].slot = sj.seen[t].list = NULL;
+    }
+    if (!find_thresholds(pb, d, n, &tk) || !rank_map_init(&rm, tk, pb->T))
         goto done;
-    sj.pass = 1;
-    ah__parallel(nth, setup_thread, &sj);
-    if (!find_thresholds(pb, sj.keys, &tk) || !rank_map_init(&rm, tk, pb->T))
-        goto done;
+    free(d);
+    d = sj.keys = NULL;
 
     const size_t C = pb->cols, T = pb->T;
     if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
-        !(pos = malloc((C + T) * sizeof *pos)))
+        !(pos = malloc((C + T) * sizeof *pos)) ||
+        !(pb->row_ev = malloc(P * sizeof *pb->row_ev)))
         goto done;
     sj.rm = &rm;
     sj.col_cnt[0] = counts;
@@ -642,9 +693,6 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     sj.rank_cnt[1] = counts + 2 * C + T;
     sj.pass = 2;
     ah__parallel(nth, setup_thread, &sj);
-    /* the keys are the per-input lists now */
-    pb->row_ev = (gs_event *)(void *)sj.keys;
-    sj.keys = NULL;
 
     pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
     pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
@@ -660,15 +708,21 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
         goto done;
     ok = 1;
 done:
-    free(sj.keys);
-    free(sj.node);
+    for (int t = 0; t < 2; t++) {
+        free(sj.kb[t]);
+        free(sj.jb[t]);
+        free(sj.seen[t].slot);
+        free(sj.seen[t].list);
+    }
+    free(d);
     free(tk);
     free(rm.first);
     free(counts);
     free(pos);
-    return ok ? AH_OK
-              : ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                         "scan_group: out of memory for %zu pairs", P);
+    if (!ok)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "scan_group: out of memory for %zu pairs", P);
+    return st;
 }
 
 /* ---- one half step ------------------------------------------------------ */
