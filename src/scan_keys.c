@@ -16,6 +16,7 @@
 #include "scan_keys.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #ifdef AH__HAVE_X86_KERNELS
@@ -71,6 +72,17 @@ static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
 }
 
 #ifdef AH__HAVE_X86_KERNELS
+/* The vector kernels fetch 4 KB ahead of what they read: an input of a
+ * batch streamed from memory arrives sooner, and past the input's end the
+ * fetch is of the next row, which batch callers scan next (3.84 -> 3.50
+ * us per input at D = 4096 over 1000 rows; none in cache).  The address
+ * is formed as an integer: it may lie outside the array. */
+static inline void prefetch_ahead(const double *at)
+{
+    _mm_prefetch((const char *)(uintptr_t)((uintptr_t)at + 4096),
+                 _MM_HINT_T0);
+}
+
 __attribute__((target("avx2,avx512f"))) static size_t
 keys_avx512(const double *p, size_t i, size_t end, uint64_t ka,
             uint64_t *keys, size_t *mp, uint64_t *neg, int *nan)
@@ -84,6 +96,7 @@ keys_avx512(const double *p, size_t i, size_t end, uint64_t ka,
         __m512i u = _mm512_loadu_si512((const void *)(p + i));
         __m512i k = _mm512_sub_epi64(u, one);
         __mmask8 keep = _mm512_cmplt_epu64_mask(k, vka);
+        prefetch_ahead(p + i);
         _mm512_storeu_si512((void *)(keys + m),
                             _mm512_maskz_compress_epi64(keep, k));
         m += (size_t)__builtin_popcount(keep);
@@ -128,6 +141,7 @@ keys_avx2(const double *p, size_t i, size_t end, uint64_t ka, uint64_t *keys,
         __m256i u = _mm256_loadu_si256((const __m256i *)(p + i));
         __m256i k = _mm256_sub_epi64(u, one);
         __m256i keep = _mm256_cmpgt_epi64(vka, _mm256_xor_si256(k, sign));
+        prefetch_ahead(p + i);
         int mask = _mm256_movemask_pd(_mm256_castsi256_pd(keep));
         __m256i perm =
             _mm256_loadu_si256((const __m256i *)compress4[mask]);
