@@ -41,7 +41,10 @@
  * p_min/w over the pairs whose range straddles a (w = p_max - p_min), so
  * its count at a is full + a S1 - S0; the items are re-sorted by that count
  * at every threshold (nearly sorted already: an insertion sort) and every
- * prefix is a candidate, O(P + T U) per half step for U items.
+ * prefix is a candidate, O(P + T U) per half step for U items.  The running
+ * sums lose the small ranges when an item's ranges differ in width by 16
+ * decades or more (the rounding residue of 1/w for the narrow ones swamps
+ * the others); our models' ranges are at least 1/(N + 1) wide.
  *
  * Threads and reproducibility.  Restart r draws its start from its own
  * splitmix64 stream derived from (seed, r); restart 0 starts from all
@@ -907,6 +910,7 @@ static double half_step_count(const gs_problem *pb, gs_work *w, int side,
     double best = floor;
     size_t best_t = SIZE_MAX;
     uint32_t best_c = 0;
+    int changed = 0;
 
     gather(pb, w, side, fixed);
     for (uint32_t k = 0; k < n; k++) {
@@ -924,9 +928,14 @@ static double half_step_count(const gs_problem *pb, gs_work *w, int side,
         gs_thr z;
         for (size_t e = bs[t]; e < bs[t + 1]; e++)
             bump(w, w->ev[e]);
-        /* An unchanged count at a larger a scores lower. */
-        if (bs[t] == bs[t + 1] || !(a > 0.0 && a < 1.0))
+        /* An unchanged count at a larger a scores lower than at the last
+         * threshold evaluated, unless that was skipped as a <= 0 (p-values
+         * of 0, which a KDE far in the tail gives): counts that changed
+         * there are first scored at the first a > 0. */
+        changed |= bs[t] != bs[t + 1];
+        if (!changed || !(a > 0.0 && a < 1.0))
             continue;
+        changed = 0;
         thr_init(&z, stat, a);
         /* Walk the blocks of equal count from the highest count down. */
         while (end > 0) {
@@ -1044,9 +1053,9 @@ static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
         w->s1[k] = w->s0[k] = 0.0;
         w->is_touched[k] = 0;
     }
+    int dirty = 0; /* counts changed since the last threshold scored */
     for (size_t t = 0; t < last; t++) {
         const double a = pb->thr[t], ma = dm * a;
-        int dirty = 0;
         double A = 0.0;
         gs_thr z;
         for (size_t e = pb->act_start[t]; e < pb->act_start[t + 1]; e++) {
@@ -1089,6 +1098,7 @@ static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
         if (replay ? t != stop
                    : (!dirty && total_active == 0) || !(a > 0.0 && a < 1.0))
             continue;
+        dirty = 0;
         /* Only items above the expected count can be in a best prefix
          * (see half_step_count); collect them in idx order. */
         nitems = 0;
