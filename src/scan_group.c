@@ -56,6 +56,7 @@
  */
 #include "bytes.h"
 #include "internal.h"
+#include "pair_keys.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -418,20 +419,13 @@ typedef struct setup_job {
     int bad_nan[2];
 } setup_job;
 
-/* Input i's kept pairs into kb, jb; returns their number. */
+/* Input i's kept pairs into kb, jb; returns their number.  *bad becomes
+ * 1 if one of its ranges is bad. */
 static inline size_t kept_of(const gs_problem *pb, size_t i, uint64_t *kb,
-                             uint32_t *jb)
+                             uint32_t *jb, int *bad)
 {
-    const double amax = pb->o->alpha_max;
-    const double *row = pb->p + i * pb->cols * 2;
-    size_t k = 0;
-    for (size_t j = 0; j < pb->cols; j++) {
-        double hi = row[2 * j + 1];
-        kb[k] = ah__key_of(hi);
-        jb[k] = (uint32_t)j;
-        k += hi <= amax;
-    }
-    return k;
+    return ah__pairs_kept(pb->p + i * pb->cols * 2, pb->cols,
+                          pb->o->alpha_max, kb, jb, bad, ah__isa_best());
 }
 
 static void setup_thread(void *ctx, int t)
@@ -445,7 +439,9 @@ static void setup_thread(void *ctx, int t)
     if (sj->pass == 0) {
         sj->bad_row[t] = -1;
         for (size_t i = r0; i < r1; i++) {
-            for (size_t j = 0; j < pb->cols; j++) {
+            int bad = 0;
+            size_t k = kept_of(pb, i, kb, jb, &bad);
+            for (size_t j = 0; bad && j < pb->cols; j++) {
                 double lo = PMIN(pb, i, j), hi = PMAX(pb, i, j);
                 if (isnan(lo) || isnan(hi) || lo > hi) {
                     sj->bad_row[t] = (int64_t)i;
@@ -454,15 +450,18 @@ static void setup_thread(void *ctx, int t)
                     return;
                 }
             }
-            size_t k = kept_of(pb, i, kb, jb);
             pb->row_start[i + 1] = k;
             seen_add(&sj->seen[t], kb, k);
         }
         return;
     }
     if (sj->pass == 1) {
-        for (size_t i = r0; i < r1; i++)
-            kept_of(pb, i, sj->keys + pb->row_start[i], jb);
+        int unused = 0;
+        for (size_t i = r0; i < r1; i++) {
+            /* via kb: the kernel may write up to cols slots */
+            size_t k = kept_of(pb, i, kb, jb, &unused);
+            memcpy(sj->keys + pb->row_start[i], kb, k * sizeof *kb);
+        }
         return;
     }
     size_t *cc = sj->col_cnt[t], *rc = sj->rank_cnt[t];
@@ -470,7 +469,8 @@ static void setup_thread(void *ctx, int t)
     memset(cc, 0, pb->cols * sizeof *cc);
     memset(rc, 0, pb->T * sizeof *rc);
     for (size_t i = r0; i < r1; i++) {
-        size_t k = kept_of(pb, i, kb, jb), at = pb->row_start[i];
+        int unused = 0;
+        size_t k = kept_of(pb, i, kb, jb, &unused), at = pb->row_start[i];
         for (size_t q = 0; q < k; q++) {
             gs_event x = {rank_of(sj->rm, kb[q]), jb[q]};
             ev[at + q] = x;
