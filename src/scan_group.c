@@ -148,19 +148,20 @@ typedef struct {
 /*
  * Setup, O(P) and no sort of the pairs (only of the distinct values):
  *   1. check every pair, count the kept ones (p_max <= alpha_max) per
- *      input and collect their distinct keys in a hash set (p-values of a
- *      histogram or an empirical model take at most N + 1 values); should
- *      the set fill up (continuous p-values), every kept key is written
- *      out instead;
+ *      input, collect their distinct keys in a hash set (p-values of a
+ *      histogram or an empirical model take at most N + 1 values) and
+ *      write each kept pair's node and the slot of its key;
  *   2. sort and deduplicate those keys, and thin them to the thresholds;
- *   3. read p again for each pair's rank (first threshold >= p_max), from
- *      a table over the keys' high bits: the per-input lists;
+ *   3. each slot's key gets its rank (first threshold >= p_max) from a
+ *      table over the keys' high bits, and each pair its slot's rank: the
+ *      per-input lists.  Should a set fill up (continuous p-values), every
+ *      kept key is written out for step 2 instead, and step 3 reads p
+ *      again for the keys;
  *   4. the pairs by rank, by a counting sort; the per-node lists only
  *      when a half step first needs them (gs_lazy).
  * Steps 1 and 3 split the inputs between two threads; every list comes
  * out in the same order at any thread count (inputs ascending, then
- * nodes).  Reading p twice costs less than
- * writing each pair's key and node out and back.
+ * nodes).
  */
 
 /* LSD radix sort of keys (ascending), skipping bytes every key shares. */
@@ -374,7 +375,10 @@ typedef struct {
     int full;
 } seen_set;
 
-static void seen_add(seen_set *ss, const uint64_t *keys, size_t k)
+/* Add keys[0..k) to the set, writing each one's slot to slots[q], until
+ * the set is full. */
+static void seen_add(seen_set *ss, const uint64_t *keys, size_t k,
+                     uint32_t *slots)
 {
     for (size_t q = 0; q < k && !ss->full; q++) {
         uint64_t key = keys[q];
@@ -392,26 +396,35 @@ static void seen_add(seen_set *ss, const uint64_t *keys, size_t k)
             }
             h = (h + 1) & (SEEN_SLOTS - 1);
         }
+        slots[q] = (uint32_t)h;
     }
 }
 
 /*
  * The setup's threaded passes, each thread over its own inputs [r0, r1),
- * each input's kept pairs first copied branch-free (keeping is a coin flip
- * on clean inputs) to the thread's buffers kb, jb:
+ * each input's kept pairs first copied to the thread's buffers kb, jb
+ * (pair_keys.c):
  *   pass 0 checks the pairs, counts the kept ones per input (into
- *   row_start[i + 1]) and collects their distinct keys;
- *   pass 1, only if a thread saw too many distinct values, writes every
- *   kept key in row order to keys;
- *   pass 2 writes each input's list of (rank, node) and counts the pairs
- *   per node and per rank.
+ *   row_start[i + 1]), collects their distinct keys and writes each kept
+ *   pair's (slot of its key in the thread's set, node) to the thread's
+ *   event buffer, while the set is not full;
+ *   pass 3 turns each slot into the rank of its key (in the thread's set
+ *   by then), in place, counting the pairs per node and per rank.
+ * When a set fills up (continuous p-values):
+ *   pass 1 writes every kept key in row order to keys;
+ *   pass 2 reads p again and writes each input's list of (rank, node),
+ *   counting as pass 3.
  */
 typedef struct setup_job {
     gs_problem *pb;
     int pass, nthreads;
     uint64_t *kb[2];     /* per thread: cols + 1 keys                  */
     uint32_t *jb[2];     /* per thread: cols + 1 nodes                 */
+    uint32_t *sb[2];     /* per thread: cols + 1 slots                 */
     seen_set seen[2];
+    gs_event *evb[2];    /* per thread: its inputs' events, pass 0     */
+    size_t evn[2], evcap[2];
+    int evfail[2];       /* no memory for more events                  */
     uint64_t *keys;      /* pass 1: P                                   */
     const rank_map *rm;
     size_t *col_cnt[2], *rank_cnt[2]; /* per thread: cols, T entries  */
@@ -451,7 +464,26 @@ static void setup_thread(void *ctx, int t)
                 }
             }
             pb->row_start[i + 1] = k;
-            seen_add(&sj->seen[t], kb, k);
+            seen_set *ss = &sj->seen[t];
+            if (ss->full || sj->evfail[t])
+                continue;
+            seen_add(ss, kb, k, sj->sb[t]);
+            if (ss->full)
+                continue;
+            if (sj->evn[t] + k > sj->evcap[t]) {
+                size_t cap = 2 * sj->evcap[t] + k;
+                gs_event *more = realloc(sj->evb[t], cap * sizeof *more);
+                if (!more) {
+                    sj->evfail[t] = 1;
+                    continue;
+                }
+                sj->evb[t] = more;
+                sj->evcap[t] = cap;
+            }
+            gs_event *ev = sj->evb[t] + sj->evn[t];
+            for (size_t q = 0; q < k; q++)
+                ev[q] = (gs_event){sj->sb[t][q], jb[q]};
+            sj->evn[t] += k;
         }
         return;
     }
@@ -468,6 +500,17 @@ static void setup_thread(void *ctx, int t)
     gs_event *ev = pb->row_ev;
     memset(cc, 0, pb->cols * sizeof *cc);
     memset(rc, 0, pb->T * sizeof *rc);
+    if (sj->pass == 3) {
+        /* the set's slots hold their keys' ranks by now */
+        const uint64_t *rank = sj->seen[t].slot;
+        for (size_t e = pb->row_start[r0]; e < pb->row_start[r1]; e++) {
+            uint32_t r = (uint32_t)rank[ev[e].rank];
+            ev[e].rank = r;
+            cc[ev[e].other]++;
+            rc[r]++;
+        }
+        return;
+    }
     for (size_t i = r0; i < r1; i++) {
         int unused = 0;
         size_t k = kept_of(pb, i, kb, jb, &unused), at = pb->row_start[i];
@@ -664,8 +707,14 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
         goto done;
     for (int t = 0; t < nth; t++) {
         seen_set *ss = &sj.seen[t];
+        size_t rows_t = t == 0 && nth > 1 ? pb->rows / 2
+                                           : pb->rows - (t ? pb->rows / 2 : 0);
+        /* events: room for half the pairs at first (alpha_max 0.5) */
+        sj.evcap[t] = rows_t * pb->cols / 2 + pb->cols;
         if (!(sj.kb[t] = malloc((pb->cols + 1) * sizeof *sj.kb[t])) ||
             !(sj.jb[t] = malloc((pb->cols + 1) * sizeof *sj.jb[t])) ||
+            !(sj.sb[t] = malloc((pb->cols + 1) * sizeof *sj.sb[t])) ||
+            !(sj.evb[t] = malloc(sj.evcap[t] * sizeof *sj.evb[t])) ||
             !(ss->slot = malloc(SEEN_SLOTS * sizeof *ss->slot)) ||
             !(ss->list = malloc(SEEN_LIMIT * sizeof *ss->list)))
             goto done;
@@ -678,7 +727,20 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     }
     P = pb->P;
     for (int t = 0; t < nth; t++)
-        full |= sj.seen[t].full;
+        full |= sj.seen[t].full || sj.evfail[t];
+    if (!full) { /* the events, thread 0's then thread 1's: row_ev */
+        gs_event *ev = realloc(sj.evb[0], (P ? P : 1) * sizeof *ev);
+        if (!ev)
+            goto done;
+        sj.evb[0] = NULL;
+        pb->row_ev = ev;
+        if (nth > 1)
+            memcpy(ev + sj.evn[0], sj.evb[1], sj.evn[1] * sizeof *ev);
+    }
+    for (int t = 0; t < nth; t++) {
+        free(sj.evb[t]);
+        sj.evb[t] = NULL;
+    }
     if (full) { /* continuous p-values: every kept key goes to the sort */
         if (!(d = sj.keys = malloc(P * sizeof *d)))
             goto done;
@@ -694,27 +756,27 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
             memcpy(d + sj.seen[0].n, sj.seen[1].list,
                    sj.seen[1].n * sizeof *d);
     }
-    for (int t = 0; t < nth; t++) {
-        free(sj.seen[t].slot);
-        free(sj.seen[t].list);
-        sj.seen[t].slot = sj.seen[t].list = NULL;
-    }
     if (!find_thresholds(pb, d, n, &tk) || !rank_map_init(&rm, tk, pb->T))
         goto done;
     free(d);
     d = sj.keys = NULL;
+    if (!full) /* each occupied slot's key becomes its rank */
+        for (int t = 0; t < nth; t++)
+            for (size_t h = 0; h < SEEN_SLOTS; h++)
+                if (sj.seen[t].slot[h] != UINT64_MAX)
+                    sj.seen[t].slot[h] = rank_of(&rm, sj.seen[t].slot[h]);
 
     const size_t C = pb->cols, T = pb->T;
     if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
         !(pos = malloc((C + T) * sizeof *pos)) ||
-        !(pb->row_ev = malloc(P * sizeof *pb->row_ev)))
+        (full && !(pb->row_ev = malloc(P * sizeof *pb->row_ev))))
         goto done;
     sj.rm = &rm;
     sj.col_cnt[0] = counts;
     sj.col_cnt[1] = counts + C;
     sj.rank_cnt[0] = counts + 2 * C;
     sj.rank_cnt[1] = counts + 2 * C + T;
-    sj.pass = 2;
+    sj.pass = full ? 2 : 3;
     ah__parallel(nth, setup_thread, &sj);
 
     pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
@@ -742,6 +804,8 @@ done:
     for (int t = 0; t < 2; t++) {
         free(sj.kb[t]);
         free(sj.jb[t]);
+        free(sj.sb[t]);
+        free(sj.evb[t]);
         free(sj.seen[t].slot);
         free(sj.seen[t].list);
     }
