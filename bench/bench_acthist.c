@@ -13,7 +13,8 @@
  *                                       per input, per batch and thread count
  *   scan MODEL Q.npy                    ah_scan_individual per input on the
  *                                       model's p_max vectors, ah_scan_group
- *                                       per restart on a batch
+ *                                       per restart on a batch (none with
+ *                                       --restarts 0)
  *   read Q.npy                          the floor: ah_npy_read_rows of the
  *                                       file, and a raw read() of its bytes
  *   scale BG.npy OUT.model ACTHIST      runs `ACTHIST fit -o OUT.model BG.npy`
@@ -430,7 +431,8 @@ static int cmd_scan(int argc, char **argv, const opts *o)
     printf(", \"per_input_s\": %.6g", t.med);
     line_end(t);
 
-    for (int ti = 0; ti < o->nthreads; ti++) {
+    /* --restarts 0: the individual scan alone (for profiling it) */
+    for (int ti = 0; o->restarts > 0 && ti < o->nthreads; ti++) {
         ah_group_options_default(&c.go);
         c.go.restarts = o->restarts;
         c.go.seed = 7;
@@ -657,7 +659,7 @@ int main(int argc, char **argv)
         } else if (npos < 8)
             pos[npos++] = argv[i];
     }
-    if (o.reps < 1 || o.nbatches < 1 || o.nthreads < 1 || o.restarts < 1) {
+    if (o.reps < 1 || o.nbatches < 1 || o.nthreads < 1 || o.restarts < 0) {
         fprintf(stderr, "bench_acthist: bad option value\n");
         return 2;
     }
