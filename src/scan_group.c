@@ -105,8 +105,11 @@ typedef struct {
     gs_event *row_ev, *col_ev;
     size_t *row_start, *col_start;
     gs_lazy *lazy;
-    gs_pair *full;       /* the P pairs by rank                            */
+    /* The P pairs by rank, each as input << cbits | node: 4 bytes, so a
+     * half step that filters them reads half as much. */
+    uint32_t *full;
     size_t *full_start;  /* T + 1 bucket starts into full                  */
+    int cbits;           /* bits of the largest node index                 */
     /* fractional mode only */
     unsigned char *was_active; /* per full event: its range straddled a
                                   smaller threshold before it became full */
@@ -298,6 +301,17 @@ static void problem_free(gs_problem *pb)
 
 #define PMIN(pb, i, j) ((pb)->p[((size_t)(i) * (pb)->cols + (j)) * 2])
 #define PMAX(pb, i, j) ((pb)->p[((size_t)(i) * (pb)->cols + (j)) * 2 + 1])
+
+/* The input and the node of pair e of full. */
+static inline uint32_t full_i(const gs_problem *pb, size_t e)
+{
+    return (uint32_t)((uint64_t)pb->full[e] >> pb->cbits);
+}
+
+static inline uint32_t full_j(const gs_problem *pb, size_t e)
+{
+    return pb->full[e] & (uint32_t)(((uint64_t)1 << pb->cbits) - 1);
+}
 
 /* Buckets of the rank table; 4 bytes each, so 256 KB. */
 #define RANK_BUCKETS ((size_t)1 << 16)
@@ -602,7 +616,8 @@ static void build_full(gs_problem *pb, size_t *pos)
     const gs_event *ev = pb->row_ev;
     for (size_t i = 0; i < pb->rows; i++)
         for (size_t e = pb->row_start[i]; e < pb->row_start[i + 1]; e++)
-            pb->full[pos[ev[e].rank]++] = (gs_pair){(uint32_t)i, ev[e].other};
+            pb->full[pos[ev[e].rank]++] =
+                (uint32_t)(i << pb->cbits) | ev[e].other;
 }
 
 /* The per-node lists, by a counting sort, once (gs_lazy).  Scattering to
@@ -642,7 +657,7 @@ static int build_fractional(gs_problem *pb)
         for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++)
             pb->was_active[e] =
                 upper_rank(pb->thr, T,
-                           PMIN(pb, pb->full[e].i, pb->full[e].j)) < t;
+                           PMIN(pb, full_i(pb, e), full_j(pb, e))) < t;
 
     /* Activation at the first threshold strictly above p_min, when the
      * pair is still partial there (counting sort by that rank). */
@@ -922,15 +937,23 @@ static void gather(const gs_problem *pb, gs_work *w, int side,
     if (3 * PS > pb->P) {
         /* Branch-free: the write at ev[g] stays below P, since a pair not
          * kept means g < PS <= P - 1 from then on. */
+        const uint32_t *f = pb->full;
+        const int cb = pb->cbits;
+        const uint32_t cm = (uint32_t)(((uint64_t)1 << cb) - 1);
         size_t g = 0;
         for (size_t t = 0; t < T; t++) {
+            const size_t e1 = pb->full_start[t + 1];
             bs[t] = g;
-            for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1];
-                 e++) {
-                const gs_pair pr = pb->full[e];
-                w->ev[g] = ITEM(side, pr);
-                g += fixed[FIXED(side, pr)] != 0;
-            }
+            if (side == 0)
+                for (size_t e = pb->full_start[t]; e < e1; e++) {
+                    w->ev[g] = f[e] & cm;
+                    g += fixed[(uint64_t)f[e] >> cb] != 0;
+                }
+            else
+                for (size_t e = pb->full_start[t]; e < e1; e++) {
+                    w->ev[g] = (uint32_t)((uint64_t)f[e] >> cb);
+                    g += fixed[f[e] & cm] != 0;
+                }
         }
         bs[T] = g;
         return;
@@ -1139,7 +1162,7 @@ static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
             dirty = 1;
         }
         for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++) {
-            const gs_pair pr = pb->full[e];
+            const gs_pair pr = {full_i(pb, e), full_j(pb, e)};
             uint32_t x;
             if (!fixed[FIXED(side, pr)])
                 continue;
@@ -1387,7 +1410,7 @@ int ah_scan_group(const double *p, size_t rows, size_t cols,
     gs_problem pb;
     gs_shared sh;
     gs_work *work = NULL;
-    int nth, st, best = -1;
+    int nth, st, best = -1, cbits = 0;
     size_t total;
 
     ah__diag_clear(diag);
@@ -1407,14 +1430,17 @@ int ah_scan_group(const double *p, size_t rows, size_t cols,
                         "scan_group: bad options (alpha_max %g, restarts %d, "
                         "max_iter %d)", o->alpha_max, o->restarts,
                         o->max_iter);
-    /* Items are indexed by uint32_t and counts up to rows*cols must be exact
-     * in a double. */
-    if (rows >= UINT32_MAX || cols >= UINT32_MAX ||
-        !ah__mul_ok(rows, cols, &total) || total > ((size_t)1 << 52) ||
+    /* A pair is input << cbits | node in 32 bits (gs_problem.full), which
+     * also keeps counts exact in a double. */
+    while (cbits < 32 && ((size_t)1 << cbits) < cols)
+        cbits++;
+    if (rows > ((size_t)1 << (32 - cbits)) || ((size_t)1 << cbits) < cols ||
+        !ah__mul_ok(rows, cols, &total) ||
         !ah__mul_ok(total, 2 * sizeof(double), &total))
         return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
-                        "scan_group: batch of %zu x %zu is too large", rows,
-                        cols);
+                        "scan_group: batch of %zu x %zu is too large (inputs "
+                        "x the node count rounded up to a power of 2 must "
+                        "not exceed 2^32; split the batch)", rows, cols);
     if (inputs)
         memset(inputs, 0, rows);
     if (nodes)
@@ -1425,6 +1451,7 @@ int ah_scan_group(const double *p, size_t rows, size_t cols,
     pb.rows = rows;
     pb.cols = cols;
     pb.o = o;
+    pb.cbits = cbits;
     st = problem_build(&pb, diag);
     if (st != AH_OK || pb.T == 0) {
         problem_free(&pb);

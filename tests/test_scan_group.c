@@ -403,6 +403,16 @@ static void test_errors(void)
     CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_ARG,
           "zero restarts");
     ah_group_options_default(&o);
+    /* a pair is input << 17 | node in 32 bits: at most 2^15 inputs of
+     * 70,000 nodes (refused before p is read) */
+    CHECK(ah_scan_group(p, 32769, 70000, &o, &r, NULL, NULL, &d) ==
+                  AH_ERR_OVERFLOW &&
+              strstr(d.message, "too large"),
+          "a batch over 2^32 pair slots");
+    CHECK(ah_scan_group(p, 3, (size_t)1 << 31 | 1, &o, &r, NULL, NULL, &d) ==
+              AH_ERR_OVERFLOW,
+          "3 inputs of over 2^31 nodes");
+    ah_group_options_default(&o);
     o.stat = 5;
     CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_ARG,
           "bad statistic");
