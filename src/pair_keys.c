@@ -2,9 +2,9 @@
  * pair_keys.c - the group scan's pass over an input's p-value ranges
  * (pair_keys.h).
  *
- * Every scan reads each input's ranges twice (to collect the distinct
- * values, then to rank the pairs), so this pass is a third of the group
- * scan's setup.  The scalar kernel writes every key and advances by the
+ * Every group scan reads each input's ranges through it once (twice for
+ * continuous p-values), and it was a third of the setup before it was
+ * vectorised.  The scalar kernel writes every key and advances by the
  * test's result (keeping is a coin flip on clean inputs); the AVX-512 one
  * splits eight pairs into p_min and p_max vectors, keeps the pairs with a
  * compress, and checks the ranges with one unordered compare.

@@ -22,20 +22,23 @@
  * half steps; the state kept is always the best so far, and a half step
  * only looks for candidates above it, which lets most of them be pruned.
  *
- * Cost of a half step.  Once per call the pairs with p_max <= alpha_max are
- * sorted (radix sort) and stored per input and per node in threshold order.
- * A half step gathers the pairs of the fixed side (P_S of them) and buckets
- * them by threshold (counting sort), then sweeps the thresholds upwards,
- * incrementing only the counts that change: the items are kept sorted by
- * count as blocks of equal count, and an increment moves an item to the
- * edge of its block and shifts that boundary, O(1).  A threshold is
- * evaluated only when some count changed (an unchanged count at a larger a
- * scores lower for every statistic), and only at block boundaries: along a
- * run of equal counts the statistic is convex in the run length (bj is the
- * perspective of a convex function; hc and ks are (u + v x) / sqrt(w + z x),
- * which can peak inside a run only where they are negative), so its maximum
- * is at an end.  A half step costs O(P_S + T B) for T thresholds and B
- * distinct counts above the expected count, instead of O(T rows cols).
+ * Cost of a half step.  Once per call the pairs with p_max <= alpha_max get
+ * their threshold's rank and are stored per input, per node and by rank
+ * (see "Setup" below).  A half step gathers the pairs of the fixed side
+ * (P_S of them) and buckets them by threshold (a counting sort of their
+ * lists, or a filter of all pairs by rank when P_S > P / 3), then sweeps
+ * the thresholds upwards, incrementing only the counts that change: the
+ * items are kept sorted by count as blocks of equal count, and an
+ * increment moves an item to the edge of its block and shifts that
+ * boundary, O(1).  A threshold is evaluated only when some count changed
+ * since the last one evaluated (an unchanged count at a larger a scores
+ * lower for every statistic; a <= 0 is never evaluated), and only at block
+ * boundaries: along a run of equal counts the statistic is convex in the
+ * run length (bj is the perspective of a convex function; hc and ks are
+ * (u + v x) / sqrt(w + z x), which can peak inside a run only where they
+ * are negative), so its maximum is at an end.  A half step costs
+ * O(P_S + T B) for T thresholds and B distinct counts above the expected
+ * count, instead of O(T rows cols).
  *
  * Fractional mode keeps, per item, the full count plus the sums of 1/w and
  * p_min/w over the pairs whose range straddles a (w = p_max - p_min), so
@@ -621,8 +624,8 @@ static void build_full(gs_problem *pb, size_t *pos)
 }
 
 /* The per-node lists, by a counting sort, once (gs_lazy).  Scattering to
- * every node's list at once costs about as much as the rest of the setup
- * (11 ms of 45 at 1000 x 4096). */
+ * every node's list at once cost 11 ms at 1000 x 4096, when the whole
+ * setup took 45. */
 static void need_col_lists(const gs_problem *pb)
 {
     gs_lazy *lz = pb->lazy;

@@ -25,7 +25,7 @@
  * (4) pull those buckets' keys to the front of the buffer in one pass (a
  * compress), sort and score them.  The kernels of passes 1, 2 and 4 are in
  * scan_keys.c.
- * Clean inputs leave a few dozen keys for (4), so passes (1) and (2) take
+ * Clean inputs leave a few dozen keys for (4), so passes (1) to (3) take
  * most of the time.  Up to 4096 values in (0, alpha_max] need no allocation
  * (about 48 KB of stack); more allocate as much as before.
  */
