@@ -27,18 +27,19 @@
  * (see "Setup" below).  A half step gathers the pairs of the fixed side
  * (P_S of them) and buckets them by threshold (a counting sort of their
  * lists, or a filter of all pairs by rank when P_S > P / 3), then sweeps
- * the thresholds upwards, incrementing only the counts that change: the
- * items are kept sorted by count as blocks of equal count, and an
- * increment moves an item to the edge of its block and shifts that
- * boundary, O(1).  A threshold is evaluated only when some count changed
+ * the thresholds upwards, incrementing only the counts that change, with a
+ * histogram of how many items have each count (an increment moves one item
+ * up one count, O(1)); the items sorted by count are blocks of equal
+ * count, walked from the largest count present down to the expected count
+ * m a.  A threshold is evaluated only when some count changed
  * since the last one evaluated (an unchanged count at a larger a scores
  * lower for every statistic; a <= 0 is never evaluated), and only at block
  * boundaries: along a run of equal counts the statistic is convex in the
  * run length (bj is the perspective of a convex function; hc and ks are
  * (u + v x) / sqrt(w + z x), which can peak inside a run only where they
  * are negative), so its maximum is at an end.  A half step costs
- * O(P_S + T B) for T thresholds and B distinct counts above the expected
- * count, instead of O(T rows cols).
+ * O(P_S + T B) for T thresholds and B counts between the largest and the
+ * expected one, instead of O(T rows cols).
  *
  * Fractional mode keeps, per item, the full count plus the sums of 1/w and
  * p_min/w over the pairs whose range straddles a (w = p_max - p_min), so
@@ -128,7 +129,9 @@ typedef struct {
 
 /* Per-thread workspace and that thread's best result. */
 typedef struct {
-    uint32_t *cnt, *order, *pos, *start; /* start: n_max + 2 entries        */
+    uint32_t *cnt;       /* n_max: the items' counts                        */
+    int32_t *h0, *h1;    /* n_max + 2: how many items have each count, in
+                            two halves (half_step_count)                   */
     uint32_t *ev;        /* P items of the gathered pairs, by rank         */
     size_t *ev_start;    /* T + 2                                          */
     unsigned char *in_I, *in_N;          /* current subsets                */
@@ -840,20 +843,6 @@ done:
 
 /* ---- one half step ------------------------------------------------------ */
 
-/* Move item x from count c to c + 1, keeping order sorted by count. */
-static inline void bump(gs_work *w, uint32_t x)
-{
-    uint32_t c = w->cnt[x];
-    uint32_t last = w->start[c + 1] - 1;
-    uint32_t y = w->order[last], px = w->pos[x];
-    w->order[px] = y;
-    w->pos[y] = px;
-    w->order[last] = x;
-    w->pos[x] = last;
-    w->start[c + 1] = last;
-    w->cnt[x] = c + 1;
-}
-
 /* Pair e of bucket list: the member on the fixed side and the free item. */
 #define FIXED(side, pr) ((side) == 0 ? (pr).i : (pr).j)
 #define ITEM(side, pr) ((side) == 0 ? (pr).j : (pr).i)
@@ -999,49 +988,64 @@ static double half_step_count(const gs_problem *pb, gs_work *w, int side,
     const size_t *bs = w->ev_start;
     double best = floor;
     size_t best_t = SIZE_MAX;
-    uint32_t best_c = 0;
+    uint32_t best_c = 0, cmax = 0;
     int changed = 0;
 
     gather(pb, w, side, fixed);
-    for (uint32_t k = 0; k < n; k++) {
-        w->cnt[k] = 0;
-        w->order[k] = w->pos[k] = k;
-    }
-    w->start[0] = 0;
-    for (uint32_t c = 1; c <= m + 1; c++)
-        w->start[c] = n;
+    memset(w->cnt, 0, n * sizeof *w->cnt);
+    memset(w->h0, 0, (m + 2) * sizeof *w->h0);
+    memset(w->h1, 0, (m + 2) * sizeof *w->h1);
+    w->h0[0] = (int32_t)n;
 
     for (size_t t = 0; t < pb->T; t++) {
         const double a = pb->thr[t], ma = dm * a;
-        uint32_t end = n;
+        const size_t e0 = bs[t], e1 = bs[t + 1];
         double A = 0.0, K = 0.0;
         gs_thr z;
-        for (size_t e = bs[t]; e < bs[t + 1]; e++)
-            bump(w, w->ev[e]);
+        size_t e = e0;
+        /* Two histograms of the counts, taking alternate pairs, so two
+         * increments of one count do not wait on each other. */
+        for (; e + 2 <= e1; e += 2) {
+            uint32_t c0 = w->cnt[w->ev[e]]++;
+            w->h0[c0]--;
+            w->h0[c0 + 1]++;
+            uint32_t c1 = w->cnt[w->ev[e + 1]]++;
+            w->h1[c1]--;
+            w->h1[c1 + 1]++;
+            c0 = c0 > c1 ? c0 : c1;
+            cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+        }
+        if (e < e1) {
+            uint32_t c0 = w->cnt[w->ev[e]]++;
+            w->h0[c0]--;
+            w->h0[c0 + 1]++;
+            cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+        }
         /* An unchanged count at a larger a scores lower than at the last
          * threshold evaluated, unless that was skipped as a <= 0 (p-values
          * of 0, which a KDE far in the tail gives): counts that changed
          * there are first scored at the first a > 0. */
-        changed |= bs[t] != bs[t + 1];
+        changed |= e0 != e1;
         if (!changed || !(a > 0.0 && a < 1.0))
             continue;
         changed = 0;
         thr_init(&z, stat, a);
-        /* Walk the blocks of equal count from the highest count down. */
-        while (end > 0) {
-            uint32_t c = w->cnt[w->order[end - 1]], b = w->start[c];
+        /* Walk the counts present from the highest down: each is a block
+         * of items of equal count, and a prefix of the items sorted by
+         * count ends at a block's end. */
+        for (uint32_t c = cmax; (double)c > ma; c--) {
+            int32_t k = w->h0[c] + w->h1[c];
             double s;
-            if ((double)c <= ma)
-                break;
-            K += (double)(end - b);
-            A += (double)(end - b) * (double)c;
+            if (k == 0)
+                continue;
+            K += (double)k;
+            A += (double)k * (double)c;
             s = score_if_better(&z, A, K * dm, best);
             if (s > best) {
                 best = s;
                 best_t = t;
                 best_c = c;
             }
-            end = b;
         }
     }
     if (best_t == SIZE_MAX)
@@ -1344,9 +1348,8 @@ static void worker(void *ctx, int index)
 static void work_free(gs_work *w)
 {
     free(w->cnt);
-    free(w->order);
-    free(w->pos);
-    free(w->start);
+    free(w->h0);
+    free(w->h1);
     free(w->in_I);
     free(w->ev);
     free(w->ev_start);
@@ -1365,14 +1368,13 @@ static int work_alloc(gs_work *w, const gs_problem *pb)
     memset(w, 0, sizeof *w);
     w->tb_restart = -1;
     w->cnt = malloc(n * sizeof *w->cnt);
-    w->order = malloc(n * sizeof *w->order);
-    w->pos = malloc(n * sizeof *w->pos);
-    w->start = malloc((n + 2) * sizeof *w->start);
+    w->h0 = malloc((n + 2) * sizeof *w->h0);
+    w->h1 = malloc((n + 2) * sizeof *w->h1);
     w->ev = malloc(pb->P * sizeof *w->ev);
     w->ev_start = malloc((pb->T + 2) * sizeof *w->ev_start);
     /* One block for the four flag arrays. */
     w->in_I = malloc(2 * (R + C));
-    if (!w->cnt || !w->order || !w->pos || !w->start || !w->ev ||
+    if (!w->cnt || !w->h0 || !w->h1 || !w->ev ||
         !w->ev_start || !w->in_I)
         return 0;
     w->in_N = w->in_I + R;
