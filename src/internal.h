@@ -21,6 +21,10 @@ int ah__fail(ah_diag *diag, int status, int64_t row, int64_t col,
 /* Reset diag to AH_OK with an empty message. */
 void ah__diag_clear(ah_diag *diag);
 
+/* LSD radix sort of keys[0..n) ascending, tmp[0..n) as scratch; bytes
+ * that every key shares are skipped (radix_sort.c). */
+void ah__radix_sort_u64(uint64_t *keys, uint64_t *tmp, size_t n);
+
 /* a * b into *out; returns 0 on overflow. */
 static inline int ah__mul_ok(size_t a, size_t b, size_t *out)
 {

@@ -173,37 +173,6 @@ typedef struct {
  * nodes).
  */
 
-/* LSD radix sort of keys (ascending), skipping bytes every key shares. */
-static void radix_sort_u64(uint64_t *a, uint64_t *tmp, size_t n)
-{
-    size_t count[8][256];
-    uint64_t *src = a, *dst = tmp;
-    if (n < 2)
-        return;
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; i++)
-        for (int b = 0; b < 8; b++)
-            count[b][(a[i] >> (8 * b)) & 0xff]++;
-    for (int b = 0; b < 8; b++) {
-        size_t sum = 0, *c = count[b];
-        uint64_t *t;
-        if (c[(a[0] >> (8 * b)) & 0xff] == n)
-            continue;
-        for (int d = 0; d < 256; d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
-        t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-}
-
 /*
  * Sort keys a[0..n) ascending; tmp holds n keys, cnt n + 1 words.  As in
  * scan_individual.c: one counting pass into n buckets of equal width in
@@ -227,7 +196,7 @@ static void sort_u64(uint64_t *a, uint64_t *tmp, size_t *cnt, size_t n)
     hi = ah__key_value(kmax);
     scale = (double)n / (hi - lo);
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(scale)) {
-        radix_sort_u64(a, tmp, n);
+        ah__radix_sort_u64(a, tmp, n);
         return;
     }
 #define BUCKET(k) (size_t)((ah__key_value(k) - lo) * scale)
@@ -251,7 +220,7 @@ static void sort_u64(uint64_t *a, uint64_t *tmp, size_t *cnt, size_t n)
             a[j] = a[j - 1];
         a[j] = x;
         if (i - j > budget) {
-            radix_sort_u64(a, tmp, n);
+            ah__radix_sort_u64(a, tmp, n);
             return;
         }
         budget -= i - j;

@@ -127,38 +127,6 @@ static inline double value_of(uint64_t u)
     return v;
 }
 
-/* LSD radix sort of keys[0..n) ascending, tmp[0..n) as scratch; bytes
- * that every key shares are skipped. */
-static void radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
-{
-    size_t count[8][256];
-    uint64_t *src = keys, *dst = tmp;
-    if (n < 2)
-        return;
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; i++)
-        for (int b = 0; b < 8; b++)
-            count[b][(keys[i] >> (8 * b)) & 0xff]++;
-    for (int b = 0; b < 8; b++) {
-        size_t sum = 0, *c = count[b];
-        uint64_t *t;
-        if (c[(keys[0] >> (8 * b)) & 0xff] == n)
-            continue; /* every key has the same byte here */
-        for (int d = 0; d < 256; d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
-        t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != keys)
-        memcpy(keys, src, n * sizeof *keys);
-}
-
 /* Insertion sort that gives up (returning 0) after budget element moves;
  * keys are then a permutation of the input, still to be sorted. */
 static int insertion_sort(uint64_t *keys, size_t n, size_t budget)
@@ -204,7 +172,7 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
     if (kmin == kmax)
         return;
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(scale)) {
-        radix_sort(keys, scratch, n);
+        ah__radix_sort_u64(keys, scratch, n);
         return;
     }
     /* Monotone bucket index: subtraction, product and truncation all
@@ -224,7 +192,7 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
 #undef BUCKET
     memcpy(keys, scratch, n * sizeof *keys);
     if (!insertion_sort(keys, n, 4 * n))
-        radix_sort(keys, scratch, n);
+        ah__radix_sort_u64(keys, scratch, n);
 }
 
 /* phi(a, n, n): for Berk-Jones with n_a = n, q = 1 and ah_stat_score
