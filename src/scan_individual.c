@@ -30,6 +30,7 @@
  * (about 48 KB of stack); more allocate as much as before.
  */
 #include "internal.h"
+#include "scan_bounds.h"
 #include "scan_keys.h"
 
 #include <float.h>
@@ -49,9 +50,7 @@ enum {
     IDX_CHUNK = 512        /* bucket indices computed at a time            */
 };
 
-/* Bounds within relative 1e-9 of each other are not trusted to order the
- * scores: the arithmetic of both is good to a few ulps (see NEAR_ONE). */
-#define MARGIN 1e-9
+#define MARGIN AH__SCAN_MARGIN
 /* For hc and ks, r - r a loses digits as a nears 1 (relative error up to
  * 2^-53 / (1 - a)), so buckets reaching above this are never pruned nor
  * trusted for a lower bound; below it the error is under 2^-37.  (A defence
@@ -362,10 +361,8 @@ static size_t first_nan(const double *p, size_t n)
  * |F''| <= M on the block, below it.  With x0 in octave 2^e and buckets
  * 2^(e - rf) wide, (h1 - x0) / x0 <= q = BLK 2^-rf.  Positions along the
  * chords are counted in buckets (values may be too small for slopes or
- * reciprocals), and 1e-15 of the chord's top covers their rounding. */
-typedef struct chord_t {
-    double h1w, iu, il, u0, du, l0, dl;
-} chord_t;
+ * reciprocals), and 1e-15 of the chord's top covers their rounding
+ * (chord_t, chord_fu and chord_fl are in scan_bounds.h). */
 
 static inline chord_t block_chord(int stat, double x0, double x1, double amax,
                                   double u0, double u1, double l0, double l1,
@@ -399,19 +396,6 @@ static inline chord_t block_chord(int stat, double x0, double x1, double amax,
     return c;
 }
 
-/* Upper bound on F over the block's bucket k (none if u0 is not finite),
- * and lower bound at the bucket's top, or amax. */
-static inline double chord_fu(const chord_t *c, int k)
-{
-    return c->u0 < INFINITY ? c->u0 + c->du * ((double)k * c->iu) : INFINITY;
-}
-
-static inline double chord_fl(const chord_t *c, int k)
-{
-    double h = (double)(k + 1) < c->h1w ? (double)(k + 1) : c->h1w;
-    return c->l0 + c->dl * (h * c->il);
-}
-
 /*
  * Find the buckets that can hold the best threshold, for SMALL < m <=
  * UINT32_MAX keys of values <= amax, with L nonpositive values.  Fills runs
@@ -442,6 +426,7 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
     uint64_t mark[(NCNT + 63) / 64];
     double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
     double lb = 0.0, fu = 0.0, fl = 0.0, qblk;
+    const int isa = ah__isa_best();
 
     while (bl < 64 && (m >> bl) > 0)
         bl++;
@@ -464,7 +449,6 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
     {
         uint64_t dmax = nd > 0 ? nd - 1 : 0;
         uint16_t idx[IDX_CHUNK];
-        int isa = ah__isa_best();
         for (size_t i = 0; i < m; i += IDX_CHUNK) {
             size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
             ah__keys_bucket(keys + i, k, f0, sf, sd, nf, dmax, idx, isa);
@@ -573,6 +557,16 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
             (FINE_K(BLOCK_J1(b)) <= knear && PRUNED(Cj * bfu[b])))
             continue;
         c = CHORD(b);
+        if (BLOCK_J1(b) - J0 == BLK) { /* a full block: a kernel */
+            uint32_t nofu = 0;
+            for (int k = 0; k < BLK; k++)
+                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > knear) << k;
+            keep = ah__block_keep(&c, cnt + J0, (uint64_t)Cj, L, nofu, lb,
+                                  &vmax, isa);
+            lb = vmax > lb ? vmax : lb;
+            mark[J0 >> 6] |= keep << (J0 & 63);
+            continue;
+        }
         /* Within the block, bounds go against lb as it was, so no chain of
          * dependent updates slows the loop. */
         for (size_t j = BLOCK_J1(b); j-- > J0;) {

@@ -15,6 +15,8 @@
  */
 #include "scan_keys.h"
 
+#include "scan_bounds.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -299,4 +301,96 @@ size_t ah__keys_gather(uint64_t *keys, size_t m, const uint64_t *lo,
         i = gather_avx512(keys, m, &g, lo, span, nr);
 #endif
     return gather_scalar(keys, i, m, g, lo, span, nr);
+}
+
+/* The scalar block bounds: the reference (scan_bounds.h). */
+static uint32_t block_scalar(const chord_t *c, const uint32_t *cnt,
+                             uint64_t ctop, uint64_t L, uint32_t nofu,
+                             double lb, double *vmaxp)
+{
+    uint64_t C = ctop;
+    uint32_t keep = 0;
+    double vmax = 0.0;
+    for (int k = 15; k >= 0; k--) {
+        double Cd = (double)C, v = Cd * chord_fl(c, k);
+        double u = Cd * (nofu >> k & 1 ? INFINITY : chord_fu(c, k));
+        if (C > L)
+            vmax = v > vmax ? v : vmax;
+        keep |= (uint32_t)((cnt[k] != 0) &
+                           !(u * (1.0 + AH__SCAN_MARGIN) < lb)) << k;
+        C -= cnt[k];
+    }
+    *vmaxp = vmax;
+    return keep;
+}
+
+#ifdef AH__HAVE_X86_KERNELS
+/* Eight buckets a half: the counts above each bucket by a suffix sum of
+ * the 16 counts, then the scalar kernel's arithmetic lane by lane (the
+ * same operations in the same order, so the same bits). */
+__attribute__((target("avx2,avx512f"))) static uint32_t
+block_avx512(const chord_t *c, const uint32_t *cnt, uint64_t ctop,
+             uint64_t L, uint32_t nofu, double lb, double *vmaxp)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i n = _mm512_loadu_si512((const void *)cnt), t = n;
+    /* t[k] = cnt[k] + cnt[k + 1] + ... + cnt[15] */
+    t = _mm512_add_epi32(t, _mm512_alignr_epi32(zero, t, 1));
+    t = _mm512_add_epi32(t, _mm512_alignr_epi32(zero, t, 2));
+    t = _mm512_add_epi32(t, _mm512_alignr_epi32(zero, t, 4));
+    t = _mm512_add_epi32(t, _mm512_alignr_epi32(zero, t, 8));
+    __m512i above = _mm512_sub_epi32(t, n);
+    const __mmask16 has = _mm512_test_epi32_mask(n, n);
+    const __m512d top = _mm512_set1_pd((double)ctop),
+                  dL = _mm512_set1_pd((double)L),
+                  h1w = _mm512_set1_pd(c->h1w), il = _mm512_set1_pd(c->il),
+                  iu = _mm512_set1_pd(c->iu), l0 = _mm512_set1_pd(c->l0),
+                  dl = _mm512_set1_pd(c->dl), u0 = _mm512_set1_pd(c->u0),
+                  du = _mm512_set1_pd(c->du),
+                  inf = _mm512_set1_pd(INFINITY),
+                  vlb = _mm512_set1_pd(lb),
+                  m1 = _mm512_set1_pd(1.0 + AH__SCAN_MARGIN);
+    const int finite = c->u0 < INFINITY;
+    __m512d vmax = _mm512_setzero_pd();
+    uint32_t keep = 0;
+    for (int half = 0; half < 2; half++) {
+        __m256i a = half ? _mm512_extracti64x4_epi64(above, 1)
+                         : _mm512_castsi512_si256(above);
+        __m512d kd = half ? _mm512_setr_pd(8, 9, 10, 11, 12, 13, 14, 15)
+                          : _mm512_setr_pd(0, 1, 2, 3, 4, 5, 6, 7);
+        __m512d kp1 = _mm512_add_pd(kd, _mm512_set1_pd(1.0));
+        /* C(k) is below 2^53, so ctop - above is exact either way */
+        __m512d Cd = _mm512_sub_pd(top, _mm512_cvtepu32_pd(a));
+        __m512d h = _mm512_min_pd(kp1, h1w);
+        __m512d fl = _mm512_add_pd(l0, _mm512_mul_pd(dl, _mm512_mul_pd(h, il)));
+        __m512d v = _mm512_mul_pd(Cd, fl);
+        __m512d fu = finite ? _mm512_add_pd(
+                                  u0, _mm512_mul_pd(du, _mm512_mul_pd(kd, iu)))
+                            : inf;
+        fu = _mm512_mask_mov_pd(fu, (__mmask8)(nofu >> (8 * half)), inf);
+        __m512d u = _mm512_mul_pd(Cd, fu);
+        __mmask8 over = _mm512_cmp_pd_mask(Cd, dL, _CMP_GT_OQ);
+        vmax = _mm512_mask_max_pd(vmax, over, v, vmax);
+        __mmask8 pruned =
+            _mm512_cmp_pd_mask(_mm512_mul_pd(u, m1), vlb, _CMP_LT_OQ);
+        keep |= (uint32_t)(uint8_t)((has >> (8 * half)) & ~pruned)
+                << (8 * half);
+    }
+    *vmaxp = _mm512_reduce_max_pd(vmax);
+    _mm256_zeroupper(); /* see grid_count.c */
+    return keep;
+}
+#endif
+
+uint32_t ah__block_keep(const chord_t *c, const uint32_t *cnt, uint64_t ctop,
+                        uint64_t L, uint32_t nofu, double lb, double *vmax,
+                        int isa)
+{
+    if (isa > ah__isa_best())
+        isa = ah__isa_best();
+#ifdef AH__HAVE_X86_KERNELS
+    if (isa == AH__ISA_AVX512)
+        return block_avx512(c, cnt, ctop, L, nofu, lb, vmax);
+#endif
+    return block_scalar(c, cnt, ctop, L, nofu, lb, vmax);
 }

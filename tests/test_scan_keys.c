@@ -12,9 +12,12 @@
  *
  * The bucket and gather kernels (passes 2 and 4) get the same treatment:
  * keys of every kind, bucket layouts of every size the scan uses, 1 to 4
- * ranges that may wrap around or cover everything, every length 0-70.
+ * ranges that may wrap around or cover everything, every length 0-70.  So
+ * does the block kernel of the walk (pass 3): chords of top blocks and
+ * others, infinite upper bounds, empty buckets, bounds around lb.
  */
 #include "check.h"
+#include "scan_bounds.h"
 #include "scan_keys.h"
 
 #include <float.h>
@@ -131,6 +134,70 @@ static size_t check_bucket_and_gather(uint64_t *rng, uint64_t *k0,
     return bad;
 }
 
+static size_t check_block_keep(uint64_t *rng)
+{
+    size_t bad = 0;
+    for (int trial = 0; trial < 20000; trial++) {
+        chord_t c;
+        uint32_t cnt[16], nofu = 0;
+        uint64_t sum = 0;
+        int top = trial % 4 == 0, sparse = trial % 3 == 0;
+        for (int k = 0; k < 16; k++) {
+            cnt[k] = sparse && check_rand_u64(rng) % 2
+                         ? 0
+                         : (uint32_t)(check_rand_u64(rng) % 9);
+            sum += cnt[k];
+        }
+        c.u0 = trial % 17 == 0 ? INFINITY : 0.5 + 3.0 * check_rand_unit(rng);
+        c.du = -0.1 * check_rand_unit(rng);
+        c.l0 = (c.u0 < INFINITY ? c.u0 : 2.0) - 0.01 * check_rand_unit(rng);
+        c.dl = -0.1 * check_rand_unit(rng);
+        if (trial % 29 == 0)
+            c.l0 = -INFINITY; /* a block reaching 0 */
+        c.iu = 1.0 / 16;
+        c.h1w = top ? 16.0 * check_rand_unit(rng) : 16.0;
+        c.il = top ? 1.0 / c.h1w : c.iu;
+        if (trial % 5 == 0)
+            nofu = (uint32_t)(check_rand_u64(rng) & 0xffff);
+        uint64_t ctop = sum + check_rand_u64(rng) % 3000;
+        uint64_t L = check_rand_u64(rng) % (ctop + 2);
+        double lb = (double)ctop * 2.0 * check_rand_unit(rng);
+        if (trial % 4 == 1) { /* lb exactly at one bucket's bound */
+            int kk = (int)(check_rand_u64(rng) % 16);
+            uint64_t Ck = ctop;
+            for (int k = 15; k > kk; k--)
+                Ck -= cnt[k];
+            lb = (double)Ck * chord_fu(&c, kk) * (1.0 + AH__SCAN_MARGIN);
+        }
+        double v0, v1;
+        uint32_t k0 = ah__block_keep(&c, cnt, ctop, L, nofu, lb, &v0,
+                                     AH__ISA_SCALAR);
+        /* the scalar kernel against the rule written out once more */
+        uint64_t C = ctop;
+        uint32_t want = 0;
+        double vw = 0.0;
+        for (int k = 15; k >= 0; k--) {
+            double fu = nofu >> k & 1 ? INFINITY : chord_fu(&c, k);
+            double v = (double)C * chord_fl(&c, k);
+            if (C > L && v > vw)
+                vw = v;
+            if (cnt[k] && !((double)C * fu * (1.0 + AH__SCAN_MARGIN) < lb))
+                want |= 1u << k;
+            C -= cnt[k];
+        }
+        if ((k0 != want || v0 != vw) && bad++ < 5)
+            CHECK(0, "block %d: scalar keep %x vmax %.17g, want %x %.17g",
+                  trial, k0, v0, want, vw);
+        for (int isa = 1; isa <= ah__isa_best(); isa++) {
+            uint32_t k1 = ah__block_keep(&c, cnt, ctop, L, nofu, lb, &v1, isa);
+            if ((k1 != k0 || v1 != v0) && bad++ < 5)
+                CHECK(0, "block %d kernel %d: keep %x vmax %.17g, scalar %x "
+                         "%.17g", trial, isa, k1, v1, k0, v0);
+        }
+    }
+    return bad;
+}
+
 int main(void)
 {
     check_init();
@@ -197,6 +264,8 @@ int main(void)
     printf("runs checked: %zu\n", runs);
     bad = check_bucket_and_gather(&rng, k0, k1);
     CHECK(bad == 0, "%zu bucket or gather runs differ", bad);
+    bad = check_block_keep(&rng);
+    CHECK(bad == 0, "%zu blocks differ", bad);
     free(p);
     free(k0);
     free(k1);
