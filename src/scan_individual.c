@@ -23,8 +23,8 @@
  * from the top, in blocks of 16 first where they are fine and octaves where
  * they are coarse, for the lower bound and the buckets that can reach it;
  * (4) pull those buckets' keys to the front of the buffer in one pass (a
- * compress), sort and score them.  The kernels of passes 1, 2 and 4 are in
- * scan_keys.c.
+ * compress), sort and score them.  The vector kernels of passes 1 to 4
+ * are in scan_keys.c (pass 3's bounds on full blocks of 16 buckets).
  * Clean inputs leave a few dozen keys for (4), so passes (1) to (3) take
  * most of the time.  Up to 4096 values in (0, alpha_max] need no allocation
  * (about 48 KB of stack); more allocate as much as before.

@@ -1,8 +1,9 @@
 /*
- * scan_keys.c - the individual scan's passes over keys (scan_keys.h):
- * pass 1 reads every p-value of an input once and keeps the ones in
- * (0, amax] as integer keys; pass 2 gives each key its bucket; pass 4
- * keeps the keys of the candidate buckets.
+ * scan_keys.c - the individual scan's kernels (scan_keys.h,
+ * scan_bounds.h): pass 1 reads every p-value of an input once and keeps
+ * the ones in (0, amax] as integer keys; pass 2 gives each key its bucket;
+ * pass 3 bounds the buckets of a block of 16; pass 4 keeps the keys of the
+ * candidate buckets.
  *
  * On clean inputs about half the values are kept, in no predictable order,
  * so the scalar kernel writes every key and advances by the test's result.
