@@ -363,7 +363,8 @@ typedef struct ah_group_result {
  * inputs/nodes (may be NULL; capacity rows/cols) receive 0/1 membership
  * flags of the best subset.  NaN or p_min > p_max fail with AH_ERR_VALUE.
  * rows times cols rounded up to a power of 2 must not exceed 2^32 (32 GB
- * of ranges or more); larger batches fail with AH_ERR_OVERFLOW.
+ * of ranges or more), and each must be below 2^31; larger batches fail
+ * with AH_ERR_OVERFLOW.
  */
 int ah_scan_group(const double *p, size_t rows, size_t cols,
                   const ah_group_options *o, ah_group_result *res,

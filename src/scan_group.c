@@ -1405,10 +1405,12 @@ int ah_scan_group(const double *p, size_t rows, size_t cols,
                         "max_iter %d)", o->alpha_max, o->restarts,
                         o->max_iter);
     /* A pair is input << cbits | node in 32 bits (gs_problem.full), which
-     * also keeps counts exact in a double. */
+     * also keeps counts exact in a double; the histograms of a half step
+     * count up to rows or cols items in an int32_t. */
     while (cbits < 32 && ((size_t)1 << cbits) < cols)
         cbits++;
     if (rows > ((size_t)1 << (32 - cbits)) || ((size_t)1 << cbits) < cols ||
+        rows > INT32_MAX || cols > INT32_MAX ||
         !ah__mul_ok(rows, cols, &total) ||
         !ah__mul_ok(total, 2 * sizeof(double), &total))
         return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,

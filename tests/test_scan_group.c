@@ -412,6 +412,9 @@ static void test_errors(void)
     CHECK(ah_scan_group(p, 3, (size_t)1 << 31 | 1, &o, &r, NULL, NULL, &d) ==
               AH_ERR_OVERFLOW,
           "3 inputs of over 2^31 nodes");
+    CHECK(ah_scan_group(p, 1, (size_t)1 << 31, &o, &r, NULL, NULL, &d) ==
+              AH_ERR_OVERFLOW,
+          "1 input of 2^31 nodes");
     ah_group_options_default(&o);
     o.stat = 5;
     CHECK(ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d) == AH_ERR_ARG,
