@@ -21,6 +21,10 @@
  * while each half step strictly improves the score, at most 2 max_iter
  * half steps; the state kept is always the best so far, and a half step
  * only looks for candidates above it, which lets most of them be pruned.
+ * Restarts often meet the same subsets (on the benchmark batch every one
+ * ends at the same fixed point), so with two or more restarts the answers
+ * of half steps are kept and reused (group_memo.h): the result is the same
+ * bits, as test_scan_group checks against the scan without them.
  *
  * Cost of a half step.  Once per call the pairs with p_max <= alpha_max get
  * their threshold's rank and are stored per input, per node and by rank
@@ -59,6 +63,7 @@
  * number of threads.
  */
 #include "bytes.h"
+#include "group_memo.h"
 #include "internal.h"
 #include "pair_keys.h"
 
@@ -95,7 +100,8 @@ typedef struct {
     size_t *pos;         /* cols fill positions                            */
 } gs_lazy;
 
-/* The problem shared by all threads: read-only but for the lazy lists. */
+/* The problem shared by all threads: read-only but for the lazy lists
+ * and the memo of answers (group_memo.h), each under its own lock. */
 typedef struct {
     const double *p;
     size_t rows, cols;
@@ -109,6 +115,7 @@ typedef struct {
     gs_event *row_ev, *col_ev;
     size_t *row_start, *col_start;
     gs_lazy *lazy;
+    ah__group_memo *memo; /* NULL: every half step computes             */
     /* The P pairs by rank, each as input << cbits | node: 4 bytes, so a
      * half step that filters them reads half as much. */
     uint32_t *full;
@@ -267,6 +274,7 @@ static void problem_free(gs_problem *pb)
     free(pb->was_active);
     free(pb->act);
     free(pb->act_start);
+    ah__group_memo_free(pb->memo);
     if (pb->lazy) {
         pthread_mutex_destroy(&pb->lazy->lock);
         free(pb->lazy->pos);
@@ -1230,11 +1238,17 @@ static double half_step(const gs_problem *pb, gs_work *w, int side,
     uint32_t m = 0;
     for (size_t k = 0; k < nf; k++)
         m += fixed[k] != 0;
+    double s;
     if (m == 0)
         return 0.0;
-    return pb->o->fractional
-               ? half_step_fractional(pb, w, side, fixed, m, floor, out, alpha)
-               : half_step_count(pb, w, side, fixed, m, floor, out, alpha);
+    if (ah__group_memo_get(pb->memo, side, fixed, floor, &s, out, alpha))
+        return s;
+    s = pb->o->fractional
+            ? half_step_fractional(pb, w, side, fixed, m, floor, out, alpha)
+            : half_step_count(pb, w, side, fixed, m, floor, out, alpha);
+    ah__group_memo_put(pb->memo, side, fixed, floor, s, out,
+                       s > 0.0 ? *alpha : 0.0);
+    return s;
 }
 
 /* ---- restarts ----------------------------------------------------------- */
@@ -1376,9 +1390,10 @@ void ah_group_options_default(ah_group_options *o)
     o->threads = 0;
 }
 
-int ah_scan_group(const double *p, size_t rows, size_t cols,
-                  const ah_group_options *o, ah_group_result *res,
-                  unsigned char *inputs, unsigned char *nodes, ah_diag *diag)
+static int scan_group(const double *p, size_t rows, size_t cols,
+                      const ah_group_options *o, ah_group_result *res,
+                      unsigned char *inputs, unsigned char *nodes,
+                      ah_diag *diag, int use_memo)
 {
     gs_problem pb;
     gs_shared sh;
@@ -1433,6 +1448,10 @@ int ah_scan_group(const double *p, size_t rows, size_t cols,
         return st;
     }
 
+    /* Within a restart no half step repeats (scores strictly rise), so
+     * one restart has no use for the memo; without memory, none is used. */
+    if (use_memo && o->restarts > 1)
+        pb.memo = ah__group_memo_new(rows, cols);
     nth = ah__thread_count(o->threads, (size_t)o->restarts);
     work = calloc((size_t)nth, sizeof *work);
     if (!work) {
@@ -1482,4 +1501,19 @@ int ah_scan_group(const double *p, size_t rows, size_t cols,
     free(work);
     problem_free(&pb);
     return AH_OK;
+}
+
+int ah_scan_group(const double *p, size_t rows, size_t cols,
+                  const ah_group_options *o, ah_group_result *res,
+                  unsigned char *inputs, unsigned char *nodes, ah_diag *diag)
+{
+    return scan_group(p, rows, cols, o, res, inputs, nodes, diag, 1);
+}
+
+int ah__scan_group_plain(const double *p, size_t rows, size_t cols,
+                         const ah_group_options *o, ah_group_result *res,
+                         unsigned char *inputs, unsigned char *nodes,
+                         ah_diag *diag)
+{
+    return scan_group(p, rows, cols, o, res, inputs, nodes, diag, 0);
 }
