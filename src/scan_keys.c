@@ -12,7 +12,10 @@
  * vector at keys[m] (the slots past the kept keys are overwritten later),
  * which stays inside the room the caller leaves: m grows no faster than i.
  * NaN is spotted with an unordered compare instead of the sums; the keys,
- * their order and the flags are those of the scalar kernel.
+ * their order and the flags are those of the scalar kernel.  Passes 2 and
+ * 4 have AVX2 kernels too (AVX2 has no unsigned 64-bit compare nor
+ * minimum: the values compared fit in 63 bits, or get their sign flipped);
+ * pass 3 has only the AVX-512 one.
  */
 #include "scan_keys.h"
 
@@ -218,6 +221,34 @@ bucket_avx512(const uint64_t *keys, size_t k, uint64_t f0, int sf, int sd,
     _mm256_zeroupper(); /* see grid_count.c */
     return i;
 }
+/* Four keys at a time.  The indices are below 2^22 (top: sf >= 42) and
+ * 2^16 (deep: sd = 48), so signed compares order them; the low halves of
+ * the four 64-bit lanes are packed to 16 bits. */
+__attribute__((target("avx2"))) static size_t
+bucket_avx2(const uint64_t *keys, size_t k, uint64_t f0, int sf, int sd,
+            uint64_t nf, uint64_t dmax, uint16_t *idx)
+{
+    const __m256i vf0 = _mm256_set1_epi64x((long long)f0),
+                  vnf = _mm256_set1_epi64x((long long)nf),
+                  vdmax = _mm256_set1_epi64x((long long)dmax),
+                  ones = _mm256_set1_epi64x(-1),
+                  lows = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m128i csf = _mm_cvtsi32_si128(sf), csd = _mm_cvtsi32_si128(sd);
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        __m256i d = _mm256_sub_epi64(
+            _mm256_loadu_si256((const __m256i *)(const void *)(keys + i)), vf0);
+        __m256i top = _mm256_srl_epi64(d, csf);
+        __m256i deep = _mm256_srl_epi64(_mm256_xor_si256(d, ones), csd);
+        deep = _mm256_blendv_epi8(deep, vdmax, _mm256_cmpgt_epi64(deep, vdmax));
+        deep = _mm256_add_epi64(deep, vnf);
+        __m256i b = _mm256_blendv_epi8(top, deep, _mm256_cmpgt_epi64(top, deep));
+        __m128i lo = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(b, lows));
+        _mm_storel_epi64((__m128i *)(void *)(idx + i), _mm_packus_epi32(lo, lo));
+    }
+    _mm256_zeroupper(); /* see grid_count.c */
+    return i;
+}
 #endif
 
 void ah__keys_bucket(const uint64_t *keys, size_t k, uint64_t f0, int sf,
@@ -230,6 +261,8 @@ void ah__keys_bucket(const uint64_t *keys, size_t k, uint64_t f0, int sf,
 #ifdef AH__HAVE_X86_KERNELS
     if (isa == AH__ISA_AVX512)
         i = bucket_avx512(keys, k, f0, sf, sd, nf, dmax, idx);
+    else if (isa == AH__ISA_AVX2)
+        i = bucket_avx2(keys, k, f0, sf, sd, nf, dmax, idx);
 #endif
     for (; i < k; i++)
         idx[i] = bucket_of(keys[i], f0, sf, sd, nf, dmax);
@@ -289,6 +322,49 @@ gather_avx512(uint64_t *keys, size_t m, size_t *gp, const uint64_t *lo,
         return gather_avx512_n(keys, m, gp, lo, span, 2);
     return gather_avx512_n(keys, m, gp, lo, span, 4 < nr ? 4 : nr);
 }
+/* Four keys at a time, kept with a permutation from compress4; k - lo <=
+ * span unsigned as a signed compare of both with the sign flipped.  The
+ * vector written at keys[g], g <= i, ends by keys[i + 4], all of which
+ * were read already. */
+__attribute__((target("avx2"))) static inline size_t
+gather_avx2_n(uint64_t *keys, size_t m, size_t *gp, const uint64_t *lo,
+              const uint64_t *span, int nr)
+{
+    const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+    __m256i vlo[4], vspan[4];
+    size_t i = 0, g = 0;
+    for (int q = 0; q < nr; q++) {
+        vlo[q] = _mm256_set1_epi64x((long long)lo[q]);
+        vspan[q] = _mm256_set1_epi64x((long long)(span[q] ^ (1ull << 63)));
+    }
+    for (; i + 4 <= m; i += 4) {
+        __m256i k = _mm256_loadu_si256((const __m256i *)(void *)(keys + i));
+        int in = 0; /* lanes in some range: not above its span */
+        for (int q = 0; q < nr; q++) {
+            __m256i x = _mm256_xor_si256(_mm256_sub_epi64(k, vlo[q]), sign);
+            in |= ~_mm256_movemask_pd(_mm256_castsi256_pd(
+                      _mm256_cmpgt_epi64(x, vspan[q]))) & 15;
+        }
+        __m256i perm = _mm256_loadu_si256((const __m256i *)compress4[in]);
+        _mm256_storeu_si256((__m256i *)(void *)(keys + g),
+                            _mm256_permutevar8x32_epi32(k, perm));
+        g += (size_t)__builtin_popcount((unsigned)in);
+    }
+    *gp = g;
+    _mm256_zeroupper(); /* see grid_count.c */
+    return i;
+}
+
+__attribute__((target("avx2"))) static size_t
+gather_avx2(uint64_t *keys, size_t m, size_t *gp, const uint64_t *lo,
+            const uint64_t *span, int nr)
+{
+    if (nr == 1)
+        return gather_avx2_n(keys, m, gp, lo, span, 1);
+    if (nr == 2)
+        return gather_avx2_n(keys, m, gp, lo, span, 2);
+    return gather_avx2_n(keys, m, gp, lo, span, 4 < nr ? 4 : nr);
+}
 #endif
 
 size_t ah__keys_gather(uint64_t *keys, size_t m, const uint64_t *lo,
@@ -300,6 +376,8 @@ size_t ah__keys_gather(uint64_t *keys, size_t m, const uint64_t *lo,
 #ifdef AH__HAVE_X86_KERNELS
     if (isa == AH__ISA_AVX512)
         i = gather_avx512(keys, m, &g, lo, span, nr);
+    else if (isa == AH__ISA_AVX2)
+        i = gather_avx2(keys, m, &g, lo, span, nr);
 #endif
     return gather_scalar(keys, i, m, g, lo, span, nr);
 }
