@@ -34,6 +34,38 @@ def load(path):
     return recs
 
 
+def isa_table(isa):
+    """The same calls with the library capped at scalar (0), AVX2 (1) and
+    uncapped (2: AVX-512 where the CPU has it)."""
+    ops = [("pvalues", "p-values, batch %s (per input-node pair)"),
+           ("score", "fused ah_score, batch %s (per input)"),
+           ("scan_individual", "individual scan (per input)"),
+           ("scan_group", "group scan (per restart)")]
+    rows = []
+    for bench, what in ops:
+        t = {}
+        for r in isa:
+            if r["bench"] == bench:
+                if bench == "pvalues":
+                    t[r["isa"]] = 1.0 / r["pairs_per_s"]
+                else:
+                    t[r["isa"]] = r.get("per_input_s", r.get("per_restart_s"))
+                batch = r.get("batch")
+        if not t:
+            continue
+        rows.append([what.replace("%s", str(batch)), fmt_t(t.get(0)),
+                     fmt_t(t.get(1)), fmt_t(t.get(2)),
+                     fmt_x(t[1] / t[2]) if 1 in t and 2 in t else "-",
+                     fmt_x(t[0] / t[2]) if 0 in t and 2 in t else "-"])
+    if rows:
+        r0 = isa[0]
+        table("INSTRUCTION SETS (D = %d, N = %d, %s:%s, one thread; the library "
+              "built with -DAH_ISA_MAX)" % (r0["D"], r0["N"], r0["method"],
+                                           r0.get("bins")),
+              ["operation", "scalar", "AVX2", "best here", "AVX2/best",
+               "scalar/best"], rows)
+
+
 def find(recs, **kw):
     for r in recs:
         if all(r.get(k) == v for k, v in kw.items()):
@@ -344,12 +376,15 @@ def main():
         print(__doc__)
         return 2
     recs = load(sys.argv[1])
+    isa = [r for r in recs if "isa" in r]
+    recs = [r for r in recs if "isa" not in r]
     scores = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--scores" else None
     ratio_tables(recs)
     fit_table(recs)
     pvalue_pivot(recs)
     scan_table(recs)
     thread_table(recs)
+    isa_table(isa)
     scale_table(recs)
     raw_table(recs)
     print()

@@ -12,7 +12,9 @@
 # Environment:
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
-#   BENCH_PARTS          which parts to run (default "cases scale")
+#   BENCH_PARTS          which parts to run (default "cases isa scale"; isa:
+#                        the library rebuilt with -DAH_ISA_MAX=0 and 1, to
+#                        time the scalar and AVX2 kernels on this CPU)
 #   BENCH_CASES          only these cases, e.g. "4096x50000" (default: all)
 #   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
 #   BENCH_OUT            where results and binaries go (default BUILD_DIR/bench)
@@ -135,7 +137,7 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
-PARTS=${BENCH_PARTS:-cases scale}
+PARTS=${BENCH_PARTS:-cases isa scale}
 # The library's default bin count gets the thread and ratio rows.
 DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
@@ -158,6 +160,37 @@ else
 fi
 [[ " $PARTS " == *" cases "* ]] &&
     skip "ART-style p-values on ART's own (N, D) layout" "timed at D=4096 N=50000 only (pvalues_art_layout rows): each column is copied before searchsorted"
+
+# Instruction sets: the same calls with the library capped at scalar and
+# AVX2 kernels (isa.c), at D = 4096 (N = 50,000; 5,000 with BENCH_QUICK),
+# one thread; the uncapped library is timed again beside them.
+isa_case() {
+    local D=4096 N=50000 lvl lib b model="$TMP/isa.model" q="$TMP/q_4096.npy"
+    [ "$QUICK" = 1 ] && N=5000
+    log "isa: D=$D N=$N, the library at each instruction-set cap"
+    for lvl in 0 1; do
+        lib="$OUT/isa$lvl"
+        make -s BUILD="$lib" CFLAGS="$OPT -g -DAH_ISA_MAX=$lvl" "$lib/libacthist.a"
+        $CC $FLAGS bench/bench_acthist.c "$lib/libacthist.a" -o "$lib/bench_acthist" -lm -lpthread
+    done
+    "$GEN" -n "$N" -d "$D" --seed 1 -o "$TMP/isa_bg.npy"
+    [ -f "$q" ] || "$GEN" -n "$Q" -d "$D" --seed 2 --anomalous 0.1 -o "$q"
+    "$BENCH" fit "$TMP/isa_bg.npy" hist "$DEFBINS" "$model" --reps 1 --tag isa > /dev/null
+    rm -f "$TMP/isa_bg.npy"
+    for lvl in 0 1 2; do
+        b=$BENCH
+        [ $lvl -lt 2 ] && b=$OUT/isa$lvl/bench_acthist
+        { "$b" pvalues "$model" "$q" --batches "$Q" --threads 1 --reps $REPS \
+              --min-time "$MINT" --tag "isa$lvl"
+          "$b" scan "$model" "$q" --threads 1 --restarts $RESTARTS --group-rows "$Q" \
+              --reps $REPS --min-time "$MINT" --tag "isa$lvl"; } |
+            sed "s/^{/{\"isa\": $lvl, /" >> "$RES"
+    done
+    rm -f "$model"
+}
+if [[ " $PARTS " == *" isa "* ]]; then
+    if [ "$(uname -m)" = x86_64 ]; then isa_case; else skip "instruction sets" "not x86-64"; fi
+fi
 
 # Scale: the streaming CLI fit, time and peak RSS per N.
 [[ " $PARTS " == *" scale "* ]] || SCALE_ROWS=""
