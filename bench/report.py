@@ -199,8 +199,9 @@ def ratio_tables(recs):
                          fmt_t(gt), fmt_t(gpt), fmt_x(div(gpt, gt)),
                          "", "", "", "", ""])
             summary.append((case, "scan_grp", div(gpt, gt)))
+    nps = sorted({r.get("numpy", "?") for r in recs if r.get("impl") == "numpy"})
     table("RATIOS (one thread each; speed-up = other time / our time; "
-          "hist:%d is the library default)" % dflt,
+          "hist:%d is the library default; NumPy %s)" % (dflt, ", ".join(nps)),
           ["D x N", "operation", "ours", "NumPy", "vs NumPy", "empirical",
            "hist vs emp", "npy read", "hist/read", "hist/raw read"], rows,
           "p-values: time per call of that batch; 'npy read' = "
