@@ -94,10 +94,12 @@ typedef struct {
  * batches none does: a half step whose nodes hold over a third of the
  * pairs filters `full` instead), under a lock; their memory is allocated
  * up front, so building cannot fail.  Building them scatters every pair,
- * which costs about four filters of `full` (on 1000 x 4096 p-values, a
- * half step over 908 nodes took 7.8-12.1 ms with the build and 1.5-1.6
- * ms filtering), so they are built only when the LISTS_AFTER-th half step
- * asks for them, and until then those half steps filter. */
+ * which costs several filters of `full`, so they are built only when the
+ * LISTS_AFTER-th half step asks for them, and until then those half steps
+ * filter (on the benchmark's 1000 x 4096 p-values, where one half step of
+ * 8 restarts asks, the call went from 56.3-56.4 to 49.6-50.3 ms:
+ * bench_acthist scan MODEL Q.npy --threads 1 --restarts 8 --group-rows
+ * 1000 --min-time 0). */
 enum { LISTS_AFTER = 4 };
 typedef struct {
     atomic_int ready;
@@ -1460,8 +1462,9 @@ static int scan_group(const double *p, size_t rows, size_t cols,
         return st;
     }
 
-    /* Within a restart no half step repeats (scores strictly rise), so
-     * one restart has no use for the memo; without memory, none is used. */
+    /* Within a restart scores strictly rise, so only its last half step
+     * can repeat an earlier one: one restart has little use for the memo.
+     * Without memory for it, none is used. */
     if (use_memo && o->restarts > 1)
         pb.memo = ah__group_memo_new(rows, cols);
     nth = ah__thread_count(o->threads, (size_t)o->restarts);
