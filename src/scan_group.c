@@ -182,8 +182,8 @@ typedef struct {
  *      kept key is written out for step 2 instead, and step 3 reads p
  *      again for the keys;
  *   4. the pairs by rank, by a counting sort; the per-node lists only
- *      when a half step first needs them (gs_lazy).
- * Steps 1 and 3 split the inputs between two threads; every list comes
+ *      when half steps need them (gs_lazy).
+ * Steps 1, 3 and 4 split the inputs between two threads; every list comes
  * out in the same order at any thread count (inputs ascending, then
  * nodes).
  */
@@ -419,6 +419,7 @@ static void seen_add(seen_set *ss, const uint64_t *keys, size_t k,
  *   pass 1 writes every kept key in row order to keys;
  *   pass 2 reads p again and writes each input's list of (rank, node),
  *   counting as pass 3.
+ * Then pass 4 writes the thread's pairs into the pairs by rank.
  */
 typedef struct setup_job {
     gs_problem *pb;
@@ -499,6 +500,16 @@ static void setup_thread(void *ctx, int t)
             size_t k = kept_of(pb, i, kb, jb, &unused);
             memcpy(sj->keys + pb->row_start[i], kb, k * sizeof *kb);
         }
+        return;
+    }
+    if (sj->pass == 4) {
+        /* rank_cnt[t] holds this thread's fill positions by rank by now */
+        const gs_event *ev = pb->row_ev;
+        size_t *pos = sj->rank_cnt[t];
+        for (size_t i = r0; i < r1; i++)
+            for (size_t e = pb->row_start[i]; e < pb->row_start[i + 1]; e++)
+                pb->full[pos[ev[e].rank]++] =
+                    (uint32_t)(i << pb->cbits) | ev[e].other;
         return;
     }
     size_t *cc = sj->col_cnt[t], *rc = sj->rank_cnt[t];
@@ -601,16 +612,6 @@ done:
     return ok;
 }
 
-/* Step 4: the pairs by rank, by a counting sort (pos: T fill positions). */
-static void build_full(gs_problem *pb, size_t *pos)
-{
-    const gs_event *ev = pb->row_ev;
-    for (size_t i = 0; i < pb->rows; i++)
-        for (size_t e = pb->row_start[i]; e < pb->row_start[i + 1]; e++)
-            pb->full[pos[ev[e].rank]++] =
-                (uint32_t)(i << pb->cbits) | ev[e].other;
-}
-
 /* The per-node lists, by a counting sort, once (gs_lazy): scattering to
  * every node's list at once is one of the setup's largest steps. */
 static void need_col_lists(const gs_problem *pb)
@@ -682,13 +683,15 @@ static int build_fractional(gs_problem *pb)
 }
 
 /* Exclusive prefix sums of two per-thread count arrays of n entries into
- * start[0..n] (and pos[0..n), a copy to fill with). */
+ * start[0..n] (and, unless pos is NULL, pos[0..n), a copy to fill with). */
 static void starts_of(size_t *const cnt[2], int nthreads, size_t n,
                       size_t *start, size_t *pos)
 {
     size_t sum = 0;
     for (size_t k = 0; k < n; k++) {
-        start[k] = pos[k] = sum;
+        start[k] = sum;
+        if (pos)
+            pos[k] = sum;
         sum += cnt[0][k] + (nthreads > 1 ? cnt[1][k] : 0);
     }
     start[n] = sum;
@@ -773,7 +776,7 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
 
     const size_t C = pb->cols, T = pb->T;
     if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
-        !(pos = malloc((C + T) * sizeof *pos)) ||
+        !(pos = malloc(C * sizeof *pos)) ||
         (full && !(pb->row_ev = malloc(P * sizeof *pb->row_ev))))
         goto done;
     sj.rm = &rm;
@@ -801,8 +804,18 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     pb->lazy->pos = pos;
     pos = NULL;
     starts_of(sj.col_cnt, nth, C, pb->col_start, pb->lazy->pos);
-    starts_of(sj.rank_cnt, nth, T, pb->full_start, pb->lazy->pos + C);
-    build_full(pb, pb->lazy->pos + C);
+    starts_of(sj.rank_cnt, nth, T, pb->full_start, NULL);
+    /* Step 4, the pairs by rank, a counting sort in two halves: each
+     * thread fills, in input order, its share of every rank's bucket,
+     * thread 0's first, so the order is that of one thread. */
+    for (size_t k = 0; k < T; k++) {
+        size_t c0 = sj.rank_cnt[0][k];
+        sj.rank_cnt[0][k] = pb->full_start[k];
+        if (nth > 1)
+            sj.rank_cnt[1][k] = pb->full_start[k] + c0;
+    }
+    sj.pass = 4;
+    ah__parallel(nth, setup_thread, &sj);
     if (pb->o->fractional && !build_fractional(pb))
         goto done;
     ok = 1;
