@@ -79,6 +79,7 @@
  * 1024 costs 3.8 ms a restart and scores 0.04% below the exact maximum
  * (which costs 46 ms); 2048 costs 6 ms and 0.01%. */
 #define GS_MAX_THRESHOLDS 1024
+_Static_assert(GS_MAX_THRESHOLDS <= 65536, "ranks are kept in 16 bits");
 /* The setup uses two threads from this many pairs (rows x cols) on. */
 #define SETUP_THREADS_PAIRS ((size_t)1 << 16)
 
@@ -433,6 +434,7 @@ typedef struct setup_job {
     int evfail[2];       /* no memory for more events                  */
     uint64_t *keys;      /* pass 1: P                                   */
     const rank_map *rm;
+    uint16_t *rank16[2]; /* per thread: the rank of each slot's key       */
     size_t *col_cnt[2], *rank_cnt[2]; /* per thread: cols, T entries  */
     int64_t bad_row[2], bad_col[2]; /* first bad pair of each half    */
     int bad_nan[2];
@@ -517,8 +519,8 @@ static void setup_thread(void *ctx, int t)
     memset(cc, 0, pb->cols * sizeof *cc);
     memset(rc, 0, pb->T * sizeof *rc);
     if (sj->pass == 3) {
-        /* the set's slots hold their keys' ranks by now */
-        const uint64_t *rank = sj->seen[t].slot;
+        /* rank16 holds the rank of each slot's key by now */
+        const uint16_t *rank = sj->rank16[t];
         for (size_t e = pb->row_start[r0]; e < pb->row_start[r1]; e++) {
             uint32_t r = (uint32_t)rank[ev[e].rank];
             ev[e].rank = r;
@@ -768,11 +770,18 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
         goto done;
     free(d);
     d = sj.keys = NULL;
-    if (!full) /* each occupied slot's key becomes its rank */
-        for (int t = 0; t < nth; t++)
+    if (!full) /* each occupied slot's key gives its rank, in 2 bytes
+                * (T <= GS_MAX_THRESHOLDS), so that pass 3's random reads
+                * of the ranks stay in L2 (256 KB, not the set's 1 MB) */
+        for (int t = 0; t < nth; t++) {
+            if (!(sj.rank16[t] = malloc(SEEN_SLOTS * sizeof *sj.rank16[t])))
+                goto done;
             for (size_t h = 0; h < SEEN_SLOTS; h++)
-                if (sj.seen[t].slot[h] != UINT64_MAX)
-                    sj.seen[t].slot[h] = rank_of(&rm, sj.seen[t].slot[h]);
+                sj.rank16[t][h] = sj.seen[t].slot[h] == UINT64_MAX
+                                      ? 0
+                                      : (uint16_t)rank_of(&rm,
+                                                          sj.seen[t].slot[h]);
+        }
 
     const size_t C = pb->cols, T = pb->T;
     if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
@@ -827,6 +836,7 @@ done:
         free(sj.evb[t]);
         free(sj.seen[t].slot);
         free(sj.seen[t].list);
+        free(sj.rank16[t]);
     }
     free(d);
     free(tk);
