@@ -49,9 +49,10 @@ int ah__pvalues_pmax(const ah_model *m, const double *x, size_t rows,
                      double *pmax, size_t *unseen, int threads,
                      ah_diag *diag);
 
-/* ah_scan_group with every half step computed, none answered from the
- * memo of earlier answers (group_memo.h): the reference the tests hold
- * the memo against. */
+/* ah_scan_group with every half step computed in full: none answered from
+ * the memo of earlier answers (group_memo.h), no group of thresholds
+ * skipped on a bound (scan_group.c): the reference the tests hold the
+ * shortcuts against. */
 int ah__scan_group_plain(const double *p, size_t rows, size_t cols,
                          const ah_group_options *o, ah_group_result *res,
                          unsigned char *inputs, unsigned char *nodes,

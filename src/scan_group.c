@@ -80,6 +80,12 @@
  * (which costs 46 ms); 2048 costs 6 ms and 0.01%. */
 #define GS_MAX_THRESHOLDS 1024
 _Static_assert(GS_MAX_THRESHOLDS <= 65536, "ranks are kept in 16 bits");
+/* A half step sweeps the thresholds in groups of GROUP, and a group whose
+ * bound shows it cannot beat the best so far only counts its pairs (one
+ * memory write each, instead of three with the histogram), when it has at
+ * least as many pairs as it costs to bound it (items + counts). */
+enum { GROUP = 16 };
+
 /* The setup uses two threads from this many pairs (rows x cols) on. */
 #define SETUP_THREADS_PAIRS ((size_t)1 << 16)
 
@@ -125,6 +131,7 @@ typedef struct {
     size_t *row_start, *col_start;
     gs_lazy *lazy;
     ah__group_memo *memo; /* NULL: every half step computes             */
+    int prune;           /* skip groups of thresholds that cannot win      */
     /* The P pairs by rank, each as input << cbits | node: 4 bytes, so a
      * half step that filters them reads half as much. */
     uint32_t *full;
@@ -979,6 +986,54 @@ static void gather(const gs_problem *pb, gs_work *w, int side,
 }
 
 /*
+ * Whether no threshold of a group [a0, a1] (0 < a0 <= a1 < 1) can score
+ * above best, from the items' counts at its last threshold (w->cnt).  At
+ * any threshold a of the group a subset has at most those counts and a >=
+ * a0, and phi grows with the count and falls with a (hc: its numerator
+ * does, and its denominator is at least sqrt(n v) with v the smaller of
+ * a0 (1 - a0) and a1 (1 - a1)).  So the largest phi(a0, ...) (hc: over
+ * sqrt(n v)) over prefixes of the items sorted by those counts bounds the
+ * group, and as in the sweep only prefixes ending at a block of equal
+ * counts above m a0 need trying.  A bound within 1e-9 of best is not
+ * trusted.  Uses w->h1 as scratch.
+ */
+static int group_below(gs_work *w, uint32_t n, uint32_t m, int stat,
+                       double a0, double a1, double best)
+{
+    const double dm = (double)m, ma = dm * a0,
+                 v0 = a0 * (1.0 - a0), v1 = a1 * (1.0 - a1),
+                 vmin = v0 < v1 ? v0 : v1;
+    int32_t *h = w->h1;
+    uint32_t cmax = 0;
+    double A = 0.0, K = 0.0;
+    gs_thr z;
+    memset(h, 0, (m + 2) * sizeof *h);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t c = w->cnt[k];
+        h[c]++;
+        cmax = c > cmax ? c : cmax;
+    }
+    thr_init(&z, stat, a0);
+    for (uint32_t c = cmax; (double)c > ma; c--) {
+        double s, nn, ex;
+        if (h[c] == 0)
+            continue;
+        K += (double)h[c];
+        A += (double)h[c] * (double)c;
+        nn = K * dm;
+        if (stat == AH_STAT_HC) {
+            ex = A - nn * a0;
+            s = ex > 0.0 ? ex / sqrt(nn * vmin) : 0.0;
+        } else { /* phi itself at a0, or 0 if surely below best */
+            s = score_if_better(&z, A, nn, best);
+        }
+        if (s * (1.0 + 1e-9) >= best)
+            return 0;
+    }
+    return 1;
+}
+
+/*
  * Integer counts.  side 0: the inputs in fixed (m of them) are fixed and
  * the items are nodes; side 1: the reverse.  When some subset scores above
  * floor, writes the best items into out and returns its score; else returns
@@ -1002,62 +1057,89 @@ static double half_step_count(const gs_problem *pb, gs_work *w, int side,
     double best = floor;
     size_t best_t = SIZE_MAX;
     uint32_t best_c = 0, cmax = 0;
-    int changed = 0;
+    int changed = 0, hist_valid = 0;
 
     gather(pb, w, side, fixed);
     memset(w->cnt, 0, n * sizeof *w->cnt);
-    memset(w->h0, 0, (m + 2) * sizeof *w->h0);
-    memset(w->h1, 0, (m + 2) * sizeof *w->h1);
-    w->h0[0] = (int32_t)n;
 
-    for (size_t t = 0; t < pb->T; t++) {
-        const double a = pb->thr[t], ma = dm * a;
-        const size_t e0 = bs[t], e1 = bs[t + 1];
-        double A = 0.0, K = 0.0;
-        gs_thr z;
-        size_t e = e0;
-        /* Two histograms of the counts, taking alternate pairs, so two
-         * increments of one count do not wait on each other. */
-        for (; e + 2 <= e1; e += 2) {
-            uint32_t c0 = w->cnt[w->ev[e]]++;
-            w->h0[c0]--;
-            w->h0[c0 + 1]++;
-            uint32_t c1 = w->cnt[w->ev[e + 1]]++;
-            w->h1[c1]--;
-            w->h1[c1 + 1]++;
-            c0 = c0 > c1 ? c0 : c1;
-            cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
-        }
-        if (e < e1) {
-            uint32_t c0 = w->cnt[w->ev[e]]++;
-            w->h0[c0]--;
-            w->h0[c0 + 1]++;
-            cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
-        }
-        /* An unchanged count at a larger a scores lower than at the last
-         * threshold evaluated, unless that was skipped as a <= 0 (p-values
-         * of 0, which a KDE far in the tail gives): counts that changed
-         * there are first scored at the first a > 0. */
-        changed |= e0 != e1;
-        if (!changed || !(a > 0.0 && a < 1.0))
-            continue;
-        changed = 0;
-        thr_init(&z, stat, a);
-        /* Walk the counts present from the highest down: each is a block
-         * of items of equal count, and a prefix of the items sorted by
-         * count ends at a block's end. */
-        for (uint32_t c = cmax; (double)c > ma; c--) {
-            int32_t k = w->h0[c] + w->h1[c];
-            double s;
-            if (k == 0)
+    for (size_t g0 = 0; g0 < pb->T; g0 += GROUP) {
+        const size_t g1 = pb->T - g0 < GROUP ? pb->T : g0 + GROUP;
+        const double a0 = pb->thr[g0], a1 = pb->thr[g1 - 1];
+        /* A group of thresholds skipped whole: its pairs only raise the
+         * counts, and its bound shows none of its thresholds can beat
+         * best.  Only groups inside (0, 1), where every threshold with
+         * new pairs is evaluated, so none is left "changed". */
+        if (pb->prune && best > 0.0 && a0 > 0.0 && a1 < 1.0 &&
+            bs[g1] - bs[g0] >= (size_t)n + m) {
+            for (size_t e = bs[g0]; e < bs[g1]; e++)
+                w->cnt[w->ev[e]]++;
+            hist_valid = 0;
+            if (group_below(w, n, m, stat, a0, a1, best)) {
+                changed = 0;
                 continue;
-            K += (double)k;
-            A += (double)k * (double)c;
-            s = score_if_better(&z, A, K * dm, best);
-            if (s > best) {
-                best = s;
-                best_t = t;
-                best_c = c;
+            }
+            for (size_t e = bs[g0]; e < bs[g1]; e++)
+                w->cnt[w->ev[e]]--;
+        }
+        if (!hist_valid) { /* the histogram of the counts, from them */
+            memset(w->h0, 0, (m + 2) * sizeof *w->h0);
+            memset(w->h1, 0, (m + 2) * sizeof *w->h1);
+            cmax = 0;
+            for (uint32_t k = 0; k < n; k++) {
+                w->h0[w->cnt[k]]++;
+                cmax = w->cnt[k] > cmax ? w->cnt[k] : cmax;
+            }
+            hist_valid = 1;
+        }
+        for (size_t t = g0; t < g1; t++) {
+            const double a = pb->thr[t], ma = dm * a;
+            const size_t e0 = bs[t], e1 = bs[t + 1];
+            double A = 0.0, K = 0.0;
+            gs_thr z;
+            size_t e = e0;
+            /* Two histograms of the counts, taking alternate pairs, so two
+             * increments of one count do not wait on each other. */
+            for (; e + 2 <= e1; e += 2) {
+                uint32_t c0 = w->cnt[w->ev[e]]++;
+                w->h0[c0]--;
+                w->h0[c0 + 1]++;
+                uint32_t c1 = w->cnt[w->ev[e + 1]]++;
+                w->h1[c1]--;
+                w->h1[c1 + 1]++;
+                c0 = c0 > c1 ? c0 : c1;
+                cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+            }
+            if (e < e1) {
+                uint32_t c0 = w->cnt[w->ev[e]]++;
+                w->h0[c0]--;
+                w->h0[c0 + 1]++;
+                cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+            }
+            /* An unchanged count at a larger a scores lower than at the
+             * last threshold evaluated, unless that was skipped as a <= 0
+             * (p-values of 0, which a KDE far in the tail gives): counts
+             * that changed there are first scored at the first a > 0. */
+            changed |= e0 != e1;
+            if (!changed || !(a > 0.0 && a < 1.0))
+                continue;
+            changed = 0;
+            thr_init(&z, stat, a);
+            /* Walk the counts present from the highest down: each is a
+             * block of items of equal count, and a prefix of the items
+             * sorted by count ends at a block's end. */
+            for (uint32_t c = cmax; (double)c > ma; c--) {
+                int32_t k = w->h0[c] + w->h1[c];
+                double s;
+                if (k == 0)
+                    continue;
+                K += (double)k;
+                A += (double)k * (double)c;
+                s = score_if_better(&z, A, K * dm, best);
+                if (s > best) {
+                    best = s;
+                    best_t = t;
+                    best_c = c;
+                }
             }
         }
     }
@@ -1430,7 +1512,7 @@ void ah_group_options_default(ah_group_options *o)
 static int scan_group(const double *p, size_t rows, size_t cols,
                       const ah_group_options *o, ah_group_result *res,
                       unsigned char *inputs, unsigned char *nodes,
-                      ah_diag *diag, int use_memo)
+                      ah_diag *diag, int shortcuts)
 {
     gs_problem pb;
     gs_shared sh;
@@ -1488,8 +1570,9 @@ static int scan_group(const double *p, size_t rows, size_t cols,
     /* Within a restart scores strictly rise, so only its last half step
      * can repeat an earlier one: one restart has little use for the memo.
      * Without memory for it, none is used. */
-    if (use_memo && o->restarts > 1)
+    if (shortcuts && o->restarts > 1)
         pb.memo = ah__group_memo_new(rows, cols);
+    pb.prune = shortcuts;
     nth = ah__thread_count(o->threads, (size_t)o->restarts);
     work = calloc((size_t)nth, sizeof *work);
     if (!work) {

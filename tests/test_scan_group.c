@@ -3,8 +3,8 @@
  * every pair of nonempty subsets and every threshold on tiny batches (count
  * and fractional modes), against naive best responses on larger batches
  * (the result must be a fixed point of both half steps), for independence
- * from the thread count, against itself without the memo of half-step
- * answers (bit for bit), and on bad input.
+ * from the thread count, against itself without its shortcuts (bit for
+ * bit), and on bad input.
  */
 #include "acthist.h"
 #include "check.h"
@@ -653,14 +653,19 @@ static void test_many_distinct(void)
 }
 
 /*
- * The memo of half-step answers (group_memo.c) must change nothing: on
- * batches of every kind, both modes, every statistic, 2 to 12 restarts
- * and 1 or 2 threads, the result with it is bit for bit the result with
- * every half step computed.  Batches with a planted block lead restarts to
- * the same fixed point, so its answers are reused (a memo that returned a
- * wrong subset or score, or answered a lower floor from a 0, fails this).
+ * The shortcuts must change nothing: the memo of half-step answers
+ * (group_memo.c) and the groups of thresholds a half step skips on a
+ * bound (scan_group.c, group_below).  On batches of every kind, both
+ * modes, every statistic, alpha_max 0.2, 0.5 and 0.95 (hc's bound changes
+ * form above 0.5), 2 to 12 restarts and 1 or 2 threads, the result is bit
+ * for bit that of the scan with every half step computed in full.
+ * Batches with a planted block lead restarts to the same fixed point, so
+ * its answers are reused, and put the best threshold low, so later groups
+ * are skipped.  A memo that returned a wrong subset, a bound taken at a
+ * group's top threshold or trusted 10% too far, or counts not restored
+ * after a group that is not skipped, fail this.
  */
-static void test_memo_exact(void)
+static void test_shortcuts_exact(void)
 {
     enum { R = 120, C = 90 };
     uint64_t rng = check_seed + 17;
@@ -674,6 +679,13 @@ static void test_memo_exact(void)
         size_t rows = 2 + check_rand_u64(&rng) % (R - 1),
                cols = 2 + check_rand_u64(&rng) % (C - 1);
         make_batch(p, rows, cols, &rng);
+        if (trial % 6 == 5) /* p_max in (0, 0.9]: hc's best is near 0.9 */
+            for (size_t k = 0; k < rows * cols; k++) {
+                double hi = 0.9 * (double)(1 + check_rand_u64(&rng) % 400) /
+                            400.0;
+                p[2 * k] = hi - 0.9 / 400.0;
+                p[2 * k + 1] = hi;
+            }
         for (int stat = 0; stat < 3; stat++) {
             ah_group_options o;
             ah_group_result r1, r2;
@@ -683,7 +695,10 @@ static void test_memo_exact(void)
             o.restarts = 2 + (int)(check_rand_u64(&rng) % 11);
             o.threads = 1 + (int)(check_rand_u64(&rng) % 2);
             o.seed = check_rand_u64(&rng);
-            o.alpha_max = trial % 5 == 0 ? 0.2 : 0.5;
+            o.alpha_max = trial % 6 == 5   ? 0.999
+                          : trial % 5 == 0 ? 0.2
+                          : trial % 5 == 1 ? 0.95
+                                           : 0.5;
             int st1 = ah__scan_group_plain(p, rows, cols, &o, &r1, in1, nd1,
                                            NULL);
             int st2 = ah_scan_group(p, rows, cols, &o, &r2, in2, nd2, NULL);
@@ -693,12 +708,12 @@ static void test_memo_exact(void)
                  memcmp(in1, in2, rows) || memcmp(nd1, nd2, cols)) &&
                 bad++ < 5)
                 CHECK(0, "trial %d stat %d (%zu x %zu, %d restarts, %s): "
-                         "%.17g vs %.17g without the memo", trial, stat, rows,
+                         "%.17g vs %.17g without shortcuts", trial, stat, rows,
                       cols, o.restarts, o.fractional ? "fractional" : "count",
                       r2.score, r1.score);
         }
     }
-    CHECK(bad == 0, "%d of %d scans differ with the memo", bad, runs);
+    CHECK(bad == 0, "%d of %d scans differ with the shortcuts", bad, runs);
     free(p);
     free(in1);
     free(nd1);
@@ -718,6 +733,6 @@ int main(void)
     test_large_threads();
     test_sparse_nodes();
     test_many_distinct();
-    test_memo_exact();
+    test_shortcuts_exact();
     return check_done("scan_group");
 }
