@@ -86,8 +86,14 @@ _Static_assert(GS_MAX_THRESHOLDS <= 65536, "ranks are kept in 16 bits");
  * least as many pairs as it costs to bound it (items + counts). */
 enum { GROUP = 16 };
 
-/* The setup uses two threads from this many pairs (rows x cols) on. */
-#define SETUP_THREADS_PAIRS ((size_t)1 << 16)
+/* The setup uses two threads from this many pairs (rows x cols) on.
+ * Below, the second thread's own set of distinct values (1 MB to clear
+ * and scan) and the thread starts cost more than it saves: with 4
+ * restarts on two threads, 1000 x 256 took 4.0-4.1 ms with a two-thread
+ * setup against 2.7-3.1 ms with one, 1000 x 1024 about the same either
+ * way, 1000 x 2048 7.7 against 9.6-9.8 ms (bench_acthist scan MODEL
+ * Q.npy --threads 2 --restarts 4 --group-rows 1000 --min-time 0). */
+#define SETUP_THREADS_PAIRS ((size_t)1 << 20)
 
 typedef struct {
     uint32_t i, j; /* input (row), node (column) */

@@ -591,14 +591,17 @@ static void test_sparse_nodes(void)
 
 /*
  * More distinct p-values than the setup's table of distinct values takes
- * (65,535 a thread): about 67,500 continuous values <= 0.5 over 150 x 900
- * pairs.  On one thread the table fills and the setup writes every kept
- * key out and sorts them; on two, each half's table holds its own, so the
- * two paths must give the same result, which must score what it says.
+ * (65,535 a thread), over 1024 x 1024 pairs, enough for a two-thread
+ * setup (scan_group.c, SETUP_THREADS_PAIRS): the first 512 inputs take
+ * even multiples of 1/200002, the others odd ones, 50,000 distinct values
+ * <= 0.5 each.  On one thread the table fills (100,000) and the setup
+ * writes every kept key out and sorts them; on two, each half's table
+ * holds its own, so the two paths must give the same result, which must
+ * score what it says.
  */
 static void test_many_distinct(void)
 {
-    enum { R = 150, C = 900 };
+    enum { R = 1024, C = 1024 };
     uint64_t rng = check_seed + 11;
     double *p = malloc(sizeof(double) * R * C * 2);
     unsigned char *in = malloc(R), *nd = malloc(C), *in2 = malloc(R),
@@ -607,7 +610,8 @@ static void test_many_distinct(void)
     if (!p || !in || !nd || !in2 || !nd2)
         return;
     for (size_t k = 0; k < (size_t)R * C; k++) {
-        double u = check_rand_unit(&rng);
+        double u = (double)(2 * (1 + check_rand_u64(&rng) % 100000) +
+                            (k / C >= R / 2)) / 200002.0;
         if (k / C < 12 && k % C < 30) /* a block of small p-values */
             u *= 1e-3;
         p[2 * k + 1] = u;
