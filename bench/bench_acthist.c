@@ -15,8 +15,10 @@
  *                                       model's p_max vectors, ah_scan_group
  *                                       per restart on a batch (none with
  *                                       --restarts 0)
- *   read Q.npy                          the floor: ah_npy_read_rows of the
- *                                       file, and a raw read() of its bytes
+ *   read Q.npy                          the floors: ah_npy_read_rows of the
+ *                                       file, a raw read() of its bytes, and
+ *                                       a sum of the rows as float64 (the
+ *                                       memory stream of that many doubles)
  *   scale BG.npy OUT.model ACTHIST      runs `ACTHIST fit -o OUT.model BG.npy`
  *                                       (the streaming CLI) in a child and
  *                                       reports its time and peak RSS (wait4)
@@ -500,6 +502,27 @@ static void run_raw_read(void *ctx, size_t call)
     close(fd);
 }
 
+/* Sum the float64 rows once: the time merely to stream that many values
+ * from memory into the core (the rows x D doubles are larger than the
+ * caches at D = 4096), the floor of any pass over p-values of that size.
+ * Eight sums, so the additions do not wait on each other. */
+static volatile double mem_sink;
+
+static void run_mem_sum(void *ctx, size_t call)
+{
+    read_ctx *c = ctx;
+    const size_t n = c->rows * c->D;
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    (void)call;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += c->x[i + (size_t)k];
+    for (; i < n; i++)
+        s[0] += c->x[i];
+    mem_sink = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 static int cmd_read(int argc, char **argv, const opts *o)
 {
     if (argc != 1) {
@@ -531,6 +554,13 @@ static int cmd_read(int argc, char **argv, const opts *o)
     line_begin(o, "read_raw");
     printf(", \"D\": %zu, \"rows\": %zu, \"bytes\": %zu, \"pairs_per_s\": %.6g",
            c.D, c.rows, c.bytes, (double)(c.rows * c.D) / t.med);
+    line_end(t);
+    t = time_op(run_mem_sum, &c, o);
+    line_begin(o, "sum_f64");
+    printf(", \"D\": %zu, \"rows\": %zu, \"bytes\": %zu, \"pairs_per_s\": %.6g, "
+           "\"per_input_s\": %.6g",
+           c.D, c.rows, c.rows * c.D * sizeof *c.x, (double)(c.rows * c.D) / t.med,
+           t.med / (double)c.rows);
     line_end(t);
     free(c.x);
     free(c.raw);
