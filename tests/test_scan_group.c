@@ -660,8 +660,9 @@ static void test_many_distinct(void)
  * The shortcuts must change nothing: the memo of half-step answers
  * (group_memo.c) and the groups of thresholds a half step skips on a
  * bound (scan_group.c, group_below).  On batches of every kind, both
- * modes, every statistic, alpha_max 0.2, 0.5 and 0.95 (hc's bound changes
- * form above 0.5), 2 to 12 restarts and 1 or 2 threads, the result is bit
+ * modes, every statistic, alpha_max 0.2, 0.5, 0.95 and 0.999 (hc's bound
+ * changes form above 0.5), p-values of 0, -0.0, negative and spread over
+ * 300 decades, 2 to 12 restarts and 1 or 2 threads, the result is bit
  * for bit that of the scan with every half step computed in full.
  * Batches with a planted block lead restarts to the same fixed point, so
  * its answers are reused, and put the best threshold low, so later groups
@@ -689,6 +690,17 @@ static void test_shortcuts_exact(void)
                             400.0;
                 p[2 * k] = hi - 0.9 / 400.0;
                 p[2 * k + 1] = hi;
+            }
+        if (trial % 6 == 4) /* 0, -0.0, negative values, 300 decades */
+            for (size_t k = 0; k < rows * cols; k++) {
+                double u = check_rand_unit(&rng), v;
+                uint64_t pick = check_rand_u64(&rng) % 50;
+                v = pick == 0   ? 0.0
+                    : pick == 1 ? -0.0
+                    : pick == 2 ? -u
+                                : pow(10.0, -300.0 * u * u * u);
+                p[2 * k + 1] = v;
+                p[2 * k] = v > 0.0 ? v * 0.9 : v;
             }
         for (int stat = 0; stat < 3; stat++) {
             ah_group_options o;
