@@ -81,7 +81,7 @@ fi
 if [ -z "$BPY" ]; then
     log "making $OUT/venv with NumPy 2 for the baseline"
     if { /usr/bin/python3 -m venv "$OUT/venv" >/dev/null 2>&1 ||
-         { sh tools/install-deps.sh python3-venv && /usr/bin/python3 -m venv "$OUT/venv"; }; } &&
+         { sh tools/install-deps.sh --only python3-venv && /usr/bin/python3 -m venv "$OUT/venv"; }; } &&
        "$OUT/venv/bin/python" -m pip install -q 'numpy>=2' >&2 && numpy2 "$OUT/venv/bin/python"; then
         BPY=$OUT/venv/bin/python
     else

@@ -9,7 +9,13 @@
 set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
-for p in gcc make python3-numpy chromium "$@"; do
+#        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
+base="gcc make python3-numpy chromium"
+if [ "${1:-}" = --only ]; then
+    shift
+    base=""
+fi
+for p in $base "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then
