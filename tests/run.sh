@@ -1,6 +1,7 @@
 #!/bin/sh
-# Run every test binary in BUILD/tests and every CLI test script in
-# tests/cli/, then print the total as "N passed, N failed".
+# Run every test binary in BUILD/tests, every CLI test script in tests/cli/
+# and every Python binding test in tests/python/ (Debian's /usr/bin/python3,
+# over BUILD/libacthist.so), then print the total as "N passed, N failed".
 # Usage: tests/run.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -9,9 +10,20 @@ passed=0
 failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for t in "$build"/tests/test_* tests/cli/test_*.sh; do
+# The binding loads the library into Python; a sanitizer build of it needs
+# the sanitizer runtimes loaded first (Python's own leaks are not ours).
+py_env="PYTHONPATH=$PWD/python:$PWD/tests/python ACTHIST_LIBRARY=$PWD/$build/libacthist.so"
+if ldd "$build/libacthist.so" 2>/dev/null | grep -q libasan; then
+    py_env="$py_env ASAN_OPTIONS=detect_leaks=0"
+    py_env="$py_env LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so):$(${CC:-cc} -print-file-name=libubsan.so)"
+fi
+for t in "$build"/tests/test_* tests/cli/test_*.sh tests/python/test_*.py; do
     [ -e "$t" ] || continue
-    case "$t" in *.sh) cmd="sh $t" ;; *) cmd="$t" ;; esac
+    case "$t" in
+        *.sh) cmd="sh $t" ;;
+        *.py) cmd="env $py_env /usr/bin/python3 $t" ;;
+        *) cmd="$t" ;;
+    esac
     $cmd >"$log" 2>&1
     rc=$?
     line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)

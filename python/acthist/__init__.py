@@ -1,0 +1,24 @@
+"""acthist: compact histograms of neural-network activations, empirical
+p-values from them, and subset scanning, over the C library libacthist.
+
+    import acthist
+    model = acthist.Model.fit(background, labels=predicted, tail="two")
+    s = model.score(activations, labels=predicted_now)        # one per input
+    p = model.pvalues(activations, labels=predicted_now)      # (n, D, 2)
+    g = acthist.scan_group(p, restarts=10)                    # batch subset
+    print(acthist.auc(s_clean.score, s_attacked.score))
+
+Errors of the library raise acthist.Error (status, message, row, col).
+"""
+from ._capi import Error
+from .hooks import ActivationRecorder, activation_batches
+from .metrics import auc, roc, tpr_at_fpr
+from .model import Model, Scores, UnseenLabelWarning
+from .scan import (GroupResult, ScanResult, scan_group, scan_individual,
+                   stat_score)
+
+__version__ = "0.1.0"
+__all__ = ["Error", "Model", "Scores", "UnseenLabelWarning", "ScanResult",
+           "GroupResult", "scan_individual", "scan_group", "stat_score",
+           "auc", "roc", "tpr_at_fpr", "ActivationRecorder",
+           "activation_batches"]

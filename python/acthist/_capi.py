@@ -1,0 +1,210 @@
+"""The C library seen from Python: loading libacthist, its structs and
+prototypes (include/acthist.h is the reference), and its errors.
+
+Only this module touches ctypes; the rest of the package works on NumPy
+arrays.  The library is found, in this order, at:
+  1. $ACTHIST_LIBRARY (a path to libacthist.so);
+  2. libacthist.so beside this file (a wheel that ships it);
+  3. build/libacthist.so of the source tree this package sits in;
+  4. wherever the system loader finds "acthist" (after `make install`).
+"""
+import ctypes
+import ctypes.util
+import os
+
+import numpy as np
+
+c_size = ctypes.c_size_t
+c_double_p = ctypes.POINTER(ctypes.c_double)
+c_int64_p = ctypes.POINTER(ctypes.c_int64)
+c_size_p = ctypes.POINTER(ctypes.c_size_t)
+c_uchar_p = ctypes.POINTER(ctypes.c_ubyte)
+
+AH_OK = 0
+AH_ERR_IO = 2  # what a Python row source returns when it raises
+AH_POOLED = -(2**63)  # INT64_MIN: the pooled set of a conditional model
+
+
+class Diag(ctypes.Structure):
+    _fields_ = [("status", ctypes.c_int), ("row", ctypes.c_int64),
+                ("col", ctypes.c_int64), ("message", ctypes.c_char * 512)]
+
+
+class FitOptions(ctypes.Structure):
+    _fields_ = [("method", ctypes.c_int), ("tail", ctypes.c_int),
+                ("bins", ctypes.c_int), ("binning", ctypes.c_int),
+                ("atom_share", ctypes.c_double), ("chunk_rows", c_size)]
+
+
+class ModelInfo(ctypes.Structure):
+    _fields_ = [("method", ctypes.c_int), ("tail", ctypes.c_int),
+                ("binning", ctypes.c_int), ("bins_requested", ctypes.c_int),
+                ("nodes", c_size), ("rows", c_size), ("labels", c_size),
+                ("bins_min", c_size), ("bins_median", c_size),
+                ("bins_max", c_size), ("atoms_total", c_size),
+                ("memory_bytes", c_size), ("file_bytes", c_size),
+                ("pooled_file_bytes", c_size), ("raw_bytes", ctypes.c_double)]
+
+
+class Cell(ctypes.Structure):
+    _fields_ = [("lo", ctypes.c_double), ("hi", ctypes.c_double),
+                ("count", ctypes.c_uint64), ("atom", ctypes.c_int)]
+
+
+class ScanResult(ctypes.Structure):
+    _fields_ = [("score", ctypes.c_double), ("alpha", ctypes.c_double),
+                ("size", c_size)]
+
+
+def as_records(carray, names_types):
+    """A ctypes array of structs as a NumPy record array (a copy), with the
+    dtype spelt out: NumPy's guess from ctypes' buffer format is unreliable
+    for structs with padding."""
+    dt = np.dtype(names_types, align=True)
+    if dt.itemsize != ctypes.sizeof(carray._type_):
+        raise RuntimeError("acthist: %s is %d bytes in C, %d in NumPy"
+                           % (carray._type_.__name__,
+                              ctypes.sizeof(carray._type_), dt.itemsize))
+    return np.frombuffer(carray, dtype=dt).copy()
+
+
+class GroupOptions(ctypes.Structure):
+    _fields_ = [("stat", ctypes.c_int), ("alpha_max", ctypes.c_double),
+                ("restarts", ctypes.c_int), ("seed", ctypes.c_uint64),
+                ("max_iter", ctypes.c_int), ("fractional", ctypes.c_int),
+                ("threads", ctypes.c_int)]
+
+
+class GroupResult(ctypes.Structure):
+    _fields_ = [("score", ctypes.c_double), ("alpha", ctypes.c_double),
+                ("n_inputs", c_size), ("n_nodes", c_size)]
+
+
+READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_double_p, c_size,
+                           c_int64_p, c_size, c_size_p, ctypes.POINTER(Diag))
+REWIND_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p,
+                             ctypes.POINTER(Diag))
+
+
+class RowSource(ctypes.Structure):
+    _fields_ = [("ctx", ctypes.c_void_p), ("cols", c_size),
+                ("has_labels", ctypes.c_int), ("read", READ_FN),
+                ("rewind", REWIND_FN)]
+
+
+class Error(Exception):
+    """A failing libacthist call: status is the code's name ("AH_ERR_SHAPE"),
+    row and column name the offending value when there is one (else None)."""
+
+    def __init__(self, status, message, row=None, col=None):
+        super().__init__(message)
+        self.status = status
+        self.row = row
+        self.col = col
+
+
+def _candidates():
+    env = os.environ.get("ACTHIST_LIBRARY")
+    if env:
+        yield env
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    yield os.path.join(here, "libacthist.so")
+    yield os.path.join(here, "..", "..", "build", "libacthist.so")
+    found = ctypes.util.find_library("acthist")
+    if found:
+        yield found
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if os.sep in path and not os.path.exists(path):
+            tried.append(path)
+            continue
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            tried.append("%s (%s)" % (path, e))
+    raise ImportError("acthist: libacthist.so not found; build it with `make` "
+                      "or set ACTHIST_LIBRARY (tried: %s)" % ", ".join(tried))
+
+
+lib = _load()
+
+_P, _I, _D, _S = ctypes.c_void_p, ctypes.c_int, ctypes.c_double, c_size
+_DIAG = ctypes.POINTER(Diag)
+_PROTOTYPES = {
+    "ah_status_name": (ctypes.c_char_p, [_I]),
+    "ah_fit_options_default": (None, [ctypes.POINTER(FitOptions)]),
+    "ah_method_parse": (_I, [ctypes.c_char_p]),
+    "ah_tail_parse": (_I, [ctypes.c_char_p]),
+    "ah_binning_parse": (_I, [ctypes.c_char_p]),
+    "ah_stat_parse": (_I, [ctypes.c_char_p]),
+    "ah_method_name": (ctypes.c_char_p, [_I]),
+    "ah_tail_name": (ctypes.c_char_p, [_I]),
+    "ah_binning_name": (ctypes.c_char_p, [_I]),
+    "ah_model_fit": (_I, [ctypes.POINTER(_P), c_double_p, _S, _S, _S,
+                          c_int64_p, ctypes.POINTER(FitOptions), _DIAG]),
+    "ah_model_fit_source": (_I, [ctypes.POINTER(_P), ctypes.POINTER(RowSource),
+                                 ctypes.POINTER(FitOptions), _DIAG]),
+    "ah_model_free": (None, [_P]),
+    "ah_model_save": (_I, [_P, ctypes.c_char_p, _DIAG]),
+    "ah_model_save_memory": (_I, [_P, _P, c_size_p, _DIAG]),
+    "ah_model_load": (_I, [ctypes.POINTER(_P), ctypes.c_char_p, _DIAG]),
+    "ah_model_load_memory": (_I, [ctypes.POINTER(_P), _P, _S, ctypes.c_char_p,
+                                  _DIAG]),
+    "ah_model_get_info": (_I, [_P, ctypes.POINTER(ModelInfo)]),
+    "ah_model_labels": (c_int64_p, [_P, c_size_p]),
+    "ah_model_nodes": (_S, [_P]),
+    "ah_model_tail": (_I, [_P]),
+    "ah_model_node_cells": (_I, [_P, ctypes.c_int64, _S, ctypes.POINTER(Cell),
+                                 _S, c_size_p, _DIAG]),
+    "ah_pvalue_width": (_S, [_P, _I]),
+    "ah_pvalues": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, c_double_p,
+                        c_size_p, _I, _DIAG]),
+    "ah_score": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, _I, _D,
+                      ctypes.POINTER(ScanResult), c_size_p, _I, _DIAG]),
+    "ah_stat_score": (_D, [_I, _D, _D, _D]),
+    "ah_scan_individual": (_I, [c_double_p, _S, _I, _D,
+                                ctypes.POINTER(ScanResult), c_size_p, _DIAG]),
+    "ah_group_options_default": (None, [ctypes.POINTER(GroupOptions)]),
+    "ah_scan_group": (_I, [c_double_p, _S, _S, ctypes.POINTER(GroupOptions),
+                           ctypes.POINTER(GroupResult), c_uchar_p, c_uchar_p,
+                           _DIAG]),
+    "ah_auc": (_I, [c_double_p, _S, c_double_p, _S, c_double_p, _DIAG]),
+    "ah_roc": (_I, [c_double_p, _S, c_double_p, _S, c_double_p, c_double_p,
+                    c_size_p, _DIAG]),
+    "ah_tpr_at_fpr": (_I, [c_double_p, _S, c_double_p, _S, _D, c_double_p,
+                           _DIAG]),
+}
+for _name, (_res, _args) in _PROTOTYPES.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _res
+    _fn.argtypes = _args
+
+
+def raise_for(status, diag, default_message=""):
+    """Raise Error for a failing status, with the diagnostic's message."""
+    if status == AH_OK:
+        return
+    name = lib.ah_status_name(status).decode()
+    message = diag.message.decode("utf-8", "replace") or default_message or name
+    row = diag.row if diag.row >= 0 else None
+    col = diag.col if diag.col >= 0 else None
+    raise Error(name, message, row, col)
+
+
+def parse(kind, value):
+    """The enum value of a name ("hist", "upper", "bj", ...)."""
+    fn = {"method": lib.ah_method_parse, "tail": lib.ah_tail_parse,
+          "binning": lib.ah_binning_parse, "stat": lib.ah_stat_parse}[kind]
+    v = fn(str(value).encode())
+    if v < 0:
+        raise ValueError("acthist: unknown %s %r" % (kind, value))
+    return v
+
+
+def ptr(a, ctype=ctypes.c_double):
+    """A pointer to the first element of a C-contiguous NumPy array."""
+    return a.ctypes.data_as(ctypes.POINTER(ctype))

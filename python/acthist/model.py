@@ -1,0 +1,445 @@
+"""Models: fit a background of activations, save and load them, and turn new
+activations into p-value ranges and individual-scan scores.
+
+Arrays go in as NumPy arrays (or anything np.asarray accepts, such as a CPU
+torch tensor) of shape (n, ...): n inputs, the other axes flattened into the
+D nodes.  Outputs are NumPy arrays that the library fills in place.
+"""
+import ctypes
+import os
+import warnings
+from collections import namedtuple
+
+import numpy as np
+
+from . import _capi
+from ._capi import Diag, lib, ptr, raise_for
+
+# Rows converted to float64 at a time when the input is not float64 already
+# (keeps the copy small next to a large float32 or memory-mapped array).
+BLOCK_ROWS = 4096
+
+Scores = namedtuple("Scores", "score alpha size")
+Scores.__doc__ = """Individual-scan results, one entry per input: the score,
+the best threshold (0 when the score is 0) and the size of the best subset."""
+
+
+class UnseenLabelWarning(UserWarning):
+    """Some inputs carried a label the model was not fitted with; they were
+    compared with the pooled background instead."""
+
+
+def _rows(x, what):
+    """x as a 2-D array (n, D) without copying; a 1-D array is one input."""
+    a = np.asarray(x)
+    if a.ndim == 0:
+        raise ValueError("acthist: %s is a scalar, not activations" % what)
+    if a.ndim == 1:
+        a = a.reshape(1, -1)
+    return a.reshape(a.shape[0], int(np.prod(a.shape[1:])))
+
+
+def _f64_blocks(a):
+    """(first row, float64 C-contiguous block) pairs covering a."""
+    if a.dtype == np.float64 and a.flags.c_contiguous:
+        yield 0, a
+        return
+    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+        raise TypeError("acthist: activations must be real numbers, not %s"
+                        % a.dtype)
+    for r in range(0, a.shape[0], BLOCK_ROWS):
+        yield r, np.ascontiguousarray(a[r:r + BLOCK_ROWS], dtype=np.float64)
+
+
+def _labels(labels, n, what):
+    """labels as int64 of length n (None stays None)."""
+    if labels is None:
+        return None
+    lab = np.asarray(labels).reshape(-1)
+    if lab.shape[0] != n:
+        raise ValueError("acthist: %s has %d labels for %d inputs"
+                         % (what, lab.shape[0], n))
+    if not np.issubdtype(lab.dtype, np.integer):
+        if not np.issubdtype(lab.dtype, np.floating) or \
+                not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
+            raise ValueError("acthist: %s must be integers" % what)
+    return np.ascontiguousarray(lab, dtype=np.int64)
+
+
+def _fit_options(method, tail, bins, binning, atom_share, chunk_rows):
+    o = _capi.FitOptions()
+    lib.ah_fit_options_default(ctypes.byref(o))
+    o.method = _capi.parse("method", method)
+    o.tail = _capi.parse("tail", tail)
+    if bins is not None:
+        if bins != "auto" and (isinstance(bins, bool) or
+                               not float(bins).is_integer()):
+            raise ValueError("acthist: bins must be an integer or 'auto', "
+                             "not %r" % (bins,))
+        o.bins = 0 if bins == "auto" else int(bins)
+    o.binning = _capi.parse("binning", binning)
+    if atom_share is not None:
+        o.atom_share = float(atom_share)
+    if chunk_rows is not None:
+        o.chunk_rows = int(chunk_rows)
+    return o
+
+
+class _BatchSource:
+    """An ah_row_source over a re-iterable of batches: each batch an array
+    (n_k, ...) or a pair (array, labels).  The fitter reads the batches more
+    than once (the histogram fit makes two passes), so make() must return a
+    new iterator each time.  A Python exception inside a callback is kept
+    and raised again once the C call returns."""
+
+    def __init__(self, make, cols, has_labels):
+        self.make, self.cols, self.has_labels = make, cols, has_labels
+        self.it = None
+        self.batch = self.blab = None
+        self.pos = self.index = 0
+        self.error = None
+        self.struct = _capi.RowSource(None, cols, int(has_labels),
+                                      _capi.READ_FN(self._read),
+                                      _capi.REWIND_FN(self._rewind))
+
+    def _next_batch(self):
+        item = next(self.it)
+        lab = None
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                raise ValueError("acthist: batch %d is a tuple of %d, not "
+                                 "(activations, labels)"
+                                 % (self.index, len(item)))
+            item, lab = item
+        a = _rows(item, "batch %d" % self.index)
+        if a.shape[1] != self.cols:
+            raise ValueError("acthist: batch %d has %d nodes, the first had "
+                             "%d" % (self.index, a.shape[1], self.cols))
+        if self.has_labels != (lab is not None):
+            raise ValueError("acthist: batch %d %s labels, the first %s"
+                             % (self.index, "has" if lab is not None else
+                                "lacks", "had" if self.has_labels else
+                                "did not"))
+        self.blab = _labels(lab, a.shape[0], "batch %d" % self.index)
+        self.batch, self.pos = a, 0
+        self.index += 1
+
+    def _fail(self, e, diag):
+        self.error = e
+        if diag:
+            msg = ("%s: %s" % (type(e).__name__, e)).encode()[:511]
+            diag[0].message = msg
+        return _capi.AH_ERR_IO
+
+    def _read(self, ctx, rows, ld, labels, max_rows, got, diag):
+        try:
+            if self.it is None:
+                self.it = iter(self.make())
+            dst = np.ctypeslib.as_array(rows, shape=(max_rows, ld))
+            k = 0
+            while k < max_rows:
+                if self.batch is None or self.pos == self.batch.shape[0]:
+                    try:
+                        self._next_batch()
+                    except StopIteration:
+                        break
+                    continue
+                take = min(max_rows - k, self.batch.shape[0] - self.pos)
+                dst[k:k + take, :self.cols] = \
+                    self.batch[self.pos:self.pos + take]
+                if self.has_labels:
+                    lab = np.ctypeslib.as_array(labels, shape=(max_rows,))
+                    lab[k:k + take] = self.blab[self.pos:self.pos + take]
+                self.pos += take
+                k += take
+            got[0] = k
+            return 0
+        except BaseException as e:  # noqa: B902 - raised again by the caller
+            return self._fail(e, diag)
+
+    def _rewind(self, ctx, diag):
+        try:
+            self.it = iter(self.make())
+            self.batch = self.blab = None
+            self.pos = self.index = 0
+            return 0
+        except BaseException as e:  # noqa: B902
+            return self._fail(e, diag)
+
+
+class Model:
+    """A fitted model: per-node histograms (or, for comparison, the exact
+    empirical or KDE representation) of a background of activations, pooled
+    and, when fitted with labels, one set per label.
+
+    Fit with Model.fit (an array) or Model.fit_batches (batches produced
+    on demand, e.g. by a PyTorch loop), or read one with Model.load or
+    Model.from_bytes.  The model frees its C memory when garbage-collected
+    or on close()."""
+
+    def __init__(self, handle):
+        if not handle:
+            raise ValueError("acthist: Model() is made by fit, fit_batches, "
+                             "load or from_bytes")
+        self._h = ctypes.c_void_p(handle)
+
+    # -- making one ------------------------------------------------------
+
+    @classmethod
+    def fit(cls, x, labels=None, *, method="hist", tail="upper", bins=None,
+            binning="width", atom_share=None, chunk_rows=None):
+        """Fit background activations x (n, ...), with one integer label
+        per row (e.g. the class the network predicted) or none.  bins:
+        None for the default (3072), "auto" or a count.  A float64
+        C-contiguous x is read in place; any other dtype or a memory-mapped
+        file is converted BLOCK_ROWS rows at a time, so a background larger
+        than memory can be fitted from np.load(path, mmap_mode="r")."""
+        a = _rows(x, "background") if np.ndim(x) != 1 else \
+            np.asarray(x).reshape(-1, 1)
+        lab = _labels(labels, a.shape[0], "labels")
+        o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
+        if a.dtype == np.float64 and a.flags.c_contiguous:
+            h, d = ctypes.c_void_p(), Diag()
+            st = lib.ah_model_fit(ctypes.byref(h), ptr(a), a.shape[0],
+                                  a.shape[1], a.shape[1],
+                                  None if lab is None else ptr(lab,
+                                                               ctypes.c_int64),
+                                  ctypes.byref(o), ctypes.byref(d))
+            raise_for(st, d)
+            return cls(h.value)
+
+        def blocks():
+            for r in range(0, a.shape[0], BLOCK_ROWS):
+                b = a[r:r + BLOCK_ROWS]
+                yield b if lab is None else (b, lab[r:r + BLOCK_ROWS])
+        return cls._fit_source(blocks, a.shape[1], lab is not None, o)
+
+    @classmethod
+    def fit_batches(cls, batches, *, method="hist", tail="upper", bins=None,
+                    binning="width", atom_share=None, chunk_rows=None):
+        """Fit from batches without holding them all: batches is a list of
+        arrays (n_k, ...) or of (array, labels) pairs, or a function that
+        returns a new iterator of them each time it is called (the fit reads
+        them two or three times, and must get the same rows each time)."""
+        if callable(batches):
+            make = batches
+        else:
+            if iter(batches) is batches:
+                raise TypeError("acthist: fit_batches reads the batches more "
+                                "than once; pass a list or a function that "
+                                "returns a new iterator, not an iterator")
+            def make():
+                return iter(batches)
+        first = next(iter(make()), None)
+        if first is None:
+            raise ValueError("acthist: fit_batches got no batches")
+        has_labels = isinstance(first, tuple)
+        cols = _rows(first[0] if has_labels else first, "batch 0").shape[1]
+        o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
+        return cls._fit_source(make, cols, has_labels, o)
+
+    @classmethod
+    def _fit_source(cls, make, cols, has_labels, o):
+        src = _BatchSource(make, cols, has_labels)
+        h, d = ctypes.c_void_p(), Diag()
+        st = lib.ah_model_fit_source(ctypes.byref(h), ctypes.byref(src.struct),
+                                     ctypes.byref(o), ctypes.byref(d))
+        if src.error is not None:
+            lib.ah_model_free(h)
+            raise src.error
+        raise_for(st, d)
+        return cls(h.value)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model file (checked: magic, version, sizes, checksum)."""
+        h, d = ctypes.c_void_p(), Diag()
+        st = lib.ah_model_load(ctypes.byref(h), os.fsencode(path),
+                               ctypes.byref(d))
+        raise_for(st, d)
+        return cls(h.value)
+
+    @classmethod
+    def from_bytes(cls, data, name="<bytes>"):
+        """A model from the bytes of a model file (to_bytes, or a read file)."""
+        buf = bytes(data)
+        h, d = ctypes.c_void_p(), Diag()
+        st = lib.ah_model_load_memory(ctypes.byref(h), buf, len(buf),
+                                      str(name).encode(), ctypes.byref(d))
+        raise_for(st, d)
+        return cls(h.value)
+
+    # -- keeping it ------------------------------------------------------
+
+    def save(self, path):
+        """Write the model file atomically (temporary file, then rename)."""
+        d = Diag()
+        raise_for(lib.ah_model_save(self._handle(), os.fsencode(path),
+                                    ctypes.byref(d)), d)
+
+    def to_bytes(self):
+        """The bytes of the model file, the same as save() writes."""
+        n, d = ctypes.c_size_t(0), Diag()
+        raise_for(lib.ah_model_save_memory(self._handle(), None,
+                                           ctypes.byref(n), ctypes.byref(d)), d)
+        buf = ctypes.create_string_buffer(n.value)
+        raise_for(lib.ah_model_save_memory(self._handle(), buf,
+                                           ctypes.byref(n), ctypes.byref(d)), d)
+        return buf.raw[:n.value]
+
+    def close(self):
+        """Free the C model now (also done when the object is collected)."""
+        h, self._h = getattr(self, "_h", None), None
+        if h:
+            lib.ah_model_free(h)
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("acthist: the model is closed")
+        return self._h
+
+    # -- describing it ---------------------------------------------------
+
+    @property
+    def nodes(self):
+        """D, the number of nodes."""
+        return lib.ah_model_nodes(self._handle())
+
+    @property
+    def tail(self):
+        """The tail the model was fitted with: "upper", "lower", ..."""
+        return lib.ah_tail_name(lib.ah_model_tail(self._handle())).decode()
+
+    @property
+    def labels(self):
+        """The labels of the conditional sets, sorted (empty when pooled)."""
+        n = ctypes.c_size_t(0)
+        p = lib.ah_model_labels(self._handle(), ctypes.byref(n))
+        if n.value == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.ctypeslib.as_array(p, shape=(n.value,)).copy()
+
+    def info(self):
+        """What `acthist info` prints, as a dict."""
+        i = _capi.ModelInfo()
+        raise_for(lib.ah_model_get_info(self._handle(), ctypes.byref(i)),
+                  Diag(), "model information unavailable")
+        out = {f: getattr(i, f) for f, _ in i._fields_}
+        out["method"] = lib.ah_method_name(i.method).decode()
+        out["tail"] = lib.ah_tail_name(i.tail).decode()
+        out["binning"] = lib.ah_binning_name(i.binning).decode()
+        return out
+
+    def node_cells(self, node, label=None):
+        """Node `node`'s histogram cells in increasing order, as a dict of
+        arrays lo, hi, count, atom (an atom has lo == hi).  label selects a
+        conditional set, None the pooled one."""
+        lab = _capi.AH_POOLED if label is None else int(label)
+        n, d = ctypes.c_size_t(0), Diag()
+        st = lib.ah_model_node_cells(self._handle(), lab, int(node), None, 0,
+                                     ctypes.byref(n), ctypes.byref(d))
+        if st != _capi.AH_OK and n.value == 0:
+            raise_for(st, d)
+        cells = (_capi.Cell * max(n.value, 1))()
+        raise_for(lib.ah_model_node_cells(self._handle(), lab, int(node),
+                                          cells, n.value, ctypes.byref(n),
+                                          ctypes.byref(d)), d)
+        arr = _capi.as_records(cells, [("lo", "f8"), ("hi", "f8"),
+                                       ("count", "u8"), ("atom", "i4")])
+        arr = arr[:n.value]
+        return {"lo": arr["lo"], "hi": arr["hi"], "count": arr["count"],
+                "atom": arr["atom"] != 0}
+
+    def __repr__(self):
+        if not self._h:
+            return "<acthist.Model closed>"
+        i = self.info()
+        return ("<acthist.Model %s, %d nodes, %d background rows, %d labels, "
+                "%d bytes>" % (i["method"], i["nodes"], i["rows"],
+                               i["labels"], i["file_bytes"]))
+
+    # -- using it --------------------------------------------------------
+
+    def _prepare(self, x, labels):
+        a = _rows(x, "activations")
+        if a.shape[1] != self.nodes:
+            raise _capi.Error("AH_ERR_SHAPE", "acthist: the activations have "
+                              "%d nodes, the model %d" % (a.shape[1],
+                                                          self.nodes))
+        return a, _labels(labels, a.shape[0], "labels")
+
+    @staticmethod
+    def _warn_unseen(unseen):
+        if unseen:
+            warnings.warn("acthist: %d input(s) had a label the model was not "
+                          "fitted with and used the pooled background"
+                          % unseen, UnseenLabelWarning, stacklevel=3)
+
+    def pvalues(self, x, labels=None, *, tail=None, threads=0):
+        """P-value ranges of activations x (n, ...): a float64 array
+        (n, width, 2) of [p_min, p_max], width = D, or 2D for tail "both"
+        (the upper-tail block first).  tail None: the model's tail."""
+        a, lab = self._prepare(x, labels)
+        t = -1 if tail is None else _capi.parse("tail", tail)
+        width = lib.ah_pvalue_width(self._handle(), t)
+        out = np.empty((a.shape[0], width, 2), dtype=np.float64)
+        unseen = 0
+        for r, b in _f64_blocks(a):
+            u, d = ctypes.c_size_t(0), Diag()
+            lp = None if lab is None else ptr(lab[r:r + b.shape[0]],
+                                              ctypes.c_int64)
+            st = lib.ah_pvalues(self._handle(), ptr(b), b.shape[0],
+                                b.shape[1], b.shape[1], lp, t,
+                                ptr(out[r:r + b.shape[0]]), ctypes.byref(u),
+                                int(threads), ctypes.byref(d))
+            _raise_rows(st, d, r)
+            unseen += u.value
+        self._warn_unseen(unseen)
+        return out
+
+    def score(self, x, labels=None, *, tail=None, stat="bj", alpha_max=0.5,
+              threads=0):
+        """Individual-scan scores of activations x (n, ...), the p-values
+        computed and scanned without storing them: Scores(score, alpha,
+        size), three arrays of n."""
+        a, lab = self._prepare(x, labels)
+        t = -1 if tail is None else _capi.parse("tail", tail)
+        s = _capi.parse("stat", stat)
+        res = (_capi.ScanResult * max(a.shape[0], 1))()
+        unseen = 0
+        for r, b in _f64_blocks(a):
+            u, d = ctypes.c_size_t(0), Diag()
+            lp = None if lab is None else ptr(lab[r:r + b.shape[0]],
+                                              ctypes.c_int64)
+            at = ctypes.addressof(res) + r * ctypes.sizeof(_capi.ScanResult)
+            st = lib.ah_score(self._handle(), ptr(b), b.shape[0], b.shape[1],
+                              b.shape[1], lp, t, s, float(alpha_max),
+                              ctypes.cast(at, ctypes.POINTER(
+                                  _capi.ScanResult)),
+                              ctypes.byref(u), int(threads), ctypes.byref(d))
+            _raise_rows(st, d, r)
+            unseen += u.value
+        self._warn_unseen(unseen)
+        arr = _capi.as_records(res, [("score", "f8"), ("alpha", "f8"),
+                                     ("size", np.uintp)])[:a.shape[0]]
+        return Scores(arr["score"], arr["alpha"],
+                      arr["size"].astype(np.int64))
+
+
+def _raise_rows(st, d, first_row):
+    """raise_for, with the row numbers of a block made absolute."""
+    if st != _capi.AH_OK and first_row and d.row >= 0:
+        msg = d.message.decode("utf-8", "replace")
+        old = "row %d" % d.row
+        new = "row %d" % (d.row + first_row)
+        d.message = msg.replace(old, new, 1).encode()[:511]
+        d.row += first_row
+    raise_for(st, d)

@@ -1,0 +1,79 @@
+"""Subset scans of p-values: one input's nodes (individual) or a batch's
+inputs x nodes (group), and the scoring functions (SPEC "Scan statistics")."""
+import ctypes
+from collections import namedtuple
+
+import numpy as np
+
+from . import _capi
+from ._capi import Diag, lib, ptr, raise_for
+
+ScanResult = namedtuple("ScanResult", "score alpha size nodes")
+ScanResult.__doc__ = """An individual scan: the score, the best threshold,
+the size of the best subset and, when asked for, its node indices."""
+
+GroupResult = namedtuple("GroupResult", "score alpha inputs nodes")
+GroupResult.__doc__ = """A group scan: the score, the best threshold and the
+best subset as boolean masks over the batch's inputs and nodes."""
+
+
+def stat_score(stat, alpha, n_alpha, n):
+    """phi(alpha, n_alpha, n) of the statistic "bj", "hc" or "ks"."""
+    return lib.ah_stat_score(_capi.parse("stat", stat), float(alpha),
+                             float(n_alpha), float(n))
+
+
+def scan_individual(pmax, *, stat="bj", alpha_max=0.5, nodes=False):
+    """Individual scan of one input's p-values: pmax is a 1-D array of
+    p_max values, or the (D, 2) ranges of one row of Model.pvalues.  With
+    nodes=True the result carries the best subset's node indices."""
+    p = np.asarray(pmax, dtype=np.float64)
+    if p.ndim == 2 and p.shape[1] == 2:
+        p = p[:, 1]
+    if p.ndim != 1:
+        raise ValueError("acthist: scan_individual takes one input's p_max "
+                         "values (D,) or ranges (D, 2), not shape %s"
+                         % (p.shape,))
+    p = np.ascontiguousarray(p)
+    res, d = _capi.ScanResult(), Diag()
+    idx = np.empty(max(p.shape[0], 1), dtype=np.uintp) if nodes else None
+    st = lib.ah_scan_individual(ptr(p), p.shape[0], _capi.parse("stat", stat),
+                                float(alpha_max), ctypes.byref(res),
+                                None if idx is None else ptr(idx,
+                                                             ctypes.c_size_t),
+                                ctypes.byref(d))
+    raise_for(st, d)
+    sub = idx[:res.size].astype(np.int64) if nodes else None
+    return ScanResult(res.score, res.alpha, res.size, sub)
+
+
+def scan_group(p, *, stat="bj", alpha_max=0.5, restarts=10, seed=0,
+               max_iter=50, fractional=False, threads=0):
+    """Group scan of a batch's p-value ranges p (rows, cols, 2), as
+    Model.pvalues returns them: the most anomalous subset of inputs x
+    nodes, by iterative ascent from `restarts` seeded starts.  The result
+    is the same for the same seed at any thread count."""
+    a = np.asarray(p)
+    if a.ndim != 3 or a.shape[2] != 2:
+        raise ValueError("acthist: scan_group takes p-value ranges of shape "
+                         "(rows, cols, 2), not %s" % (a.shape,))
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    o = _capi.GroupOptions()
+    lib.ah_group_options_default(ctypes.byref(o))
+    o.stat = _capi.parse("stat", stat)
+    o.alpha_max = float(alpha_max)
+    o.restarts = int(restarts)
+    o.seed = int(seed)
+    o.max_iter = int(max_iter)
+    o.fractional = int(bool(fractional))
+    o.threads = int(threads)
+    rows, cols = a.shape[0], a.shape[1]
+    inp = np.zeros(max(rows, 1), dtype=np.uint8)
+    nod = np.zeros(max(cols, 1), dtype=np.uint8)
+    res, d = _capi.GroupResult(), Diag()
+    st = lib.ah_scan_group(ptr(a), rows, cols, ctypes.byref(o),
+                           ctypes.byref(res), ptr(inp, ctypes.c_ubyte),
+                           ptr(nod, ctypes.c_ubyte), ctypes.byref(d))
+    raise_for(st, d)
+    return GroupResult(res.score, res.alpha, inp[:rows] != 0,
+                       nod[:cols] != 0)

@@ -1,0 +1,214 @@
+"""The Python binding against the command-line tool, bit for bit, on the
+bundled real activations: the same model bytes, p-values, scores and group
+scans; the fit's three input paths (float64 in place, other dtypes in
+blocks, batches) agree; metrics against a brute-force pair count."""
+import json
+import os
+import subprocess
+import tempfile
+import warnings
+
+import numpy as np
+
+import acthist
+import acthist.model
+from check import check, raises, repo_path, run
+
+ACTHIST = os.environ.get("ACTHIST") or repo_path("build", "acthist")
+DATA = repo_path("data")
+TMP = tempfile.mkdtemp(prefix="acthist-py-")
+
+
+def data(name):
+    return np.load(os.path.join(DATA, name))
+
+
+def cli(*args):
+    r = subprocess.run([ACTHIST] + [str(a) for a in args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(r.returncode == 0, "acthist %s: exit %d: %s"
+          % (" ".join(map(str, args)), r.returncode, r.stderr.decode()))
+    return r.stdout.decode()
+
+
+def tmp(name):
+    return os.path.join(TMP, name)
+
+
+BG = data("background.npy")[:4000]
+BGL = data("background_labels.npy")[:4000]
+np.save(tmp("bg.npy"), BG)
+np.save(tmp("bgl.npy"), BGL)
+X = np.concatenate([data("clean.npy")[:150], data("pgd_eps10.npy")[:50]])
+XL = np.concatenate([data("clean_labels.npy")[:150],
+                     data("pgd_eps10_labels.npy")[:50]])
+np.save(tmp("x.npy"), X)
+np.save(tmp("xl.npy"), XL)
+cli("fit", "--tail", "two", "-o", tmp("m.ahm"), tmp("bg.npy"), "--labels",
+    tmp("bgl.npy"))
+with open(tmp("m.ahm"), "rb") as f:
+    CLI_BYTES = f.read()
+
+
+def fitted():
+    return acthist.Model.fit(BG, labels=BGL, tail="two")
+
+
+def test_fit_paths_match_cli():
+    m = fitted()  # float32: converted in blocks through the row source
+    check(m.to_bytes() == CLI_BYTES, "fit(float32) bytes differ from the CLI")
+    m64 = acthist.Model.fit(BG.astype(np.float64), labels=BGL, tail="two")
+    check(m64.to_bytes() == CLI_BYTES, "fit(float64) bytes differ")
+    cuts = [0, 1, 999, 1000, 2500, 4000]
+    batches = [(BG[a:b], BGL[a:b]) for a, b in zip(cuts, cuts[1:])]
+    mb = acthist.Model.fit_batches(batches, tail="two")
+    check(mb.to_bytes() == CLI_BYTES, "fit_batches(list) bytes differ")
+    mf = acthist.Model.fit_batches(lambda: iter(batches), tail="two",
+                                   chunk_rows=333)
+    check(mf.to_bytes() == CLI_BYTES, "fit_batches(function) bytes differ")
+    fortran = np.asfortranarray(BG.astype(np.float64))
+    mo = acthist.Model.fit(fortran, labels=list(BGL), tail="two")
+    check(mo.to_bytes() == CLI_BYTES, "fit(Fortran order) bytes differ")
+
+
+def test_save_load_info():
+    m = fitted()
+    m.save(tmp("py.ahm"))
+    with open(tmp("py.ahm"), "rb") as f:
+        check(f.read() == CLI_BYTES, "save() wrote other bytes than the CLI")
+    check(acthist.Model.load(tmp("m.ahm")).to_bytes() == CLI_BYTES,
+          "load of the CLI's model")
+    check(acthist.Model.from_bytes(CLI_BYTES).to_bytes() == CLI_BYTES,
+          "from_bytes round trip")
+    info = json.loads(cli("info", tmp("py.ahm"), "--json"))
+    mine = m.info()
+    for k in ("nodes", "rows", "labels", "file_bytes"):
+        check(k in info and info[k] == mine[k],
+              "info[%s]: CLI %s, binding %s" % (k, info.get(k), mine[k]))
+    check(mine["method"] == "hist" and mine["tail"] == "two", str(mine))
+    check(m.nodes == 128 and m.tail == "two", "nodes/tail")
+    check(np.array_equal(m.labels, np.unique(BGL)), "labels")
+    cells = m.node_cells(5)
+    check(int(cells["count"].sum()) == BG.shape[0],
+          "pooled cells of node 5 count %d rows" % cells["count"].sum())
+    lab = int(m.labels[3])
+    cl = m.node_cells(5, label=lab)
+    check(int(cl["count"].sum()) == int((BGL == lab).sum()),
+          "cells of label %d" % lab)
+    check(np.all(cl["lo"][cl["atom"]] == cl["hi"][cl["atom"]]),
+          "atoms have lo == hi")
+    m.close()
+    raises(lambda: m.nodes, ValueError, "closed", "a closed model")
+
+
+def test_pvalues_match_cli():
+    m = fitted()
+    cli("pvalues", tmp("m.ahm"), tmp("x.npy"), "--labels", tmp("xl.npy"),
+        "-o", tmp("p.npy"))
+    ref = np.load(tmp("p.npy"))
+    p = m.pvalues(X, labels=XL)
+    check(p.shape == (200, 128, 2) and np.array_equal(p, ref),
+          "pvalues differ from the CLI")
+    check(np.array_equal(m.pvalues(X.astype(np.float64), labels=XL,
+                                   threads=1), ref), "float64, 1 thread")
+    check(np.array_equal(m.pvalues(X.reshape(200, 8, 16), labels=XL,
+                                   threads=2), ref), "(n, 8, 16) input")
+    old = acthist.model.BLOCK_ROWS
+    acthist.model.BLOCK_ROWS = 7
+    try:
+        check(np.array_equal(m.pvalues(X, labels=XL), ref), "blocks of 7")
+    finally:
+        acthist.model.BLOCK_ROWS = old
+    one = m.pvalues(X[3], labels=XL[3:4])
+    check(one.shape == (1, 128, 2) and np.array_equal(one[0], ref[3]),
+          "one input as a 1-D array")
+    cli("pvalues", tmp("m.ahm"), tmp("x.npy"), "--labels", tmp("xl.npy"),
+        "--tail", "both", "-o", tmp("pb.npy"))
+    pb = m.pvalues(X, labels=XL, tail="both")
+    check(pb.shape == (200, 256, 2) and
+          np.array_equal(pb, np.load(tmp("pb.npy"))), "tail both")
+
+
+def test_score_matches_cli_and_scan():
+    m = fitted()
+    for stat in ("bj", "hc"):
+        cli("score", tmp("m.ahm"), tmp("x.npy"), "--labels", tmp("xl.npy"),
+            "--stat", stat, "-o", tmp("s.csv"))
+        ref = np.genfromtxt(tmp("s.csv"), delimiter=",", names=True)
+        s = m.score(X, labels=XL, stat=stat)
+        check(np.array_equal(s.score, ref["score"]) and
+              np.array_equal(s.alpha, ref["alpha"]) and
+              np.array_equal(s.size, ref["size"].astype(np.int64)),
+              "score --stat %s differs from the CLI" % stat)
+    p = m.pvalues(X, labels=XL)
+    s = m.score(X, labels=XL, threads=1)
+    same = True
+    for i in range(X.shape[0]):
+        r = acthist.scan_individual(p[i], nodes=(i % 10 == 0))
+        same &= r.score == s.score[i] and r.size == s.size[i]
+        if r.nodes is not None:
+            want = np.flatnonzero(p[i, :, 1] <= r.alpha) if r.score > 0 \
+                else np.zeros(0, dtype=np.int64)
+            same &= np.array_equal(r.nodes, want)
+    check(same, "fused score differs from scan_individual of the p-values")
+    check(acthist.scan_individual(p[0, :, 1]).score == s.score[0],
+          "scan_individual of a 1-D p_max")
+
+
+def test_scan_group_matches_cli():
+    m = fitted()
+    out = json.loads(cli("scan-group", tmp("m.ahm"), tmp("x.npy"), "--labels",
+                         tmp("xl.npy"), "--restarts", 5, "--seed", 3,
+                         "--json"))
+    p = m.pvalues(X, labels=XL)
+    g = acthist.scan_group(p, restarts=5, seed=3)
+    check(g.score == out["score"] and g.alpha == out["alpha"],
+          "group score %r vs CLI %r" % (g.score, out["score"]))
+    check(list(np.flatnonzero(g.inputs)) == out["inputs"] and
+          list(np.flatnonzero(g.nodes)) == out["nodes"], "group subsets")
+    g2 = acthist.scan_group(p, restarts=5, seed=3, threads=2)
+    check(g2.score == g.score and np.array_equal(g2.inputs, g.inputs),
+          "group scan depends on the thread count")
+    sub = p[g.inputs][:, g.nodes, 1]
+    n_a = float((sub <= g.alpha).sum())
+    check(acthist.stat_score("bj", g.alpha, n_a, sub.size) == g.score,
+          "the group score is not phi of its own subset")
+
+
+def test_metrics_brute_force():
+    r = np.random.default_rng(7)
+    c = np.round(r.normal(size=300), 1)
+    a = np.round(r.normal(0.5, size=200), 1)
+    gt = (a[:, None] > c[None, :]).sum()
+    eq = (a[:, None] == c[None, :]).sum()
+    want = (gt + 0.5 * eq) / (300 * 200)
+    check(abs(acthist.auc(c, a) - want) < 1e-12,
+          "auc %r vs pair count %r" % (acthist.auc(c, a), want))
+    fpr, tpr = acthist.roc(c, a)
+    check(fpr[0] == 0 and tpr[0] == 0 and fpr[-1] == 1 and tpr[-1] == 1 and
+          np.all(np.diff(fpr) >= 0), "roc from (0,0) to (1,1)")
+    t = acthist.tpr_at_fpr(c, a, 0.1)
+    best = max(((a > th).mean() for th in np.unique(np.r_[c, a, -np.inf])
+                if (c > th).mean() <= 0.1), default=0.0)
+    check(t == best, "tpr_at_fpr %r vs brute force %r" % (t, best))
+
+
+def test_unseen_labels_warn():
+    m = fitted()
+    lab = XL.copy()
+    lab[[4, 9]] = 99
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        p = m.pvalues(X, labels=lab)
+        m.score(X, labels=lab)
+    msgs = [str(x.message) for x in w
+            if issubclass(x.category, acthist.UnseenLabelWarning)]
+    check(len(msgs) == 2 and "2 input(s)" in msgs[0], "warnings: %s" % msgs)
+    pooled = acthist.Model.fit(BG, tail="two").pvalues(X[[4, 9]])
+    check(np.array_equal(p[[4, 9]], pooled), "unseen labels use the pooled set")
+
+
+run("test_binding", [test_fit_paths_match_cli, test_save_load_info,
+                     test_pvalues_match_cli, test_score_matches_cli_and_scan,
+                     test_scan_group_matches_cli, test_metrics_brute_force,
+                     test_unseen_labels_warn])
