@@ -5,6 +5,9 @@
 #   make test-san   the same tests under AddressSanitizer + UBSan (build-san/)
 #   make bench      benchmarks (bench/)
 #   make demo       the comparison on the bundled real activations
+#   make install    library, header, pkg-config file, CLI and man page under
+#                   PREFIX (default /usr/local; DESTDIR for staging)
+#   make man        regenerate docs/acthist.1 from the CLI's help texts
 #
 # Variable overrides select variants: BUILD=build-san SAN=1.
 
@@ -36,7 +39,19 @@ STATIC := $(BUILD)/libacthist.a
 SHARED := $(BUILD)/libacthist.so
 CLI    := $(BUILD)/acthist
 
-.PHONY: all test test-san check bench demo clean deps fuzz
+# The shared library's soname carries the major version: an ABI break is a
+# new major version (include/acthist.h).
+VERSION := $(shell sed -n 's/^\#define AH_VERSION_STRING "\(.*\)"/\1/p' include/acthist.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+.PHONY: all test test-san check bench demo clean deps fuzz install uninstall man
 all: $(STATIC) $(SHARED) $(CLI) $(TEST_BIN)
 
 $(BUILD)/%.o: %.c include/acthist.h $(wildcard src/*.h) $(wildcard tests/*.h) $(wildcard cli/*.h)
@@ -47,8 +62,8 @@ $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(SHARED): $(LIB_OBJ) Makefile
+	$(CC) -shared -Wl,-soname,libacthist.so.$(SOMAJOR) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -80,6 +95,30 @@ demo: all
 
 clean:
 	rm -rf build build-san
+
+install: $(STATIC) $(SHARED) $(CLI)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	        $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/acthist
+	install -m 644 include/acthist.h $(DESTDIR)$(INCLUDEDIR)/acthist.h
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libacthist.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libacthist.so.$(VERSION)
+	ln -sf libacthist.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libacthist.so.$(SOMAJOR)
+	ln -sf libacthist.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libacthist.so
+	install -m 644 docs/acthist.1 $(DESTDIR)$(MANDIR)/man1/acthist.1
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    tools/acthist.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/acthist.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/acthist $(DESTDIR)$(INCLUDEDIR)/acthist.h \
+	      $(DESTDIR)$(LIBDIR)/libacthist.a $(DESTDIR)$(LIBDIR)/libacthist.so \
+	      $(DESTDIR)$(LIBDIR)/libacthist.so.$(SOMAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libacthist.so.$(VERSION) \
+	      $(DESTDIR)$(MANDIR)/man1/acthist.1 $(DESTDIR)$(PKGCONFIGDIR)/acthist.pc
+
+man: $(CLI)
+	./tools/make-man.sh $(CLI) >docs/acthist.1.tmp && mv docs/acthist.1.tmp docs/acthist.1
 
 # libFuzzer targets (clang): build-fuzz/fuzz_npy, build-fuzz/fuzz_model.
 # Run with a scratch corpus first (libFuzzer writes new inputs into it):

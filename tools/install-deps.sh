@@ -2,7 +2,8 @@
 # Install what the build, the tests and the experiments need on Debian 12.
 # Idempotent: packages already present are not fetched again.
 #   build:        gcc, make (the toolchain)
-#   tests:        Debian's python3-numpy (CLI tests check against NumPy),
+#   tests:        Debian's python3-numpy (CLI tests check against NumPy,
+#                 the Python binding runs on it), pkgconf (make install),
 #                 chromium (renders the SVG plots headlessly)
 #   experiments:  python3-torch, python3-torchvision, dataset-fashion-mnist,
 #                 libopenblas0-pthread (torch's dense layers use it)
@@ -10,7 +11,7 @@ set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
 #        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
-base="gcc make python3-numpy chromium"
+base="gcc make python3-numpy pkgconf chromium"
 if [ "${1:-}" = --only ]; then
     shift
     base=""

@@ -1,0 +1,70 @@
+#!/bin/sh
+# make install into a scratch prefix, then use it as an outside program
+# would: the pkg-config file, the header and shared library (examples/
+# embed.c built with pkg-config gives the same scores as `acthist score`),
+# the installed CLI, the man page (up to date with the help texts), the
+# Python binding over the installed library, and make uninstall.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(dirname "$ACTHIST")
+BUILD=${BUILD#"$ROOT"/}
+P="$TMP/prefix"
+CC=${CC:-cc}
+check "make install" make -s -C "$ROOT" BUILD="$BUILD" PREFIX="$P" install
+for f in bin/acthist include/acthist.h lib/libacthist.a lib/libacthist.so \
+         lib/libacthist.so.0 lib/pkgconfig/acthist.pc share/man/man1/acthist.1; do
+    [ -e "$P/$f" ] && pass || fail "not installed: $f"
+done
+export PKG_CONFIG_PATH="$P/lib/pkgconfig"
+check "pkg-config --modversion" pkg-config --modversion acthist
+grep -qx "$(sed -n 's/^#define AH_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/acthist.h")" "$TMP/out" \
+    && pass || fail "pkg-config version differs from the header's"
+# A sanitizer build of the library needs its runtimes linked first.
+SANFLAGS=""
+if ldd "$P/lib/libacthist.so" | grep -q libasan; then
+    SANFLAGS="-fsanitize=address,undefined"
+fi
+check "compile examples/embed.c with pkg-config" \
+    $CC -std=c11 -Wall -Wextra -Werror $SANFLAGS "$ROOT/examples/embed.c" \
+        $(pkg-config --cflags --libs acthist) -o "$TMP/embed"
+readelf -d "$TMP/embed" | grep -q 'NEEDED.*libacthist.so.0' \
+    && pass || fail "embed does not need libacthist.so.0"
+check "installed acthist fit" "$P/bin/acthist" fit -o "$TMP/m.ahm" \
+    "$ROOT/data/background.npy"
+check "embed scores" env LD_LIBRARY_PATH="$P/lib" "$TMP/embed" \
+    "$TMP/m.ahm" "$ROOT/data/clean.npy"
+mv "$TMP/out" "$TMP/embed.csv"
+check "installed acthist score" "$P/bin/acthist" score \
+    "$TMP/m.ahm" "$ROOT/data/clean.npy"
+cmp -s "$TMP/out" "$TMP/embed.csv" && pass || fail "embed and acthist score differ"
+check "static link" $CC -std=c11 $SANFLAGS "$ROOT/examples/embed.c" \
+    $(pkg-config --cflags acthist) "$P/lib/libacthist.a" \
+    $(pkg-config --libs-only-l --static acthist | sed 's/-lacthist//') -o "$TMP/embed_static"
+env LD_LIBRARY_PATH= "$TMP/embed_static" "$TMP/m.ahm" \
+    "$ROOT/data/clean.npy" >"$TMP/static.csv" 2>"$TMP/err" \
+    && cmp -s "$TMP/static.csv" "$TMP/embed.csv" && pass || fail "static embed differs"
+LD_LIBRARY_PATH="$P/lib" "$TMP/embed" "$TMP/m.ahm" /nonexistent.npy >/dev/null 2>"$TMP/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "nonexistent.npy" "$TMP/err" && pass \
+    || fail "embed on a missing file: exit $rc, $(cat "$TMP/err")"
+sh "$ROOT/tools/make-man.sh" "$ACTHIST" >"$TMP/acthist.1"
+cmp -s "$TMP/acthist.1" "$ROOT/docs/acthist.1" && pass \
+    || fail "docs/acthist.1 is out of date with the help texts: run make man"
+for c in fit info pvalues score scan-group eval compare plot-node demo; do
+    grep -q "^\.SS $c\$" "$P/share/man/man1/acthist.1" && pass || fail "man page lacks $c"
+done
+PYENV="PYTHONPATH=$ROOT/python ACTHIST_LIBRARY=$P/lib/libacthist.so.0"
+if [ -n "$SANFLAGS" ]; then
+    PYENV="$PYENV ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=$($CC -print-file-name=libasan.so):$($CC -print-file-name=libubsan.so)"
+fi
+check "python over the installed library" env $PYENV $PY -c "
+import acthist, numpy as np
+m = acthist.Model.load('$TMP/m.ahm')
+s = m.score(np.load('$ROOT/data/clean.npy'))
+rows = np.genfromtxt('$TMP/embed.csv', delimiter=',', names=True)
+assert np.array_equal(s.score, rows['score']), 'scores differ'
+"
+check "make uninstall" make -s -C "$ROOT" BUILD="$BUILD" PREFIX="$P" uninstall
+left=$(find "$P" -type f -o -type l)
+[ -z "$left" ] && pass || fail "left after uninstall: $left"
+done_tests
