@@ -287,6 +287,10 @@ class Model:
                                            ctypes.byref(n), ctypes.byref(d)), d)
         return buf.raw[:n.value]
 
+    def __reduce__(self):
+        # pickle (multiprocessing, DataLoader workers) as the file's bytes
+        return (Model.from_bytes, (self.to_bytes(),))
+
     def close(self):
         """Free the C model now (also done when the object is collected)."""
         h, self._h = getattr(self, "_h", None), None

@@ -4,6 +4,7 @@ scans; the fit's three input paths (float64 in place, other dtypes in
 blocks, batches) agree; metrics against a brute-force pair count."""
 import json
 import os
+import pickle
 import subprocess
 import tempfile
 import warnings
@@ -175,6 +176,24 @@ def test_scan_group_matches_cli():
           "the group score is not phi of its own subset")
 
 
+def test_threads_and_pickle():
+    """ctypes releases the GIL in C calls: Python threads share one model
+    (its queries are const) and must get what one call gets."""
+    from concurrent.futures import ThreadPoolExecutor
+    m = fitted()
+    want = m.score(X, labels=XL, threads=1).score
+    parts = [(k, k + 25) for k in range(0, 200, 25)]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda ab: m.score(X[ab[0]:ab[1]],
+                                             labels=XL[ab[0]:ab[1]],
+                                             threads=1).score, parts * 3))
+    check(all(np.array_equal(g, want[a:b])
+              for g, (a, b) in zip(got, parts * 3)), "threads sharing a model")
+    m2 = pickle.loads(pickle.dumps(m))
+    check(m2.to_bytes() == CLI_BYTES and
+          np.array_equal(m2.score(X, labels=XL).score, want), "pickle")
+
+
 def test_metrics_brute_force():
     r = np.random.default_rng(7)
     c = np.round(r.normal(size=300), 1)
@@ -210,5 +229,6 @@ def test_unseen_labels_warn():
 
 run("test_binding", [test_fit_paths_match_cli, test_save_load_info,
                      test_pvalues_match_cli, test_score_matches_cli_and_scan,
-                     test_scan_group_matches_cli, test_metrics_brute_force,
+                     test_scan_group_matches_cli, test_threads_and_pickle,
+                     test_metrics_brute_force,
                      test_unseen_labels_warn])
