@@ -12,8 +12,26 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define BLOCK_VALUES (1u << 22)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* A buffer of `bytes`, on huge pages where the kernel gives them. */
+static double *block_alloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* the whole 4 KB pages inside the buffer */
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
+              b = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+    if (p && bytes >= HUGE_PAGE && b > a)
+        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#endif
+    return p;
+}
 
 typedef struct score_job {
     const double *pmax; /* the block's rows x width p_max values */
@@ -59,7 +77,7 @@ int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
     double *pmax = NULL;
     size_t bytes;
     if (rows && (!ah__mul_ok(block * width, sizeof *pmax, &bytes) ||
-                 !(pmax = malloc(bytes))))
+                 !(pmax = block_alloc(bytes))))
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     score_job *jb = calloc(1, sizeof *jb);
     if (!jb) {
