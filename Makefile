@@ -87,7 +87,7 @@ check: deps
 deps:
 	./tools/install-deps.sh
 
-bench: $(STATIC) $(CLI)
+bench: $(STATIC) $(SHARED) $(CLI)
 	./bench/run.sh $(BUILD)
 
 demo: all

@@ -66,6 +66,42 @@ def isa_table(isa):
                "scalar/best"], rows)
 
 
+def python_table(py):
+    """The Python binding against the same calls in C (bench/run.sh's
+    python part): same model, same queries, one thread."""
+    ops = [("pvalues", 1, "p-values, batch 1 (per input)"),
+           ("pvalues", None, "p-values, batch %s (per input)"),
+           ("score", 1, "fused score, batch 1 (per input)"),
+           ("score", None, "fused score, batch %s (per input)"),
+           ("scan_individual", None, "individual scan (per input)"),
+           ("scan_group", None, "group scan, %s inputs (per restart)")]
+    rows, numpy = [], "?"
+    for bench, batch, what in ops:
+        t = {}
+        for r in py:
+            if r["bench"] != bench:
+                continue
+            if bench in ("pvalues", "score") and \
+                    (r.get("batch") == 1) != (batch == 1):
+                continue
+            per = r.get("per_input_s", r.get("per_restart_s"))
+            if bench == "pvalues":
+                per = r["median_s"] / r["batch"]
+            t[r["impl"]] = per
+            numpy = r.get("numpy", numpy)
+            shown = r.get("batch", "")
+        if "acthist" in t and "python" in t:
+            rows.append([what.replace("%s", str(shown)), fmt_t(t["acthist"]),
+                         fmt_t(t["python"]),
+                         fmt_x(t["python"] / t["acthist"])])
+    if rows:
+        r0 = py[0]
+        table("PYTHON BINDING (D = %d, N = %d, %s:%s, one thread; NumPy %s; "
+              "float32 queries converted at each call)"
+              % (r0["D"], r0["N"], r0["method"], r0.get("bins"), numpy),
+              ["operation", "C", "Python", "Python/C"], rows)
+
+
 def find(recs, **kw):
     for r in recs:
         if all(r.get(k) == v for k, v in kw.items()):
@@ -378,7 +414,8 @@ def main():
         return 2
     recs = load(sys.argv[1])
     isa = [r for r in recs if "isa" in r]
-    recs = [r for r in recs if "isa" not in r]
+    py = [r for r in recs if r.get("part") == "python"]
+    recs = [r for r in recs if "isa" not in r and r.get("part") != "python"]
     scores = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--scores" else None
     ratio_tables(recs)
     fit_table(recs)
@@ -386,6 +423,7 @@ def main():
     scan_table(recs)
     thread_table(recs)
     isa_table(isa)
+    python_table(py)
     scale_table(recs)
     raw_table(recs)
     print()

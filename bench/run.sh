@@ -22,9 +22,12 @@
 # Environment:
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
-#   BENCH_PARTS          which parts to run (default "cases isa scale"; isa:
-#                        the library rebuilt with -DAH_ISA_MAX=0 and 1, to
-#                        time the scalar and AVX2 kernels on this CPU)
+#   BENCH_PARTS          which parts to run (default "cases isa python scale";
+#                        isa: the library rebuilt with -DAH_ISA_MAX=0 and 1,
+#                        to time the scalar and AVX2 kernels on this CPU;
+#                        python: the same calls through the Python binding,
+#                        bench/python_binding.py, in the baseline's
+#                        interpreter, over BUILD_DIR/libacthist.so)
 #   BENCH_CASES          only these cases, e.g. "4096x50000" (default: all)
 #   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
 #   BENCH_OUT            where results and binaries go (default BUILD_DIR/bench)
@@ -42,9 +45,10 @@ OPT=${OPT:--O2}
 PY=/usr/bin/python3
 cd "$(dirname "$0")/.."
 
-if [ ! -f "$BUILD/libacthist.a" ] || [ ! -x "$BUILD/acthist" ]; then
-    echo "run.sh: $BUILD/libacthist.a or $BUILD/acthist missing;" \
-         "build first: make BUILD=$BUILD $BUILD/libacthist.a $BUILD/acthist" >&2
+if [ ! -f "$BUILD/libacthist.a" ] || [ ! -f "$BUILD/libacthist.so" ] ||
+   [ ! -x "$BUILD/acthist" ]; then
+    echo "run.sh: $BUILD/libacthist.a, .so or $BUILD/acthist missing; build first:" \
+         "make BUILD=$BUILD $BUILD/libacthist.a $BUILD/libacthist.so $BUILD/acthist" >&2
     exit 2
 fi
 
@@ -167,7 +171,7 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
-PARTS=${BENCH_PARTS:-cases isa scale}
+PARTS=${BENCH_PARTS:-cases isa python scale}
 # The library's default bin count gets the thread and ratio rows.
 DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
@@ -220,6 +224,31 @@ isa_case() {
 }
 if [[ " $PARTS " == *" isa "* ]]; then
     if [ "$(uname -m)" = x86_64 ]; then isa_case; else skip "instruction sets" "not x86-64"; fi
+fi
+
+# Python: the binding against the same calls in C, at D = 4096 (N = 50,000;
+# 5,000 with BENCH_QUICK), one thread.  The binding converts the float32
+# queries to float64 at each call, as it would a network's activations.
+python_case() {
+    local D=4096 N=50000 model="$TMP/py.model" q="$TMP/q_4096.npy"
+    [ "$QUICK" = 1 ] && N=5000
+    log "python: D=$D N=$N, the binding in $BPY against the C calls"
+    "$GEN" -n "$N" -d "$D" --seed 1 -o "$TMP/py_bg.npy"
+    [ -f "$q" ] || "$GEN" -n "$Q" -d "$D" --seed 2 --anomalous 0.1 -o "$q"
+    "$BENCH" fit "$TMP/py_bg.npy" hist "$DEFBINS" "$model" --reps 1 --tag python > /dev/null
+    rm -f "$TMP/py_bg.npy"
+    { "$BENCH" pvalues "$model" "$q" --batches "1,$Q" --threads 1 --reps $REPS \
+          --min-time "$MINT" --tag python
+      "$BENCH" scan "$model" "$q" --threads 1 --restarts $RESTARTS --group-rows "$Q" \
+          --reps $REPS --min-time "$MINT" --tag python; } |
+        sed 's/^{/{"part": "python", /' >> "$RES"
+    ACTHIST_LIBRARY="$PWD/$BUILD/libacthist.so" "$BPY" bench/python_binding.py \
+        --model "$model" --queries "$q" --restarts $RESTARTS --reps $REPS \
+        --min-time "$MINT" --tag python >> "$RES"
+    rm -f "$model"
+}
+if [[ " $PARTS " == *" python "* ]]; then
+    if [ $HAVE_NUMPY = 1 ]; then python_case; else skip "Python binding" "$BPY cannot import numpy"; fi
 fi
 
 # Scale: the streaming CLI fit, time and peak RSS per N.
