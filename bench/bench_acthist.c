@@ -9,7 +9,8 @@
  *                                       does), model bytes, peak RSS; BINS may
  *                                       be "default" (the library's)
  *   default-bins                        prints the library's default bins
- *   pvalues MODEL Q.npy                 ah_pvalues pairs/s and fused ah_score
+ *   pvalues MODEL Q.npy [--f32]         ah_pvalues pairs/s and fused ah_score
+ *                                       (--f32: ah_pvalues_f32, ah_score_f32 too)
  *                                       per input, per batch and thread count
  *   scan MODEL Q.npy                    ah_scan_individual per input on the
  *                                       model's p_max vectors, ah_scan_group
@@ -61,6 +62,7 @@ typedef struct opts {
     size_t group_rows;
     const char *tag;
     const char *scores_out;
+    int f32; /* pvalues: also time ah_pvalues_f32 and ah_score_f32 */
 } opts;
 
 static void die(const char *what, const ah_diag *d)
@@ -283,6 +285,7 @@ static int cmd_fit(int argc, char **argv, const opts *o)
 typedef struct pv_ctx {
     const ah_model *m;
     const double *x;
+    const float *xf; /* the same rows as floats (the _f32 calls) */
     size_t rows, D, batch;
     int threads;
     double *out;
@@ -309,6 +312,26 @@ static void run_score(void *ctx, size_t call)
         die("ah_score", &d);
 }
 
+static void run_pvalues_f32(void *ctx, size_t call)
+{
+    pv_ctx *c = ctx;
+    size_t r0 = c->batch == c->rows ? 0 : (call * c->batch) % (c->rows - c->batch + 1);
+    ah_diag d;
+    if (ah_pvalues_f32(c->m, c->xf + r0 * c->D, c->batch, c->D, c->D, NULL,
+                       -1, c->out, NULL, c->threads, &d) != AH_OK)
+        die("ah_pvalues_f32", &d);
+}
+
+static void run_score_f32(void *ctx, size_t call)
+{
+    pv_ctx *c = ctx;
+    size_t r0 = c->batch == c->rows ? 0 : (call * c->batch) % (c->rows - c->batch + 1);
+    ah_diag d;
+    if (ah_score_f32(c->m, c->xf + r0 * c->D, c->batch, c->D, c->D, NULL, -1,
+                     AH_STAT_BJ, 0.5, c->res, NULL, c->threads, &d) != AH_OK)
+        die("ah_score_f32", &d);
+}
+
 static ah_model *load_model(const char *path)
 {
     ah_model *m;
@@ -332,12 +355,15 @@ static int cmd_pvalues(int argc, char **argv, const opts *o)
     size_t w = ah_pvalue_width(m, -1);
     double *out = malloc(maxb * w * 2 * sizeof *out);
     ah_scan_result *res = malloc(maxb * sizeof *res);
-    if (!out || !res)
+    float *xf = malloc(rows * D * sizeof *xf + 1);
+    if (!out || !res || !xf)
         die("out of memory", NULL);
+    for (size_t i = 0; i < rows * D; i++) /* exact: the file holds floats */
+        xf[i] = (float)x[i];
     for (int b = 0; b < o->nbatches; b++) {
         size_t batch = o->batches[b] < rows ? o->batches[b] : rows;
         for (int ti = 0; ti < o->nthreads; ti++) {
-            pv_ctx c = {m, x, rows, D, batch, o->threads[ti], out, res};
+            pv_ctx c = {m, x, xf, rows, D, batch, o->threads[ti], out, res};
             timing t = time_op(run_pvalues, &c, o);
             line_begin(o, "pvalues");
             model_fields(m);
@@ -350,10 +376,26 @@ static int cmd_pvalues(int argc, char **argv, const opts *o)
             printf(", \"batch\": %zu, \"threads\": %d, \"per_input_s\": %.6g",
                    batch, o->threads[ti], t.med / (double)batch);
             line_end(t);
+            if (!o->f32)
+                continue;
+            /* the float32 entry points, on the same rows as floats */
+            t = time_op(run_pvalues_f32, &c, o);
+            line_begin(o, "pvalues_f32");
+            model_fields(m);
+            printf(", \"batch\": %zu, \"threads\": %d, \"pairs_per_s\": %.6g",
+                   batch, o->threads[ti], (double)(batch * D) / t.med);
+            line_end(t);
+            t = time_op(run_score_f32, &c, o);
+            line_begin(o, "score_f32");
+            model_fields(m);
+            printf(", \"batch\": %zu, \"threads\": %d, \"per_input_s\": %.6g",
+                   batch, o->threads[ti], t.med / (double)batch);
+            line_end(t);
         }
     }
     free(out);
     free(res);
+    free(xf);
     free(x);
     ah_model_free(m);
     return 0;
@@ -681,6 +723,8 @@ int main(int argc, char **argv)
             o.scores_out = v, i++;
         else if (!strcmp(a, "--batches"))
             o.nbatches = parse_list(v, o.batches, 8), i++;
+        else if (!strcmp(a, "--f32"))
+            o.f32 = 1;
         else if (!strcmp(a, "--threads")) {
             o.nthreads = parse_list(v, tmp, 8);
             for (int t = 0; t < o.nthreads; t++)

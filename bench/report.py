@@ -79,7 +79,7 @@ def python_table(py):
     for bench, batch, what in ops:
         t = {}
         for r in py:
-            if r["bench"] != bench:
+            if r["bench"] not in (bench, bench + "_f32"):
                 continue
             if bench in ("pvalues", "score") and \
                     (r.get("batch") == 1) != (batch == 1):
@@ -87,19 +87,24 @@ def python_table(py):
             per = r.get("per_input_s", r.get("per_restart_s"))
             if bench == "pvalues":
                 per = r["median_s"] / r["batch"]
-            t[r["impl"]] = per
+            f32 = r["bench"].endswith("_f32")
+            t[r["impl"] + ("_f32" if f32 else "")] = per
             numpy = r.get("numpy", numpy)
             shown = r.get("batch", "")
         if "acthist" in t and "python" in t:
+            c = t.get("acthist_f32", t["acthist"])
             rows.append([what.replace("%s", str(shown)), fmt_t(t["acthist"]),
-                         fmt_t(t["python"]),
-                         fmt_x(t["python"] / t["acthist"])])
+                         fmt_t(t.get("acthist_f32")), fmt_t(t["python"]),
+                         fmt_x(t["python"] / c)])
     if rows:
         r0 = py[0]
         table("PYTHON BINDING (D = %d, N = %d, %s:%s, one thread; NumPy %s; "
-              "float32 queries converted at each call)"
+              "float32 queries)"
               % (r0["D"], r0["N"], r0["method"], r0.get("bins"), numpy),
-              ["operation", "C", "Python", "Python/C"], rows)
+              ["operation", "C float64", "C float32", "Python",
+               "Python/C"], rows,
+              "C float32: ah_pvalues_f32 / ah_score_f32, which the binding "
+              "calls for float32 arrays; Python/C is against them")
 
 
 def find(recs, **kw):

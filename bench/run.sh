@@ -227,8 +227,9 @@ if [[ " $PARTS " == *" isa "* ]]; then
 fi
 
 # Python: the binding against the same calls in C, at D = 4096 (N = 50,000;
-# 5,000 with BENCH_QUICK), one thread.  The binding converts the float32
-# queries to float64 at each call, as it would a network's activations.
+# 5,000 with BENCH_QUICK), one thread.  The queries are float32, as a
+# network's activations are: the binding passes them to ah_pvalues_f32 and
+# ah_score_f32, timed in C too (--f32).
 python_case() {
     local D=4096 N=50000 model="$TMP/py.model" q="$TMP/q_4096.npy"
     [ "$QUICK" = 1 ] && N=5000
@@ -238,7 +239,7 @@ python_case() {
     "$BENCH" fit "$TMP/py_bg.npy" hist "$DEFBINS" "$model" --reps 1 --tag python > /dev/null
     rm -f "$TMP/py_bg.npy"
     { "$BENCH" pvalues "$model" "$q" --batches "1,$Q" --threads 1 --reps $REPS \
-          --min-time "$MINT" --tag python
+          --min-time "$MINT" --tag python --f32
       "$BENCH" scan "$model" "$q" --threads 1 --restarts $RESTARTS --group-rows "$Q" \
           --reps $REPS --min-time "$MINT" --tag python; } |
         sed 's/^{/{"part": "python", /' >> "$RES"

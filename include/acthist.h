@@ -290,6 +290,12 @@ size_t ah_pvalue_width(const ah_model *m, int tail);
 int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                size_t ld, const int64_t *labels, int tail, double *out,
                size_t *unseen, int threads, ah_diag *diag);
+/* The same for float activations (ld in floats), as most networks produce
+ * them: each value is widened to double exactly, so the output is the same
+ * bits as ah_pvalues on the widened rows, without a converted copy. */
+int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
+                   size_t cols, size_t ld, const int64_t *labels, int tail,
+                   double *out, size_t *unseen, int threads, ah_diag *diag);
 
 /* ------------------------------------------------------------------------ */
 /* 5. Subset scanning                                                       */
@@ -335,6 +341,12 @@ int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
              size_t ld, const int64_t *labels, int tail, int stat,
              double alpha_max, ah_scan_result *res, size_t *unseen,
              int threads, ah_diag *diag);
+/* The same for float activations (ld in floats); the same results as
+ * ah_score on the rows widened to double. */
+int ah_score_f32(const ah_model *m, const float *x, size_t rows, size_t cols,
+                 size_t ld, const int64_t *labels, int tail, int stat,
+                 double alpha_max, ah_scan_result *res, size_t *unseen,
+                 int threads, ah_diag *diag);
 
 typedef struct ah_group_options {
     int stat;          /* enum ah_stat                                        */

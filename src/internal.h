@@ -42,9 +42,10 @@ int ah__thread_count(int requested, size_t work_items);
  * in which case everything ran on the calling thread. */
 int ah__parallel(int nthreads, void (*fn)(void *ctx, int index), void *ctx);
 
-/* ah_pvalues writing only p_max: rows x ah_pvalue_width values, the same
- * bits as the p_max of ah_pvalues (the fused scans use it). */
-int ah__pvalues_pmax(const ah_model *m, const double *x, size_t rows,
+/* ah_pvalues (f32 = 0: x holds doubles) or ah_pvalues_f32 (f32 = 1:
+ * floats) writing only p_max: rows x ah_pvalue_width values, the same bits
+ * as the p_max of ah_pvalues (the fused scans use it). */
+int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      double *pmax, size_t *unseen, int threads,
                      ah_diag *diag);

@@ -42,7 +42,8 @@ size_t ah_pvalue_width(const ah_model *m, int tail)
 
 typedef struct pv_job {
     const ah_model *m;
-    const double *x;
+    const double *x;   /* the rows, as doubles ...                      */
+    const float *xf;   /* ... or as floats (the other is NULL)          */
     size_t rows, ld, width, ntiles;
     const int64_t *labels;
     int tail, nthreads;
@@ -60,6 +61,7 @@ typedef struct pv_buf {
     size_t *pairs, *idx;
     double *xt, *ps;
     uint32_t *gt, *ge;
+    double xt16[TILE]; /* one row of a tile of float input, as doubles */
 } pv_buf;
 
 /* Write the tail's range of one value (p = up_min, up_max, lo_min, lo_max)
@@ -223,7 +225,14 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
             for (size_t tile = (size_t)t; tile < jb->ntiles;
                  tile += (size_t)jb->nthreads) {
                 size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
-                m->ops->prefetch(rep, j0, nj, jb->x + idx[i] * jb->ld + j0);
+                double v[TILE];
+                const double *row = jb->x + idx[i] * jb->ld + j0;
+                if (jb->xf) {
+                    for (size_t j = 0; j < nj; j++)
+                        v[j] = jb->xf[idx[i] * jb->ld + j0 + j];
+                    row = v;
+                }
+                m->ops->prefetch(rep, j0, nj, row);
             }
     for (size_t tile = (size_t)t; tile < jb->ntiles;
          tile += (size_t)jb->nthreads) {
@@ -233,16 +242,29 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
          * the lookups stay defined. */
         size_t ahead = TILE * (size_t)jb->nthreads; /* our next tile */
         for (size_t i = 0; i < k; i++) {
-            const double *row = jb->x + idx[i] * jb->ld + j0;
+            const double *vals;
+            if (jb->xf) { /* floats: converted here, exactly, in one pass */
+                const float *row = jb->xf + idx[i] * jb->ld + j0;
 #if defined(__GNUC__)
-            /* rows are D apart: no hardware prefetcher follows that */
-            if (j0 + ahead < D) {
-                __builtin_prefetch(row + ahead);
-                __builtin_prefetch(row + ahead + 8);
-            }
+                if (j0 + ahead < D)
+                    __builtin_prefetch(row + ahead);
 #endif
+                for (size_t j = 0; j < nj; j++)
+                    b->xt16[j] = (double)row[j];
+                vals = b->xt16;
+            } else {
+                const double *row = jb->x + idx[i] * jb->ld + j0;
+#if defined(__GNUC__)
+                /* rows are D apart: no hardware prefetcher follows that */
+                if (j0 + ahead < D) {
+                    __builtin_prefetch(row + ahead);
+                    __builtin_prefetch(row + ahead + 8);
+                }
+#endif
+                vals = row;
+            }
             for (size_t j = 0; j < nj; j++) {
-                double v = row[j];
+                double v = vals[j];
                 if (!isfinite(v)) {
                     int64_t r = (int64_t)idx[i], c = (int64_t)(j0 + j);
                     if (jb->bad_row[t] < 0 || r < jb->bad_row[t] ||
@@ -354,10 +376,11 @@ out:
     free(b.ge);
 }
 
-static int pvalues_run(const ah_model *m, const double *x, size_t rows,
-                       size_t cols, size_t ld, const int64_t *labels,
-                       int tail, double *out, int pmax_only, size_t *unseen,
-                       int threads, ah_diag *diag)
+static int pvalues_run(const ah_model *m, const void *x, int f32,
+                       size_t rows, size_t cols, size_t ld,
+                       const int64_t *labels, int tail, double *out,
+                       int pmax_only, size_t *unseen, int threads,
+                       ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!out && rows))
@@ -376,7 +399,10 @@ static int pvalues_run(const ah_model *m, const double *x, size_t rows,
     if (!jb)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     jb->m = m;
-    jb->x = x;
+    if (f32)
+        jb->xf = x;
+    else
+        jb->x = x;
     jb->rows = rows;
     jb->ld = ld;
     jb->width = ah_pvalue_width(m, tail);
@@ -423,14 +449,22 @@ int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                size_t ld, const int64_t *labels, int tail, double *out,
                size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, rows, cols, ld, labels, tail, out, 0, unseen,
+    return pvalues_run(m, x, 0, rows, cols, ld, labels, tail, out, 0, unseen,
                        threads, diag);
 }
 
-int ah__pvalues_pmax(const ah_model *m, const double *x, size_t rows,
+int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
+                   size_t cols, size_t ld, const int64_t *labels, int tail,
+                   double *out, size_t *unseen, int threads, ah_diag *diag)
+{
+    return pvalues_run(m, x, 1, rows, cols, ld, labels, tail, out, 0, unseen,
+                       threads, diag);
+}
+
+int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      double *pmax, size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, rows, cols, ld, labels, tail, pmax, 1, unseen,
-                       threads, diag);
+    return pvalues_run(m, x, f32, rows, cols, ld, labels, tail, pmax, 1,
+                       unseen, threads, diag);
 }

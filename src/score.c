@@ -58,10 +58,11 @@ static void scan_thread(void *ctx, int t)
     }
 }
 
-int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
-             size_t ld, const int64_t *labels, int tail, int stat,
-             double alpha_max, ah_scan_result *res, size_t *unseen,
-             int threads, ah_diag *diag)
+/* ah_score and ah_score_f32: x holds doubles, or floats when f32. */
+static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
+                     size_t cols, size_t ld, const int64_t *labels, int tail,
+                     int stat, double alpha_max, ah_scan_result *res,
+                     size_t *unseen, int threads, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!res && rows))
@@ -92,7 +93,9 @@ int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
     size_t miss = 0;
     for (size_t r0 = 0; r0 < rows && st == AH_OK; r0 += block) {
         size_t k = rows - r0 < block ? rows - r0 : block, u = 0;
-        st = ah__pvalues_pmax(m, x + r0 * ld, k, cols, ld,
+        const void *xr = f32 ? (const void *)((const float *)x + r0 * ld)
+                             : (const void *)((const double *)x + r0 * ld);
+        st = ah__pvalues_pmax(m, xr, f32, k, cols, ld,
                               labels ? labels + r0 : NULL, tail, pmax, &u,
                               threads, diag);
         if (st != AH_OK) {
@@ -121,4 +124,22 @@ int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
     free(jb);
     free(pmax);
     return st;
+}
+
+int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
+             size_t ld, const int64_t *labels, int tail, int stat,
+             double alpha_max, ah_scan_result *res, size_t *unseen,
+             int threads, ah_diag *diag)
+{
+    return score_run(m, x, 0, rows, cols, ld, labels, tail, stat, alpha_max,
+                     res, unseen, threads, diag);
+}
+
+int ah_score_f32(const ah_model *m, const float *x, size_t rows, size_t cols,
+                 size_t ld, const int64_t *labels, int tail, int stat,
+                 double alpha_max, ah_scan_result *res, size_t *unseen,
+                 int threads, ah_diag *diag)
+{
+    return score_run(m, x, 1, rows, cols, ld, labels, tail, stat, alpha_max,
+                     res, unseen, threads, diag);
 }

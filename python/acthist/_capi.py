@@ -16,6 +16,7 @@ import numpy as np
 
 c_size = ctypes.c_size_t
 c_double_p = ctypes.POINTER(ctypes.c_double)
+c_float_p = ctypes.POINTER(ctypes.c_float)
 c_int64_p = ctypes.POINTER(ctypes.c_int64)
 c_size_p = ctypes.POINTER(ctypes.c_size_t)
 c_uchar_p = ctypes.POINTER(ctypes.c_ubyte)
@@ -163,8 +164,12 @@ _PROTOTYPES = {
     "ah_pvalue_width": (_S, [_P, _I]),
     "ah_pvalues": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, c_double_p,
                         c_size_p, _I, _DIAG]),
+    "ah_pvalues_f32": (_I, [_P, c_float_p, _S, _S, _S, c_int64_p, _I,
+                            c_double_p, c_size_p, _I, _DIAG]),
     "ah_score": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, _I, _D,
                       ctypes.POINTER(ScanResult), c_size_p, _I, _DIAG]),
+    "ah_score_f32": (_I, [_P, c_float_p, _S, _S, _S, c_int64_p, _I, _I, _D,
+                          ctypes.POINTER(ScanResult), c_size_p, _I, _DIAG]),
     "ah_stat_score": (_D, [_I, _D, _D, _D]),
     "ah_scan_individual": (_I, [c_double_p, _S, _I, _D,
                                 ctypes.POINTER(ScanResult), c_size_p, _DIAG]),

@@ -15,8 +15,8 @@ import numpy as np
 from . import _capi
 from ._capi import Diag, lib, ptr, raise_for
 
-# Rows converted to float64 at a time when the input is not float64 already
-# (keeps the copy small next to a large float32 or memory-mapped array).
+# Rows converted to float64 at a time when the input is neither float64 nor
+# float32 in C order (keeps the copy small next to a large array).
 BLOCK_ROWS = 4096
 
 Scores = namedtuple("Scores", "score alpha size")
@@ -39,9 +39,11 @@ def _rows(x, what):
     return a.reshape(a.shape[0], int(np.prod(a.shape[1:])))
 
 
-def _f64_blocks(a):
-    """(first row, float64 C-contiguous block) pairs covering a."""
-    if a.dtype == np.float64 and a.flags.c_contiguous:
+def _blocks(a):
+    """(first row, C-contiguous block) pairs covering a: a itself when it
+    is float64 or float32 (the library reads both), else float64 copies
+    of BLOCK_ROWS rows."""
+    if a.dtype in (np.float64, np.float32) and a.flags.c_contiguous:
         yield 0, a
         return
     if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
@@ -396,14 +398,17 @@ class Model:
         width = lib.ah_pvalue_width(self._handle(), t)
         out = np.empty((a.shape[0], width, 2), dtype=np.float64)
         unseen = 0
-        for r, b in _f64_blocks(a):
+        for r, b in _blocks(a):
             u, d = ctypes.c_size_t(0), Diag()
             lp = None if lab is None else ptr(lab[r:r + b.shape[0]],
                                               ctypes.c_int64)
-            st = lib.ah_pvalues(self._handle(), ptr(b), b.shape[0],
-                                b.shape[1], b.shape[1], lp, t,
-                                ptr(out[r:r + b.shape[0]]), ctypes.byref(u),
-                                int(threads), ctypes.byref(d))
+            f32 = b.dtype == np.float32
+            fn = lib.ah_pvalues_f32 if f32 else lib.ah_pvalues
+            st = fn(self._handle(), ptr(b, ctypes.c_float if f32 else
+                                        ctypes.c_double),
+                    b.shape[0], b.shape[1], b.shape[1], lp, t,
+                    ptr(out[r:r + b.shape[0]]), ctypes.byref(u),
+                    int(threads), ctypes.byref(d))
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)
@@ -419,16 +424,19 @@ class Model:
         s = _capi.parse("stat", stat)
         res = (_capi.ScanResult * max(a.shape[0], 1))()
         unseen = 0
-        for r, b in _f64_blocks(a):
+        for r, b in _blocks(a):
             u, d = ctypes.c_size_t(0), Diag()
             lp = None if lab is None else ptr(lab[r:r + b.shape[0]],
                                               ctypes.c_int64)
             at = ctypes.addressof(res) + r * ctypes.sizeof(_capi.ScanResult)
-            st = lib.ah_score(self._handle(), ptr(b), b.shape[0], b.shape[1],
-                              b.shape[1], lp, t, s, float(alpha_max),
-                              ctypes.cast(at, ctypes.POINTER(
-                                  _capi.ScanResult)),
-                              ctypes.byref(u), int(threads), ctypes.byref(d))
+            f32 = b.dtype == np.float32
+            fn = lib.ah_score_f32 if f32 else lib.ah_score
+            st = fn(self._handle(), ptr(b, ctypes.c_float if f32 else
+                                        ctypes.c_double),
+                    b.shape[0], b.shape[1], b.shape[1], lp, t, s,
+                    float(alpha_max),
+                    ctypes.cast(at, ctypes.POINTER(_capi.ScanResult)),
+                    ctypes.byref(u), int(threads), ctypes.byref(d))
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)

@@ -115,9 +115,13 @@ def test_pvalues_match_cli():
     check(np.array_equal(m.pvalues(X.reshape(200, 8, 16), labels=XL,
                                    threads=2), ref), "(n, 8, 16) input")
     old = acthist.model.BLOCK_ROWS
-    acthist.model.BLOCK_ROWS = 7
+    acthist.model.BLOCK_ROWS = 7  # Fortran order: converted in blocks
     try:
-        check(np.array_equal(m.pvalues(X, labels=XL), ref), "blocks of 7")
+        check(np.array_equal(m.pvalues(np.asfortranarray(X), labels=XL), ref),
+              "blocks of 7")
+        s = m.score(np.asfortranarray(X), labels=XL)
+        check(np.array_equal(s.score, m.score(X, labels=XL).score),
+              "score in blocks of 7")
     finally:
         acthist.model.BLOCK_ROWS = old
     one = m.pvalues(X[3], labels=XL[3:4])

@@ -22,12 +22,14 @@ def test_bad_activations():
     check(e is None or e.status == "AH_ERR_SHAPE", "status of a wrong D")
     x = np.ones((40, 12))
     x[23, 7] = np.nan
-    for block in (4096, 10):
+    # float32 read in place, and Fortran order converted in blocks of 10
+    for block, xx in ((4096, x.astype(np.float32)),
+                      (10, np.asfortranarray(x))):
         old = acthist.model.BLOCK_ROWS
         acthist.model.BLOCK_ROWS = block
         try:
             for fn in (M.pvalues, M.score):
-                e = raises(lambda: fn(x.astype(np.float32)), acthist.Error,
+                e = raises(lambda: fn(xx), acthist.Error,
                            "row 23, column 7", "NaN, blocks of %d" % block)
                 check(e is None or (e.status == "AH_ERR_VALUE" and
                                     e.row == 23 and e.col == 7),
