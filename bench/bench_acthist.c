@@ -287,7 +287,7 @@ typedef struct pv_ctx {
     const double *x;
     const float *xf; /* the same rows as floats (the _f32 calls) */
     size_t rows, D, batch;
-    int threads;
+    int threads, f32;  /* f32: time ah_pvalues_f32 / ah_score_f32 */
     double *out;
     ah_scan_result *res;
 } pv_ctx;
@@ -297,8 +297,13 @@ static void run_pvalues(void *ctx, size_t call)
     pv_ctx *c = ctx;
     size_t r0 = c->batch == c->rows ? 0 : (call * c->batch) % (c->rows - c->batch + 1);
     ah_diag d;
-    if (ah_pvalues(c->m, c->x + r0 * c->D, c->batch, c->D, c->D, NULL, -1,
-                   c->out, NULL, c->threads, &d) != AH_OK)
+    int st = c->f32 ? ah_pvalues_f32(c->m, c->xf + r0 * c->D, c->batch, c->D,
+                                     c->D, NULL, -1, c->out, NULL,
+                                     c->threads, &d)
+                    : ah_pvalues(c->m, c->x + r0 * c->D, c->batch, c->D,
+                                 c->D, NULL, -1, c->out, NULL, c->threads,
+                                 &d);
+    if (st != AH_OK)
         die("ah_pvalues", &d);
 }
 
@@ -307,29 +312,14 @@ static void run_score(void *ctx, size_t call)
     pv_ctx *c = ctx;
     size_t r0 = c->batch == c->rows ? 0 : (call * c->batch) % (c->rows - c->batch + 1);
     ah_diag d;
-    if (ah_score(c->m, c->x + r0 * c->D, c->batch, c->D, c->D, NULL, -1,
-                 AH_STAT_BJ, 0.5, c->res, NULL, c->threads, &d) != AH_OK)
+    int st = c->f32 ? ah_score_f32(c->m, c->xf + r0 * c->D, c->batch, c->D,
+                                   c->D, NULL, -1, AH_STAT_BJ, 0.5, c->res,
+                                   NULL, c->threads, &d)
+                    : ah_score(c->m, c->x + r0 * c->D, c->batch, c->D, c->D,
+                               NULL, -1, AH_STAT_BJ, 0.5, c->res, NULL,
+                               c->threads, &d);
+    if (st != AH_OK)
         die("ah_score", &d);
-}
-
-static void run_pvalues_f32(void *ctx, size_t call)
-{
-    pv_ctx *c = ctx;
-    size_t r0 = c->batch == c->rows ? 0 : (call * c->batch) % (c->rows - c->batch + 1);
-    ah_diag d;
-    if (ah_pvalues_f32(c->m, c->xf + r0 * c->D, c->batch, c->D, c->D, NULL,
-                       -1, c->out, NULL, c->threads, &d) != AH_OK)
-        die("ah_pvalues_f32", &d);
-}
-
-static void run_score_f32(void *ctx, size_t call)
-{
-    pv_ctx *c = ctx;
-    size_t r0 = c->batch == c->rows ? 0 : (call * c->batch) % (c->rows - c->batch + 1);
-    ah_diag d;
-    if (ah_score_f32(c->m, c->xf + r0 * c->D, c->batch, c->D, c->D, NULL, -1,
-                     AH_STAT_BJ, 0.5, c->res, NULL, c->threads, &d) != AH_OK)
-        die("ah_score_f32", &d);
 }
 
 static ah_model *load_model(const char *path)
@@ -363,34 +353,26 @@ static int cmd_pvalues(int argc, char **argv, const opts *o)
     for (int b = 0; b < o->nbatches; b++) {
         size_t batch = o->batches[b] < rows ? o->batches[b] : rows;
         for (int ti = 0; ti < o->nthreads; ti++) {
-            pv_ctx c = {m, x, xf, rows, D, batch, o->threads[ti], out, res};
-            timing t = time_op(run_pvalues, &c, o);
-            line_begin(o, "pvalues");
-            model_fields(m);
-            printf(", \"batch\": %zu, \"threads\": %d, \"pairs_per_s\": %.6g",
-                   batch, o->threads[ti], (double)(batch * D) / t.med);
-            line_end(t);
-            t = time_op(run_score, &c, o);
-            line_begin(o, "score");
-            model_fields(m);
-            printf(", \"batch\": %zu, \"threads\": %d, \"per_input_s\": %.6g",
-                   batch, o->threads[ti], t.med / (double)batch);
-            line_end(t);
-            if (!o->f32)
-                continue;
-            /* the float32 entry points, on the same rows as floats */
-            t = time_op(run_pvalues_f32, &c, o);
-            line_begin(o, "pvalues_f32");
-            model_fields(m);
-            printf(", \"batch\": %zu, \"threads\": %d, \"pairs_per_s\": %.6g",
-                   batch, o->threads[ti], (double)(batch * D) / t.med);
-            line_end(t);
-            t = time_op(run_score_f32, &c, o);
-            line_begin(o, "score_f32");
-            model_fields(m);
-            printf(", \"batch\": %zu, \"threads\": %d, \"per_input_s\": %.6g",
-                   batch, o->threads[ti], t.med / (double)batch);
-            line_end(t);
+            pv_ctx c = {m, x, xf, rows, D, batch, o->threads[ti], 0, out,
+                        res};
+            /* doubles, then (--f32) the float32 entry points on the same
+             * rows as floats */
+            for (c.f32 = 0; c.f32 <= o->f32; c.f32++) {
+                timing t = time_op(run_pvalues, &c, o);
+                line_begin(o, c.f32 ? "pvalues_f32" : "pvalues");
+                model_fields(m);
+                printf(", \"batch\": %zu, \"threads\": %d, "
+                       "\"pairs_per_s\": %.6g",
+                       batch, o->threads[ti], (double)(batch * D) / t.med);
+                line_end(t);
+                t = time_op(run_score, &c, o);
+                line_begin(o, c.f32 ? "score_f32" : "score");
+                model_fields(m);
+                printf(", \"batch\": %zu, \"threads\": %d, "
+                       "\"per_input_s\": %.6g",
+                       batch, o->threads[ti], t.med / (double)batch);
+                line_end(t);
+            }
         }
     }
     free(out);
