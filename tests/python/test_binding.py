@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import subprocess
+import sys
 import tempfile
 import warnings
 
@@ -198,6 +199,40 @@ def test_threads_and_pickle():
           np.array_equal(m2.score(X, labels=XL).score, want), "pickle")
 
 
+def test_example_detect():
+    """examples/detect.py's AUCs are those of `acthist eval` on the same
+    bundled files, models and tails (to the 4 digits it prints)."""
+    r = subprocess.run([sys.executable, repo_path("examples", "detect.py")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=dict(os.environ,
+                                PYTHONPATH=repo_path("python")))
+    check(r.returncode == 0, "detect.py: %s" % r.stderr.decode())
+    if r.returncode:
+        return
+    got = json.loads(r.stdout)
+    names = ("fgsm_eps10", "pgd_eps10", "cw_l2", "synth")
+    cli("fit", "-o", tmp("pooled.ahm"), os.path.join(DATA, "background.npy"))
+    cli("fit", "-o", tmp("cond.ahm"), os.path.join(DATA, "background.npy"),
+        "--labels", os.path.join(DATA, "background_labels.npy"))
+    for key, model, tail, lab in (
+            ("pooled upper (the paper's default)", "pooled.ahm", "upper", 0),
+            ("conditional lower", "cond.ahm", "lower", 1),
+            ("conditional both", "cond.ahm", "both", 1)):
+        args = ["eval", tmp(model), "--tail", tail, "--json",
+                "--clean", os.path.join(DATA, "clean.npy")]
+        if lab:
+            args += ["--clean-labels", os.path.join(DATA, "clean_labels.npy")]
+        for n in names:
+            args += ["--anomalous", os.path.join(DATA, n + ".npy")]
+            if lab:
+                args += ["--anomalous-labels",
+                         os.path.join(DATA, n + "_labels.npy")]
+        ev = json.loads(cli(*args))
+        want = [round(x["auc"], 4) for x in ev["sets"]]
+        check([got[key][n] for n in names] == want,
+              "%s: detect.py %s, eval %s" % (key, got[key], want))
+
+
 def test_metrics_brute_force():
     r = np.random.default_rng(7)
     c = np.round(r.normal(size=300), 1)
@@ -234,5 +269,5 @@ def test_unseen_labels_warn():
 run("test_binding", [test_fit_paths_match_cli, test_save_load_info,
                      test_pvalues_match_cli, test_score_matches_cli_and_scan,
                      test_scan_group_matches_cli, test_threads_and_pickle,
-                     test_metrics_brute_force,
+                     test_example_detect, test_metrics_brute_force,
                      test_unseen_labels_warn])
