@@ -94,10 +94,11 @@ def activation_batches(net, module, loader, labels="predicted"):
 
     def make():
         import torch
-        with ActivationRecorder({"m": module}) as rec, torch.no_grad():
+        with ActivationRecorder({"m": module}) as rec:
             for batch in loader:
                 x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                out = net(x)
+                with torch.no_grad():  # not across the yield: the caller's
+                    out = net(x)       # code runs there
                 act = rec.activations("m")
                 rec.clear()
                 if labels is None:

@@ -39,6 +39,14 @@ def _rows(x, what):
     return a.reshape(a.shape[0], int(np.prod(a.shape[1:])))
 
 
+def _background(x, what):
+    """Background rows (n, D); a 1-D array is n rows of one node, as in a
+    .npy file."""
+    if np.ndim(x) == 1:
+        return np.asarray(x).reshape(-1, 1)
+    return _rows(x, what)
+
+
 def _blocks(a):
     """(first row, C-contiguous block) pairs covering a: a itself when it
     is float64 or float32 (the library reads both), else float64 copies
@@ -113,7 +121,7 @@ class _BatchSource:
                                  "(activations, labels)"
                                  % (self.index, len(item)))
             item, lab = item
-        a = _rows(item, "batch %d" % self.index)
+        a = _background(item, "batch %d" % self.index)
         if a.shape[1] != self.cols:
             raise ValueError("acthist: batch %d has %d nodes, the first had "
                              "%d" % (self.index, a.shape[1], self.cols))
@@ -196,8 +204,7 @@ class Model:
         C-contiguous x is read in place; any other dtype or a memory-mapped
         file is converted BLOCK_ROWS rows at a time, so a background larger
         than memory can be fitted from np.load(path, mmap_mode="r")."""
-        a = _rows(x, "background") if np.ndim(x) != 1 else \
-            np.asarray(x).reshape(-1, 1)
+        a = _background(x, "background")
         lab = _labels(labels, a.shape[0], "labels")
         o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
         if a.dtype == np.float64 and a.flags.c_contiguous:
@@ -236,7 +243,8 @@ class Model:
         if first is None:
             raise ValueError("acthist: fit_batches got no batches")
         has_labels = isinstance(first, tuple)
-        cols = _rows(first[0] if has_labels else first, "batch 0").shape[1]
+        cols = _background(first[0] if has_labels else first,
+                           "batch 0").shape[1]
         o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
         return cls._fit_source(make, cols, has_labels, o)
 

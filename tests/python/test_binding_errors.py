@@ -99,6 +99,15 @@ def test_bad_batches():
            "a second pass with fewer rows")
 
 
+def test_one_node():
+    """A 1-D background is n rows of one node, in fit and in batches."""
+    v = np.arange(15.0)
+    a = acthist.Model.fit(v).to_bytes()
+    b = acthist.Model.fit_batches([v[:10], v[10:]]).to_bytes()
+    check(a == b and acthist.Model.from_bytes(a).nodes == 1,
+          "1-D background in fit and fit_batches")
+
+
 def test_bad_files():
     path = os.path.join(TMP, "m.ahm")
     M.save(path)
@@ -137,5 +146,5 @@ def test_bad_scans():
 
 
 run("test_binding_errors", [test_bad_activations, test_bad_background,
-                            test_bad_batches, test_bad_files,
+                            test_bad_batches, test_one_node, test_bad_files,
                             test_bad_scans])
