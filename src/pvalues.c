@@ -226,12 +226,12 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
                  tile += (size_t)jb->nthreads) {
                 size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
                 double v[TILE];
-                const double *row = jb->x + idx[i] * jb->ld + j0;
-                if (jb->xf) {
+                const double *row = v;
+                if (jb->xf)
                     for (size_t j = 0; j < nj; j++)
                         v[j] = jb->xf[idx[i] * jb->ld + j0 + j];
-                    row = v;
-                }
+                else
+                    row = jb->x + idx[i] * jb->ld + j0;
                 m->ops->prefetch(rep, j0, nj, row);
             }
     for (size_t tile = (size_t)t; tile < jb->ntiles;

@@ -14,6 +14,7 @@
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #define BLOCK_VALUES (1u << 22)
@@ -24,11 +25,15 @@ static double *block_alloc(size_t bytes)
 {
     void *p = malloc(bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    /* the whole 4 KB pages inside the buffer */
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
-              b = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
-    if (p && bytes >= HUGE_PAGE && b > a)
-        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+    long page = sysconf(_SC_PAGESIZE);
+    if (p && bytes >= HUGE_PAGE && page > 0) {
+        /* the whole pages inside the buffer */
+        uintptr_t mask = (uintptr_t)page - 1,
+                  a = ((uintptr_t)p + mask) & ~mask,
+                  b = ((uintptr_t)p + bytes) & ~mask;
+        if (b > a)
+            (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+    }
 #endif
     return p;
 }
