@@ -181,6 +181,39 @@ def test_scan_group_matches_cli():
           "the group score is not phi of its own subset")
 
 
+def test_other_methods_and_options():
+    """Options reach the library: empirical and KDE models, quantile bins,
+    another atom share, a lower tail, and the fractional group scan with
+    bj and hc, each the same bits as the CLI with the same options."""
+    small, sx = BG[:600, :16], X[:60, :16]
+    np.save(tmp("small.npy"), small)
+    np.save(tmp("sx.npy"), sx)
+    for args, kw in ((["--method", "empirical"], {"method": "empirical"}),
+                     (["--method", "kde"], {"method": "kde"}),
+                     (["--bins", "auto", "--binning", "quantile",
+                       "--atom-share", "0.1", "--tail", "lower"],
+                      {"bins": "auto", "binning": "quantile",
+                       "atom_share": 0.1, "tail": "lower"})):
+        cli("fit", "-o", tmp("o.ahm"), tmp("small.npy"), *args)
+        with open(tmp("o.ahm"), "rb") as f:
+            check(acthist.Model.fit(small, **kw).to_bytes() == f.read(),
+                  "fit %s differs from the CLI" % args)
+    # 8 bins: wide p-value ranges, where the fractional count differs
+    cli("fit", "-o", tmp("b8.ahm"), tmp("small.npy"), "--bins", 8)
+    p = acthist.Model.load(tmp("b8.ahm")).pvalues(sx)
+    for stat in ("bj", "hc"):
+        out = json.loads(cli("scan-group", tmp("b8.ahm"), tmp("sx.npy"),
+                             "--stat", stat, "--alpha-max", "0.3",
+                             "--fractional", "--restarts", 3, "--seed", 9,
+                             "--json"))
+        g = acthist.scan_group(p, stat=stat, alpha_max=0.3, fractional=True,
+                               restarts=3, seed=9)
+        check(g.score == out["score"] and
+              list(np.flatnonzero(g.nodes)) == out["nodes"],
+              "fractional %s group scan: %r vs CLI %r"
+              % (stat, g.score, out["score"]))
+
+
 def test_threads_and_pickle():
     """ctypes releases the GIL in C calls: Python threads share one model
     (its queries are const) and must get what one call gets."""
@@ -268,6 +301,7 @@ def test_unseen_labels_warn():
 
 run("test_binding", [test_fit_paths_match_cli, test_save_load_info,
                      test_pvalues_match_cli, test_score_matches_cli_and_scan,
-                     test_scan_group_matches_cli, test_threads_and_pickle,
+                     test_scan_group_matches_cli,
+                     test_other_methods_and_options, test_threads_and_pickle,
                      test_example_detect, test_metrics_brute_force,
                      test_unseen_labels_warn])
