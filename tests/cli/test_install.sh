@@ -3,7 +3,8 @@
 # would: the pkg-config file, the header and shared library (examples/
 # embed.c built with pkg-config gives the same scores as `acthist score`),
 # the installed CLI, the man page (up to date with the help texts), the
-# Python binding over the installed library, and make uninstall.
+# Python binding over the installed library, pip install ./python, and
+# make uninstall.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(dirname "$ACTHIST")
@@ -64,6 +65,23 @@ s = m.score(np.load('$ROOT/data/clean.npy'))
 rows = np.genfromtxt('$TMP/embed.csv', delimiter=',', names=True)
 assert np.array_equal(s.score, rows['score']), 'scores differ'
 "
+# pip install ./python in a venv (Debian's pip, setuptools and wheel; no
+# network): the package builds and carries its own library, and imports
+# from anywhere with neither PYTHONPATH nor ACTHIST_LIBRARY.  Once, in the
+# plain suite: the sanitizer suite's library is not the one pip builds.
+if [ -z "$SANFLAGS" ]; then
+    check "venv" $PY -m venv --system-site-packages "$TMP/venv"
+    check "pip install ./python" env -u ACTHIST_LIBRARY "$TMP/venv/bin/pip" install -q \
+        --no-index --no-build-isolation "$ROOT/python"
+    (cd "$TMP" && env -u ACTHIST_LIBRARY -u PYTHONPATH "$TMP/venv/bin/python" -c "
+import acthist, numpy as np, os
+assert os.path.dirname(acthist._capi.lib._name) == os.path.dirname(acthist.__file__), acthist._capi.lib._name
+m = acthist.Model.load('$TMP/m.ahm')
+rows = np.genfromtxt('$TMP/embed.csv', delimiter=',', names=True)
+assert np.array_equal(m.score(np.load('$ROOT/data/clean.npy')).score, rows['score'])
+") >"$TMP/out" 2>"$TMP/err" && pass || { fail "the pip-installed package"; cat "$TMP/err" >&2; }
+    rm -rf "$ROOT/python/build" "$ROOT/python/acthist.egg-info"
+fi
 check "make uninstall" make -s -C "$ROOT" BUILD="$BUILD" PREFIX="$P" uninstall
 left=$(find "$P" -type f -o -type l)
 [ -z "$left" ] && pass || fail "left after uninstall: $left"
