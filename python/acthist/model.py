@@ -302,9 +302,10 @@ class Model:
         return (Model.from_bytes, (self.to_bytes(),))
 
     def close(self):
-        """Free the C model now (also done when the object is collected)."""
+        """Free the C model now (also done when the object is collected).
+        Not while another thread is using the model."""
         h, self._h = getattr(self, "_h", None), None
-        if h:
+        if h and lib is not None:  # None at interpreter shutdown
             lib.ah_model_free(h)
 
     __del__ = close
