@@ -461,6 +461,62 @@ block_avx512(const chord_t *c, const uint32_t *cnt, uint64_t ctop,
 }
 #endif
 
+#ifdef AH__HAVE_X86_KERNELS
+/* Four buckets at a time: the counts C(k) and the nonzero flags are taken
+ * in scalar (uint64 arithmetic, 16 steps), the bounds as in the scalar
+ * kernel, lane by lane (the same operations in the same order, so the
+ * same bits). */
+__attribute__((target("avx2"))) static uint32_t
+block_avx2(const chord_t *c, const uint32_t *cnt, uint64_t ctop,
+           uint64_t L, uint32_t nofu, double lb, double *vmaxp)
+{
+    double Cs[16];
+    uint64_t C = ctop;
+    uint32_t has = 0;
+    for (int k = 15; k >= 0; k--) {
+        Cs[k] = (double)C;
+        has |= (uint32_t)(cnt[k] != 0) << k;
+        C -= cnt[k];
+    }
+    const __m256d dL = _mm256_set1_pd((double)L), h1w = _mm256_set1_pd(c->h1w),
+                  il = _mm256_set1_pd(c->il), iu = _mm256_set1_pd(c->iu),
+                  l0 = _mm256_set1_pd(c->l0), dl = _mm256_set1_pd(c->dl),
+                  u0 = _mm256_set1_pd(c->u0), du = _mm256_set1_pd(c->du),
+                  inf = _mm256_set1_pd(INFINITY), vlb = _mm256_set1_pd(lb),
+                  m1 = _mm256_set1_pd(1.0 + AH__SCAN_MARGIN),
+                  one = _mm256_set1_pd(1.0);
+    const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
+    const int finite = c->u0 < INFINITY;
+    __m256d vmax = _mm256_setzero_pd();
+    uint32_t keep = 0;
+    for (int q = 0; q < 4; q++) {
+        __m256d kd = _mm256_setr_pd(4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3);
+        __m256d Cd = _mm256_loadu_pd(Cs + 4 * q);
+        __m256d h = _mm256_min_pd(_mm256_add_pd(kd, one), h1w);
+        __m256d fl = _mm256_add_pd(l0, _mm256_mul_pd(dl, _mm256_mul_pd(h, il)));
+        __m256d v = _mm256_mul_pd(Cd, fl);
+        __m256d fu = finite ? _mm256_add_pd(
+                                  u0, _mm256_mul_pd(du, _mm256_mul_pd(kd, iu)))
+                            : inf;
+        __m256i nb = _mm256_and_si256(
+            _mm256_set1_epi64x((long long)(nofu >> (4 * q))), bit);
+        fu = _mm256_blendv_pd(fu, inf,
+                              _mm256_castsi256_pd(_mm256_cmpeq_epi64(nb, bit)));
+        __m256d u = _mm256_mul_pd(Cd, fu);
+        __m256d over = _mm256_cmp_pd(Cd, dL, _CMP_GT_OQ);
+        vmax = _mm256_blendv_pd(vmax, _mm256_max_pd(vmax, v), over);
+        int pruned = _mm256_movemask_pd(
+            _mm256_cmp_pd(_mm256_mul_pd(u, m1), vlb, _CMP_LT_OQ));
+        keep |= ((has >> (4 * q)) & 15u & ~(uint32_t)pruned) << (4 * q);
+    }
+    __m128d m2 = _mm_max_pd(_mm256_castpd256_pd128(vmax),
+                            _mm256_extractf128_pd(vmax, 1));
+    *vmaxp = _mm_cvtsd_f64(_mm_max_sd(m2, _mm_unpackhi_pd(m2, m2)));
+    _mm256_zeroupper(); /* see grid_count.c */
+    return keep;
+}
+#endif
+
 uint32_t ah__block_keep(const chord_t *c, const uint32_t *cnt, uint64_t ctop,
                         uint64_t L, uint32_t nofu, double lb, double *vmax,
                         int isa)
@@ -470,6 +526,8 @@ uint32_t ah__block_keep(const chord_t *c, const uint32_t *cnt, uint64_t ctop,
 #ifdef AH__HAVE_X86_KERNELS
     if (isa == AH__ISA_AVX512)
         return block_avx512(c, cnt, ctop, L, nofu, lb, vmax);
+    if (isa == AH__ISA_AVX2)
+        return block_avx2(c, cnt, ctop, L, nofu, lb, vmax);
 #endif
     return block_scalar(c, cnt, ctop, L, nofu, lb, vmax);
 }
