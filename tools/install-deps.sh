@@ -5,7 +5,8 @@
 #   tests:        Debian's python3-numpy (CLI tests check against NumPy,
 #                 the Python binding runs on it), pkgconf (make install),
 #                 python3-venv, python3-pip, python3-setuptools and
-#                 python3-wheel (pip install ./python, offline),
+#                 python3-wheel (pip install ./python, offline), g++ (the
+#                 header from C++),
 #                 chromium (renders the SVG plots headlessly)
 #   experiments:  python3-torch, python3-torchvision, dataset-fashion-mnist,
 #                 libopenblas0-pthread (torch's dense layers use it)
@@ -13,7 +14,7 @@ set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
 #        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
-base="gcc make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium"
+base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium"
 if [ "${1:-}" = --only ]; then
     shift
     base=""

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make install into a scratch prefix, then use it as an outside program
 # would: the pkg-config file, the header and shared library (examples/
-# embed.c built with pkg-config gives the same scores as `acthist score`),
+# embed.c built with pkg-config gives the same scores as `acthist score`;
+# a C++ program compiles against the header),
 # the installed CLI, the man page (up to date with the help texts), the
 # Python binding over the installed library, pip install ./python, and
 # make uninstall.
@@ -48,6 +49,33 @@ LD_LIBRARY_PATH="$P/lib" "$TMP/embed" "$TMP/m.ahm" /nonexistent.npy >/dev/null 2
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "nonexistent.npy" "$TMP/err" && pass \
     || fail "embed on a missing file: exit $rc, $(cat "$TMP/err")"
+# The header from C++ (an inference server's language): extern "C", no
+# warnings under -Wall -Wextra -pedantic, and a call that links.
+cat >"$TMP/use.cpp" <<'CPP'
+#include <acthist.h>
+#include <cstdio>
+#include <vector>
+int main()
+{
+    std::vector<double> bg(200 * 3), out(2 * 3 * 2);
+    for (size_t i = 0; i < bg.size(); i++)
+        bg[i] = (double)(i % 17);
+    ah_model *m = nullptr;
+    ah_diag d;
+    if (ah_model_fit(&m, bg.data(), 200, 3, 3, nullptr, nullptr, &d) != AH_OK ||
+        ah_pvalues(m, bg.data(), 2, 3, 3, nullptr, -1, out.data(), nullptr, 1,
+                   &d) != AH_OK)
+        return 1;
+    std::printf("%s %zu\n", AH_VERSION_STRING, ah_model_nodes(m));
+    ah_model_free(m);
+    return 0;
+}
+CPP
+check "C++ against the installed header and library" \
+    ${CXX:-c++} -std=c++11 -Wall -Wextra -Werror -pedantic $SANFLAGS "$TMP/use.cpp" \
+        $(pkg-config --cflags --libs acthist) -o "$TMP/use"
+env LD_LIBRARY_PATH="$P/lib" "$TMP/use" >"$TMP/out" 2>"$TMP/err" &&
+    grep -q " 3$" "$TMP/out" && pass || fail "the C++ program: $(cat "$TMP/out" "$TMP/err")"
 sh "$ROOT/tools/make-man.sh" "$ACTHIST" >"$TMP/acthist.1"
 cmp -s "$TMP/acthist.1" "$ROOT/docs/acthist.1" && pass \
     || fail "docs/acthist.1 is out of date with the help texts: run make man"
