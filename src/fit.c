@@ -8,7 +8,7 @@
  * representations keep every value by nature.  Results do not depend on the
  * chunk size: every row is accounted for independently of its chunk.
  */
-#include "model.h"
+#include "fitter.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,20 +17,6 @@
 /* A conditional fit with more labels than this is almost surely a mistake
  * (activations given as labels) and would exhaust memory. */
 #define AH__MAX_LABELS 4096
-
-typedef struct label_entry {
-    int64_t label;
-    ah__pass1 p1;
-} label_entry;
-
-typedef struct fitter {
-    size_t D;
-    int need_mg;
-    int has_labels;
-    ah__pass1 pooled;
-    label_entry *lab; /* sorted by label */
-    size_t nlab, caplab;
-} fitter;
 
 static int pass1_init(ah__pass1 *p, size_t D, int need_mg)
 {
@@ -99,7 +85,7 @@ static void pass1_add_rows(ah__pass1 *p, const double *const *rows, size_t k,
 }
 
 /* Index of label in the sorted table, or where it would be inserted. */
-static size_t label_search(const label_entry *lab, size_t n, int64_t label)
+static size_t label_search(const ah__label_pass1 *lab, size_t n, int64_t label)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -112,7 +98,7 @@ static size_t label_search(const label_entry *lab, size_t n, int64_t label)
     return lo;
 }
 
-static int fitter_label(fitter *f, int64_t label, ah__pass1 **out,
+int ah__fitter_label(ah__fitter *f, int64_t label, ah__pass1 **out,
                         ah_diag *diag)
 {
     size_t i = label_search(f->lab, f->nlab, label);
@@ -131,7 +117,7 @@ static int fitter_label(fitter *f, int64_t label, ah__pass1 **out,
                         AH__MAX_LABELS);
     if (f->nlab == f->caplab) {
         size_t cap = f->caplab ? 2 * f->caplab : 16;
-        label_entry *p = realloc(f->lab, cap * sizeof *p);
+        ah__label_pass1 *p = realloc(f->lab, cap * sizeof *p);
         if (!p)
             return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
         f->lab = p;
@@ -147,7 +133,7 @@ static int fitter_label(fitter *f, int64_t label, ah__pass1 **out,
     return AH_OK;
 }
 
-static void fitter_free(fitter *f)
+void ah__fitter_free(ah__fitter *f)
 {
     pass1_free(&f->pooled);
     for (size_t i = 0; i < f->nlab; i++)
@@ -155,7 +141,7 @@ static void fitter_free(fitter *f)
     free(f->lab);
 }
 
-static int check_options(const ah_fit_options *o, ah_diag *diag)
+int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
 {
     if (o->method < 0 || o->method > AH_METHOD_KDE)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown method %d",
@@ -281,7 +267,7 @@ static int for_each_set(chunk_scratch *sc, const double *rows,
 }
 
 typedef struct pass1_ctx {
-    fitter *f;
+    ah__fitter *f;
     chunk_scratch sc;
 } pass1_ctx;
 
@@ -289,11 +275,11 @@ static int pass1_rows(void *ctx, int pooled, int64_t label,
                       const double *const *rows, size_t n, size_t first,
                       ah_diag *diag)
 {
-    fitter *f = ctx;
+    ah__fitter *f = ctx;
     ah__pass1 *p = &f->pooled;
     (void)first;
     if (!pooled) {
-        int st = fitter_label(f, label, &p, diag);
+        int st = ah__fitter_label(f, label, &p, diag);
         if (st != AH_OK)
             return st;
     }
@@ -312,6 +298,8 @@ static int pass1_chunk(void *ctx, const double *rows, const int64_t *labels,
 typedef struct pass_ctx {
     ah_model *m;
     int pass;
+    int against_plan; /* a shard counting against a merged plan */
+    size_t *set_rows; /* rows per set, or NULL */
     chunk_scratch sc;
 } pass_ctx;
 
@@ -324,11 +312,18 @@ static int passn_rows(void *ctx, int pooled, int64_t label,
     if (!pooled) {
         int seen;
         s = ah__model_set_for(c->m, label, &seen);
+        if (!seen && c->against_plan)
+            return ah__fail(diag, AH_ERR_VALUE, (int64_t)first, -1,
+                            "label %lld is not in the plan (was this "
+                            "shard's plan left out of the merge?)",
+                            (long long)label);
         if (!seen)
             return ah__fail(diag, AH_ERR_IO, (int64_t)first, -1,
                             "background changed between passes: label "
                             "%lld is new", (long long)label);
     }
+    if (c->set_rows)
+        c->set_rows[s] += n;
     c->m->ops->add_rows(c->m->sets[s].rep, c->pass, rows, n);
     return AH_OK;
 }
@@ -368,6 +363,116 @@ const ah__rep_ops *ah__ops_for(int method)
     }
 }
 
+/* The buffers one pass reads through: a chunk of rows, their labels and
+ * the scratch that groups them by label. */
+typedef struct pass_buffers {
+    double *buf;
+    int64_t *lab;
+    chunk_scratch sc;
+} pass_buffers;
+
+static void buffers_free(pass_buffers *b)
+{
+    free(b->buf);
+    free(b->lab);
+    free(b->sc.ptr);
+    free(b->sc.pair);
+}
+
+static int buffers_init(pass_buffers *b, size_t D, size_t chunk,
+                        ah_diag *diag)
+{
+    size_t bufn;
+    memset(b, 0, sizeof *b);
+    if (!ah__mul_ok(chunk, D, &bufn) || !ah__mul_ok(bufn, sizeof(double), &bufn))
+        return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
+                        "chunk of %zu rows x %zu nodes overflows", chunk, D);
+    b->buf = malloc(bufn);
+    b->lab = malloc(chunk * sizeof *b->lab);
+    b->sc.D = D;
+    b->sc.ptr = malloc(chunk * sizeof *b->sc.ptr);
+    b->sc.pair = malloc(2 * chunk * sizeof *b->sc.pair);
+    if (!b->buf || !b->lab || !b->sc.ptr || !b->sc.pair) {
+        buffers_free(b);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    return AH_OK;
+}
+
+int ah__fitter_init(ah__fitter *f, size_t D, int need_mg, ah_diag *diag)
+{
+    memset(f, 0, sizeof *f);
+    f->D = D;
+    f->need_mg = need_mg;
+    if (pass1_init(&f->pooled, D, need_mg) != AH_OK) {
+        ah__fitter_free(f);
+        memset(f, 0, sizeof *f);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    return AH_OK;
+}
+
+int ah__fit_pass1(ah__fitter *f, ah_row_source *src, size_t chunk,
+                  size_t *rows, ah_diag *diag)
+{
+    pass_buffers b;
+    int st = buffers_init(&b, f->D, chunk, diag);
+    if (st != AH_OK)
+        return st;
+    pass1_ctx c = {f, b.sc};
+    st = stream_rows(src, chunk, b.buf, b.lab, pass1_chunk, &c, rows, diag);
+    buffers_free(&b);
+    return st;
+}
+
+int ah__model_begin(ah_model **out, const ah__fitter *f, size_t rows,
+                    const ah_fit_options *opts, ah_diag *diag)
+{
+    *out = NULL;
+    ah_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    m->opts = *opts;
+    m->ops = ah__ops_for(opts->method);
+    m->D = f->D;
+    m->N = rows;
+    m->nsets = 1 + f->nlab;
+    m->sets = calloc(m->nsets, sizeof *m->sets);
+    m->labels = malloc((f->nlab ? f->nlab : 1) * sizeof *m->labels);
+    if (!m->sets || !m->labels) {
+        ah_model_free(m);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    for (size_t s = 0; s < m->nsets; s++) {
+        const ah__pass1 *p = s == 0 ? &f->pooled : &f->lab[s - 1].p1;
+        m->sets[s].label = s == 0 ? AH_POOLED : f->lab[s - 1].label;
+        m->sets[s].n = p->n;
+        if (s > 0)
+            m->labels[s - 1] = f->lab[s - 1].label;
+        int st = m->ops->begin(&m->sets[s].rep, f->D, p, opts, diag);
+        if (st != AH_OK) {
+            ah_model_free(m);
+            return st;
+        }
+    }
+    *out = m;
+    return AH_OK;
+}
+
+int ah__fit_count(ah_model *m, int pass, ah_row_source *src, size_t chunk,
+                  int against_plan, size_t *set_rows, size_t *rows,
+                  ah_diag *diag)
+{
+    pass_buffers b;
+    int st = buffers_init(&b, m->D, chunk, diag);
+    if (st != AH_OK)
+        return st;
+    pass_ctx c = {m, pass, against_plan, set_rows, b.sc};
+    st = stream_rows(src, chunk, b.buf, b.lab, passn_chunk, &c, rows, diag);
+    buffers_free(&b);
+    return st;
+}
+
 int ah_model_fit_source(ah_model **out, ah_row_source *src,
                         const ah_fit_options *opts_in, ah_diag *diag)
 {
@@ -380,100 +485,42 @@ int ah_model_fit_source(ah_model **out, ah_row_source *src,
         opts = *opts_in;
     else
         ah_fit_options_default(&opts);
-    int st = check_options(&opts, diag);
+    int st = ah__fit_options_check(&opts, diag);
     if (st != AH_OK)
         return st;
     size_t D = src->cols;
     if (D == 0)
         return ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no nodes");
     size_t chunk = opts.chunk_rows ? opts.chunk_rows : 1024;
-    size_t bufn;
-    if (!ah__mul_ok(chunk, D, &bufn) || !ah__mul_ok(bufn, sizeof(double), &bufn))
-        return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
-                        "chunk of %zu rows x %zu nodes overflows", chunk, D);
-    double *buf = malloc(bufn);
-    int64_t *lab = malloc(chunk * sizeof *lab);
-    chunk_scratch sc = {D, malloc(chunk * sizeof *sc.ptr),
-                        malloc(2 * chunk * sizeof *sc.pair)};
-    fitter f = {.D = D, .need_mg = opts.method == AH_METHOD_HIST,
-                .has_labels = src->has_labels};
-    ah_model *m = NULL;
-    if (!buf || !lab || !sc.ptr || !sc.pair ||
-        pass1_init(&f.pooled, D, f.need_mg) != AH_OK) {
-        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-        goto done;
-    }
-    size_t rows = 0;
-    pass1_ctx p1c = {&f, sc};
-    st = stream_rows(src, chunk, buf, lab, pass1_chunk, &p1c, &rows, diag);
+    ah__fitter f;
+    st = ah__fitter_init(&f, D, opts.method == AH_METHOD_HIST, diag);
     if (st != AH_OK)
-        goto done;
-    if (rows == 0) {
+        return st;
+    ah_model *m = NULL;
+    size_t rows = 0;
+    st = ah__fit_pass1(&f, src, chunk, &rows, diag);
+    if (st == AH_OK && rows == 0)
         st = ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no rows");
-        goto done;
-    }
-    if (rows >= UINT32_MAX) {
+    if (st == AH_OK && rows >= UINT32_MAX)
         st = ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
                       "background of %zu rows exceeds 2^32-1", rows);
-        goto done;
-    }
-    m = calloc(1, sizeof *m);
-    if (!m) {
-        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-        goto done;
-    }
-    m->opts = opts;
-    m->ops = ah__ops_for(opts.method);
-    m->D = D;
-    m->N = rows;
-    m->nsets = 1 + f.nlab;
-    m->sets = calloc(m->nsets, sizeof *m->sets);
-    m->labels = malloc((f.nlab ? f.nlab : 1) * sizeof *m->labels);
-    if (!m->sets || !m->labels) {
-        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-        goto done;
-    }
-    for (size_t s = 0; s < m->nsets; s++) {
-        const ah__pass1 *p = s == 0 ? &f.pooled : &f.lab[s - 1].p1;
-        m->sets[s].label = s == 0 ? AH_POOLED : f.lab[s - 1].label;
-        m->sets[s].n = p->n;
-        if (s > 0)
-            m->labels[s - 1] = f.lab[s - 1].label;
-        st = m->ops->begin(&m->sets[s].rep, D, p, &opts, diag);
-        if (st != AH_OK)
-            goto done;
-    }
+    if (st == AH_OK)
+        st = ah__model_begin(&m, &f, rows, &opts, diag);
     /* The first-pass summaries are no longer needed: free them before the
      * counting passes so that peak memory is one of the two, not both. */
-    fitter_free(&f);
-    memset(&f, 0, sizeof f);
-    for (int pass = 1; pass <= m->ops->passes; pass++) {
+    ah__fitter_free(&f);
+    for (int pass = 1; st == AH_OK && pass <= m->ops->passes; pass++) {
         st = src->rewind(src->ctx, diag);
-        if (st != AH_OK)
-            goto done;
-        pass_ctx c = {m, pass, sc};
         size_t again = 0;
-        st = stream_rows(src, chunk, buf, lab, passn_chunk, &c, &again, diag);
-        if (st != AH_OK)
-            goto done;
-        if (again != rows) {
+        if (st == AH_OK)
+            st = ah__fit_count(m, pass, src, chunk, 0, NULL, &again, diag);
+        if (st == AH_OK && again != rows)
             st = ah__fail(diag, AH_ERR_IO, -1, -1,
                           "background changed between passes (%zu rows, "
                           "then %zu)", rows, again);
-            goto done;
-        }
-        for (size_t s = 0; s < m->nsets; s++) {
+        for (size_t s = 0; st == AH_OK && s < m->nsets; s++)
             st = m->ops->end_pass(m->sets[s].rep, pass, diag);
-            if (st != AH_OK)
-                goto done;
-        }
     }
-done:
-    fitter_free(&f);
-    free(buf);
-    free(lab);
-    free(sc.ptr);
-    free(sc.pair);
     if (st != AH_OK) {
         ah_model_free(m);
         return st;

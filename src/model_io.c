@@ -8,15 +8,12 @@
  * model.
  */
 #include "bytes.h"
+#include "file_io.h"
 #include "model.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FORMAT_MAJOR 1
 #define FORMAT_MINOR 1
@@ -25,17 +22,6 @@
 
 static const unsigned char magic[8] = {0x89, 'A', 'H', 'M', '\r', '\n', 0x1a,
                                        '\n'};
-
-/* FNV-1a, 64 bits: detects truncation and bit flips; not cryptographic. */
-static uint64_t fnv1a64(const unsigned char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
@@ -86,7 +72,7 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
         m->ops->write(m->sets[i].rep, q + SET_HEADER_BYTES);
         q += SET_HEADER_BYTES + pad8(pb);
     }
-    ah__put_u64(q, fnv1a64(p, total - 8));
+    ah__put_u64(q, ah__fnv1a64(p, total - 8));
     *len = total;
     return AH_OK;
 }
@@ -103,46 +89,7 @@ int ah_model_save(const ah_model *m, const char *path, ah_diag *diag)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "%s: out of memory for %zu bytes", path, len);
     ah_model_save_memory(m, buf, &len, diag);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        free(buf);
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    int st = AH_OK;
-    if (fd < 0) {
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot create: %s", path,
-                      strerror(errno));
-        goto out;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: write failed: %s",
-                          path, strerror(errno));
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (st == AH_OK && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot sync: %s", path,
-                      strerror(errno));
-    if (close(fd) != 0 && st == AH_OK)
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: close failed: %s", path,
-                      strerror(errno));
-    if (st == AH_OK && rename(tmp, path) != 0)
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot rename into place: %s",
-                      path, strerror(errno));
-    if (st != AH_OK)
-        unlink(tmp);
-out:
-    free(tmp);
+    int st = ah__write_atomic(path, buf, len, diag);
     free(buf);
     return st;
 }
@@ -175,7 +122,7 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                         "%s: truncated or extended model: header says %llu "
                         "bytes, file has %zu", name, (unsigned long long)total,
                         len);
-    if (ah__get_u64(p + len - 8) != fnv1a64(p, len - 8))
+    if (ah__get_u64(p + len - 8) != ah__fnv1a64(p, len - 8))
         return ah__fail(diag, AH_ERR_CHECKSUM, -1, -1,
                         "%s: checksum mismatch: the model is corrupted", name);
     if (ah__get_u32(p + 12) != HEADER_BYTES)
@@ -267,36 +214,11 @@ int ah_model_load(ah_model **out, const char *path, ah_diag *diag)
     if (!out || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open: %s", path,
-                        strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not a regular file",
-                        path);
-    }
-    size_t len = (size_t)sb.st_size;
-    unsigned char *buf = malloc(len ? len : 1);
-    if (!buf) {
-        close(fd);
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "%s: out of memory for %zu bytes", path, len);
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t r = read(fd, buf + off, len - off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        off += (size_t)r;
-    }
-    close(fd);
-    int st = off == len ? ah_model_load_memory(out, buf, len, path, diag)
-                        : ah__fail(diag, AH_ERR_IO, -1, -1,
-                                   "%s: read failed", path);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int st = ah__read_whole(path, &buf, &len, diag);
+    if (st == AH_OK)
+        st = ah_model_load_memory(out, buf, len, path, diag);
     free(buf);
     return st;
 }

@@ -1,0 +1,107 @@
+/*
+ * file_io.c - whole-file reads, atomic writes and the checksum, shared by
+ * the model file and the shard files (internal).
+ */
+#include "file_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+uint64_t ah__fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int ah__write_atomic(const char *path, const unsigned char *buf, size_t len,
+                     ah_diag *diag)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    int st = AH_OK;
+    if (fd < 0) {
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot create: %s", path,
+                      strerror(errno));
+        goto out;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: write failed: %s",
+                          path, strerror(errno));
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (st == AH_OK && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot sync: %s", path,
+                      strerror(errno));
+    if (close(fd) != 0 && st == AH_OK)
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: close failed: %s", path,
+                      strerror(errno));
+    if (st == AH_OK && rename(tmp, path) != 0)
+        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot rename into place: %s",
+                      path, strerror(errno));
+    if (st != AH_OK)
+        unlink(tmp);
+out:
+    free(tmp);
+    return st;
+}
+
+int ah__read_whole(const char *path, unsigned char **out, size_t *len_out,
+                   ah_diag *diag)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open: %s", path,
+                        strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not a regular file",
+                        path);
+    }
+    size_t len = (size_t)sb.st_size;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        close(fd);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: out of memory for %zu bytes", path, len);
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t r = read(fd, buf + off, len - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    close(fd);
+    if (off != len) {
+        free(buf);
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: read failed", path);
+    }
+    *out = buf;
+    *len_out = len;
+    return AH_OK;
+}
