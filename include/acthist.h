@@ -229,6 +229,65 @@ int ah_model_load(ah_model **out, const char *path, ah_diag *diag);
 int ah_model_load_memory(ah_model **out, const void *buf, size_t len,
                          const char *name, ah_diag *diag);
 
+/*
+ * Fitting in shards, merged exactly (histogram models).  When the
+ * background is spread over processes or machines, each shard of rows is
+ * read where it lies and only small summaries travel:
+ *
+ *   1. each shard:  ah_shard_plan   its rows' first pass (ranges, heavy
+ *                                   hitters), a few KB per node and label;
+ *   2. anywhere:    ah_shard_merge  the plans into one, sent to every shard;
+ *   3. each shard:  ah_shard_count  its rows against that plan;
+ *   4. anywhere:    ah_shard_merge  the counts, then ah_shard_finish.
+ *
+ * With equal-width bins (the default) and an atom share above 1/33, the
+ * model is bit for bit the one ah_model_fit_source gives on all the rows
+ * at once, whatever the split and the order of merging.  With quantile,
+ * tails or auto bins every count is still exact, but edges are chosen
+ * among the heavy-hitter candidates, which depend on the split.  Merging
+ * is checked: plans of other options or D, or counts of another plan, are
+ * refused, and ah_shard_finish refuses counts that do not cover the
+ * plan's rows exactly (a shard missing or counted twice).  Shards save
+ * and load like models (atomic, versioned, checksummed; docs/FORMAT.md).
+ */
+typedef struct ah_shard ah_shard;
+
+enum ah_shard_kind {
+    AH_SHARD_PLAN = 1,  /* first-pass summaries of one or more shards */
+    AH_SHARD_COUNTS = 2 /* a plan and the counts of shards against it */
+};
+
+typedef struct ah_shard_info {
+    int kind;           /* enum ah_shard_kind                            */
+    ah_fit_options opts;
+    size_t nodes;       /* D                                             */
+    size_t labels;      /* distinct labels (0: pooled only)              */
+    size_t rows;        /* rows read by the shards merged in here        */
+    size_t plan_rows;   /* rows the plan covers (equal to rows: a plan)  */
+} ah_shard_info;
+
+/* The first pass over a shard's rows (opts NULL: the defaults; the
+ * method must be hist).  A shard may have no rows. */
+int ah_shard_plan(ah_shard **out, ah_row_source *src,
+                  const ah_fit_options *opts, ah_diag *diag);
+/* Count a shard's rows against a merged plan (read once, no rewind). */
+int ah_shard_count(ah_shard **out, const ah_shard *plan, ah_row_source *src,
+                   ah_diag *diag);
+/* Merge other into into: two plans, or two counts of the same plan.  On
+ * failure into is unchanged, except after AH_ERR_NOMEM. */
+int ah_shard_merge(ah_shard *into, const ah_shard *other, ah_diag *diag);
+/* The model from counts that cover every row of their plan once. */
+int ah_shard_finish(ah_model **out, const ah_shard *counts, ah_diag *diag);
+void ah_shard_get_info(const ah_shard *s, ah_shard_info *info);
+int ah_shard_save(const ah_shard *s, const char *path, ah_diag *diag);
+/* With buf NULL, *len receives the size. */
+int ah_shard_save_memory(const ah_shard *s, void *buf, size_t *len,
+                         ah_diag *diag);
+int ah_shard_load(ah_shard **out, const char *path, ah_diag *diag);
+int ah_shard_load_memory(ah_shard **out, const void *buf, size_t len,
+                         const char *name, ah_diag *diag);
+void ah_shard_free(ah_shard *s);
+
 typedef struct ah_model_info {
     int method, tail, binning;
     int bins_requested;      /* AH_BINS_AUTO or the count                   */

@@ -1347,6 +1347,107 @@ static int hist_node_cells(const void *rep, size_t j, ah_cell *cells,
     return k <= cap ? AH_OK : AH_ERR_ARG;
 }
 
+/*
+ * Counts of a shard (shard.c): per node, the encoding of the fine-grid
+ * counts, those counts (counts_codec.h) and the candidates' exact counts
+ * as varints.  Shards counted against one plan have the same fine grids
+ * and candidates, so their counts add.
+ */
+static int hist_range_exceeded(const void *rep)
+{
+    return ((const hist *)rep)->changed;
+}
+
+static size_t hist_counts_bytes(const void *rep)
+{
+    const hist *h = rep;
+    size_t s = 0;
+    for (size_t j = 0; j < h->D; j++) {
+        const hnode *nd = &h->node[j];
+        s += 1 + ah__counts_plan_for(nd->fcount, nd->nf).bytes;
+        for (uint32_t c = 0; c < nd->ncand; c++)
+            s += ah__varint_len(nd->ccount[c]);
+    }
+    return s;
+}
+
+static void hist_counts_write(const void *rep, unsigned char *buf)
+{
+    const hist *h = rep;
+    for (size_t j = 0; j < h->D; j++) {
+        const hnode *nd = &h->node[j];
+        ah__counts_plan plan = ah__counts_plan_for(nd->fcount, nd->nf);
+        *buf++ = (unsigned char)plan.enc;
+        buf = ah__counts_write(&plan, nd->fcount, nd->nf, buf);
+        for (uint32_t c = 0; c < nd->ncand; c++)
+            buf = ah__varint_put(buf, nd->ccount[c]);
+    }
+}
+
+/* Each node's counts must total the shard's rows (one value per row).
+ * Everything is checked before anything is added, so that on failure
+ * the counts are as they were. */
+static int hist_counts_add(void *rep, const unsigned char *buf, size_t len,
+                           uint64_t rows, ah_diag *diag)
+{
+    hist *h = rep;
+    uint32_t *tmp = NULL;
+    size_t cap = 0;
+    int st = AH_OK;
+    for (int apply = 0; apply < 2 && st == AH_OK; apply++) {
+        const unsigned char *p = buf, *end = buf + len;
+        for (size_t j = 0; j < h->D && st == AH_OK; j++) {
+            hnode *nd = &h->node[j];
+            uint32_t cc[CAND_MAX];
+            if (nd->nf > cap) {
+                free(tmp);
+                cap = nd->nf;
+                if (!(tmp = malloc(cap * sizeof *tmp))) {
+                    st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+                    break;
+                }
+            }
+            int enc = p < end ? *p++ : -1;
+            if (enc < 0 || enc > AH__COUNTS_RICE ||
+                !(p = ah__counts_read(enc, p, end, tmp, nd->nf)))
+                p = NULL;
+            for (uint32_t c = 0; c < nd->ncand && p; c++)
+                p = ah__varint_get(p, end, &cc[c]);
+            if (!p) {
+                st = ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                              "counts of node %zu are malformed or truncated",
+                              j);
+                break;
+            }
+            uint64_t total = 0, over = 0;
+            for (uint32_t b = 0; b < nd->nf; b++) {
+                total += tmp[b];
+                over |= (uint64_t)nd->fcount[b] + tmp[b];
+                if (apply)
+                    nd->fcount[b] += tmp[b];
+            }
+            for (uint32_t c = 0; c < nd->ncand; c++) {
+                total += cc[c];
+                over |= (uint64_t)nd->ccount[c] + cc[c];
+                if (apply)
+                    nd->ccount[c] += cc[c];
+            }
+            if (!apply && (total != rows || over > UINT32_MAX))
+                st = ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                              "counts of node %zu total %llu, not the "
+                              "shard's %llu rows", j,
+                              (unsigned long long)total,
+                              (unsigned long long)rows);
+        }
+        if (st == AH_OK && p != end)
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%zu bytes after the last node's counts",
+                          (size_t)(end - p));
+    }
+    free(tmp);
+    return st;
+}
+
 const ah__rep_ops ah__hist_ops = {
     .name = "hist",
     .passes = 1,
@@ -1361,6 +1462,10 @@ const ah__rep_ops ah__hist_ops = {
     .write = hist_write,
     .read = hist_read,
     .memory_bytes = hist_memory_bytes,
+    .range_exceeded = hist_range_exceeded,
+    .counts_bytes = hist_counts_bytes,
+    .counts_write = hist_counts_write,
+    .counts_add = hist_counts_add,
     .node_bins = hist_node_bins,
     .node_atoms = hist_node_atoms,
     .node_cells = hist_node_cells,

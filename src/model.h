@@ -73,6 +73,16 @@ typedef struct ah__rep_ops {
                 const unsigned char *buf, size_t len, size_t *used,
                 ah_diag *diag);
     size_t (*memory_bytes)(const void *rep);
+    /* Fitting in shards (shard.c), between the counting pass and its end;
+     * NULL for representations whose shards cannot be merged.  Whether a
+     * value fell outside the first pass's range; the size of the counts
+     * serialised; write them; add counts serialised by another shard,
+     * rows rows of the set, to this one's. */
+    int (*range_exceeded)(const void *rep);
+    size_t (*counts_bytes)(const void *rep);
+    void (*counts_write)(const void *rep, unsigned char *buf);
+    int (*counts_add)(void *rep, const unsigned char *buf, size_t len,
+                      uint64_t rows, ah_diag *diag);
     /* Bins of node j (hist) or 0 when the notion does not apply. */
     size_t (*node_bins)(const void *rep, size_t j);
     size_t (*node_atoms)(const void *rep, size_t j);
