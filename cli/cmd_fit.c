@@ -1,5 +1,6 @@
 /*
- * cmd_fit.c - acthist fit: stream background files into a model file.
+ * cmd_fit.c - acthist fit: stream background files into a model file, or
+ * one shard's part of a fit in shards (--plan-only, --plan; see merge).
  *
  * Several background files (with one labels file each, in order) are read
  * as one background; the files are read twice for histograms, never held in
@@ -16,9 +17,17 @@ const char cmd_fit_usage[] =
     "                   [--binning width|quantile|tails] [--tail upper|lower|two|both]\n"
     "                   [--atom-share S] [--chunk-rows R]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
+    "       acthist fit [fit options] --plan-only -o PLAN SHARD.npy [...]\n"
+    "       acthist fit --plan PLAN -o COUNTS SHARD.npy [...] [--labels ...]\n"
     "\n"
     "Fit per-node representations of background activations (n inputs x D\n"
     "nodes; shape (n, ...) is flattened) and save them to MODEL.\n"
+    "\n"
+    "Fitting in shards (histograms), where each shard of the background is\n"
+    "read on its own machine: --plan-only writes the shard's first pass;\n"
+    "'acthist merge' merges the shards' plans into one; --plan PLAN counts\n"
+    "the shard against it; 'acthist merge' of all counts writes the model,\n"
+    "the same bytes as one fit of every shard with equal-width bins.\n"
     "  --method     hist (default), empirical (sorted columns) or kde\n"
     "  --bins       bins per node, or auto (NumPy's rule); default 3072\n"
     "  --binning    width (default, equal-width), quantile, or tails (finer\n"
@@ -28,7 +37,10 @@ const char cmd_fit_usage[] =
     "               background file in the same order: a conditional model\n"
     "  --atom-share values taken by at least this share of a node's\n"
     "               background are kept exactly (default 1/32)\n"
-    "  --chunk-rows rows read at a time (default 1024)\n";
+    "  --chunk-rows rows read at a time (default 1024)\n"
+    "  --plan-only  write the first pass of this shard (a plan) to -o\n"
+    "  --plan PLAN  count this shard against the merged PLAN, write the\n"
+    "               counts to -o (the fit options come from the plan)\n";
 
 typedef struct multi_source {
     const char **files;
@@ -78,11 +90,60 @@ static int ms_rewind(void *ctx, ah_diag *diag)
     return AH_OK;
 }
 
+/* One shard's part: its plan (plan_path NULL) or its counts against the
+ * plan in plan_path. */
+static int fit_shard(ah_row_source *src, const ah_fit_options *o,
+                     const char *plan_path, const char *out)
+{
+    ah_diag d;
+    ah_shard *plan = NULL, *s = NULL;
+    double t0 = cli_now();
+    int st;
+    if (plan_path) {
+        if (ah_shard_load(&plan, plan_path, &d) != AH_OK)
+            return cli_diag(NULL, &d);
+        ah_shard_info pi;
+        ah_shard_get_info(plan, &pi);
+        if (pi.kind != AH_SHARD_PLAN) {
+            cli_error("%s: these are counts, not a plan (merge the shards' "
+                      "--plan-only outputs into the plan)", plan_path);
+            ah_shard_free(plan);
+            return CLI_USAGE;
+        }
+        if (pi.nodes != src->cols) {
+            cli_error("%s: the plan has %zu nodes, the shard %zu per row",
+                      plan_path, pi.nodes, src->cols);
+            ah_shard_free(plan);
+            return CLI_FAIL;
+        }
+        st = ah_shard_count(&s, plan, src, &d);
+    } else {
+        st = ah_shard_plan(&s, src, o, &d);
+    }
+    ah_shard_free(plan);
+    if (st != AH_OK)
+        return cli_diag(NULL, &d);
+    if (ah_shard_save(s, out, &d) != AH_OK) {
+        ah_shard_free(s);
+        return cli_diag(NULL, &d);
+    }
+    ah_shard_info si;
+    ah_shard_get_info(s, &si);
+    size_t bytes = 0;
+    ah_shard_save_memory(s, NULL, &bytes, NULL);
+    fprintf(stderr, "acthist: %s of %zu rows x %zu nodes, %zu labels, %zu "
+            "bytes, in %.2f s\n", plan_path ? "counted a shard" : "planned a shard",
+            si.rows, si.nodes, si.labels, bytes, cli_now() - t0);
+    ah_shard_free(s);
+    return CLI_OK;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     const cli_command *self = cli_find("fit");
-    const char *method = "hist", *bins = "3072", *binning = "width",
-               *tail = "upper", *out = NULL, *share = NULL, *chunk = NULL;
+    const char *method = NULL, *bins = NULL, *binning = NULL, *tail = NULL,
+               *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL;
+    int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
         {"--method", CLI_STRING, &method}, {"--bins", CLI_STRING, &bins},
@@ -90,12 +151,24 @@ int cmd_fit(int argc, char **argv)
         {"-o", CLI_STRING, &out}, {"--output", CLI_STRING, &out},
         {"--labels", CLI_MULTI, &labels}, {"--atom-share", CLI_STRING, &share},
         {"--chunk-rows", CLI_STRING, &chunk},
+        {"--plan-only", CLI_FLAG, &plan_only},
+        {"--plan", CLI_STRING, &plan_path},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
                        self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
+    if (plan_path &&
+        (method || bins || binning || tail || share || chunk || plan_only)) {
+        cli_error("fit: with --plan the fit options come from the plan (give "
+                  "only -o, the shard's files and their --labels)");
+        goto done0;
+    }
+    method = method ? method : "hist";
+    bins = bins ? bins : "3072";
+    binning = binning ? binning : "width";
+    tail = tail ? tail : "upper";
     ah_fit_options o;
     ah_fit_options_default(&o);
     if ((o.method = ah_method_parse(method)) < 0) {
@@ -176,6 +249,10 @@ int cmd_fit(int argc, char **argv)
             goto done;
     }
     ah_row_source src = {&ms, D, labels.n > 0, ms_read, ms_rewind};
+    if (plan_only || plan_path) {
+        rc = fit_shard(&src, &o, plan_path, out);
+        goto done;
+    }
     ah_model *m = NULL;
     double t0 = cli_now();
     if (ah_model_fit_source(&m, &src, &o, &d) != AH_OK) {

@@ -1,5 +1,6 @@
 /*
- * cmd_info.c - acthist info: what a model holds and what it costs.
+ * cmd_info.c - acthist info: what a model holds and what it costs (or
+ * what a shard of a fit in shards holds).
  */
 #include "cli.h"
 
@@ -11,7 +12,57 @@ const char cmd_info_usage[] =
     "\n"
     "Describe a model: method, tail, nodes D, background rows N, labels,\n"
     "bins per node (min/median/max), atoms, bytes in memory and on disk, and\n"
-    "the same as a percentage of the raw background stored as float32.\n";
+    "the same as a percentage of the raw background stored as float32.\n"
+    "Given a shard of a fit in shards (acthist fit --plan-only / --plan,\n"
+    "acthist merge), describe that: kind, options, rows read, plan rows.\n";
+
+/* A shard file: what it is and how far the fit in shards has come. */
+static int shard_info(const char *path, const ah_shard *s, int json)
+{
+    ah_shard_info si;
+    ah_shard_get_info(s, &si);
+    const char *kind = si.kind == AH_SHARD_PLAN ? "plan" : "counts";
+    char bins[32];
+    if (si.opts.bins == AH_BINS_AUTO)
+        snprintf(bins, sizeof bins, "auto");
+    else
+        snprintf(bins, sizeof bins, "%d", si.opts.bins);
+    if (json) {
+        cli_buf b = {0};
+        cli_buf_printf(&b, "{\"shard\": ");
+        cli_buf_json_string(&b, path);
+        cli_buf_printf(&b,
+                       ", \"kind\": \"%s\", \"method\": \"%s\", \"tail\": "
+                       "\"%s\", \"binning\": \"%s\", \"bins\": \"%s\", "
+                       "\"nodes\": %zu, \"labels\": %zu, \"rows\": %zu, "
+                       "\"plan_rows\": %zu}\n",
+                       kind, ah_method_name(si.opts.method),
+                       ah_tail_name(si.opts.tail),
+                       ah_binning_name(si.opts.binning), bins, si.nodes,
+                       si.labels, si.rows, si.plan_rows);
+        int rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
+        cli_buf_free(&b);
+        return rc;
+    }
+    printf("shard:      %s\n", path);
+    printf("kind:       %s\n", si.kind == AH_SHARD_PLAN
+                                   ? "plan (merge plans, then count each "
+                                     "shard against the merged one)"
+                                   : "counts (merge all counts into the "
+                                     "model)");
+    printf("method:     %s, tail %s, binning %s, %s bins requested\n",
+           ah_method_name(si.opts.method), ah_tail_name(si.opts.tail),
+           ah_binning_name(si.opts.binning), bins);
+    printf("nodes (D):  %zu\n", si.nodes);
+    printf("labels:     %zu\n", si.labels);
+    printf("rows:       %zu read by the shards merged here\n", si.rows);
+    if (si.kind == AH_SHARD_COUNTS)
+        printf("plan rows:  %zu (%s)\n", si.plan_rows,
+               si.rows == si.plan_rows ? "all counted: ready to merge into "
+                                         "the model"
+                                       : "not all counted yet");
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+}
 
 int cmd_info(int argc, char **argv)
 {
@@ -30,6 +81,17 @@ int cmd_info(int argc, char **argv)
     }
     ah_model *m = NULL;
     rc = CLI_FAIL;
+    ah_shard *s = NULL;
+    ah_diag d;
+    if (ah_shard_load(&s, pos.v[0], &d) == AH_OK) {
+        rc = shard_info(pos.v[0], s, json);
+        ah_shard_free(s);
+        goto done;
+    }
+    if (d.status != AH_ERR_IO && !strstr(d.message, "(bad magic)")) {
+        rc = cli_diag(NULL, &d); /* a shard, damaged */
+        goto done;
+    }
     if (cli_load_model(pos.v[0], &m) != 0)
         goto done;
     ah_model_info in;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 int cmd_fit(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_pvalues(int argc, char **argv);
 int cmd_score(int argc, char **argv);
@@ -19,13 +20,15 @@ int cmd_compare(int argc, char **argv);
 int cmd_plot_node(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
-extern const char cmd_fit_usage[], cmd_info_usage[], cmd_pvalues_usage[],
+extern const char cmd_fit_usage[], cmd_merge_usage[], cmd_info_usage[], cmd_pvalues_usage[],
     cmd_score_usage[], cmd_scan_group_usage[], cmd_eval_usage[],
     cmd_compare_usage[], cmd_plot_node_usage[], cmd_demo_usage[];
 
 const cli_command cli_commands[] = {
     {"fit", cmd_fit, "fit a model to background activations", cmd_fit_usage},
-    {"info", cmd_info, "describe a model", cmd_info_usage},
+    {"merge", cmd_merge, "merge the shards of a fit in shards",
+     cmd_merge_usage},
+    {"info", cmd_info, "describe a model (or a shard)", cmd_info_usage},
     {"pvalues", cmd_pvalues, "p-value ranges of new activations",
      cmd_pvalues_usage},
     {"score", cmd_score, "individual scan of each input", cmd_score_usage},

@@ -1,0 +1,97 @@
+#!/bin/sh
+# Fitting in shards from the command line: fit --plan-only, merge, fit
+# --plan, merge gives the bytes of one fit (pooled and conditional, several
+# files per shard, merging in a tree); info on shards; every refusal exits
+# non-zero with a message and leaves no output behind.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+$PY - <<'PY'
+import numpy as np
+r = np.random.default_rng(11)
+n, D = 1300, 6
+x = np.maximum(r.normal(size=(n, D)) * np.arange(1, D + 1), 0).astype(np.float32)
+x[r.random(n) < 0.1, 2] = 1.5            # an atom above zero
+lab = r.integers(0, 4, n).astype(np.int64)
+cuts = [0, 200, 210, 700, n]             # shard 1 is two files
+for i in range(4):
+    np.save(f"x{i}.npy", x[cuts[i]:cuts[i + 1]])
+    np.save(f"l{i}.npy", lab[cuts[i]:cuts[i + 1]])
+np.save("x.npy", x); np.save("l.npy", lab)
+np.save("narrow.npy", x[:50, :5])
+PY
+A=$ACTHIST
+
+# three shards: {x0, x1}, {x2}, {x3}
+shards() { # $1: extra fit options, $2: "labels" or empty
+    opts=$1 withlab=$2
+    set -- "x0.npy x1.npy" "x2.npy" "x3.npy"
+    i=0
+    for files in "$@"; do
+        labs=""
+        if [ -n "$withlab" ]; then
+            for f in $files; do labs="$labs --labels l${f#x}"; done
+        fi
+        check "plan shard $i" $A fit $opts --plan-only -o p$i.plan $files $labs
+        i=$((i + 1))
+    done
+    check "merge plans" $A merge -o all.plan p2.plan p0.plan p1.plan
+    i=0
+    for files in "$@"; do
+        labs=""
+        if [ -n "$withlab" ]; then
+            for f in $files; do labs="$labs --labels l${f#x}"; done
+        fi
+        check "count shard $i" $A fit --plan all.plan -o c$i.counts $files $labs
+        i=$((i + 1))
+    done
+}
+
+for opts in "" "--bins 64" "--bins 7 --tail lower"; do
+    shards "$opts" ""
+    check "merge counts ($opts)" $A merge -o merged.ahm c1.counts c0.counts c2.counts
+    check "one fit ($opts)" $A fit $opts -o one.ahm x.npy
+    cmp -s merged.ahm one.ahm && pass || fail "pooled, '$opts': merged model differs from one fit"
+done
+
+shards "" labels
+check "merge counts in a tree (1)" $A merge --counts -o c01.counts c0.counts c1.counts
+check "merge counts in a tree (2)" $A merge -o merged.ahm c2.counts c01.counts
+check "one conditional fit" $A fit -o one.ahm x.npy --labels l.npy
+cmp -s merged.ahm one.ahm && pass || fail "conditional: merged model differs from one fit"
+check "p-values of the merged model" $A pvalues merged.ahm x2.npy --labels l2.npy -o pm.npy
+check "p-values of one fit" $A pvalues one.ahm x2.npy --labels l2.npy -o po.npy
+cmp -s pm.npy po.npy && pass || fail "p-values differ"
+
+check "info plan" $A info all.plan
+grep -q "kind:       plan" "$TMP/out" && pass || fail "info does not name a plan"
+check "info counts json" $A info --json c01.counts
+$PY -c "
+import json; d = json.load(open('$TMP/out'))
+assert d['kind'] == 'counts' and d['rows'] == 700 and d['plan_rows'] == 1300 and d['labels'] == 4 and d['nodes'] == 6, d
+" && pass || fail "info --json of counts"
+
+# refusals
+expect_error "plan and counts" 2 "merge plans with plans" out.x $A merge -o out.x all.plan c0.counts
+expect_error "the same file twice" 2 "given twice" out.x $A merge -o out.x c0.counts ./c0.counts c1.counts c2.counts
+expect_error "a shard missing" 1 "cover 810 of the plan's 1300 rows: a shard is missing" out.x $A merge -o out.x c0.counts c2.counts
+cp c0.counts copy.counts
+expect_error "a shard counted twice" 1 "counted twice" out.x $A merge -o out.x c0.counts copy.counts c1.counts c2.counts
+expect_error "counts of another plan" 2 "different plans" out.x sh -c "$A fit --plan p0.plan -o other.counts x0.npy x1.npy --labels l0.npy --labels l1.npy 2>/dev/null && $A merge -o out.x other.counts c1.counts"
+expect_error "a shard outside its plan" 1 "outside the plan's range" out.x $A fit --plan p2.plan -o out.x x0.npy x1.npy --labels l0.npy --labels l1.npy
+expect_error "no labels against a conditional plan" 2 "has labels and this shard none" out.x $A fit --plan all.plan -o out.x x3.npy
+expect_error "other node count" 1 "plan has 6 nodes, the shard 5" out.x $A fit --plan all.plan -o out.x narrow.npy
+expect_error "fit options with --plan" 2 "come from the plan" out.x $A fit --plan all.plan --bins 9 -o out.x x3.npy --labels l3.npy
+expect_error "counts as the plan" 2 "not a plan" out.x $A fit --plan c0.counts -o out.x x3.npy --labels l3.npy
+expect_error "--counts of plans" 2 "is a plan" out.x $A merge --counts -o out.x p0.plan p1.plan
+expect_error "empirical shards" 2 "histogram method" out.x $A fit --method empirical --plan-only -o out.x x0.npy
+check "a plan of 64 bins" $A fit --bins 64 --plan-only -o p64.plan x3.npy
+expect_error "plans of other bins" 2 "different bin counts" out.x $A merge -o out.x p0.plan p64.plan
+expect_error "a model is not a shard" 1 "one.ahm: not an acthist shard" out.x $A merge -o out.x one.ahm
+head -c 1000 all.plan > cut.plan
+expect_error "a truncated plan" 1 "cut.plan: truncated or extended shard" out.x $A merge -o out.x cut.plan p0.plan
+expect_error "a truncated plan (info)" 1 "cut.plan: truncated" - $A info cut.plan
+expect_error "no -o" 2 "missing -o" - $A merge c0.counts
+expect_error "unwritable output" 1 "cannot create" /nonexistent/dir/m.ahm $A merge -o /nonexistent/dir/m.ahm c0.counts c1.counts c2.counts
+check "merge --help" $A merge --help
+grep -q "acthist merge -o OUT" "$TMP/out" && pass || fail "merge --help"
+done_tests
