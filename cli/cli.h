@@ -64,6 +64,29 @@ int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);
 /* Read labels and check that there is one per row of data_path. */
 int cli_read_labels(const char *path, size_t rows, const char *data_path,
                     int64_t **labels);
+/*
+ * Background files (with one labels file each, or none) read as one stream
+ * of rows (background.c), or only rows [first, first + count) of it.
+ * open prints any error (empty files, D differing, labels not one per row)
+ * and returns an exit code; the row source starts at the slice's start.
+ */
+typedef struct cli_background {
+    const char **files;
+    size_t nfiles;
+    ah_npy_reader **r;
+    int64_t **labels; /* NULL without labels */
+    size_t *rows;
+    size_t D, total;  /* nodes; rows of all the files */
+    size_t first, count;
+    size_t cur, row_in_file, pos; /* where reading is */
+} cli_background;
+int cli_background_open(cli_background *b, const char **files,
+                        size_t nfiles, const char **label_files,
+                        size_t nlabels);
+void cli_background_slice(cli_background *b, size_t first, size_t count);
+ah_row_source cli_background_source(cli_background *b);
+void cli_background_close(cli_background *b);
+
 /* Load a model, printing the error. */
 int cli_load_model(const char *path, ah_model **m);
 /* Load MODEL and the whole INPUT, checked against the model's D, and with

@@ -42,54 +42,6 @@ const char cmd_fit_usage[] =
     "  --plan PLAN  count this shard against the merged PLAN, write the\n"
     "               counts to -o (the fit options come from the plan)\n";
 
-typedef struct multi_source {
-    const char **files;
-    const char **label_files;
-    size_t nfiles, cur, row_in_file;
-    ah_npy_reader **r;
-    int64_t **labels;
-    size_t *rows;
-    char context[1024];
-} multi_source;
-
-static int ms_read(void *ctx, double *rows, size_t ld, int64_t *labels,
-                   size_t max_rows, size_t *got, ah_diag *diag)
-{
-    multi_source *s = ctx;
-    *got = 0;
-    while (s->cur < s->nfiles) {
-        size_t k = 0;
-        int st = ah_npy_read_rows(s->r[s->cur], rows, max_rows, ld, 1, &k,
-                                  diag);
-        if (st != AH_OK)
-            return st;
-        if (k > 0) {
-            if (s->labels)
-                memcpy(labels, s->labels[s->cur] + s->row_in_file,
-                       k * sizeof *labels);
-            s->row_in_file += k;
-            *got = k;
-            return AH_OK;
-        }
-        s->cur++;
-        s->row_in_file = 0;
-    }
-    return AH_OK;
-}
-
-static int ms_rewind(void *ctx, ah_diag *diag)
-{
-    multi_source *s = ctx;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        int st = ah_npy_rewind(s->r[i], diag);
-        if (st != AH_OK)
-            return st;
-    }
-    s->cur = 0;
-    s->row_in_file = 0;
-    return AH_OK;
-}
-
 /* One shard's part: its plan (plan_path NULL) or its counts against the
  * plan in plan_path. */
 static int fit_shard(ah_row_source *src, const ah_fit_options *o,
@@ -212,43 +164,13 @@ int cmd_fit(int argc, char **argv)
                   "per background file, in order)", files.n, labels.n);
         goto done0;
     }
+    cli_background bg;
+    rc = cli_background_open(&bg, files.v, files.n, labels.v, labels.n);
+    if (rc != CLI_OK)
+        goto done0;
     rc = CLI_FAIL;
-    multi_source ms = {.files = files.v, .label_files = labels.v,
-                       .nfiles = files.n};
-    ms.r = calloc(files.n, sizeof *ms.r);
-    ms.rows = calloc(files.n, sizeof *ms.rows);
-    ms.labels = labels.n ? calloc(files.n, sizeof *ms.labels) : NULL;
-    if (!ms.r || !ms.rows || (labels.n && !ms.labels)) {
-        cli_error("out of memory");
-        goto done;
-    }
     ah_diag d;
-    size_t D = 0;
-    for (size_t i = 0; i < files.n; i++) {
-        if (ah_npy_open(&ms.r[i], files.v[i], &d) != AH_OK) {
-            rc = cli_diag(NULL, &d);
-            goto done;
-        }
-        ms.rows[i] = ah_npy_rows(ms.r[i]);
-        size_t c = ah_npy_cols(ms.r[i]);
-        if (ms.rows[i] == 0 || c == 0) {
-            cli_error("%s: empty array (%zu rows x %zu columns)", files.v[i],
-                      ms.rows[i], c);
-            goto done;
-        }
-        if (i == 0)
-            D = c;
-        else if (c != D) {
-            cli_error("%s: %zu nodes per row, but %s has %zu", files.v[i], c,
-                      files.v[0], D);
-            goto done;
-        }
-        if (labels.n &&
-            cli_read_labels(labels.v[i], ms.rows[i], files.v[i],
-                            &ms.labels[i]) != 0)
-            goto done;
-    }
-    ah_row_source src = {&ms, D, labels.n > 0, ms_read, ms_rewind};
+    ah_row_source src = cli_background_source(&bg);
     if (plan_only || plan_path) {
         rc = fit_shard(&src, &o, plan_path, out);
         goto done;
@@ -275,15 +197,7 @@ int cmd_fit(int argc, char **argv)
     ah_model_free(m);
     rc = CLI_OK;
 done:
-    for (size_t i = 0; i < files.n; i++) {
-        if (ms.r)
-            ah_npy_close(ms.r[i]);
-        if (ms.labels)
-            free(ms.labels[i]);
-    }
-    free(ms.r);
-    free(ms.rows);
-    free(ms.labels);
+    cli_background_close(&bg);
 done0:
     cli_list_free(&labels);
     cli_list_free(&files);

@@ -113,6 +113,9 @@ int ah_npy_read_rows(ah_npy_reader *r, double *dst, size_t max_rows, size_t ld,
                      int check_finite, size_t *got, ah_diag *diag);
 /* Start again from the first row. */
 int ah_npy_rewind(ah_npy_reader *r, ah_diag *diag);
+/* Go on from row (0..rows): to read a slice of a file, such as one
+ * process's share of the background in a fit in shards.  Costs nothing. */
+int ah_npy_seek(ah_npy_reader *r, size_t row, ah_diag *diag);
 
 /*
  * Read a whole file of integer labels: a 1-D array (or (n, 1)) of any integer

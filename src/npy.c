@@ -873,6 +873,19 @@ int ah_npy_rewind(ah_npy_reader *r, ah_diag *diag)
     return AH_OK;
 }
 
+int ah_npy_seek(ah_npy_reader *r, size_t row, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!r)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "ah_npy_seek: NULL reader");
+    if (row > r->rows)
+        return ah__fail(diag, AH_ERR_ARG, (int64_t)row, -1,
+                        "%s: row %zu is past the end (%zu rows)", r->name,
+                        row, r->rows);
+    r->next_row = row;
+    return AH_OK;
+}
+
 /* One integer element as int64; 0 when a uint64 does not fit. */
 static int int_label(const ah_npy_reader *r, const unsigned char *s,
                      int64_t *v)

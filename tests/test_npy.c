@@ -232,6 +232,28 @@ static void check_reader(ah_npy_reader *r, char kind, int size,
             free(m);
         }
     }
+    /* a slice: seek, then read on to the end */
+    size_t at[4] = {0, 1, rows / 2, rows};
+    for (int k = 0; k < 4; k++) {
+        ah_diag d;
+        if (at[k] > rows)
+            continue;
+        CHECK(ah_npy_seek(r, at[k], &d) == AH_OK, "%s seek %zu: %s", what,
+              at[k], d.message);
+        double *buf = malloc((3 * cols + 1) * sizeof *buf);
+        size_t row = at[k], got = 0, bad = 0;
+        while (ah_npy_read_rows(r, buf, 3, cols, 0, &got, &d) == AH_OK && got) {
+            for (size_t i = 0; i < got * cols; i++)
+                bad += !same(buf[i], ref_value(kind, size, bits[row * cols + i]));
+            row += got;
+        }
+        CHECK(row == rows && bad == 0, "%s: after seek %zu, rows %zu, %zu wrong",
+              what, at[k], row, bad);
+        free(buf);
+    }
+    ah_diag d;
+    CHECK(ah_npy_seek(r, rows + 1, &d) == AH_ERR_ARG && strstr(d.message, "past"),
+          "%s: a seek past the end: %s", what, d.message);
 }
 
 /* ---- tests ---- */
