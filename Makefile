@@ -1,11 +1,13 @@
 # acthist - one non-recursive Makefile.
 #
-#   make            library (static + shared), CLI, tests
+#   make            library (static + shared), CLI, tests, and
+#                   acthist-mpi-fit when mpicc is installed
 #   make test       build and run the test suite
 #   make test-san   the same tests under AddressSanitizer + UBSan (build-san/)
 #   make bench      benchmarks (bench/)
 #   make demo       the comparison on the bundled real activations
-#   make install    library, header, pkg-config file, CLI and man page under
+#   make install    library, header, pkg-config file, CLI (and the MPI fit
+#                   when mpicc is there) and man page under
 #                   PREFIX (default /usr/local; DESTDIR for staging)
 #   make man        regenerate docs/acthist.1 from the CLI's help texts
 #
@@ -39,6 +41,12 @@ STATIC := $(BUILD)/libacthist.a
 SHARED := $(BUILD)/libacthist.so
 CLI    := $(BUILD)/acthist
 
+# The MPI fit (mpi/) is built when an MPI compiler wrapper is installed
+# (tools/install-deps.sh installs MPICH).
+MPICC  ?= $(shell command -v mpicc 2>/dev/null)
+MPI_FIT := $(if $(MPICC),$(BUILD)/acthist-mpi-fit)
+CLI_LIB_OBJ := $(filter-out $(BUILD)/cli/main.o $(BUILD)/cli/cmd_%.o,$(CLI_OBJ))
+
 # The shared library's soname carries the major version: an ABI break is a
 # new major version (include/acthist.h).
 VERSION := $(shell sed -n 's/^\#define AH_VERSION_STRING "\(.*\)"/\1/p' include/acthist.h)
@@ -52,7 +60,7 @@ MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 .PHONY: all test test-san check bench demo clean deps fuzz install uninstall man
-all: $(STATIC) $(SHARED) $(CLI) $(TEST_BIN)
+all: $(STATIC) $(SHARED) $(CLI) $(TEST_BIN) $(MPI_FIT)
 
 $(BUILD)/%.o: %.c include/acthist.h $(wildcard src/*.h) $(wildcard tests/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
@@ -67,6 +75,9 @@ $(SHARED): $(LIB_OBJ) Makefile
 
 $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/acthist-mpi-fit: mpi/fit_mpi.c $(CLI_LIB_OBJ) $(STATIC) include/acthist.h cli/cli.h
+	$(MPICC) $(ALLCFLAGS) -Icli $(LDFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(STATIC) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(STATIC) include/acthist.h $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
@@ -96,10 +107,11 @@ demo: all
 clean:
 	rm -rf build build-san
 
-install: $(STATIC) $(SHARED) $(CLI)
+install: $(STATIC) $(SHARED) $(CLI) $(MPI_FIT)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	        $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/acthist
+	$(if $(MPI_FIT),install -m 755 $(MPI_FIT) $(DESTDIR)$(BINDIR)/acthist-mpi-fit)
 	install -m 644 include/acthist.h $(DESTDIR)$(INCLUDEDIR)/acthist.h
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libacthist.a
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libacthist.so.$(VERSION)
@@ -111,7 +123,8 @@ install: $(STATIC) $(SHARED) $(CLI)
 	    tools/acthist.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/acthist.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/acthist $(DESTDIR)$(INCLUDEDIR)/acthist.h \
+	rm -f $(DESTDIR)$(BINDIR)/acthist $(DESTDIR)$(BINDIR)/acthist-mpi-fit \
+	      $(DESTDIR)$(INCLUDEDIR)/acthist.h \
 	      $(DESTDIR)$(LIBDIR)/libacthist.a $(DESTDIR)$(LIBDIR)/libacthist.so \
 	      $(DESTDIR)$(LIBDIR)/libacthist.so.$(SOMAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libacthist.so.$(VERSION) \

@@ -7,14 +7,15 @@
 #                 python3-venv, python3-pip, python3-setuptools and
 #                 python3-wheel (pip install ./python, offline), g++ (the
 #                 header from C++),
-#                 chromium (renders the SVG plots headlessly)
+#                 chromium (renders the SVG plots headlessly),
+#                 mpich and libmpich-dev (acthist-mpi-fit, the fit on MPI)
 #   experiments:  python3-torch, python3-torchvision, dataset-fashion-mnist,
 #                 libopenblas0-pthread (torch's dense layers use it)
 set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
 #        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
-base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium"
+base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev"
 if [ "${1:-}" = --only ]; then
     shift
     base=""
