@@ -74,6 +74,10 @@ typedef struct hnode {
     uint32_t *above;  /* nb: values in cells above the bin (derived) */
     uint32_t *acount; /* na */
     uint32_t *aabove; /* na: values strictly above the atom (derived) */
+    ah__counts_plan cplan; /* count's encoding in the file (enc and k):
+                              the smallest when fitted, as read when
+                              loaded; the search for the smallest is the
+                              costly part of saving, so it is done once */
     locator loc;      /* O(1) search of the edges for grid nodes */
     /* Grid nodes answer from grid (grid_count.h): an implicit grid
      * (edges == NULL) has exactly the edges of gB equal-width bins over
@@ -143,9 +147,12 @@ static int locator_build(locator *L, const double *e, size_t nb, size_t B)
     L->gmap = malloc(B * sizeof *L->gmap);
     if (!L->gmap)
         return AH_ERR_NOMEM;
-    for (size_t g = 0; g < B; g++) {
-        size_t k = ah__upper_bound(e, nb + 1, grid_edge(lo, hi, g, B));
-        k = k == 0 ? 0 : k - 1;
+    /* grid edges increase with g: one walk along e (c = #{e <= edge}) */
+    for (size_t g = 0, c = 0; g < B; g++) {
+        double t = grid_edge(lo, hi, g, B);
+        while (c <= nb && e[c] <= t)
+            c++;
+        size_t k = c == 0 ? 0 : c - 1;
         L->gmap[g] = (uint32_t)(k < nb ? k : nb - 1);
     }
     L->lo = lo;
@@ -739,6 +746,7 @@ static int node_finish(hist *h, hnode *nd)
         nd->atom[0] = nd->cand[0];
         nd->acount[0] = nd->ccount[0];
         node_derive(nd);
+        nd->cplan = ah__counts_plan_for(nd->count, 0);
         return AH_OK;
     }
     uint8_t *keep = calloc((size_t)nd->nf + 1, 1);
@@ -816,6 +824,7 @@ static int node_finish(hist *h, hnode *nd)
         }
     free(keep);
     node_derive(nd);
+    nd->cplan = ah__counts_plan_for(nd->count, nd->nb);
     if (h->binning == AH_BINNING_WIDTH && h->bins > 0)
         return node_index(nd, (size_t)h->bins, &h->tab);
     return AH_OK;
@@ -1133,7 +1142,8 @@ static size_t hist_payload_bytes(const void *rep)
     size_t s = 0;
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
-        ah__counts_plan plan = ah__counts_plan_for(nd->count, nd->nb);
+        ah__counts_plan plan = ah__counts_plan_with(nd->cplan.enc, nd->cplan.k,
+                                                    nd->count, nd->nb);
         s += node_bytes(nd, node_kind(nd), &plan);
     }
     return s;
@@ -1146,7 +1156,8 @@ static void hist_write(const void *rep, unsigned char *buf)
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
         int kind = node_kind(nd);
-        ah__counts_plan plan = ah__counts_plan_for(nd->count, nd->nb);
+        ah__counts_plan plan = ah__counts_plan_with(nd->cplan.enc, nd->cplan.k,
+                                                    nd->count, nd->nb);
         size_t want = node_bytes(nd, kind, &plan);
         uint32_t flag = plan.enc == AH__COUNTS_ZERO_RUNS ? KIND_ZERO_RUNS
                         : plan.enc == AH__COUNTS_RICE    ? KIND_RICE
@@ -1251,6 +1262,8 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
             return 0;
     uint64_t total = 0;
+    nd->cplan.enc = enc;
+    nd->cplan.k = enc == AH__COUNTS_RICE && q < end ? *q : 0;
     if (!(q = ah__counts_read(enc, q, end, nd->count, nb)))
         return 0;
     for (uint32_t i = 0; i < nb; i++)
@@ -1358,13 +1371,21 @@ static int hist_range_exceeded(const void *rep)
     return ((const hist *)rep)->changed;
 }
 
+/* Shard counts travel once and are merged at once: varints, empty runs
+ * collapsed, cost one light pass (the Rice search of model files costs
+ * a pass per parameter). */
+static ah__counts_plan shard_counts_plan(const hnode *nd)
+{
+    return ah__counts_plan_with(AH__COUNTS_ZERO_RUNS, 0, nd->fcount, nd->nf);
+}
+
 static size_t hist_counts_bytes(const void *rep)
 {
     const hist *h = rep;
     size_t s = 0;
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
-        s += 1 + ah__counts_plan_for(nd->fcount, nd->nf).bytes;
+        s += 1 + shard_counts_plan(nd).bytes;
         for (uint32_t c = 0; c < nd->ncand; c++)
             s += ah__varint_len(nd->ccount[c]);
     }
@@ -1376,11 +1397,26 @@ static void hist_counts_write(const void *rep, unsigned char *buf)
     const hist *h = rep;
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
-        ah__counts_plan plan = ah__counts_plan_for(nd->fcount, nd->nf);
+        ah__counts_plan plan = shard_counts_plan(nd);
         *buf++ = (unsigned char)plan.enc;
         buf = ah__counts_write(&plan, nd->fcount, nd->nf, buf);
         for (uint32_t c = 0; c < nd->ncand; c++)
             buf = ah__varint_put(buf, nd->ccount[c]);
+    }
+}
+
+/* The counts of another shard of the same plan, added in memory. */
+static void hist_counts_merge(void *rep, const void *other)
+{
+    hist *h = rep;
+    const hist *o = other;
+    for (size_t j = 0; j < h->D; j++) {
+        hnode *nd = &h->node[j];
+        const hnode *od = &o->node[j];
+        for (uint32_t b = 0; b < nd->nf; b++)
+            nd->fcount[b] += od->fcount[b];
+        for (uint32_t c = 0; c < nd->ncand; c++)
+            nd->ccount[c] += od->ccount[c];
     }
 }
 
@@ -1466,6 +1502,7 @@ const ah__rep_ops ah__hist_ops = {
     .counts_bytes = hist_counts_bytes,
     .counts_write = hist_counts_write,
     .counts_add = hist_counts_add,
+    .counts_merge = hist_counts_merge,
     .node_bins = hist_node_bins,
     .node_atoms = hist_node_atoms,
     .node_cells = hist_node_cells,

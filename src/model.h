@@ -83,6 +83,9 @@ typedef struct ah__rep_ops {
     void (*counts_write)(const void *rep, unsigned char *buf);
     int (*counts_add)(void *rep, const unsigned char *buf, size_t len,
                       uint64_t rows, ah_diag *diag);
+    /* The same from another shard's representation of the same plan, in
+     * memory (the caller has checked that the sums fit). */
+    void (*counts_merge)(void *rep, const void *other);
     /* Bins of node j (hist) or 0 when the notion does not apply. */
     size_t (*node_bins)(const void *rep, size_t j);
     size_t (*node_atoms)(const void *rep, size_t j);

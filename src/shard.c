@@ -446,26 +446,16 @@ int ah_shard_count(ah_shard **out, const ah_shard *plan, ah_row_source *src,
     return AH_OK;
 }
 
-/* Add the counts of src's sets into dst's (the same plan). */
-static int counts_add(ah_shard *dst, const ah_shard *src, ah_diag *diag)
+/* Add the counts of src's sets into dst's (the same plan; the rows are
+ * within the plan's, so no count can overflow). */
+static void counts_add(ah_shard *dst, const ah_shard *src)
 {
-    const ah__rep_ops *ops = dst->model->ops;
     for (size_t k = 0; k < dst->model->nsets; k++) {
-        const void *rep = src->model->sets[k].rep;
-        size_t len = ops->counts_bytes(rep);
-        unsigned char *buf = malloc(len ? len : 1);
-        if (!buf)
-            return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-        ops->counts_write(rep, buf);
-        int st = ops->counts_add(dst->model->sets[k].rep, buf, len,
-                                 src->set_rows[k], diag);
-        free(buf);
-        if (st != AH_OK)
-            return st;
+        dst->model->ops->counts_merge(dst->model->sets[k].rep,
+                                      src->model->sets[k].rep);
         dst->set_rows[k] += src->set_rows[k];
     }
     dst->rows += src->rows;
-    return AH_OK;
 }
 
 int ah_shard_merge(ah_shard *into, const ah_shard *other, ah_diag *diag)
@@ -509,7 +499,8 @@ int ah_shard_merge(ah_shard *into, const ah_shard *other, ah_diag *diag)
     st = rows_within_plan(into, other->set_rows, diag);
     if (st != AH_OK)
         return st;
-    return counts_add(into, other, diag);
+    counts_add(into, other);
+    return AH_OK;
 }
 
 int ah_shard_finish(ah_model **out, const ah_shard *c, ah_diag *diag)
@@ -537,7 +528,7 @@ int ah_shard_finish(ah_model **out, const ah_shard *c, ah_diag *diag)
     ah_shard *copy;
     int st = counts_begin(&copy, c, diag);
     if (st == AH_OK)
-        st = counts_add(copy, c, diag);
+        counts_add(copy, c);
     for (size_t k = 0; st == AH_OK && k < copy->model->nsets; k++)
         st = copy->model->ops->end_pass(copy->model->sets[k].rep, 1, diag);
     if (st == AH_OK) {
