@@ -10,6 +10,7 @@ is used, so the tables print even without NumPy.
 import glob
 import json
 import os
+import statistics
 import sys
 
 TARGETS = {  # SPEC "Targets": (what, direction, bound)
@@ -105,6 +106,28 @@ def python_table(py):
                "Python/C"], rows,
               "C float32: ah_pvalues_f32 / ah_score_f32, which the binding "
               "calls for float32 arrays; Python/C is against them")
+
+
+def shards_table(recs):
+    """acthist fit against acthist-mpi-fit (bench/run.sh's shards part)."""
+    rows = []
+    for r in sorted((r for r in recs if r["bench"] == "shards"),
+                    key=lambda r: r["processes"]):
+        fit, mpi = statistics.median(r["fit_s"]), statistics.median(r["mpi_s"])
+        if not rows:
+            rows.append(["acthist fit (one process)", fmt_t(fit), "1.0x",
+                         "-"])
+        rows.append(["acthist-mpi-fit, %d process%s" %
+                     (r["processes"], "es" if r["processes"] > 1 else ""),
+                     fmt_t(mpi), fmt_x(fit / mpi),
+                     "yes" if r["identical"] else "NO"])
+    if rows:
+        r0 = next(r for r in recs if r["bench"] == "shards")
+        table("FIT IN SHARDS (D = %d, N = %d, default hist; medians of 3 "
+              "alternating runs)" % (r0["D"], r0["N"]),
+              ["fit", "time", "speed-up", "same bytes"], rows,
+              "each process reads 1/P of the rows; plans and counts merge "
+              "up a tree of processes (docs/SHARDS.md)")
 
 
 def find(recs, **kw):
@@ -360,7 +383,7 @@ def scale_table(recs):
 def raw_table(recs):
     rows = []
     for r in recs:
-        if r["bench"] in ("skip", "scale_fit"):
+        if r["bench"] in ("skip", "scale_fit", "shards"):
             continue
         name = r.get("method", "") + (":%d" % r["bins"] if r.get("method") == "hist" else "")
         rate = ""
@@ -429,6 +452,7 @@ def main():
     thread_table(recs)
     isa_table(isa)
     python_table(py)
+    shards_table(recs)
     scale_table(recs)
     raw_table(recs)
     print()

@@ -22,12 +22,15 @@
 # Environment:
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
-#   BENCH_PARTS          which parts to run (default "cases isa python scale";
+#   BENCH_PARTS          which parts to run (default "cases isa python shards
+#                        scale";
 #                        isa: the library rebuilt with -DAH_ISA_MAX=0 and 1,
 #                        to time the scalar and AVX2 kernels on this CPU;
 #                        python: the same calls through the Python binding,
 #                        bench/python_binding.py, in the baseline's
-#                        interpreter, over BUILD_DIR/libacthist.so)
+#                        interpreter, over BUILD_DIR/libacthist.so;
+#                        shards: acthist fit against acthist-mpi-fit on 1
+#                        and 2 processes, whose models must be identical)
 #   BENCH_CASES          only these cases, e.g. "4096x50000" (default: all)
 #   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
 #   BENCH_OUT            where results and binaries go (default BUILD_DIR/bench)
@@ -171,7 +174,7 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
-PARTS=${BENCH_PARTS:-cases isa python scale}
+PARTS=${BENCH_PARTS:-cases isa python shards scale}
 # The library's default bin count gets the thread and ratio rows.
 DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
@@ -250,6 +253,49 @@ python_case() {
 }
 if [[ " $PARTS " == *" python "* ]]; then
     if [ $HAVE_NUMPY = 1 ]; then python_case; else skip "Python binding" "$BPY cannot import numpy"; fi
+fi
+
+# Fit in shards: `acthist fit` against `mpirun -n P acthist-mpi-fit` for
+# P = 1 (the cost of planning, counting and merging) and P = 2 (this
+# machine's cores), at D = 4096 (N = 50,000; 5,000 with BENCH_QUICK),
+# alternating, 3 runs each; each model is compared with cmp to the fit's.
+seconds() { # seconds COMMAND...: the wall time of COMMAND (output dropped)
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" > /dev/null 2>&1 || return 1
+    t1=$(date +%s%N)
+    echo "$(( (t1 - t0) / 1000 ))e-6"
+}
+shards_case() {
+    local D=4096 N=50000 bg="$TMP/sh_bg.npy" r p t same
+    local mpi="$BUILD/acthist-mpi-fit"
+    [ "$QUICK" = 1 ] && N=5000
+    log "shards: D=$D N=$N, acthist fit against acthist-mpi-fit"
+    "$GEN" -n "$N" -d "$D" --seed 1 -o "$bg"
+    local fit=() p1=() p2=()
+    for r in 1 2 3; do
+        fit+=("$(seconds "$BUILD/acthist" fit -o "$TMP/sh_fit.ahm" "$bg")")
+        for p in 1 2; do
+            t=$(seconds mpirun -n $p "$mpi" -o "$TMP/sh_mpi$p.ahm" "$bg")
+            if [ $p = 1 ]; then p1+=("$t"); else p2+=("$t"); fi
+        done
+    done
+    for p in 1 2; do
+        same=false
+        cmp -s "$TMP/sh_fit.ahm" "$TMP/sh_mpi$p.ahm" && same=true
+        local ts="${p1[*]}"
+        [ $p = 2 ] && ts="${p2[*]}"
+        printf '{"bench": "shards", "D": %d, "N": %d, "processes": %d, "fit_s": [%s], "mpi_s": [%s], "identical": %s}\n' \
+            "$D" "$N" "$p" "$(IFS=,; echo "${fit[*]}")" "$(echo $ts | tr ' ' ,)" "$same" >> "$RES"
+    done
+    rm -f "$bg" "$TMP"/sh_*.ahm
+}
+if [[ " $PARTS " == *" shards "* ]]; then
+    if [ -x "$BUILD/acthist-mpi-fit" ] && command -v mpirun > /dev/null; then
+        shards_case
+    else
+        skip "fit in shards" "$BUILD/acthist-mpi-fit not built (no mpicc: tools/install-deps.sh installs MPICH)"
+    fi
 fi
 
 # Scale: the streaming CLI fit, time and peak RSS per N.

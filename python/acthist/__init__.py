@@ -8,17 +8,21 @@ p-values from them, and subset scanning, over the C library libacthist.
     g = acthist.scan_group(p, restarts=10)                    # batch subset
     print(acthist.auc(s_clean.score, s_attacked.score))
 
+A background spread over processes is fitted in shards (acthist.Shard):
+plans, merged, then counts, merged into the model.
+
 Errors of the library raise acthist.Error (status, message, row, col).
 """
 from ._capi import Error
 from .hooks import ActivationRecorder, activation_batches
 from .metrics import auc, roc, tpr_at_fpr
 from .model import Model, Scores, UnseenLabelWarning
+from .shard import Shard, ShardInfo
 from .scan import (GroupResult, ScanResult, scan_group, scan_individual,
                    stat_score)
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Scores", "UnseenLabelWarning", "ScanResult",
+__all__ = ["Error", "Model", "Shard", "ShardInfo", "Scores", "UnseenLabelWarning", "ScanResult",
            "GroupResult", "scan_individual", "scan_group", "stat_score",
            "auc", "roc", "tpr_at_fpr", "ActivationRecorder",
            "activation_batches"]

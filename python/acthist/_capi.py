@@ -69,6 +69,12 @@ def as_records(carray, names_types):
     return np.frombuffer(carray, dtype=dt).copy()
 
 
+class ShardInfo(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("opts", FitOptions),
+                ("nodes", c_size), ("labels", c_size), ("rows", c_size),
+                ("plan_rows", c_size)]
+
+
 class GroupOptions(ctypes.Structure):
     _fields_ = [("stat", ctypes.c_int), ("alpha_max", ctypes.c_double),
                 ("restarts", ctypes.c_int), ("seed", ctypes.c_uint64),
@@ -156,6 +162,19 @@ _PROTOTYPES = {
     "ah_model_load_memory": (_I, [ctypes.POINTER(_P), _P, _S, ctypes.c_char_p,
                                   _DIAG]),
     "ah_model_get_info": (_I, [_P, ctypes.POINTER(ModelInfo)]),
+    "ah_shard_plan": (_I, [ctypes.POINTER(_P), ctypes.POINTER(RowSource),
+                           ctypes.POINTER(FitOptions), _DIAG]),
+    "ah_shard_count": (_I, [ctypes.POINTER(_P), _P, ctypes.POINTER(RowSource),
+                            _DIAG]),
+    "ah_shard_merge": (_I, [_P, _P, _DIAG]),
+    "ah_shard_finish": (_I, [ctypes.POINTER(_P), _P, _DIAG]),
+    "ah_shard_get_info": (None, [_P, ctypes.POINTER(ShardInfo)]),
+    "ah_shard_save": (_I, [_P, ctypes.c_char_p, _DIAG]),
+    "ah_shard_save_memory": (_I, [_P, _P, c_size_p, _DIAG]),
+    "ah_shard_load": (_I, [ctypes.POINTER(_P), ctypes.c_char_p, _DIAG]),
+    "ah_shard_load_memory": (_I, [ctypes.POINTER(_P), _P, _S, ctypes.c_char_p,
+                                  _DIAG]),
+    "ah_shard_free": (None, [_P]),
     "ah_model_labels": (c_int64_p, [_P, c_size_p]),
     "ah_model_nodes": (_S, [_P]),
     "ah_model_tail": (_I, [_P]),

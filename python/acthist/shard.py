@@ -1,0 +1,188 @@
+"""Fitting in shards: a histogram model of a background spread over
+processes or machines, merged exactly (docs/SHARDS.md).
+
+    plans = [acthist.Shard.plan(x_k, labels=y_k) for each shard k]
+    plan = acthist.Shard.merged(plans)             # sent to every shard
+    counts = [plan.count(x_k, labels=y_k) for each shard k]
+    model = acthist.Shard.merged(counts).finish()
+
+With equal-width bins (the default) the model is the bytes Model.fit gives
+on all the rows at once.  Shards pickle as their file's bytes, so they
+travel through multiprocessing or torch.distributed's gather_object.
+"""
+import ctypes
+import os
+from collections import namedtuple
+
+from . import _capi
+from ._capi import Diag, lib, raise_for
+from .model import (BLOCK_ROWS, Model, _background, _BatchSource,
+                    _fit_options, _labels)
+
+ShardInfo = namedtuple("ShardInfo", "kind nodes labels rows plan_rows")
+ShardInfo.__doc__ = """kind: "plan" or "counts"; rows: rows read by the
+shards merged in; plan_rows: rows the plan covers (counts are ready to
+finish when rows == plan_rows)."""
+
+
+def _array_batches(x, labels):
+    """(make, cols, has_labels) reading x (n, ...) in blocks."""
+    a = _background(x, "shard")
+    lab = _labels(labels, a.shape[0], "labels")
+
+    def make():
+        for r in range(0, a.shape[0], BLOCK_ROWS):
+            b = a[r:r + BLOCK_ROWS]
+            yield b if lab is None else (b, lab[r:r + BLOCK_ROWS])
+    return make, a.shape[1], lab is not None
+
+
+def _batches(batches):
+    """(make, cols, has_labels) over a list of batches or a function
+    returning an iterator of them; read once."""
+    make = batches if callable(batches) else (lambda: iter(batches))
+    first = next(iter(make()), None)
+    if first is None:
+        raise ValueError("acthist: no batches")
+    has_labels = isinstance(first, tuple)
+    cols = _background(first[0] if has_labels else first, "batch 0").shape[1]
+    return make, cols, has_labels
+
+
+class Shard:
+    """A shard's first pass (a plan) or its counts against a merged plan, or
+    several of either merged.  Made by plan, count, load or from_bytes."""
+
+    def __init__(self, handle):
+        if not handle:
+            raise ValueError("acthist: Shard() is made by plan, count, load "
+                             "or from_bytes")
+        self._h = ctypes.c_void_p(handle)
+
+    @classmethod
+    def plan(cls, x, labels=None, *, tail="upper", bins=None,
+             binning="width", atom_share=None, chunk_rows=None):
+        """The first pass over this shard's rows x (n, ...), with one label
+        per row or none; the options are those of Model.fit (histograms)."""
+        o = _fit_options("hist", tail, bins, binning, atom_share, chunk_rows)
+        return cls._run(lib.ah_shard_plan, ctypes.byref(o),
+                        *_array_batches(x, labels))
+
+    @classmethod
+    def plan_batches(cls, batches, *, tail="upper", bins=None,
+                     binning="width", atom_share=None, chunk_rows=None):
+        """plan over batches (as Model.fit_batches takes them; read once)."""
+        o = _fit_options("hist", tail, bins, binning, atom_share, chunk_rows)
+        return cls._run(lib.ah_shard_plan, ctypes.byref(o), *_batches(batches))
+
+    def count(self, x, labels=None):
+        """This shard's rows counted against this merged plan."""
+        return Shard._run(lib.ah_shard_count, self._handle(),
+                          *_array_batches(x, labels), plan_first=True)
+
+    def count_batches(self, batches):
+        """count over batches (read once)."""
+        return Shard._run(lib.ah_shard_count, self._handle(),
+                          *_batches(batches), plan_first=True)
+
+    @classmethod
+    def _run(cls, fn, extra, make, cols, has_labels, plan_first=False):
+        src = _BatchSource(make, cols, has_labels)
+        h, d = ctypes.c_void_p(), Diag()
+        if plan_first:
+            st = fn(ctypes.byref(h), extra, ctypes.byref(src.struct),
+                    ctypes.byref(d))
+        else:
+            st = fn(ctypes.byref(h), ctypes.byref(src.struct), extra,
+                    ctypes.byref(d))
+        if src.error is not None:
+            lib.ah_shard_free(h)
+            raise src.error
+        raise_for(st, d)
+        return cls(h.value)
+
+    def merge(self, other):
+        """Merge other into this shard (two plans, or two counts of one
+        plan); returns self.  On an error this shard is unchanged."""
+        d = Diag()
+        raise_for(lib.ah_shard_merge(self._handle(), other._handle(),
+                                     ctypes.byref(d)), d)
+        return self
+
+    @staticmethod
+    def merged(shards):
+        """A new shard, the merge of all of shards (none of them changed)."""
+        shards = list(shards)
+        if not shards:
+            raise ValueError("acthist: nothing to merge")
+        out = Shard.from_bytes(shards[0].to_bytes())
+        for s in shards[1:]:
+            out.merge(s)
+        return out
+
+    def finish(self):
+        """The model, from counts that cover every row of their plan once."""
+        h, d = ctypes.c_void_p(), Diag()
+        raise_for(lib.ah_shard_finish(ctypes.byref(h), self._handle(),
+                                      ctypes.byref(d)), d)
+        return Model(h.value)
+
+    def info(self):
+        i = _capi.ShardInfo()
+        lib.ah_shard_get_info(self._handle(), ctypes.byref(i))
+        return ShardInfo("plan" if i.kind == 1 else "counts", i.nodes,
+                         i.labels, i.rows, i.plan_rows)
+
+    # -- keeping it ------------------------------------------------------
+
+    @classmethod
+    def load(cls, path):
+        h, d = ctypes.c_void_p(), Diag()
+        raise_for(lib.ah_shard_load(ctypes.byref(h), os.fsencode(path),
+                                    ctypes.byref(d)), d)
+        return cls(h.value)
+
+    @classmethod
+    def from_bytes(cls, data, name="<bytes>"):
+        buf = bytes(data)
+        h, d = ctypes.c_void_p(), Diag()
+        raise_for(lib.ah_shard_load_memory(ctypes.byref(h), buf, len(buf),
+                                           str(name).encode(),
+                                           ctypes.byref(d)), d)
+        return cls(h.value)
+
+    def save(self, path):
+        """Write the shard file atomically (what `acthist merge` reads)."""
+        d = Diag()
+        raise_for(lib.ah_shard_save(self._handle(), os.fsencode(path),
+                                    ctypes.byref(d)), d)
+
+    def to_bytes(self):
+        n, d = ctypes.c_size_t(0), Diag()
+        raise_for(lib.ah_shard_save_memory(self._handle(), None,
+                                           ctypes.byref(n), ctypes.byref(d)), d)
+        buf = ctypes.create_string_buffer(n.value)
+        raise_for(lib.ah_shard_save_memory(self._handle(), buf,
+                                           ctypes.byref(n), ctypes.byref(d)), d)
+        return buf.raw[:n.value]
+
+    def __reduce__(self):
+        return (Shard.from_bytes, (self.to_bytes(),))
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h and lib is not None:
+            lib.ah_shard_free(h)
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("acthist: the shard is closed")
+        return self._h
