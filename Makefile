@@ -133,7 +133,7 @@ uninstall:
 man: $(CLI)
 	./tools/make-man.sh $(CLI) >docs/acthist.1.tmp && mv docs/acthist.1.tmp docs/acthist.1
 
-# libFuzzer targets (clang): build-fuzz/fuzz_npy, build-fuzz/fuzz_model.
+# libFuzzer targets (clang): build-fuzz/fuzz_npy, fuzz_model, fuzz_shard.
 # Run with a scratch corpus first (libFuzzer writes new inputs into it):
 #   mkdir -p /tmp/corpus && build-fuzz/fuzz_model /tmp/corpus fuzz/corpus/model -max_total_time=60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -DAH_LIBFUZZER -Iinclude
@@ -141,3 +141,4 @@ fuzz:
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_npy fuzz/fuzz_npy.c $(LIB_SRC) -Isrc -lm -lpthread
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_model fuzz/fuzz_model.c $(LIB_SRC) -Isrc -lm -lpthread
+	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_shard fuzz/fuzz_shard.c $(LIB_SRC) -Isrc -lm -lpthread

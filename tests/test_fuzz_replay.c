@@ -9,6 +9,7 @@
 
 #include "../fuzz/fuzz_model.c"
 #include "../fuzz/fuzz_npy.c"
+#include "../fuzz/fuzz_shard.c"
 
 #include <dirent.h>
 #include <string.h>
@@ -102,5 +103,6 @@ int main(void)
     check_init();
     replay("tests/data/npy", ah_fuzz_npy);
     replay("fuzz/corpus/model", ah_fuzz_model);
+    replay("fuzz/corpus/shard", ah_fuzz_shard);
     return check_done("test_fuzz_replay");
 }
