@@ -1,10 +1,13 @@
 """acthist.Shard on the bundled real activations: shards planned, merged,
 counted and finished give the bytes of Model.fit and of `acthist fit`;
-shards pickle, save and load, and interoperate with `acthist merge`;
+shards pickle (across worker processes too: examples/fit_in_shards.py),
+save and load, and interoperate with `acthist merge`;
 refusals raise acthist.Error."""
+import json
 import os
 import pickle
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -81,6 +84,16 @@ def test_with_the_cli():
           "info of the plan")
 
 
+def test_example_with_processes():
+    """examples/fit_in_shards.py: shards pickled across worker processes."""
+    r = subprocess.run([sys.executable, repo_path("examples", "fit_in_shards.py"),
+                        "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(r.returncode == 0, "fit_in_shards.py: %s" % r.stderr.decode())
+    out = json.loads(r.stdout.decode() or "{}")
+    check(out.get("same_bytes") is True and out.get("rows") == 10000,
+          "fit_in_shards.py with 4 workers: %r" % out)
+
+
 def test_refusals():
     model, plan, counts = fit_in_shards(True)
     e = raises(lambda: acthist.Shard.merged(counts[:2]).finish(),
@@ -118,4 +131,5 @@ def test_refusals():
 
 if __name__ == "__main__":
     run("test_shard_binding.py", [test_same_bytes, test_batches_and_float64,
-                                  test_with_the_cli, test_refusals])
+                                  test_with_the_cli,
+                                  test_example_with_processes, test_refusals])
