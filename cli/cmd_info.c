@@ -92,8 +92,15 @@ int cmd_info(int argc, char **argv)
         rc = cli_diag(NULL, &d); /* a shard, damaged */
         goto done;
     }
-    if (cli_load_model(pos.v[0], &m) != 0)
+    int shard_magic = d.status != AH_ERR_IO;
+    if (ah_model_load(&m, pos.v[0], &d) != AH_OK) {
+        if (shard_magic && strstr(d.message, "(bad magic)"))
+            cli_error("%s: neither an acthist model nor a shard (bad magic)",
+                      pos.v[0]);
+        else
+            cli_diag(NULL, &d);
         goto done;
+    }
     ah_model_info in;
     ah_model_get_info(m, &in);
     char bins[32];

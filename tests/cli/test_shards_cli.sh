@@ -90,6 +90,8 @@ expect_error "a model is not a shard" 1 "one.ahm: not an acthist shard" out.x $A
 head -c 1000 all.plan > cut.plan
 expect_error "a truncated plan" 1 "cut.plan: truncated or extended shard" out.x $A merge -o out.x cut.plan p0.plan
 expect_error "a truncated plan (info)" 1 "cut.plan: truncated" - $A info cut.plan
+printf 'garbage!' > junk.bin
+expect_error "info on neither" 1 "junk.bin: neither an acthist model nor a shard" - $A info junk.bin
 expect_error "no -o" 2 "missing -o" - $A merge c0.counts
 expect_error "unwritable output" 1 "cannot create" /nonexistent/dir/m.ahm $A merge -o /nonexistent/dir/m.ahm c0.counts c1.counts c2.counts
 check "merge --help" $A merge --help
