@@ -87,6 +87,10 @@ void cli_background_slice(cli_background *b, size_t first, size_t count);
 ah_row_source cli_background_source(cli_background *b);
 void cli_background_close(cli_background *b);
 
+/* Save a model to out, free it, and say on standard error what was
+ * saved: "acthist: <done> model: N rows x D nodes, ..., in T s" (t0 from
+ * cli_now).  Returns an exit code. */
+int cli_save_model(ah_model *m, const char *out, const char *done, double t0);
 /* Load a model, printing the error. */
 int cli_load_model(const char *path, ah_model **m);
 /* Load MODEL and the whole INPUT, checked against the model's D, and with

@@ -181,21 +181,7 @@ int cmd_fit(int argc, char **argv)
         rc = cli_diag(NULL, &d);
         goto done;
     }
-    if (ah_model_save(m, out, &d) != AH_OK) {
-        rc = cli_diag(NULL, &d);
-        ah_model_free(m);
-        goto done;
-    }
-    ah_model_info info;
-    ah_model_get_info(m, &info);
-    fprintf(stderr,
-            "acthist: fitted %s model: %zu rows x %zu nodes, %zu labels, "
-            "%zu bytes (%.2f%% of the raw float32 background) in %.2f s\n",
-            ah_method_name(o.method), info.rows, info.nodes, info.labels,
-            info.file_bytes, 100.0 * (double)info.file_bytes / info.raw_bytes,
-            cli_now() - t0);
-    ah_model_free(m);
-    rc = CLI_OK;
+    rc = cli_save_model(m, out, "fitted", t0);
 done:
     cli_background_close(&bg);
 done0:

@@ -195,6 +195,25 @@ int cli_read_labels(const char *path, size_t rows, const char *data_path,
     return 0;
 }
 
+int cli_save_model(ah_model *m, const char *out, const char *done, double t0)
+{
+    ah_diag d;
+    if (ah_model_save(m, out, &d) != AH_OK) {
+        ah_model_free(m);
+        return cli_diag(NULL, &d);
+    }
+    ah_model_info info;
+    ah_model_get_info(m, &info);
+    fprintf(stderr,
+            "acthist: %s %s model: %zu rows x %zu nodes, %zu labels, %zu "
+            "bytes (%.2f%% of the raw float32 background) in %.2f s\n",
+            done, ah_method_name(info.method), info.rows, info.nodes,
+            info.labels, info.file_bytes,
+            100.0 * (double)info.file_bytes / info.raw_bytes, cli_now() - t0);
+    ah_model_free(m);
+    return CLI_OK;
+}
+
 int cli_load_model(const char *path, ah_model **m)
 {
     ah_diag d;

@@ -2,6 +2,7 @@
  * file_io.c - whole-file reads, atomic writes and the checksum, shared by
  * the model file and the shard files (internal).
  */
+#include "bytes.h"
 #include "file_io.h"
 
 #include <errno.h>
@@ -103,5 +104,51 @@ int ah__read_whole(const char *path, unsigned char **out, size_t *len_out,
     }
     *out = buf;
     *len_out = len;
+    return AH_OK;
+}
+
+int ah__save_file(const void *obj, ah__save_fn save, const char *path,
+                  ah_diag *diag)
+{
+    size_t len = 0;
+    int st = save(obj, NULL, &len, diag);
+    if (st != AH_OK)
+        return st;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: out of memory for %zu bytes", path, len);
+    st = save(obj, buf, &len, diag);
+    if (st == AH_OK)
+        st = ah__write_atomic(path, buf, len, diag);
+    free(buf);
+    return st;
+}
+
+int ah__check_file(const ah__file_kind *k, const unsigned char *p, size_t len,
+                   const char *name, ah_diag *diag)
+{
+    if (len < 8 || memcmp(p, k->magic, 8) != 0)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: not an acthist %s (bad magic)", name, k->what);
+    if (len < k->header + 8)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: truncated %s (%zu bytes)", name, k->what, len);
+    unsigned major = p[8] | p[9] << 8, minor = p[10] | p[11] << 8;
+    if (major != k->major || minor > k->minor)
+        return ah__fail(diag, AH_ERR_VERSION, -1, -1,
+                        "%s: %s format version %u.%u, this build reads "
+                        "%u.0 to %u.%u", name, k->what, major, minor,
+                        k->major, k->major, k->minor);
+    uint64_t total = ah__get_u64(p + k->size_off);
+    if (total != len)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: truncated or extended %s: header says %llu "
+                        "bytes, file has %zu", name, k->what,
+                        (unsigned long long)total, len);
+    if (ah__get_u64(p + len - 8) != ah__fnv1a64(p, len - 8))
+        return ah__fail(diag, AH_ERR_CHECKSUM, -1, -1,
+                        "%s: checksum mismatch: the %s is corrupted", name,
+                        k->what);
     return AH_OK;
 }

@@ -14,6 +14,28 @@ uint64_t ah__fnv1a64(const unsigned char *p, size_t n);
 int ah__write_atomic(const char *path, const unsigned char *buf, size_t len,
                      ah_diag *diag);
 
+/* Serialise obj with save (buf NULL: *len receives the size) and write
+ * the bytes atomically to path. */
+typedef int (*ah__save_fn)(const void *obj, void *buf, size_t *len,
+                           ah_diag *diag);
+int ah__save_file(const void *obj, ah__save_fn save, const char *path,
+                  ah_diag *diag);
+
+/* The checks every acthist file starts with, before its own fields: the
+ * magic, at least header + 8 bytes, the version (major, at most minor, at
+ * bytes 8 and 10), the total size at size_off against len, and the
+ * checksum in the last 8 bytes.  what ("model", "shard") and name word
+ * the messages. */
+typedef struct ah__file_kind {
+    const char *what;
+    const unsigned char *magic; /* 8 bytes */
+    size_t header;
+    unsigned major, minor;
+    size_t size_off;
+} ah__file_kind;
+int ah__check_file(const ah__file_kind *k, const unsigned char *p, size_t len,
+                   const char *name, ah_diag *diag);
+
 /* Read a regular file whole into *out (malloc'ed, at least 1 byte). */
 int ah__read_whole(const char *path, unsigned char **out, size_t *len,
                    ah_diag *diag);

@@ -77,21 +77,17 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
     return AH_OK;
 }
 
+static int save_model(const void *m, void *buf, size_t *len, ah_diag *diag)
+{
+    return ah_model_save_memory(m, buf, len, diag);
+}
+
 int ah_model_save(const ah_model *m, const char *path, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!m || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
-    size_t len = 0;
-    ah_model_save_memory(m, NULL, &len, diag);
-    unsigned char *buf = malloc(len);
-    if (!buf)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "%s: out of memory for %zu bytes", path, len);
-    ah_model_save_memory(m, buf, &len, diag);
-    int st = ah__write_atomic(path, buf, len, diag);
-    free(buf);
-    return st;
+    return ah__save_file(m, save_model, path, diag);
 }
 
 int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
@@ -104,27 +100,11 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     const unsigned char *p = vbuf;
     if (!name)
         name = "<memory>";
-    if (len < 8 || memcmp(p, magic, 8) != 0)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: not an acthist model (bad magic)", name);
-    if (len < HEADER_BYTES + 8)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: truncated model (%zu bytes)", name, len);
-    unsigned major = p[8] | p[9] << 8, minor = p[10] | p[11] << 8;
-    if (major != FORMAT_MAJOR || minor > FORMAT_MINOR)
-        return ah__fail(diag, AH_ERR_VERSION, -1, -1,
-                        "%s: model format version %u.%u, this build reads "
-                        "%d.0 to %d.%d", name, major, minor, FORMAT_MAJOR,
-                        FORMAT_MAJOR, FORMAT_MINOR);
-    uint64_t total = ah__get_u64(p + 64);
-    if (total != len)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: truncated or extended model: header says %llu "
-                        "bytes, file has %zu", name, (unsigned long long)total,
-                        len);
-    if (ah__get_u64(p + len - 8) != ah__fnv1a64(p, len - 8))
-        return ah__fail(diag, AH_ERR_CHECKSUM, -1, -1,
-                        "%s: checksum mismatch: the model is corrupted", name);
+    static const ah__file_kind kind = {"model", magic, HEADER_BYTES,
+                                       FORMAT_MAJOR, FORMAT_MINOR, 64};
+    int st = ah__check_file(&kind, p, len, name, diag);
+    if (st != AH_OK)
+        return st;
     if (ah__get_u32(p + 12) != HEADER_BYTES)
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1, "%s: bad header size",
                         name);
@@ -155,7 +135,7 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     m->nsets = (size_t)nsets;
     m->sets = calloc(m->nsets, sizeof *m->sets);
     m->labels = malloc(m->nsets * sizeof *m->labels);
-    int st = AH_OK;
+    st = AH_OK;
     if (!m->sets || !m->labels) {
         st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
         goto fail;

@@ -609,21 +609,17 @@ int ah_shard_save_memory(const ah_shard *s, void *buf, size_t *len,
     return AH_OK;
 }
 
+static int save_shard(const void *s, void *buf, size_t *len, ah_diag *diag)
+{
+    return ah_shard_save_memory(s, buf, len, diag);
+}
+
 int ah_shard_save(const ah_shard *s, const char *path, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!s || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
-    size_t len = 0;
-    ah_shard_save_memory(s, NULL, &len, diag);
-    unsigned char *buf = malloc(len);
-    if (!buf)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "%s: out of memory for %zu bytes", path, len);
-    ah_shard_save_memory(s, buf, &len, diag);
-    int st = ah__write_atomic(path, buf, len, diag);
-    free(buf);
-    return st;
+    return ah__save_file(s, save_shard, path, diag);
 }
 
 int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
@@ -636,26 +632,11 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
     const unsigned char *p = vbuf;
     if (!name)
         name = "<memory>";
-    if (len < 8 || memcmp(p, magic, 8) != 0)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: not an acthist shard (bad magic)", name);
-    if (len < SHARD_HEADER + 8)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: truncated shard (%zu bytes)", name, len);
-    unsigned major = p[8] | p[9] << 8, minor = p[10] | p[11] << 8;
-    if (major != SHARD_MAJOR || minor > SHARD_MINOR)
-        return ah__fail(diag, AH_ERR_VERSION, -1, -1,
-                        "%s: shard format version %u.%u, this build reads "
-                        "%d.0 to %d.%d", name, major, minor, SHARD_MAJOR,
-                        SHARD_MAJOR, SHARD_MINOR);
-    if (ah__get_u64(p + 56) != len)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: truncated or extended shard: header says %llu "
-                        "bytes, file has %zu", name,
-                        (unsigned long long)ah__get_u64(p + 56), len);
-    if (ah__get_u64(p + len - 8) != ah__fnv1a64(p, len - 8))
-        return ah__fail(diag, AH_ERR_CHECKSUM, -1, -1,
-                        "%s: checksum mismatch: the shard is corrupted", name);
+    static const ah__file_kind file = {"shard", magic, SHARD_HEADER,
+                                       SHARD_MAJOR, SHARD_MINOR, 56};
+    int st = ah__check_file(&file, p, len, name, diag);
+    if (st != AH_OK)
+        return st;
     ah_fit_options o;
     ah_fit_options_default(&o);
     uint32_t kind = ah__get_u32(p + 12), has_labels = ah__get_u32(p + 72);
@@ -680,7 +661,7 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
     s->opts = o;
     s->rows = (size_t)rows;
     const unsigned char *q = p + SHARD_HEADER, *end = p + len - 8;
-    int st = plan_parse(&s->plan, (size_t)D, (size_t)nsets, &q, end, name,
+    st = plan_parse(&s->plan, (size_t)D, (size_t)nsets, &q, end, name,
                         diag);
     if (st != AH_OK)
         goto fail;

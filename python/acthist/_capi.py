@@ -208,6 +208,83 @@ for _name, (_res, _args) in _PROTOTYPES.items():
     _fn.argtypes = _args
 
 
+class Owned:
+    """A C object this Python object owns, kept as the file the library
+    writes: load, from_bytes, save, to_bytes, pickling as those bytes, and
+    close (also on collection).  A subclass names its C prefix (_c, e.g.
+    "ah_model"), what it is in messages (_what) and how one is made
+    (_made_by)."""
+    _c = _what = _made_by = None
+
+    def __init__(self, handle):
+        if not handle:
+            raise ValueError("acthist: %s() is made by %s"
+                             % (type(self).__name__, self._made_by))
+        self._h = ctypes.c_void_p(handle)
+
+    def _fn(self_or_cls, name):
+        return getattr(lib, self_or_cls._c + name)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file (checked: magic, version, sizes, checksum)."""
+        h, d = ctypes.c_void_p(), Diag()
+        raise_for(cls._fn(cls, "_load")(ctypes.byref(h), os.fsencode(path),
+                                        ctypes.byref(d)), d)
+        return cls(h.value)
+
+    @classmethod
+    def from_bytes(cls, data, name="<bytes>"):
+        """The object from a file's bytes (to_bytes, or a read file)."""
+        buf = bytes(data)
+        h, d = ctypes.c_void_p(), Diag()
+        raise_for(cls._fn(cls, "_load_memory")(
+            ctypes.byref(h), buf, len(buf), str(name).encode(),
+            ctypes.byref(d)), d)
+        return cls(h.value)
+
+    def save(self, path):
+        """Write the file atomically (temporary file, then rename)."""
+        d = Diag()
+        raise_for(self._fn("_save")(self._handle(), os.fsencode(path),
+                                    ctypes.byref(d)), d)
+
+    def to_bytes(self):
+        """The bytes of the file, the same as save() writes."""
+        save = self._fn("_save_memory")
+        n, d = ctypes.c_size_t(0), Diag()
+        raise_for(save(self._handle(), None, ctypes.byref(n),
+                       ctypes.byref(d)), d)
+        buf = ctypes.create_string_buffer(n.value)
+        raise_for(save(self._handle(), buf, ctypes.byref(n),
+                       ctypes.byref(d)), d)
+        return buf.raw[:n.value]
+
+    def __reduce__(self):
+        # pickle (multiprocessing, DataLoader workers) as the file's bytes
+        return (type(self).from_bytes, (self.to_bytes(),))
+
+    def close(self):
+        """Free the C object now (also done when it is collected).  Not
+        while another thread is using it."""
+        h, self._h = getattr(self, "_h", None), None
+        if h and lib is not None:  # None at interpreter shutdown
+            self._fn("_free")(h)
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("acthist: the %s is closed" % self._what)
+        return self._h
+
+
 def raise_for(status, diag, default_message=""):
     """Raise Error for a failing status, with the diagnostic's message."""
     if status == AH_OK:

@@ -6,7 +6,6 @@ torch tensor) of shape (n, ...): n inputs, the other axes flattened into the
 D nodes.  Outputs are NumPy arrays that the library fills in place.
 """
 import ctypes
-import os
 import warnings
 from collections import namedtuple
 
@@ -177,21 +176,19 @@ class _BatchSource:
             return self._fail(e, diag)
 
 
-class Model:
+class Model(_capi.Owned):
     """A fitted model: per-node histograms (or, for comparison, the exact
     empirical or KDE representation) of a background of activations, pooled
     and, when fitted with labels, one set per label.
 
     Fit with Model.fit (an array) or Model.fit_batches (batches produced
     on demand, e.g. by a PyTorch loop), or read one with Model.load or
-    Model.from_bytes.  The model frees its C memory when garbage-collected
-    or on close()."""
+    Model.from_bytes; keep it with save or to_bytes (it pickles as those
+    bytes).  The model frees its C memory when garbage-collected or on
+    close()."""
 
-    def __init__(self, handle):
-        if not handle:
-            raise ValueError("acthist: Model() is made by fit, fit_batches, "
-                             "load or from_bytes")
-        self._h = ctypes.c_void_p(handle)
+    _c, _what = "ah_model", "model"
+    _made_by = "fit, fit_batches, load or from_bytes"
 
     # -- making one ------------------------------------------------------
 
@@ -259,67 +256,6 @@ class Model:
             raise src.error
         raise_for(st, d)
         return cls(h.value)
-
-    @classmethod
-    def load(cls, path):
-        """Read a model file (checked: magic, version, sizes, checksum)."""
-        h, d = ctypes.c_void_p(), Diag()
-        st = lib.ah_model_load(ctypes.byref(h), os.fsencode(path),
-                               ctypes.byref(d))
-        raise_for(st, d)
-        return cls(h.value)
-
-    @classmethod
-    def from_bytes(cls, data, name="<bytes>"):
-        """A model from the bytes of a model file (to_bytes, or a read file)."""
-        buf = bytes(data)
-        h, d = ctypes.c_void_p(), Diag()
-        st = lib.ah_model_load_memory(ctypes.byref(h), buf, len(buf),
-                                      str(name).encode(), ctypes.byref(d))
-        raise_for(st, d)
-        return cls(h.value)
-
-    # -- keeping it ------------------------------------------------------
-
-    def save(self, path):
-        """Write the model file atomically (temporary file, then rename)."""
-        d = Diag()
-        raise_for(lib.ah_model_save(self._handle(), os.fsencode(path),
-                                    ctypes.byref(d)), d)
-
-    def to_bytes(self):
-        """The bytes of the model file, the same as save() writes."""
-        n, d = ctypes.c_size_t(0), Diag()
-        raise_for(lib.ah_model_save_memory(self._handle(), None,
-                                           ctypes.byref(n), ctypes.byref(d)), d)
-        buf = ctypes.create_string_buffer(n.value)
-        raise_for(lib.ah_model_save_memory(self._handle(), buf,
-                                           ctypes.byref(n), ctypes.byref(d)), d)
-        return buf.raw[:n.value]
-
-    def __reduce__(self):
-        # pickle (multiprocessing, DataLoader workers) as the file's bytes
-        return (Model.from_bytes, (self.to_bytes(),))
-
-    def close(self):
-        """Free the C model now (also done when the object is collected).
-        Not while another thread is using the model."""
-        h, self._h = getattr(self, "_h", None), None
-        if h and lib is not None:  # None at interpreter shutdown
-            lib.ah_model_free(h)
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("acthist: the model is closed")
-        return self._h
 
     # -- describing it ---------------------------------------------------
 

@@ -11,7 +11,6 @@ on all the rows at once.  Shards pickle as their file's bytes, so they
 travel through multiprocessing or torch.distributed's gather_object.
 """
 import ctypes
-import os
 from collections import namedtuple
 
 from . import _capi
@@ -49,15 +48,14 @@ def _batches(batches):
     return make, cols, has_labels
 
 
-class Shard:
+class Shard(_capi.Owned):
     """A shard's first pass (a plan) or its counts against a merged plan, or
-    several of either merged.  Made by plan, count, load or from_bytes."""
+    several of either merged.  Made by plan, count, load or from_bytes;
+    kept with save (the file `acthist merge` reads) or to_bytes, and
+    pickled as those bytes."""
 
-    def __init__(self, handle):
-        if not handle:
-            raise ValueError("acthist: Shard() is made by plan, count, load "
-                             "or from_bytes")
-        self._h = ctypes.c_void_p(handle)
+    _c, _what = "ah_shard", "shard"
+    _made_by = "plan, plan_batches, count, load or from_bytes"
 
     @classmethod
     def plan(cls, x, labels=None, *, tail="upper", bins=None,
@@ -132,57 +130,3 @@ class Shard:
         lib.ah_shard_get_info(self._handle(), ctypes.byref(i))
         return ShardInfo("plan" if i.kind == 1 else "counts", i.nodes,
                          i.labels, i.rows, i.plan_rows)
-
-    # -- keeping it ------------------------------------------------------
-
-    @classmethod
-    def load(cls, path):
-        h, d = ctypes.c_void_p(), Diag()
-        raise_for(lib.ah_shard_load(ctypes.byref(h), os.fsencode(path),
-                                    ctypes.byref(d)), d)
-        return cls(h.value)
-
-    @classmethod
-    def from_bytes(cls, data, name="<bytes>"):
-        buf = bytes(data)
-        h, d = ctypes.c_void_p(), Diag()
-        raise_for(lib.ah_shard_load_memory(ctypes.byref(h), buf, len(buf),
-                                           str(name).encode(),
-                                           ctypes.byref(d)), d)
-        return cls(h.value)
-
-    def save(self, path):
-        """Write the shard file atomically (what `acthist merge` reads)."""
-        d = Diag()
-        raise_for(lib.ah_shard_save(self._handle(), os.fsencode(path),
-                                    ctypes.byref(d)), d)
-
-    def to_bytes(self):
-        n, d = ctypes.c_size_t(0), Diag()
-        raise_for(lib.ah_shard_save_memory(self._handle(), None,
-                                           ctypes.byref(n), ctypes.byref(d)), d)
-        buf = ctypes.create_string_buffer(n.value)
-        raise_for(lib.ah_shard_save_memory(self._handle(), buf,
-                                           ctypes.byref(n), ctypes.byref(d)), d)
-        return buf.raw[:n.value]
-
-    def __reduce__(self):
-        return (Shard.from_bytes, (self.to_bytes(),))
-
-    def close(self):
-        h, self._h = getattr(self, "_h", None), None
-        if h and lib is not None:
-            lib.ah_shard_free(h)
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("acthist: the shard is closed")
-        return self._h
