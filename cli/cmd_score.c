@@ -1,5 +1,8 @@
 /*
  * cmd_score.c - acthist score: the individual scan of every input row.
+ *
+ * The input is read in chunks, so an input larger than memory is scored
+ * (only the CSV or JSON text is kept whole, to be written atomically).
  */
 #include "cli.h"
 
@@ -17,7 +20,9 @@ const char cmd_score_usage[] =
     "  --stat       bj (Berk-Jones, default), hc (Higher Criticism), ks\n"
     "  --alpha-max  largest p-value threshold considered (default 0.5)\n"
     "  --tail       upper, lower, two or both (default: the model's tail)\n"
-    "  --labels     one label per input row, for a conditional model\n";
+    "  --labels     one label per input row, for a conditional model\n"
+    "  --chunk-rows rows read and scored at a time (default: 32 MB of\n"
+    "               activations as float64); scores do not depend on it\n";
 
 /* Shared with the other scanning commands. */
 int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
@@ -52,7 +57,8 @@ int cmd_score(int argc, char **argv)
 {
     const cli_command *self = cli_find("score");
     const char *out = NULL, *labels_path = NULL, *stat_s = NULL,
-               *alpha_s = NULL, *tail_s = NULL, *threads_s = NULL;
+               *alpha_s = NULL, *tail_s = NULL, *threads_s = NULL,
+               *chunk_s = NULL;
     int json = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
@@ -61,6 +67,7 @@ int cmd_score(int argc, char **argv)
         {"--stat", CLI_STRING, &stat_s},  {"--alpha-max", CLI_STRING, &alpha_s},
         {"--tail", CLI_STRING, &tail_s},  {"--threads", CLI_STRING, &threads_s},
         {"--json", CLI_FLAG, &json},
+        {"--chunk-rows", CLI_STRING, &chunk_s},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
                        self);
@@ -77,42 +84,84 @@ int cmd_score(int argc, char **argv)
         rc = CLI_USAGE;
         goto done0;
     }
+    long chunk = 0;
+    if (chunk_s && cli_parse_int("--chunk-rows", chunk_s, 1, 1L << 30, &chunk)) {
+        rc = CLI_USAGE;
+        goto done0;
+    }
     rc = CLI_FAIL;
     ah_model *m = NULL;
+    ah_npy_reader *r = NULL;
     double *x = NULL;
     int64_t *labels = NULL;
     ah_scan_result *res = NULL;
     size_t n = 0, D = 0, unseen = 0;
     ah_diag d;
     cli_buf b = {0};
-    if (cli_load_model_input(pos.v[0], pos.v[1], labels_path, &m, &x, &n, &D,
-                             &labels))
+    if (cli_load_model(pos.v[0], &m) != 0)
         goto done;
-    res = malloc(n * sizeof *res);
-    if (!res) {
+    if (ah_npy_open(&r, pos.v[1], &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    n = ah_npy_rows(r);
+    D = ah_npy_cols(r);
+    if (n == 0 || D == 0) {
+        cli_error("%s: empty array (%zu rows x %zu columns)", pos.v[1], n, D);
+        goto done;
+    }
+    if (D != ah_model_nodes(m)) {
+        cli_error("%s: %zu nodes per row, but the model %s has %zu", pos.v[1],
+                  D, pos.v[0], ah_model_nodes(m));
+        goto done;
+    }
+    if (labels_path && cli_read_labels(labels_path, n, pos.v[1], &labels))
+        goto done;
+    size_t rows = chunk ? (size_t)chunk : ((size_t)1 << 22) / D + 1;
+    if (rows > n)
+        rows = n;
+    x = malloc(rows * D * sizeof *x);
+    res = malloc(rows * sizeof *res);
+    if (!x || !res) {
         cli_error("out of memory");
         goto done;
     }
-    if (ah_score(m, x, n, D, D, labels, tail, stat, alpha, res, &unseen,
-                 threads, &d) != AH_OK) {
-        rc = cli_diag(pos.v[1], &d);
-        goto done;
-    }
-    if (json) {
+    if (json)
         cli_buf_printf(&b, "{\"stat\": \"%s\", \"alpha_max\": %.17g, "
                            "\"scores\": [", ah_stat_name(stat), alpha);
-        for (size_t i = 0; i < n; i++)
-            cli_buf_printf(&b, "%s{\"index\": %zu, \"score\": %.17g, "
-                               "\"alpha\": %.17g, \"size\": %zu}",
-                           i ? ", " : "", i, res[i].score, res[i].alpha,
-                           res[i].size);
-        cli_buf_printf(&b, "]}\n");
-    } else {
+    else
         cli_buf_printf(&b, "index,score,alpha,size\n");
-        for (size_t i = 0; i < n; i++)
-            cli_buf_printf(&b, "%zu,%.17g,%.17g,%zu\n", i, res[i].score,
-                           res[i].alpha, res[i].size);
+    for (size_t first = 0; first < n;) {
+        size_t got = 0, u = 0;
+        if (ah_npy_read_rows(r, x, rows, D, 1, &got, &d) != AH_OK) {
+            rc = cli_diag(NULL, &d);
+            goto done;
+        }
+        if (got == 0) {
+            cli_error("%s: read %zu of %zu rows", pos.v[1], first, n);
+            goto done;
+        }
+        if (ah_score(m, x, got, D, D, labels ? labels + first : NULL, tail,
+                     stat, alpha, res, &u, threads, &d) != AH_OK) {
+            rc = cli_diag(pos.v[1], &d);
+            goto done;
+        }
+        for (size_t k = 0; k < got; k++) {
+            size_t i = first + k;
+            if (json)
+                cli_buf_printf(&b, "%s{\"index\": %zu, \"score\": %.17g, "
+                                   "\"alpha\": %.17g, \"size\": %zu}",
+                               i ? ", " : "", i, res[k].score, res[k].alpha,
+                               res[k].size);
+            else
+                cli_buf_printf(&b, "%zu,%.17g,%.17g,%zu\n", i, res[k].score,
+                               res[k].alpha, res[k].size);
+        }
+        unseen += u;
+        first += got;
     }
+    if (json)
+        cli_buf_printf(&b, "]}\n");
     if (cli_write_text(out, b.s, b.n) != 0)
         goto done;
     if (labels && unseen)
@@ -122,6 +171,7 @@ int cmd_score(int argc, char **argv)
     rc = CLI_OK;
 done:
     cli_buf_free(&b);
+    ah_npy_close(r);
     ah_model_free(m);
     free(x);
     free(labels);

@@ -70,5 +70,18 @@ assert emp['auc'][0] > 0.8, emp
 expect_error "eval without anomalous" 2 "anomalous" - $A eval m.ahm --clean clean.npy
 expect_error "eval labels mismatch" 2 "labels" - $A eval m.ahm --clean clean.npy --clean-labels cl.npy --anomalous anom.npy
 expect_error "score bad stat" 2 "unknown statistic" - $A score m.ahm anom.npy --stat xx
+check "score in chunks of 7 rows" $A score m.ahm anom.npy --labels al.npy --chunk-rows 7 -o s7.csv
+check "score in one chunk" $A score m.ahm anom.npy --labels al.npy -o s1.csv
+cmp -s s7.csv s1.csv && pass || fail "score depends on --chunk-rows"
+check "score json in chunks" $A score m.ahm anom.npy --json --chunk-rows 13
+cp "$TMP/out" j13.json
+check "score json" $A score m.ahm anom.npy --json
+cmp -s "$TMP/out" j13.json && pass || fail "score --json depends on --chunk-rows"
+$PY -c "
+import numpy as np
+a = np.load('anom.npy'); a[150, 9] = np.nan; np.save('nan.npy', a)
+"
+expect_error "a NaN in a later chunk" 1 "nan.npy: row 150, column 9: NaN" s.out $A score m.ahm nan.npy --chunk-rows 16 -o s.out
+expect_error "score chunk 0" 2 "chunk-rows" - $A score m.ahm anom.npy --chunk-rows 0
 expect_error "compare bad method" 2 "unknown method" - $A compare --background bg.npy --clean clean.npy --anomalous anom.npy --methods hist:0
 done_tests
