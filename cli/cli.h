@@ -87,6 +87,13 @@ void cli_background_slice(cli_background *b, size_t first, size_t count);
 ah_row_source cli_background_source(cli_background *b);
 void cli_background_close(cli_background *b);
 
+/* Fit background files with `threads` threads, each over a slice of the
+ * rows, merged as shards (fit_threads.c; equal-width histograms only).
+ * Prints any error; returns an exit code. */
+int cli_fit_threads(const char **files, size_t nfiles,
+                    const char **label_files, size_t nlabels,
+                    const ah_fit_options *o, int threads, ah_model **out);
+
 /* Save a model to out, free it, and say on standard error what was
  * saved: "acthist: <done> model: N rows x D nodes, ..., in T s" (t0 from
  * cli_now).  Returns an exit code. */

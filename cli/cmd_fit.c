@@ -38,6 +38,9 @@ const char cmd_fit_usage[] =
     "  --atom-share values taken by at least this share of a node's\n"
     "               background are kept exactly (default 1/32)\n"
     "  --chunk-rows rows read at a time (default 1024)\n"
+    "  --threads K  K threads, each fitting a slice of the rows, merged\n"
+    "               exactly: the same model, K times the memory (equal-\n"
+    "               width bins only; default 1)\n"
     "  --plan-only  write the first pass of this shard (a plan) to -o\n"
     "  --plan PLAN  count this shard against the merged PLAN, write the\n"
     "               counts to -o (the fit options come from the plan)\n";
@@ -94,7 +97,8 @@ int cmd_fit(int argc, char **argv)
 {
     const cli_command *self = cli_find("fit");
     const char *method = NULL, *bins = NULL, *binning = NULL, *tail = NULL,
-               *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL;
+               *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL,
+               *threads_s = NULL;
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
@@ -105,14 +109,15 @@ int cmd_fit(int argc, char **argv)
         {"--chunk-rows", CLI_STRING, &chunk},
         {"--plan-only", CLI_FLAG, &plan_only},
         {"--plan", CLI_STRING, &plan_path},
+        {"--threads", CLI_STRING, &threads_s},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
                        self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
-    if (plan_path &&
-        (method || bins || binning || tail || share || chunk || plan_only)) {
+    if (plan_path && (method || bins || binning || tail || share || chunk ||
+                      plan_only || threads_s)) {
         cli_error("fit: with --plan the fit options come from the plan (give "
                   "only -o, the shard's files and their --labels)");
         goto done0;
@@ -149,6 +154,13 @@ int cmd_fit(int argc, char **argv)
             goto done0;
         o.chunk_rows = (size_t)v;
     }
+    long threads = 1;
+    if (threads_s && cli_parse_int("--threads", threads_s, 1, 256, &threads))
+        goto done0;
+    if (threads > 1 && plan_only) {
+        cli_error("fit: --threads and --plan-only do not go together");
+        goto done0;
+    }
     if (!out) {
         cli_error("fit: missing -o MODEL");
         fputs(self->usage, stderr);
@@ -162,6 +174,15 @@ int cmd_fit(int argc, char **argv)
     if (labels.n && labels.n != files.n) {
         cli_error("fit: %zu background files but %zu labels files (give one "
                   "per background file, in order)", files.n, labels.n);
+        goto done0;
+    }
+    if (threads > 1) {
+        ah_model *m = NULL;
+        double t0 = cli_now();
+        rc = cli_fit_threads(files.v, files.n, labels.v, labels.n, &o,
+                             (int)threads, &m);
+        if (rc == CLI_OK)
+            rc = cli_save_model(m, out, "fitted", t0);
         goto done0;
     }
     cli_background bg;

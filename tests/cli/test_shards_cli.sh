@@ -70,6 +70,24 @@ import json; d = json.load(open('$TMP/out'))
 assert d['kind'] == 'counts' and d['rows'] == 700 and d['plan_rows'] == 1300 and d['labels'] == 4 and d['nodes'] == 6, d
 " && pass || fail "info --json of counts"
 
+# fit --threads: slices fitted as shards in threads
+for t in 2 3 7; do
+    check "fit --threads $t" $A fit --threads $t -o th.ahm x0.npy x1.npy x2.npy x3.npy --labels l0.npy --labels l1.npy --labels l2.npy --labels l3.npy
+    cmp -s th.ahm one.ahm && pass || fail "fit --threads $t differs from one thread"
+done
+check "fit --threads 2 --bins 64" $A fit --threads 2 --bins 64 --tail lower -o th64.ahm x.npy
+check "fit --bins 64" $A fit --bins 64 --tail lower -o one64.ahm x.npy
+cmp -s th64.ahm one64.ahm && pass || fail "fit --threads 2 --bins 64 differs"
+$PY -c "
+import numpy as np
+x = np.load('x3.npy'); x[550, 1] = np.nan; np.save('xnan.npy', x)
+"
+expect_error "a NaN in the last thread's slice" 1 "xnan.npy: row 550, column 1: NaN" th.x $A fit --threads 3 -o th.x x0.npy xnan.npy
+expect_error "--threads with quantile bins" 2 "equal-width" th.x $A fit --threads 2 --binning quantile -o th.x x.npy
+expect_error "--threads with auto bins" 2 "equal-width" th.x $A fit --threads 2 --bins auto -o th.x x.npy
+expect_error "--threads 0" 2 "--threads" th.x $A fit --threads 0 -o th.x x.npy
+expect_error "--threads with --plan-only" 2 "do not go together" th.x $A fit --threads 2 --plan-only -o th.x x.npy
+
 # refusals
 expect_error "plan and counts" 2 "merge plans with plans" out.x $A merge -o out.x all.plan c0.counts
 expect_error "the same file twice" 2 "given twice" out.x $A merge -o out.x c0.counts ./c0.counts c1.counts c2.counts
