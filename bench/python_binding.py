@@ -93,6 +93,9 @@ def main():
         k[0] += 1
     emit("scan_individual", a.tag, m, timed(one, R, T), R,
          per_input_s=lambda s: s)
+    emit("scan_individual_rows", a.tag, m,
+         timed(lambda: acthist.scan_individual_rows(p, threads=1), R, T), R,
+         batch=n, per_input_s=lambda s: s / n)
     g = acthist.scan_group(p, restarts=a.restarts, seed=0, threads=1)
     emit("scan_group", a.tag, m,
          timed(lambda: acthist.scan_group(p, restarts=a.restarts, seed=0,

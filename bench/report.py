@@ -75,12 +75,17 @@ def python_table(py):
            ("score", 1, "fused score, batch 1 (per input)"),
            ("score", None, "fused score, batch %s (per input)"),
            ("scan_individual", None, "individual scan (per input)"),
+           ("scan_individual_rows", None,
+            "individual scans, batch %s (per input)"),
            ("scan_group", None, "group scan, %s inputs (per restart)")]
     rows, numpy = [], "?"
     for bench, batch, what in ops:
-        t = {}
+        t, shown = {}, ""
+        # the C side of the batch scan is the one-input call, per input
+        c_bench = "scan_individual" if bench == "scan_individual_rows" else bench
         for r in py:
-            if r["bench"] not in (bench, bench + "_f32"):
+            name = bench if r["impl"] == "python" else c_bench
+            if r["bench"] not in (name, name + "_f32"):
                 continue
             if bench in ("pvalues", "score") and \
                     (r.get("batch") == 1) != (batch == 1):
@@ -91,7 +96,7 @@ def python_table(py):
             f32 = r["bench"].endswith("_f32")
             t[r["impl"] + ("_f32" if f32 else "")] = per
             numpy = r.get("numpy", numpy)
-            shown = r.get("batch", "")
+            shown = r.get("batch", shown)
         if "acthist" in t and "python" in t:
             c = t.get("acthist_f32", t["acthist"])
             rows.append([what.replace("%s", str(shown)), fmt_t(t["acthist"]),

@@ -392,6 +392,20 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
                        ah_diag *diag);
 
 /*
+ * Individual scans of many inputs' p-values at once, on `threads` threads
+ * (0: all cores); each result is what ah_scan_individual gives for that
+ * row, whatever the thread count.  Row i's p_max values are
+ * p[i * ld + j * step] for j < cols: step 1 for a matrix of p_max values,
+ * or step 2 with p pointing at the first p_max of (rows, cols, 2) ranges
+ * as ah_pvalues writes them (ld = 2 cols).  A NaN fails with its row and
+ * column.
+ */
+int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
+                            size_t ld, size_t step, int stat,
+                            double alpha_max, ah_scan_result *res,
+                            int threads, ah_diag *diag);
+
+/*
  * Score rows of activations: p-values against the model and an individual
  * scan of each row's p_max values, fused so that the (rows, width, 2)
  * p-value array is never materialised.  res receives one result per row.

@@ -750,3 +750,96 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
     }
     return AH_OK;
 }
+
+/* ---- many rows: ah_scan_individual_rows ---- */
+
+typedef struct rows_job {
+    const double *p;
+    size_t rows, cols, ld, step;
+    int stat, nthreads;
+    double alpha_max;
+    ah_scan_result *res;
+    int status[256];
+    ah_diag diag[256];
+    int64_t bad_row[256];
+} rows_job;
+
+/* Thread t scans rows t, t + nthreads, ...; strided rows are gathered
+ * into a buffer of its own first. */
+static void rows_thread(void *ctx, int t)
+{
+    rows_job *jb = ctx;
+    double *buf = NULL;
+    jb->status[t] = AH_OK;
+    jb->bad_row[t] = -1;
+    if (jb->step != 1 && jb->rows > (size_t)t &&
+        !(buf = malloc((jb->cols ? jb->cols : 1) * sizeof *buf))) {
+        jb->status[t] = ah__fail(&jb->diag[t], AH_ERR_NOMEM, -1, -1,
+                                 "out of memory");
+        return;
+    }
+    for (size_t i = (size_t)t; i < jb->rows; i += (size_t)jb->nthreads) {
+        const double *row = jb->p + i * jb->ld;
+        if (buf) {
+            for (size_t j = 0; j < jb->cols; j++)
+                buf[j] = row[j * jb->step];
+            row = buf;
+        }
+        int st = ah_scan_individual(row, jb->cols, jb->stat, jb->alpha_max,
+                                    &jb->res[i], NULL, &jb->diag[t]);
+        if (st != AH_OK) {
+            jb->status[t] = st;
+            jb->bad_row[t] = (int64_t)i;
+            break;
+        }
+    }
+    free(buf);
+}
+
+int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
+                            size_t ld, size_t step, int stat,
+                            double alpha_max, ah_scan_result *res,
+                            int threads, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (rows && (!p || !res))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "scan_individual_rows: NULL argument");
+    if (step == 0 || (rows > 1 && cols > 0 && ld < (cols - 1) * step + 1))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "scan_individual_rows: step %zu and row stride %zu "
+                        "do not fit rows of %zu values", step, ld, cols);
+    rows_job *jb = calloc(1, sizeof *jb);
+    if (!jb)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    jb->p = p;
+    jb->rows = rows;
+    jb->cols = cols;
+    jb->ld = ld;
+    jb->step = step;
+    jb->stat = stat;
+    jb->alpha_max = alpha_max;
+    jb->res = res;
+    jb->nthreads = ah__thread_count(threads, rows);
+    ah__parallel(jb->nthreads, rows_thread, jb);
+    /* the first failing row, whatever thread met it */
+    int st = AH_OK, at = -1;
+    for (int t = 0; t < jb->nthreads; t++)
+        if (jb->status[t] != AH_OK &&
+            (at < 0 || (jb->bad_row[t] >= 0 &&
+                        (jb->bad_row[at] < 0 ||
+                         jb->bad_row[t] < jb->bad_row[at]))))
+            at = t;
+    if (at >= 0) {
+        const ah_diag *d = &jb->diag[at];
+        st = jb->status[at];
+        if (jb->bad_row[at] >= 0 && st == AH_ERR_VALUE)
+            ah__fail(diag, st, jb->bad_row[at], d->col,
+                     "scan_individual_rows: row %lld, column %lld: NaN",
+                     (long long)jb->bad_row[at], (long long)d->col);
+        else if (diag)
+            *diag = *d;
+    }
+    free(jb);
+    return st;
+}

@@ -655,9 +655,80 @@ static void test_errors(void)
               AH_ERR_ARG, "NULL result");
 }
 
+/* ah_scan_individual_rows against ah_scan_individual row by row, bit for
+ * bit: p_max matrices and (rows, cols, 2) ranges, padded rows, 1 to 3
+ * threads and all cores; the first NaN's row and column; bad strides. */
+static void test_rows(void)
+{
+    uint64_t rng = check_seed ^ 0x505eULL;
+    int mismatches = 0, cases = 0;
+    for (int rep = 0; rep < 120; rep++) {
+        size_t rows = irand(&rng, 300), cols = irand(&rng, 120);
+        size_t step = 1 + irand(&rng, 2), ld = cols * step + irand(&rng, 3);
+        double amax = amaxes[irand(&rng, sizeof amaxes / sizeof *amaxes)];
+        int stat = (int)irand(&rng, 3), threads = (int)irand(&rng, 4);
+        double *p = malloc((rows * ld + 1) * sizeof *p);
+        double *row = malloc((cols + 1) * sizeof *row);
+        ah_scan_result *got = malloc((rows + 1) * sizeof *got);
+        for (size_t i = 0; i < rows; i++) {
+            fill(row, cols, (int)irand(&rng, KINDS), 0.5, &rng);
+            for (size_t k = 0; k < ld; k++)
+                p[i * ld + k] = -1.0; /* padding and p_min: never read */
+            for (size_t j = 0; j < cols; j++)
+                p[i * ld + j * step + (step - 1)] = row[j];
+        }
+        ah_diag d;
+        int st = ah_scan_individual_rows(p + (step - 1), rows, cols, ld, step,
+                                         stat, amax, got, threads, &d);
+        int bad = st != AH_OK;
+        for (size_t i = 0; !bad && i < rows; i++) {
+            for (size_t j = 0; j < cols; j++)
+                row[j] = p[i * ld + j * step + (step - 1)];
+            ah_scan_result want;
+            ah_scan_individual(row, cols, stat, amax, &want, NULL, NULL);
+            bad = memcmp(&want.score, &got[i].score, sizeof want.score) ||
+                  memcmp(&want.alpha, &got[i].alpha, sizeof want.alpha) ||
+                  want.size != got[i].size;
+        }
+        mismatches += bad;
+        cases++;
+        if (rows > 5 && cols > 2) { /* NaNs: the first row's is reported */
+            size_t r1 = 2 + irand(&rng, rows - 2), r2 = irand(&rng, r1);
+            size_t c1 = irand(&rng, cols), c2 = irand(&rng, cols);
+            p[r1 * ld + c1 * step + (step - 1)] = NAN;
+            p[r2 * ld + c2 * step + (step - 1)] = NAN;
+            st = ah_scan_individual_rows(p + (step - 1), rows, cols, ld, step,
+                                         stat, amax, got, threads, &d);
+            CHECK(st == AH_ERR_VALUE && d.row == (int64_t)r2 &&
+                      d.col == (int64_t)c2,
+                  "NaNs at rows %zu and %zu: status %d row %lld col %lld",
+                  r2, r1, st, (long long)d.row, (long long)d.col);
+        }
+        free(p);
+        free(row);
+        free(got);
+    }
+    CHECK(mismatches == 0, "%d of %d row batches differ from one-row scans",
+          mismatches, cases);
+    double q[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+    ah_scan_result r[2];
+    ah_diag d;
+    CHECK(ah_scan_individual_rows(q, 2, 3, 3, 0, AH_STAT_BJ, 0.5, r, 1, &d) ==
+              AH_ERR_ARG, "step 0");
+    CHECK(ah_scan_individual_rows(q, 2, 3, 2, 1, AH_STAT_BJ, 0.5, r, 1, &d) ==
+              AH_ERR_ARG && strstr(d.message, "stride"), "ld below a row");
+    CHECK(ah_scan_individual_rows(NULL, 2, 3, 3, 1, AH_STAT_BJ, 0.5, r, 1,
+                                  &d) == AH_ERR_ARG, "NULL p-values");
+    CHECK(ah_scan_individual_rows(q, 2, 3, 3, 1, 7, 0.5, r, 1, &d) ==
+              AH_ERR_ARG, "unknown statistic");
+    CHECK(ah_scan_individual_rows(NULL, 0, 3, 3, 1, AH_STAT_BJ, 0.5, NULL, 1,
+                                  &d) == AH_OK, "no rows");
+}
+
 int main(void)
 {
     check_init();
+    test_rows();
     test_hand();
     test_errors();
     test_small();

@@ -19,10 +19,11 @@ from .metrics import auc, roc, tpr_at_fpr
 from .model import Model, Scores, UnseenLabelWarning
 from .shard import Shard, ShardInfo
 from .scan import (GroupResult, ScanResult, scan_group, scan_individual,
-                   stat_score)
+                   scan_individual_rows, stat_score)
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Shard", "ShardInfo", "Scores", "UnseenLabelWarning", "ScanResult",
-           "GroupResult", "scan_individual", "scan_group", "stat_score",
-           "auc", "roc", "tpr_at_fpr", "ActivationRecorder",
+__all__ = ["Error", "Model", "Shard", "ShardInfo", "Scores",
+           "UnseenLabelWarning", "ScanResult", "GroupResult",
+           "scan_individual", "scan_individual_rows", "scan_group",
+           "stat_score", "auc", "roc", "tpr_at_fpr", "ActivationRecorder",
            "activation_batches"]

@@ -192,6 +192,8 @@ _PROTOTYPES = {
     "ah_stat_score": (_D, [_I, _D, _D, _D]),
     "ah_scan_individual": (_I, [c_double_p, _S, _I, _D,
                                 ctypes.POINTER(ScanResult), c_size_p, _DIAG]),
+    "ah_scan_individual_rows": (_I, [c_double_p, _S, _S, _S, _S, _I, _D,
+                                     ctypes.POINTER(ScanResult), _I, _DIAG]),
     "ah_group_options_default": (None, [ctypes.POINTER(GroupOptions)]),
     "ah_scan_group": (_I, [c_double_p, _S, _S, ctypes.POINTER(GroupOptions),
                            ctypes.POINTER(GroupResult), c_uchar_p, c_uchar_p,

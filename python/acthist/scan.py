@@ -47,6 +47,35 @@ def scan_individual(pmax, *, stat="bj", alpha_max=0.5, nodes=False):
     return ScanResult(res.score, res.alpha, res.size, sub)
 
 
+def scan_individual_rows(p, *, stat="bj", alpha_max=0.5, threads=0):
+    """Individual scans of many inputs' p-values: p is (n, D) p_max values
+    or (n, D, 2) ranges as Model.pvalues returns them.  Scores(score,
+    alpha, size) of arrays, one entry per input, each what scan_individual
+    gives for that row, on `threads` threads (0: all cores)."""
+    from .model import Scores
+    a = np.asarray(p)
+    if a.ndim == 3 and a.shape[2] == 2:
+        step = 2
+    elif a.ndim == 2:
+        step = 1
+    else:
+        raise ValueError("acthist: scan_individual_rows takes p_max values "
+                         "(n, D) or ranges (n, D, 2), not shape %s"
+                         % (a.shape,))
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    n, D = a.shape[0], a.shape[1]
+    res, d = (_capi.ScanResult * max(n, 1))(), Diag()
+    base = ctypes.cast(ptr(a), ctypes.c_void_p).value or 0
+    first = ctypes.cast(base + 8 * (step - 1), _capi.c_double_p)
+    raise_for(lib.ah_scan_individual_rows(first, n, D, D * step, step,
+                                          _capi.parse("stat", stat),
+                                          float(alpha_max), res, int(threads),
+                                          ctypes.byref(d)), d)
+    arr = _capi.as_records(res, [("score", "f8"), ("alpha", "f8"),
+                                 ("size", np.uintp)])[:n]
+    return Scores(arr["score"], arr["alpha"], arr["size"].astype(np.int64))
+
+
 def scan_group(p, *, stat="bj", alpha_max=0.5, restarts=10, seed=0,
                max_iter=50, fractional=False, threads=0):
     """Group scan of a batch's p-value ranges p (rows, cols, 2), as

@@ -299,9 +299,39 @@ def test_unseen_labels_warn():
     check(np.array_equal(p[[4, 9]], pooled), "unseen labels use the pooled set")
 
 
+def test_scan_individual_rows():
+    """The batch scan of p-values: what Model.score and a scan_individual
+    per row give, from ranges and from p_max alone, at any thread count."""
+    m = fitted()
+    p = m.pvalues(X, labels=XL)
+    s = m.score(X, labels=XL)
+    for arr, what in ((p, "ranges"), (p[..., 1].copy(), "p_max")):
+        for threads in (1, 2, 0):
+            r = acthist.scan_individual_rows(arr, threads=threads)
+            check(np.array_equal(r.score, s.score) and
+                  np.array_equal(r.alpha, s.alpha) and
+                  np.array_equal(r.size, s.size),
+                  "scan_individual_rows(%s, threads=%d) differs from "
+                  "Model.score" % (what, threads))
+    hc = acthist.scan_individual_rows(p, stat="hc", alpha_max=0.2)
+    one = [acthist.scan_individual(p[i], stat="hc", alpha_max=0.2)
+           for i in range(len(p))]
+    check(all(o.score == hc.score[i] and o.alpha == hc.alpha[i] and
+              o.size == hc.size[i] for i, o in enumerate(one)),
+          "hc rows differ from one scan per row")
+    raises(lambda: acthist.scan_individual_rows(p[0, :, 1]), ValueError,
+           "(n, D)", "a 1-D array")
+    q = p.copy()
+    q[7, 3, 1] = np.nan
+    e = raises(lambda: acthist.scan_individual_rows(q), acthist.Error, "NaN",
+               "a NaN p-value")
+    check(e is not None and e.row == 7 and e.col == 3,
+          "the NaN's row and column: %r" % (e and (e.row, e.col),))
+
+
 run("test_binding", [test_fit_paths_match_cli, test_save_load_info,
                      test_pvalues_match_cli, test_score_matches_cli_and_scan,
                      test_scan_group_matches_cli,
                      test_other_methods_and_options, test_threads_and_pickle,
                      test_example_detect, test_metrics_brute_force,
-                     test_unseen_labels_warn])
+                     test_unseen_labels_warn, test_scan_individual_rows])
