@@ -222,38 +222,115 @@ static uint64_t get_bits(bitr *r, unsigned nbits)
     return v;
 }
 
+/* Rice codes, one bit at a time: the reference the tests hold the word
+ * reader below against. */
+const unsigned char *ah__rice_read_bitwise(const unsigned char *p,
+                                          const unsigned char *end,
+                                          uint32_t *c, uint32_t n)
+{
+    if (p >= end || *p > RICE_MAX_K)
+        return NULL;
+    unsigned k = *p++;
+    bitr r = {p, end, 0, 0};
+    int64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t q = 0, u;
+        while (q < RICE_ESC && get_bits(&r, 1))
+            q++;
+        if (r.bad)
+            return NULL;
+        u = q < RICE_ESC ? (q << k) | get_bits(&r, k)
+                         : get_bits(&r, RICE_RAW);
+        int64_t d = (u & 1) ? -(int64_t)((u + 1) >> 1) : (int64_t)(u >> 1);
+        if (r.bad || u >= (1ull << 33) || prev + d < 0 ||
+            prev + d > (int64_t)UINT32_MAX)
+            return NULL;
+        prev += d;
+        c[i] = (uint32_t)prev;
+    }
+    if (n == 0)
+        return p;
+    /* the rest of the last byte must be zero */
+    if (r.used < 8 && (*r.p >> r.used) != 0)
+        return NULL;
+    return r.p + 1;
+}
+
+/*
+ * Rice codes a 64-bit word at a time: the bits not yet consumed sit at the
+ * bottom of `buf` (nb of them; the bits above are zero), topped up a byte
+ * at a time to 57 or more while bytes remain.  A code is at most 24 + 34
+ * bits, so one top-up before the unary part and one before the payload
+ * suffice.  Same results, same failures as ah__rice_read_bitwise.
+ */
+static const unsigned char *rice_read(const unsigned char *p,
+                                      const unsigned char *end, uint32_t *c,
+                                      uint32_t n)
+{
+    if (p >= end || *p > RICE_MAX_K)
+        return NULL;
+    unsigned k = *p++;
+    const unsigned char *start = p, *next = p;
+    uint64_t buf = 0, used = 0; /* used: bits consumed since start */
+    unsigned nb = 0;
+    int64_t prev = 0;
+#define TOP_UP()                                                             \
+    while (nb <= 56 && next < end) {                                         \
+        buf |= (uint64_t)*next++ << nb;                                      \
+        nb += 8;                                                             \
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        TOP_UP();
+        /* ones below the first zero bit (at most nb: the bits above nb
+         * are zero) */
+        uint64_t inv = ~buf;
+        unsigned ones = inv ? (unsigned)__builtin_ctzll(inv) : 64;
+        uint64_t u;
+        if (ones >= RICE_ESC) {
+            if (nb < RICE_ESC)
+                return NULL;
+            buf >>= RICE_ESC;
+            nb -= RICE_ESC;
+            used += RICE_ESC;
+            TOP_UP();
+            if (nb < RICE_RAW)
+                return NULL;
+            u = buf & ((1ull << RICE_RAW) - 1);
+            buf >>= RICE_RAW;
+            nb -= RICE_RAW;
+            used += RICE_RAW;
+        } else {
+            if (ones + 1 + k > nb)
+                return NULL; /* the zero or the low bits are missing */
+            unsigned take = ones + 1 + k;
+            u = ((uint64_t)ones << k) | ((buf >> (ones + 1)) & ((1ull << k) - 1));
+            buf = take < 64 ? buf >> take : 0;
+            nb -= take;
+            used += take;
+        }
+        int64_t d = (u & 1) ? -(int64_t)((u + 1) >> 1) : (int64_t)(u >> 1);
+        if (u >= (1ull << 33) || prev + d < 0 || prev + d > (int64_t)UINT32_MAX)
+            return NULL;
+        prev += d;
+        c[i] = (uint32_t)prev;
+    }
+#undef TOP_UP
+    if (n == 0)
+        return start;
+    /* the rest of the last byte must be zero */
+    const unsigned char *last = start + (used - 1) / 8;
+    unsigned in_last = (unsigned)((used - 1) % 8) + 1;
+    if (in_last < 8 && (*last >> in_last) != 0)
+        return NULL;
+    return last + 1;
+}
+
 const unsigned char *ah__counts_read(int enc, const unsigned char *p,
                                      const unsigned char *end, uint32_t *c,
                                      uint32_t n)
 {
-    if (enc == AH__COUNTS_RICE) {
-        if (p >= end || *p > RICE_MAX_K)
-            return NULL;
-        unsigned k = *p++;
-        bitr r = {p, end, 0, 0};
-        int64_t prev = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            uint64_t q = 0, u;
-            while (q < RICE_ESC && get_bits(&r, 1))
-                q++;
-            if (r.bad)
-                return NULL;
-            u = q < RICE_ESC ? (q << k) | get_bits(&r, k)
-                             : get_bits(&r, RICE_RAW);
-            int64_t d = (u & 1) ? -(int64_t)((u + 1) >> 1) : (int64_t)(u >> 1);
-            if (r.bad || u >= (1ull << 33) || prev + d < 0 ||
-                prev + d > (int64_t)UINT32_MAX)
-                return NULL;
-            prev += d;
-            c[i] = (uint32_t)prev;
-        }
-        if (n == 0)
-            return p;
-        /* the rest of the last byte must be zero */
-        if (r.used < 8 && (*r.p >> r.used) != 0)
-            return NULL;
-        return r.p + 1;
-    }
+    if (enc == AH__COUNTS_RICE)
+        return rice_read(p, end, c, n);
     for (uint32_t i = 0; i < n; i++) {
         if (!(p = ah__varint_get(p, end, &c[i])))
             return NULL;

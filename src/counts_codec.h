@@ -46,5 +46,10 @@ unsigned char *ah__counts_write(const ah__counts_plan *plan,
 const unsigned char *ah__counts_read(int enc, const unsigned char *p,
                                      const unsigned char *end, uint32_t *c,
                                      uint32_t n);
+/* ah__counts_read's Rice decoding one bit at a time: the slow, obviously
+ * correct twin the tests hold the word-at-a-time reader against. */
+const unsigned char *ah__rice_read_bitwise(const unsigned char *p,
+                                          const unsigned char *end,
+                                          uint32_t *c, uint32_t n);
 
 #endif

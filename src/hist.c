@@ -385,24 +385,39 @@ static int node_pairs(hnode *nd, size_t B, double scale, tables *tab)
 
 /* Use the O(1) lookup when the node is the grid of B bins merged with its
  * atoms (the equal-width binning). */
+static int atoms_at_ends(const hnode *nd, double lo, double hi)
+{
+    int ends_only = 1;
+    for (uint32_t a = 0; a < nd->na; a++)
+        ends_only &= nd->atom[a] == lo || nd->atom[a] == hi;
+    return ends_only;
+}
+
+static int node_implicit(hnode *nd, size_t B, double lo, double hi,
+                         double scale, tables *tab);
+
 static int node_index(hnode *nd, size_t B, tables *tab)
 {
     if (!node_is_grid(nd, B))
         return locator_build(&nd->loc, nd->edges, nd->nb, 0);
     double lo = nd->edges[0], hi = nd->edges[nd->nb];
     double scale = (double)B / (hi - lo);
-    int ends_only = 1;
-    for (uint32_t a = 0; a < nd->na; a++)
-        ends_only &= nd->atom[a] == lo || nd->atom[a] == hi;
     if (!isfinite(scale) || !(scale > 0))
         return locator_build(&nd->loc, nd->edges, nd->nb, B);
-    if (nd->nb != B || !ends_only) {
+    if (nd->nb != B || !atoms_at_ends(nd, lo, hi)) {
         int st = locator_build(&nd->loc, nd->edges, nd->nb, B);
         return st == AH_OK ? node_pairs(nd, B, scale, tab) : st;
     }
-    /* Implicit grid: repack the node without its edges; the bounds for
-     * each cell of grid_cell come from one cumulative array, so a query
-     * touches 2 or 4 bytes per bin. */
+    return node_implicit(nd, B, lo, hi, scale, tab);
+}
+
+/* Implicit grid: repack the node without its edges; the bounds for each
+ * cell of grid_cell come from one cumulative array, so a query touches 2
+ * or 4 bytes per bin.  Needs only the counts and the atoms (at the ends):
+ * a loaded node comes here without its edges ever being computed. */
+static int node_implicit(hnode *nd, size_t B, double lo, double hi,
+                         double scale, tables *tab)
+{
     size_t nb = nd->nb, na = nd->na;
     uint32_t alo = 0, ahi = 0, total = 0;
     for (size_t a = 0; a < na; a++) {
@@ -1192,6 +1207,20 @@ static void hist_write(const void *rep, unsigned char *buf)
     }
 }
 
+/* Whether a grid node read from a file is an implicit grid that
+ * node_index would make of it, decided without computing its edges: B
+ * bins, atoms only at the ends, and a step of more than 8 ulps, so that
+ * the grid edges strictly increase (grid_edge rounds each by at most 2
+ * ulps) and merging the end atoms adds none. */
+static int implicit_grid_ok(const hnode *nd, uint32_t nb, uint32_t B,
+                            double lo, double hi, double scale)
+{
+    double big = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
+    double ulp = nextafter(big, INFINITY) - big;
+    return nb == B && isfinite(scale) && scale > 0 &&
+           atoms_at_ends(nd, lo, hi) && (hi - lo) / (double)B > 8 * ulp;
+}
+
 /* Read one node at p (avail bytes); returns its size or 0 when invalid. */
 static size_t node_read(hnode *nd, tables *tab, size_t n,
                         const unsigned char *p,
@@ -1226,12 +1255,23 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
             return 0;
     }
     uint32_t B = 0;
+    int implicit = 0;
+    double lo = 0, hi = 0, scale = 0;
     if (kind == KIND_GRID) {
         B = ah__get_u32(q);
-        double lo = ah__get_f64(q + 8), hi = ah__get_f64(q + 16);
+        lo = ah__get_f64(q + 8);
+        hi = ah__get_f64(q + 16);
         if (B == 0 || B > (1u << 24) || !isfinite(lo) || !isfinite(hi) ||
             !(lo < hi) || (size_t)nb > (size_t)B + na)
             return 0;
+        scale = (double)B / (hi - lo);
+        implicit = implicit_grid_ok(nd, nb, B, lo, hi, scale);
+    }
+    if (implicit) {
+        /* the edges are the grid's: none is computed (node_implicit) */
+        nd->edges[0] = lo;
+        nd->edges[nb] = hi;
+    } else if (kind == KIND_GRID) {
         double *tmp = malloc(((size_t)B + 1 + na) * sizeof *tmp);
         if (!tmp)
             return 0;
@@ -1258,7 +1298,7 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
         }
     }
     q += edge_bytes;
-    for (uint32_t i = 0; i < na; i++)
+    for (uint32_t i = 0; i < na && !implicit; i++)
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
             return 0;
     uint64_t total = 0;
@@ -1278,6 +1318,8 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
     while (q < end)
         if (*q++ != 0)
             return 0;
+    if (implicit)
+        return node_implicit(nd, B, lo, hi, scale, tab) == AH_OK ? nbytes : 0;
     node_derive(nd);
     if (kind == KIND_GRID && node_index(nd, B, tab) != AH_OK)
         return 0;

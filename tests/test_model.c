@@ -438,9 +438,44 @@ static void test_format_1_0(void)
     ah_model_free(m2);
 }
 
+/* Ranges narrow next to their magnitude: a grid step of a few ulps (the
+ * loader then computes and checks every edge) and of many (it takes the
+ * implicit grid without computing them).  Both must answer after a load
+ * as they did fitted (check_model's round trip). */
+static void test_narrow_ranges(void)
+{
+    uint64_t rng = check_seed ^ 0x7a7a;
+    size_t n = 4000, D = 4, nq = 200;
+    double *x = malloc(n * D * sizeof *x), *q = malloc(nq * D * sizeof *q);
+    int64_t *lab = malloc(n * sizeof *lab), *qlab = malloc(nq * sizeof *qlab);
+    static const double width[4] = {1e-6, 3e-6, 1e-3, 10.0};
+    for (size_t i = 0; i < n + nq; i++)
+        for (size_t j = 0; j < D; j++) {
+            double v = 1e6 + width[j] * check_rand_unit(&rng);
+            if (i < n)
+                x[i * D + j] = v;
+            else
+                q[(i - n) * D + j] = i % 3 ? v : x[(i % n) * D + j];
+        }
+    for (size_t i = 0; i < n; i++)
+        lab[i] = (int64_t)(i % 4) - 1;
+    for (size_t i = 0; i < nq; i++)
+        qlab[i] = (int64_t)(i % 4) - 1;
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    check_model("narrow ranges, 3072 bins", &o, x, lab, n, D, q, qlab, nq, 0);
+    check_model("narrow ranges, conditional", &o, x, lab, n, D, q, qlab, nq,
+                1);
+    free(x);
+    free(q);
+    free(lab);
+    free(qlab);
+}
+
 int main(void)
 {
     check_init();
+    test_narrow_ranges();
     test_representations();
     test_chunks();
     test_corrupt();
