@@ -6,6 +6,7 @@ torch tensor) of shape (n, ...): n inputs, the other axes flattened into the
 D nodes.  Outputs are NumPy arrays that the library fills in place.
 """
 import ctypes
+import os
 import warnings
 from collections import namedtuple
 
@@ -194,16 +195,33 @@ class Model(_capi.Owned):
 
     @classmethod
     def fit(cls, x, labels=None, *, method="hist", tail="upper", bins=None,
-            binning="width", atom_share=None, chunk_rows=None):
+            binning="width", atom_share=None, chunk_rows=None, threads=1):
         """Fit background activations x (n, ...), with one integer label
         per row (e.g. the class the network predicted) or none.  bins:
         None for the default (3072), "auto" or a count.  A float64
         C-contiguous x is read in place; any other dtype or a memory-mapped
         file is converted BLOCK_ROWS rows at a time, so a background larger
-        than memory can be fitted from np.load(path, mmap_mode="r")."""
+        than memory can be fitted from np.load(path, mmap_mode="r").
+
+        threads > 1 (0: all cores) fits that many slices of the rows in
+        threads, as shards merged exactly (acthist.Shard): the same model,
+        with as many times the memory.  Equal-width bins of a given count
+        only, as `acthist fit --threads`."""
         a = _background(x, "background")
         lab = _labels(labels, a.shape[0], "labels")
         o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
+        k = int(threads) if threads else (os.cpu_count() or 1)
+        if k < 0:
+            raise ValueError("acthist: threads must be 0 (all cores) or "
+                             "more, not %d" % k)
+        if k > 1:
+            if method != "hist" or binning != "width" or bins == "auto":
+                raise ValueError("acthist: fit with threads needs equal-width "
+                                 "histogram bins of a given count: other "
+                                 "edges would depend on the split")
+            return cls._fit_threads(a, lab, k, tail=tail, bins=bins,
+                                    atom_share=atom_share,
+                                    chunk_rows=chunk_rows)
         if a.dtype == np.float64 and a.flags.c_contiguous:
             h, d = ctypes.c_void_p(), Diag()
             st = lib.ah_model_fit(ctypes.byref(h), ptr(a), a.shape[0],
@@ -219,6 +237,26 @@ class Model(_capi.Owned):
                 b = a[r:r + BLOCK_ROWS]
                 yield b if lab is None else (b, lab[r:r + BLOCK_ROWS])
         return cls._fit_source(blocks, a.shape[1], lab is not None, o)
+
+    @classmethod
+    def _fit_threads(cls, a, lab, k, **opts):
+        """Slices planned and counted in k threads (the C calls release the
+        GIL), merged as shards."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .shard import Shard
+        n = a.shape[0]
+        cut = [n * i // k for i in range(k + 1)]
+
+        def part(i):
+            return (a[cut[i]:cut[i + 1]],
+                    None if lab is None else lab[cut[i]:cut[i + 1]])
+        with ThreadPoolExecutor(k) as ex:
+            plan = Shard.merged(ex.map(
+                lambda i: Shard.plan(*part(i), **opts), range(k)))
+            counts = Shard.merged(ex.map(
+                lambda i: plan.count(*part(i)), range(k)))
+        return counts.finish()
 
     @classmethod
     def fit_batches(cls, batches, *, method="hist", tail="upper", bins=None,

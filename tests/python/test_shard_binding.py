@@ -94,6 +94,26 @@ def test_example_with_processes():
           "fit_in_shards.py with 4 workers: %r" % out)
 
 
+def test_fit_with_threads():
+    """Model.fit(threads=K): slices fitted as shards in threads, the bytes
+    of one thread; other binnings refused."""
+    ref = acthist.Model.fit(X, labels=L)
+    for k in (2, 3, 0):
+        m = acthist.Model.fit(X, labels=L, threads=k)
+        check(m.to_bytes() == ref.to_bytes(),
+              "Model.fit(threads=%d) differs from one thread" % k)
+    x64 = X[:3000].astype(np.float64)
+    check(acthist.Model.fit(x64, bins=64, tail="lower", threads=2).to_bytes()
+          == acthist.Model.fit(x64, bins=64, tail="lower").to_bytes(),
+          "float64, 64 bins, threads=2 differs")
+    raises(lambda: acthist.Model.fit(X, binning="quantile", threads=2),
+           ValueError, "equal-width", "quantile with threads")
+    raises(lambda: acthist.Model.fit(X, bins="auto", threads=2), ValueError,
+           "equal-width", "auto bins with threads")
+    raises(lambda: acthist.Model.fit(X, threads=-1), ValueError, "threads",
+           "negative threads")
+
+
 def test_refusals():
     model, plan, counts = fit_in_shards(True)
     e = raises(lambda: acthist.Shard.merged(counts[:2]).finish(),
@@ -132,4 +152,5 @@ def test_refusals():
 if __name__ == "__main__":
     run("test_shard_binding.py", [test_same_bytes, test_batches_and_float64,
                                   test_with_the_cli,
-                                  test_example_with_processes, test_refusals])
+                                  test_example_with_processes,
+                                  test_fit_with_threads, test_refusals])
