@@ -83,6 +83,16 @@ void cli_background_slice(cli_background *b, size_t first, size_t count)
     b->count = count < b->total - b->first ? count : b->total - b->first;
 }
 
+void cli_background_share(cli_background *b, size_t part, size_t parts)
+{
+    /* rows [N part / parts, N (part + 1) / parts), without overflow */
+    size_t N = b->total, q = N / parts, r = N % parts;
+    size_t first = q * part + r * part / parts;
+    size_t last = part + 1 >= parts ? N
+                                    : q * (part + 1) + r * (part + 1) / parts;
+    cli_background_slice(b, first, last - first);
+}
+
 /* To the slice's first row: the file holding it, and the row in it. */
 static int bg_rewind(void *ctx, ah_diag *diag)
 {

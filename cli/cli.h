@@ -84,6 +84,8 @@ int cli_background_open(cli_background *b, const char **files,
                         size_t nfiles, const char **label_files,
                         size_t nlabels);
 void cli_background_slice(cli_background *b, size_t first, size_t count);
+/* The slice that is share `part` (0-based) of `parts` near-equal shares. */
+void cli_background_share(cli_background *b, size_t part, size_t parts);
 ah_row_source cli_background_source(cli_background *b);
 void cli_background_close(cli_background *b);
 

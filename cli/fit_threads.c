@@ -94,10 +94,7 @@ int cli_fit_threads(const char **files, size_t nfiles,
                                  nlabels);
         if (rc != CLI_OK)
             break;
-        size_t N = job[k].bg.total, t = (size_t)threads, i = (size_t)k;
-        size_t first = N / t * i + N % t * i / t;
-        size_t last = i + 1 == t ? N : N / t * (i + 1) + N % t * (i + 1) / t;
-        cli_background_slice(&job[k].bg, first, last - first);
+        cli_background_share(&job[k].bg, (size_t)k, (size_t)threads);
         job[k].o = o;
     }
     if (rc == CLI_OK)

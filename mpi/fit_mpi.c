@@ -278,13 +278,7 @@ int main(int argc, char **argv)
     rc = CLI_FAIL;
     if (!all_ok(ok))
         goto done;
-    size_t N = bg.total, first = N / (size_t)size * (size_t)rank +
-                                 N % (size_t)size * (size_t)rank / (size_t)size;
-    size_t last = rank + 1 == size
-                      ? N
-                      : N / (size_t)size * (size_t)(rank + 1) +
-                            N % (size_t)size * (size_t)(rank + 1) / (size_t)size;
-    cli_background_slice(&bg, first, last - first);
+    cli_background_share(&bg, (size_t)rank, (size_t)size);
     ah_row_source src = cli_background_source(&bg);
     if (ah_shard_plan(&part, &src, &o, &d) != AH_OK) {
         cli_error("process %d: %s", rank, d.message);
