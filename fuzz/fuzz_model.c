@@ -6,28 +6,11 @@
  * Replayed in the plain test run like fuzz_npy.c.
  */
 #include "acthist.h"
+#include "fix_image.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Most mutations only break the checksum; to reach the parsers behind it,
- * the input is also tried with its size field and checksum made valid
- * (FNV-1a 64 over everything but the last 8 bytes, docs/FORMAT.md). */
-static void fix_model_image(unsigned char *b, size_t n)
-{
-    if (n < 104)
-        return;
-    for (int i = 0; i < 8; i++)
-        b[64 + i] = (unsigned char)((uint64_t)n >> (8 * i));
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i + 8 < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    for (int i = 0; i < 8; i++)
-        b[n - 8 + i] = (unsigned char)(h >> (8 * i));
-}
 
 static int fuzz_model_once(const uint8_t *data, size_t size);
 
@@ -38,7 +21,7 @@ int ah_fuzz_model(const uint8_t *data, size_t size)
     unsigned char *b = malloc(size ? size : 1);
     if (b) {
         memcpy(b, data, size);
-        fix_model_image(b, size);
+        fuzz_fix_image(b, size, 64, 104);
         fuzz_model_once(b, size);
         free(b);
     }

@@ -8,26 +8,11 @@
  * Replayed in the plain test run like fuzz_model.c.
  */
 #include "acthist.h"
+#include "fix_image.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Size field and checksum made valid, to reach the parsers behind them. */
-static void fix_shard_image(unsigned char *b, size_t n)
-{
-    if (n < 88)
-        return;
-    for (int i = 0; i < 8; i++)
-        b[56 + i] = (unsigned char)((uint64_t)n >> (8 * i));
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i + 8 < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    for (int i = 0; i < 8; i++)
-        b[n - 8 + i] = (unsigned char)(h >> (8 * i));
-}
 
 /* Rows 0, 1, 2, ... in every column, labels 0..3: some inside any plan's
  * range, most not. */
@@ -128,7 +113,7 @@ int ah_fuzz_shard(const uint8_t *data, size_t size)
     unsigned char *b = malloc(size ? size : 1);
     if (b) {
         memcpy(b, data, size);
-        fix_shard_image(b, size);
+        fuzz_fix_image(b, size, 56, 88);
         fuzz_shard_once(b, size);
         free(b);
     }
