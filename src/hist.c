@@ -1462,68 +1462,42 @@ static void hist_counts_merge(void *rep, const void *other)
     }
 }
 
-/* Each node's counts must total the shard's rows (one value per row).
- * Everything is checked before anything is added, so that on failure
- * the counts are as they were. */
-static int hist_counts_add(void *rep, const unsigned char *buf, size_t len,
-                           uint64_t rows, ah_diag *diag)
+/* Counts of a representation just begun: each node's must total the
+ * shard's rows (one value per row).  On failure the caller discards the
+ * representation. */
+static int hist_counts_read(void *rep, const unsigned char *buf, size_t len,
+                            uint64_t rows, ah_diag *diag)
 {
     hist *h = rep;
-    uint32_t *tmp = NULL;
-    size_t cap = 0;
-    int st = AH_OK;
-    for (int apply = 0; apply < 2 && st == AH_OK; apply++) {
-        const unsigned char *p = buf, *end = buf + len;
-        for (size_t j = 0; j < h->D && st == AH_OK; j++) {
-            hnode *nd = &h->node[j];
-            uint32_t cc[CAND_MAX];
-            if (nd->nf > cap) {
-                free(tmp);
-                cap = nd->nf;
-                if (!(tmp = malloc(cap * sizeof *tmp))) {
-                    st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-                    break;
-                }
-            }
-            int enc = p < end ? *p++ : -1;
-            if (enc < 0 || enc > AH__COUNTS_RICE ||
-                !(p = ah__counts_read(enc, p, end, tmp, nd->nf)))
-                p = NULL;
-            for (uint32_t c = 0; c < nd->ncand && p; c++)
-                p = ah__varint_get(p, end, &cc[c]);
-            if (!p) {
-                st = ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
-                              "counts of node %zu are malformed or truncated",
-                              j);
-                break;
-            }
-            uint64_t total = 0, over = 0;
-            for (uint32_t b = 0; b < nd->nf; b++) {
-                total += tmp[b];
-                over |= (uint64_t)nd->fcount[b] + tmp[b];
-                if (apply)
-                    nd->fcount[b] += tmp[b];
-            }
-            for (uint32_t c = 0; c < nd->ncand; c++) {
-                total += cc[c];
-                over |= (uint64_t)nd->ccount[c] + cc[c];
-                if (apply)
-                    nd->ccount[c] += cc[c];
-            }
-            if (!apply && (total != rows || over > UINT32_MAX))
-                st = ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
-                              "counts of node %zu total %llu, not the "
-                              "shard's %llu rows", j,
-                              (unsigned long long)total,
-                              (unsigned long long)rows);
-        }
-        if (st == AH_OK && p != end)
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%zu bytes after the last node's counts",
-                          (size_t)(end - p));
+    const unsigned char *p = buf, *end = buf + len;
+    for (size_t j = 0; j < h->D; j++) {
+        hnode *nd = &h->node[j];
+        int enc = p < end ? *p++ : -1;
+        if (enc < 0 || enc > AH__COUNTS_RICE ||
+            !(p = ah__counts_read(enc, p, end, nd->fcount, nd->nf)))
+            p = NULL;
+        for (uint32_t c = 0; c < nd->ncand && p; c++)
+            p = ah__varint_get(p, end, &nd->ccount[c]);
+        if (!p)
+            return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                            "counts of node %zu are malformed or truncated",
+                            j);
+        uint64_t total = 0;
+        for (uint32_t b = 0; b < nd->nf; b++)
+            total += nd->fcount[b];
+        for (uint32_t c = 0; c < nd->ncand; c++)
+            total += nd->ccount[c];
+        if (total != rows)
+            return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                            "counts of node %zu total %llu, not the shard's "
+                            "%llu rows", j, (unsigned long long)total,
+                            (unsigned long long)rows);
     }
-    free(tmp);
-    return st;
+    if (p != end)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%zu bytes after the last node's counts",
+                        (size_t)(end - p));
+    return AH_OK;
 }
 
 const ah__rep_ops ah__hist_ops = {
@@ -1543,7 +1517,7 @@ const ah__rep_ops ah__hist_ops = {
     .range_exceeded = hist_range_exceeded,
     .counts_bytes = hist_counts_bytes,
     .counts_write = hist_counts_write,
-    .counts_add = hist_counts_add,
+    .counts_read = hist_counts_read,
     .counts_merge = hist_counts_merge,
     .node_bins = hist_node_bins,
     .node_atoms = hist_node_atoms,

@@ -76,13 +76,13 @@ typedef struct ah__rep_ops {
     /* Fitting in shards (shard.c), between the counting pass and its end;
      * NULL for representations whose shards cannot be merged.  Whether a
      * value fell outside the first pass's range; the size of the counts
-     * serialised; write them; add counts serialised by another shard,
-     * rows rows of the set, to this one's. */
+     * serialised; write them; read serialised counts, rows rows of the
+     * set, into a representation just begun (nothing counted). */
     int (*range_exceeded)(const void *rep);
     size_t (*counts_bytes)(const void *rep);
     void (*counts_write)(const void *rep, unsigned char *buf);
-    int (*counts_add)(void *rep, const unsigned char *buf, size_t len,
-                      uint64_t rows, ah_diag *diag);
+    int (*counts_read)(void *rep, const unsigned char *buf, size_t len,
+                       uint64_t rows, ah_diag *diag);
     /* The same from another shard's representation of the same plan, in
      * memory (the caller has checked that the sums fit). */
     void (*counts_merge)(void *rep, const void *other);

@@ -356,22 +356,29 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
     return AH_OK;
 }
 
-/* A counts shard of plan with nothing counted yet. */
+/* Make s, whose plan is set, a counts shard with nothing counted yet. */
+static int counts_start(ah_shard *s, ah_diag *diag)
+{
+    s->kind = AH_SHARD_COUNTS;
+    int st = ah__model_begin(&s->model, &s->plan, s->plan.pooled.n, &s->opts,
+                             diag);
+    if (st == AH_OK &&
+        !(s->set_rows = calloc(s->model->nsets, sizeof *s->set_rows)))
+        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    return st;
+}
+
+/* A counts shard of plan's plan (a copy) with nothing counted yet. */
 static int counts_begin(ah_shard **out, const ah_shard *plan, ah_diag *diag)
 {
     ah_shard *s = calloc(1, sizeof *s);
     if (!s)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-    s->kind = AH_SHARD_COUNTS;
     s->has_labels = plan->has_labels;
     s->opts = plan->opts;
     int st = plan_copy(&s->plan, &plan->plan, diag);
     if (st == AH_OK)
-        st = ah__model_begin(&s->model, &s->plan, s->plan.pooled.n, &s->opts,
-                             diag);
-    if (st == AH_OK &&
-        !(s->set_rows = calloc(s->model->nsets, sizeof *s->set_rows)))
-        st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+        st = counts_start(s, diag);
     if (st != AH_OK) {
         ah_shard_free(s);
         return st;
@@ -669,20 +676,12 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
         if (s->plan.pooled.n != rows)
             goto bad;
     } else {
-        /* begin the model from the plan, then add the stored counts */
-        ah_shard plan_only = *s;
-        plan_only.kind = AH_SHARD_PLAN;
-        ah_shard *c = NULL;
+        /* begin the model from the plan, then read the stored counts */
         if (s->plan.pooled.n == 0)
             goto bad;
-        st = counts_begin(&c, &plan_only, diag);
+        st = counts_start(s, diag);
         if (st != AH_OK)
             goto fail;
-        ah__fitter_free(&s->plan);
-        s->plan = c->plan;
-        s->model = c->model;
-        s->set_rows = c->set_rows;
-        free(c);
         uint64_t label_rows = 0;
         for (size_t k = 0; k < s->model->nsets; k++) {
             if ((size_t)(end - q) < 16)
@@ -691,8 +690,8 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
             q += 16;
             if (cb > (size_t)(end - q) || r > s->model->sets[k].n)
                 goto bad;
-            st = s->model->ops->counts_add(s->model->sets[k].rep, q,
-                                           (size_t)cb, r, diag);
+            st = s->model->ops->counts_read(s->model->sets[k].rep, q,
+                                            (size_t)cb, r, diag);
             if (st != AH_OK) {
                 char inner[sizeof diag->message];
                 snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
