@@ -16,6 +16,25 @@ const char cmd_info_usage[] =
     "Given a shard of a fit in shards (acthist fit --plan-only / --plan,\n"
     "acthist merge), describe that: kind, options, rows read, plan rows.\n";
 
+/* What a file is by its first bytes (docs/FORMAT.md): 'M' a model, 'S' a
+ * shard, 0 neither, -1 unreadable (the loader then says why). */
+static int file_magic(const char *path)
+{
+    unsigned char m[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(m, 1, 4, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err)
+        return -1; /* a directory, say */
+    if (n == 4 && m[0] == 0x89 && m[1] == 'A' && m[2] == 'H' &&
+        (m[3] == 'M' || m[3] == 'S'))
+        return m[3];
+    return 0;
+}
+
 /* A shard file: what it is and how far the fit in shards has come. */
 static int shard_info(const char *path, const ah_shard *s, int json)
 {
@@ -81,24 +100,24 @@ int cmd_info(int argc, char **argv)
     }
     ah_model *m = NULL;
     rc = CLI_FAIL;
-    ah_shard *s = NULL;
     ah_diag d;
-    if (ah_shard_load(&s, pos.v[0], &d) == AH_OK) {
-        rc = shard_info(pos.v[0], s, json);
+    int magic = file_magic(pos.v[0]);
+    if (magic == 'S') {
+        ah_shard *s = NULL;
+        if (ah_shard_load(&s, pos.v[0], &d) != AH_OK)
+            rc = cli_diag(NULL, &d);
+        else
+            rc = shard_info(pos.v[0], s, json);
         ah_shard_free(s);
         goto done;
     }
-    if (d.status != AH_ERR_IO && !strstr(d.message, "(bad magic)")) {
-        rc = cli_diag(NULL, &d); /* a shard, damaged */
+    if (magic == 0) {
+        cli_error("%s: neither an acthist model nor a shard (bad magic)",
+                  pos.v[0]);
         goto done;
     }
-    int shard_magic = d.status != AH_ERR_IO;
     if (ah_model_load(&m, pos.v[0], &d) != AH_OK) {
-        if (shard_magic && strstr(d.message, "(bad magic)"))
-            cli_error("%s: neither an acthist model nor a shard (bad magic)",
-                      pos.v[0]);
-        else
-            cli_diag(NULL, &d);
+        cli_diag(NULL, &d);
         goto done;
     }
     ah_model_info in;
