@@ -57,38 +57,9 @@ static void reference(const double *p, size_t n, int stat, double amax,
 
 /* ------------------------------------------------------------------------ */
 /* Reference 2: the previous implementation, verbatim but for names: sort    */
-/* every value <= alpha_max, score every distinct one.                      */
+/* every value <= alpha_max, score every distinct one (its radix sort is the */
+/* library's, which has not changed).                                        */
 /* ------------------------------------------------------------------------ */
-
-static void old_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
-{
-    size_t count[8][256];
-    uint64_t *src = keys, *dst = tmp;
-    if (n < 2)
-        return;
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; i++)
-        for (int b = 0; b < 8; b++)
-            count[b][(keys[i] >> (8 * b)) & 0xff]++;
-    for (int b = 0; b < 8; b++) {
-        size_t sum = 0, *c = count[b];
-        uint64_t *t;
-        if (c[(keys[0] >> (8 * b)) & 0xff] == n)
-            continue; /* every key has the same byte here */
-        for (int d = 0; d < 256; d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
-        t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != keys)
-        memcpy(keys, src, n * sizeof *keys);
-}
 
 /* Insertion sort that gives up (returning 0) after budget element moves;
  * keys are then a permutation of the input, still to be sorted. */
@@ -134,7 +105,7 @@ static void old_sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
     if (kmin == kmax)
         return;
     if (!isfinite(lo) || !isfinite(hi) || !isfinite(scale)) {
-        old_radix_sort(keys, scratch, n);
+        ah__radix_sort_u64(keys, scratch, n); /* unchanged since */
         return;
     }
     /* Monotone bucket index: subtraction, product and truncation all
@@ -154,7 +125,7 @@ static void old_sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
 #undef BUCKET
     memcpy(keys, scratch, n * sizeof *keys);
     if (!old_insertion_sort(keys, n, 4 * n))
-        old_radix_sort(keys, scratch, n);
+        ah__radix_sort_u64(keys, scratch, n); /* unchanged since */
 }
 
 /* phi(a, n, n): for Berk-Jones with n_a = n, q = 1 and ah_stat_score
