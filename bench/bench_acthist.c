@@ -592,6 +592,41 @@ static int cmd_read(int argc, char **argv, const opts *o)
 }
 
 /* ------------------------------------------------------------------------ */
+/* load: reading a model file, as every command that uses one does          */
+/* ------------------------------------------------------------------------ */
+
+static void run_load(void *ctx, size_t call)
+{
+    ah_model *m;
+    ah_diag d;
+    (void)call;
+    if (ah_model_load(&m, (const char *)ctx, &d) != AH_OK)
+        die((const char *)ctx, &d);
+    ah_model_free(m);
+}
+
+static int cmd_load(int argc, char **argv, const opts *o)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: bench_acthist load MODEL\n");
+        return 2;
+    }
+    ah_model *m;
+    ah_diag d;
+    if (ah_model_load(&m, argv[0], &d) != AH_OK)
+        die(argv[0], &d);
+    timing t = time_op(run_load, argv[0], o);
+    line_begin(o, "load");
+    model_fields(m);
+    ah_model_info in;
+    ah_model_get_info(m, &in);
+    printf(", \"file_bytes\": %zu", in.file_bytes);
+    line_end(t);
+    ah_model_free(m);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* scale: the CLI's streaming fit in a child process                        */
 /* ------------------------------------------------------------------------ */
 
@@ -679,7 +714,7 @@ int main(int argc, char **argv)
               .batches = {1, 1000}, .nbatches = 2, .restarts = 4,
               .group_rows = 1000};
     if (argc < 2) {
-        fputs("usage: bench_acthist fit|pvalues|scan|read|scale|default-bins ARGS [--reps R] "
+        fputs("usage: bench_acthist fit|pvalues|scan|read|load|scale|default-bins ARGS [--reps R] "
               "[--min-time S]\n       [--threads 1,2] [--batches 1,1000] "
               "[--restarts R] [--group-rows M]\n       [--tag T] "
               "[--scores-out FILE]\n", stderr);
@@ -729,6 +764,8 @@ int main(int argc, char **argv)
         return cmd_read(npos, pos, &o);
     if (!strcmp(cmd, "scale"))
         return cmd_scale(npos, pos, &o);
+    if (!strcmp(cmd, "load"))
+        return cmd_load(npos, pos, &o);
     if (!strcmp(cmd, "default-bins")) {
         ah_fit_options def;
         ah_fit_options_default(&def);

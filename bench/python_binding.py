@@ -96,6 +96,10 @@ def main():
     emit("scan_individual_rows", a.tag, m,
          timed(lambda: acthist.scan_individual_rows(p, threads=1), R, T), R,
          batch=n, per_input_s=lambda s: s / n)
+    pmax = np.ascontiguousarray(p[..., 1])
+    emit("scan_individual_rows_pmax", a.tag, m,
+         timed(lambda: acthist.scan_individual_rows(pmax, threads=1), R, T),
+         R, batch=n, per_input_s=lambda s: s / n)
     g = acthist.scan_group(p, restarts=a.restarts, seed=0, threads=1)
     emit("scan_group", a.tag, m,
          timed(lambda: acthist.scan_group(p, restarts=a.restarts, seed=0,

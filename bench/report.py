@@ -77,12 +77,15 @@ def python_table(py):
            ("scan_individual", None, "individual scan (per input)"),
            ("scan_individual_rows", None,
             "individual scans, batch %s (per input)"),
+           ("scan_individual_rows_pmax", None,
+            "the same from p_max alone (per input)"),
            ("scan_group", None, "group scan, %s inputs (per restart)")]
     rows, numpy = [], "?"
     for bench, batch, what in ops:
         t, shown = {}, ""
         # the C side of the batch scan is the one-input call, per input
-        c_bench = "scan_individual" if bench == "scan_individual_rows" else bench
+        c_bench = ("scan_individual" if bench.startswith("scan_individual_rows")
+                   else bench)
         for r in py:
             name = bench if r["impl"] == "python" else c_bench
             if r["bench"] not in (name, name + "_f32"):

@@ -140,6 +140,7 @@ run_case() {
         model="$TMP/m_${tag}_${method}${bins}.model"
         log "case D=$D N=$N: fit $spec"
         "$BENCH" fit "$bg" "$method" "$bins" "$model" --reps $FITREPS --tag "$tag" >> "$RES"
+        "$BENCH" load "$model" --reps 3 --min-time "$MINT" --tag "$tag" >> "$RES"
         threads=1
         [ "$spec" = "hist:$DEFBINS" ] || [ "$spec" = empirical:0 ] && threads=1,2
         log "case D=$D N=$N: p-values $spec"
