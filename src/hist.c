@@ -588,14 +588,30 @@ static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
     return locator_build(&nd->floc, nd->fine, nd->nf, grid);
 }
 
+/* Fine bins of a node during the fit, for bins already capped by
+ * effective_bins. */
+static size_t fine_bins(int bins, int binning)
+{
+    if (binning == AH_BINNING_WIDTH && bins > 0)
+        return (size_t)bins;
+    size_t f = 1024;
+    if (bins > 0 && (size_t)bins * 4 > f)
+        f = (size_t)bins * 4;
+    return f;
+}
+
 static size_t fine_grid_size(const hist *h)
 {
-    if (h->binning == AH_BINNING_WIDTH && h->bins > 0)
-        return (size_t)h->bins;
-    size_t f = 1024;
-    if (h->bins > 0 && (size_t)h->bins * 4 > f)
-        f = (size_t)h->bins * 4;
-    return f;
+    return fine_bins(h->bins, h->binning);
+}
+
+size_t ah__hist_fit_bytes(size_t D, size_t n, const ah_fit_options *o)
+{
+    /* per fine edge: the edge, its count, flag, candidate and grid map */
+    size_t per = (fine_bins(effective_bins(o->bins, n), o->binning) + 1 +
+                  CAND_MAX) * (sizeof(double) + 2 * sizeof(uint32_t) + 2);
+    size_t bytes;
+    return ah__mul_ok(per, D, &bytes) ? bytes : SIZE_MAX;
 }
 
 static int hist_begin(void **rep, size_t D, const ah__pass1 *p1,

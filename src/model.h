@@ -101,6 +101,10 @@ extern const ah__rep_ops ah__hist_ops;
  * kernel against the scalar one. */
 void ah__hist_count_isa(const void *rep, size_t j, const double *x,
                         size_t count, uint32_t *gt, uint32_t *ge, int isa);
+/* Bytes of a histogram set's fit state (its fine grids) for n rows over
+ * D nodes, SIZE_MAX when that overflows: a plan that no machine could
+ * count against is refused before anything is allocated. */
+size_t ah__hist_fit_bytes(size_t D, size_t n, const ah_fit_options *o);
 extern const ah__rep_ops ah__empirical_ops;
 extern const ah__rep_ops ah__kde_ops;
 

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SHARD_MAJOR 1
 #define SHARD_MINOR 0
@@ -356,9 +357,32 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
     return AH_OK;
 }
 
-/* Make s, whose plan is set, a counts shard with nothing counted yet. */
+/* This machine's memory in bytes (SIZE_MAX when unknown). */
+static size_t machine_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t b;
+    if (pages <= 0 || page <= 0 || !ah__mul_ok((size_t)pages, (size_t)page, &b))
+        return SIZE_MAX;
+    return b;
+}
+
+/* Make s, whose plan is set, a counts shard with nothing counted yet.  A
+ * plan's few bytes can ask for fine grids of any size (D nodes x up to
+ * 4 x 65536 bins, per label): more than the machine has is refused. */
 static int counts_start(ah_shard *s, ah_diag *diag)
 {
+    size_t need = 0, have = machine_bytes();
+    for (size_t k = 0; k <= s->plan.nlab && need < SIZE_MAX; k++) {
+        size_t b = ah__hist_fit_bytes(s->plan.D, plan_set(&s->plan, k)->n,
+                                      &s->opts);
+        need = b > SIZE_MAX - need ? SIZE_MAX : need + b;
+    }
+    if (need > have)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "counting against this plan needs %.3g GB for its "
+                        "fine grids, more than this machine's %.3g GB",
+                        (double)need / 1e9, (double)have / 1e9);
     s->kind = AH_SHARD_COUNTS;
     int st = ah__model_begin(&s->model, &s->plan, s->plan.pooled.n, &s->opts,
                              diag);

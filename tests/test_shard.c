@@ -9,6 +9,7 @@
  */
 #include "acthist.h"
 #include "check.h"
+#include "../fuzz/fix_image.h"
 
 #include <math.h>
 #include <string.h>
@@ -502,6 +503,40 @@ static void test_refusals(void)
     free(lab);
 }
 
+/* A plan whose few bytes ask for fine grids larger than the machine (many
+ * nodes, 65536 bins, rows enough to keep them) is refused with a message
+ * when counting or loading counts, before anything is allocated. */
+static void test_oversized_plan(void)
+{
+    size_t D = 200000;
+    double *x = calloc(D, sizeof *x);
+    for (size_t j = 0; j < D; j++)
+        x[j] = (double)j;
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    ah_shard *p = NULL, *big = NULL, *c = NULL;
+    ah_diag d;
+    CHECK(plan_of(&p, x, NULL, 1, D, &o, &d) == AH_OK, "%s", d.message);
+    size_t len;
+    unsigned char *b = shard_bytes(p, &len);
+    /* 4e9 rows (header and set 0) and 65536 bins: 200,000 x 65,536 cells */
+    uint64_t rows = 4000000000ULL;
+    int32_t bins = 65536;
+    memcpy(b + 28, &bins, 4);
+    memcpy(b + 64, &rows, 8);
+    memcpy(b + 88, &rows, 8);
+    fuzz_fix_image(b, len, 56, 88);
+    CHECK(ah_shard_load_memory(&big, b, len, "big", &d) == AH_OK, "%s",
+          d.message);
+    CHECK(big && count_of(&c, big, x, NULL, 1, D, &d) == AH_ERR_NOMEM &&
+              has(&d, "more than this machine") && !c,
+          "an oversized plan: %s", d.message);
+    free(b);
+    free(x);
+    ah_shard_free(p);
+    ah_shard_free(big);
+}
+
 /* Every truncation and every single-byte change of a saved plan and of
  * saved counts is refused with a message, never accepted silently. */
 static void test_damaged_files(void)
@@ -609,6 +644,7 @@ int main(void)
     test_heavy_hitter_guarantee();
     test_refusals();
     test_damaged_files();
+    test_oversized_plan();
     test_files_on_disk();
     return check_done("test_shard");
 }
