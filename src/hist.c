@@ -1237,38 +1237,38 @@ static int implicit_grid_ok(const hnode *nd, uint32_t nb, uint32_t B,
            atoms_at_ends(nd, lo, hi) && (hi - lo) / (double)B > 8 * ulp;
 }
 
-/* Read one node at p (avail bytes); returns its size or 0 when invalid. */
-static size_t node_read(hnode *nd, tables *tab, size_t n,
-                        const unsigned char *p,
-                        size_t avail)
+/* Read one node at p (avail bytes) and its size into *used: AH_OK,
+ * AH_ERR_FORMAT when invalid or AH_ERR_NOMEM. */
+static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
+                     size_t avail, size_t *used)
 {
     if (avail < NODE_HEADER)
-        return 0;
+        return AH_ERR_FORMAT;
     uint32_t kind = ah__get_u32(p), nb = ah__get_u32(p + 4),
              na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
     int enc = (kind & KIND_ZERO_RUNS) ? AH__COUNTS_ZERO_RUNS
               : (kind & KIND_RICE)    ? AH__COUNTS_RICE
                                       : AH__COUNTS_PLAIN;
     if ((kind & KIND_ZERO_RUNS) && (kind & KIND_RICE))
-        return 0;
+        return AH_ERR_FORMAT;
     kind &= ~(KIND_ZERO_RUNS | KIND_RICE);
     if (kind > KIND_EXPLICIT_F32 || nb > (1u << 24) || na > (1u << 24) ||
         (nb == 0 && na == 0) || nbytes > avail || nbytes % 8 != 0 ||
         nbytes < NODE_HEADER + 8 * (size_t)na + (kind == KIND_GRID ? 24 : 0))
-        return 0;
+        return AH_ERR_FORMAT;
     const unsigned char *end = p + nbytes, *q = p + NODE_HEADER;
     size_t edge_bytes = kind == KIND_GRID ? 24
                         : kind == KIND_EXPLICIT ? 8 * ((size_t)nb + 1)
                                                 : 4 * ((size_t)nb + 1);
     if ((size_t)(end - q) <
         8 * (size_t)na + edge_bytes + (enc == AH__COUNTS_PLAIN ? nb : 0) + na)
-        return 0; /* every varint takes at least one byte */
+        return AH_ERR_FORMAT; /* every varint takes at least one byte */
     if (node_alloc_final(nd, nb, na) != AH_OK)
-        return 0;
+        return AH_ERR_NOMEM;
     for (uint32_t i = 0; i < na; i++, q += 8) {
         nd->atom[i] = ah__get_f64(q);
         if (!isfinite(nd->atom[i]) || (i > 0 && !(nd->atom[i] > nd->atom[i - 1])))
-            return 0;
+            return AH_ERR_FORMAT;
     }
     uint32_t B = 0;
     int implicit = 0;
@@ -1279,7 +1279,7 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
         hi = ah__get_f64(q + 16);
         if (B == 0 || B > (1u << 24) || !isfinite(lo) || !isfinite(hi) ||
             !(lo < hi) || (size_t)nb > (size_t)B + na)
-            return 0;
+            return AH_ERR_FORMAT;
         scale = (double)B / (hi - lo);
         implicit = implicit_grid_ok(nd, nb, B, lo, hi, scale);
     }
@@ -1290,14 +1290,14 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
     } else if (kind == KIND_GRID) {
         double *tmp = malloc(((size_t)B + 1 + na) * sizeof *tmp);
         if (!tmp)
-            return 0;
+            return AH_ERR_NOMEM;
         size_t m = grid_merge(lo, hi, B, nd->atom, na, tmp);
         int ok = m == (size_t)nb + 1;
         if (ok)
             memcpy(nd->edges, tmp, m * sizeof *tmp);
         free(tmp);
         if (!ok)
-            return 0;
+            return AH_ERR_FORMAT;
     } else {
         for (uint32_t i = 0; i <= nb; i++) {
             if (kind == KIND_EXPLICIT) {
@@ -1310,36 +1310,35 @@ static size_t node_read(hnode *nd, tables *tab, size_t n,
             }
             if (!isfinite(nd->edges[i]) ||
                 (i > 0 && !(nd->edges[i] > nd->edges[i - 1])))
-                return 0;
+                return AH_ERR_FORMAT;
         }
     }
     q += edge_bytes;
     for (uint32_t i = 0; i < na && !implicit; i++)
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
-            return 0;
+            return AH_ERR_FORMAT;
     uint64_t total = 0;
     nd->cplan.enc = enc;
     nd->cplan.k = enc == AH__COUNTS_RICE && q < end ? *q : 0;
     if (!(q = ah__counts_read(enc, q, end, nd->count, nb)))
-        return 0;
+        return AH_ERR_FORMAT;
     for (uint32_t i = 0; i < nb; i++)
         total += nd->count[i];
     for (uint32_t i = 0; i < na; i++) {
         if (!(q = ah__varint_get(q, end, &nd->acount[i])))
-            return 0;
+            return AH_ERR_FORMAT;
         total += nd->acount[i];
     }
     if (total != n)
-        return 0;
+        return AH_ERR_FORMAT;
     while (q < end)
         if (*q++ != 0)
-            return 0;
+            return AH_ERR_FORMAT;
+    *used = nbytes;
     if (implicit)
-        return node_implicit(nd, B, lo, hi, scale, tab) == AH_OK ? nbytes : 0;
+        return node_implicit(nd, B, lo, hi, scale, tab);
     node_derive(nd);
-    if (kind == KIND_GRID && node_index(nd, B, tab) != AH_OK)
-        return 0;
-    return nbytes;
+    return kind == KIND_GRID ? node_index(nd, B, tab) : AH_OK;
 }
 
 static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
@@ -1351,18 +1350,49 @@ static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     size_t off = 0;
     for (size_t j = 0; j < D; j++) {
-        size_t k = node_read(&h->node[j], &h->tab, n, buf + off, len - off);
-        if (k == 0) {
+        size_t k = 0;
+        int st = node_read(&h->node[j], &h->tab, n, buf + off, len - off, &k);
+        if (st != AH_OK) {
             hist_free(h);
-            return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
-                            "histogram of node %zu is inconsistent or "
-                            "truncated", j);
+            return st == AH_ERR_NOMEM
+                       ? ah__fail(diag, st, -1, (int64_t)j,
+                                  "out of memory for the histogram of node %zu",
+                                  j)
+                       : ah__fail(diag, st, -1, (int64_t)j,
+                                  "histogram of node %zu is inconsistent or "
+                                  "truncated", j);
         }
         off += k;
     }
     *used = off;
     *rep = h;
     return AH_OK;
+}
+
+/* What node_read will allocate for the D nodes at buf: its node
+ * (node_alloc_final), the scratch edges of a grid that is not implicit,
+ * and at most 12 bytes per grid bin of tables (locator map, pair table). */
+static size_t hist_read_bytes(size_t D, const unsigned char *buf, size_t len)
+{
+    size_t off = 0;
+    uint64_t sum = 0;
+    for (size_t j = 0; j < D && len - off >= NODE_HEADER; j++) {
+        const unsigned char *p = buf + off;
+        uint32_t kind = ah__get_u32(p) & 0xffu, nb = ah__get_u32(p + 4),
+                 na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
+        if (nbytes < NODE_HEADER || nbytes > len - off)
+            break;
+        uint64_t b = ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
+        if (kind == KIND_GRID && nbytes >= NODE_HEADER + 8 * (uint64_t)na + 4) {
+            uint64_t B = ah__get_u32(p + NODE_HEADER + 8 * (size_t)na);
+            b += (B + 1 + na) * 8 + (B + 4) * 12;
+        }
+        if (b > UINT64_MAX - sum || sum + b > SIZE_MAX)
+            return SIZE_MAX;
+        sum += b;
+        off += nbytes;
+    }
+    return (size_t)sum;
 }
 
 static size_t hist_memory_bytes(const void *rep)
@@ -1530,6 +1560,7 @@ const ah__rep_ops ah__hist_ops = {
     .write = hist_write,
     .read = hist_read,
     .memory_bytes = hist_memory_bytes,
+    .read_bytes = hist_read_bytes,
     .range_exceeded = hist_range_exceeded,
     .counts_bytes = hist_counts_bytes,
     .counts_write = hist_counts_write,

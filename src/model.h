@@ -73,6 +73,11 @@ typedef struct ah__rep_ops {
                 const unsigned char *buf, size_t len, size_t *used,
                 ah_diag *diag);
     size_t (*memory_bytes)(const void *rep);
+    /* The memory read will take for the payload buf[0..len), from its
+     * headers alone, or NULL when that is within a small factor of len
+     * (sorted backgrounds).  Malformed headers end the estimate; read
+     * reports them. */
+    size_t (*read_bytes)(size_t D, const unsigned char *buf, size_t len);
     /* Fitting in shards (shard.c), between the counting pass and its end;
      * NULL for representations whose shards cannot be merged.  Whether a
      * value fell outside the first pass's range; the size of the counts

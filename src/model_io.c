@@ -90,6 +90,35 @@ int ah_model_save(const ah_model *m, const char *path, ah_diag *diag)
     return ah__save_file(m, save_model, path, diag);
 }
 
+/* Refuse, before allocating anything, a model whose sets would take more
+ * memory than this machine has: with zero runs, a node of 2^24 empty bins
+ * takes a few bytes of file.  Set headers that do not parse end the sum;
+ * the loader reports them. */
+static int memory_check(const ah__rep_ops *ops, size_t D, size_t nsets,
+                        const unsigned char *p, size_t len, const char *name,
+                        ah_diag *diag)
+{
+    size_t off = HEADER_BYTES, end = len - 8, need = 0;
+    for (size_t i = 0; i < nsets && off <= end &&
+                       end - off >= SET_HEADER_BYTES; i++) {
+        uint64_t pb = ah__get_u64(p + off + 16);
+        off += SET_HEADER_BYTES;
+        if (pb > end - off)
+            break;
+        size_t b = ops->read_bytes ? ops->read_bytes(D, p + off, (size_t)pb)
+                                   : (size_t)pb;
+        need = b > SIZE_MAX - need ? SIZE_MAX : need + b;
+        off += pad8((size_t)pb);
+    }
+    size_t have = ah__machine_bytes();
+    if (need > have)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: loading this model needs %.3g GB, more than "
+                        "this machine's %.3g GB",
+                        name, (double)need / 1e9, (double)have / 1e9);
+    return AH_OK;
+}
+
 int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                          const char *name, ah_diag *diag)
 {
@@ -125,6 +154,10 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
         D > len)
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
                         "%s: header fields out of range", name);
+    st = memory_check(ah__ops_for(o.method), (size_t)D, (size_t)nsets, p,
+                      len, name, diag);
+    if (st != AH_OK)
+        return st;
     ah_model *m = calloc(1, sizeof *m);
     if (!m)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");

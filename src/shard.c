@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SHARD_MAJOR 1
 #define SHARD_MINOR 0
@@ -357,22 +356,12 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
     return AH_OK;
 }
 
-/* This machine's memory in bytes (SIZE_MAX when unknown). */
-static size_t machine_bytes(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t b;
-    if (pages <= 0 || page <= 0 || !ah__mul_ok((size_t)pages, (size_t)page, &b))
-        return SIZE_MAX;
-    return b;
-}
-
 /* Make s, whose plan is set, a counts shard with nothing counted yet.  A
  * plan's few bytes can ask for fine grids of any size (D nodes x up to
  * 4 x 65536 bins, per label): more than the machine has is refused. */
 static int counts_start(ah_shard *s, ah_diag *diag)
 {
-    size_t need = 0, have = machine_bytes();
+    size_t need = 0, have = ah__machine_bytes();
     for (size_t k = 0; k <= s->plan.nlab && need < SIZE_MAX; k++) {
         size_t b = ah__hist_fit_bytes(s->plan.D, plan_set(&s->plan, k)->n,
                                       &s->opts);

@@ -8,6 +8,7 @@
  * chunk-size independence, save/load round trips, thread independence and
  * rejection of corrupted model files.
  */
+#include "../fuzz/fix_image.h"
 #include "acthist.h"
 #include "check.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Random activations: a spike at 0 (ReLU), a second spike, a heavy right
  * tail, a constant node, a node with few distinct values, a continuous node
@@ -472,6 +474,80 @@ static void test_narrow_ranges(void)
     free(qlab);
 }
 
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A histogram model written by hand: D equal-width nodes of B bins on
+ * [0, 1] with zero-run counts, all n rows in the first bin, so a node
+ * takes 48 bytes whatever B.  Returns its length. */
+static size_t hand_model(unsigned char **out, size_t D, uint32_t B, uint32_t n)
+{
+    size_t len = 96 + 24 + 48 * D + 8;
+    unsigned char *b = calloc(len, 1), *q = b + 120;
+    static const unsigned char mg[8] = {0x89, 'A', 'H', 'M', '\r', '\n', 0x1a,
+                                        '\n'};
+    double share = 1.0 / 33, one = 1.0;
+    memcpy(b, mg, 8);
+    put_le(b + 8, 1, 2);
+    put_le(b + 10, 1, 2);
+    put_le(b + 12, 96, 4);
+    memcpy(b + 32, &share, 8);
+    put_le(b + 40, D, 8);
+    put_le(b + 48, n, 8);
+    put_le(b + 56, 1, 8);
+    put_le(b + 96, (uint64_t)INT64_MIN, 8);
+    put_le(b + 104, n, 8);
+    put_le(b + 112, 48 * D, 8);
+    for (size_t j = 0; j < D; j++, q += 48) {
+        put_le(q, 1 | 0x100, 4); /* grid, zero runs */
+        put_le(q + 4, B, 4);
+        put_le(q + 12, 48, 4);
+        put_le(q + 16, B, 4);
+        memcpy(q + 32, &one, 8);
+        unsigned char *c = q + 40;
+        *c++ = (unsigned char)n;  /* first bin (n < 128) */
+        *c++ = 0;                 /* then a zero, and B - 2 more */
+        for (uint32_t r = B - 2;; r >>= 7) {
+            *c++ = (unsigned char)((r & 0x7f) | (r >= 0x80 ? 0x80 : 0));
+            if (r < 0x80)
+                break;
+        }
+    }
+    fuzz_fix_image(b, len, 64, 96);
+    *out = b;
+    return len;
+}
+
+/* With zero runs a node of 2^24 bins takes 48 bytes, so a small file can
+ * ask for more memory than the machine has: the loader refuses it with a
+ * message before allocating.  The same file with 1024 bins loads. */
+static void test_oversized_model(void)
+{
+    unsigned char *b;
+    ah_model *m = NULL;
+    ah_diag d;
+    size_t len = hand_model(&b, 64, 1024, 10);
+    int st = ah_model_load_memory(&m, b, len, "small", &d);
+    CHECK(st == AH_OK && ah_model_nodes(m) == 64, "hand-written model: %s",
+          d.message);
+    ah_model_free(m);
+    free(b);
+    /* about 600 MB a node once loaded; twice this machine's memory */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double machine = pages > 0 && page > 0 ? (double)pages * page : 64e9;
+    size_t D = (size_t)(2 * machine / 6e8) + 1;
+    len = hand_model(&b, D, 1u << 24, 10);
+    m = NULL;
+    st = ah_model_load_memory(&m, b, len, "big", &d);
+    CHECK(st == AH_ERR_NOMEM && !m && strstr(d.message, "big: ") &&
+              strstr(d.message, "more than this machine"),
+          "a model of %zu nodes of 2^24 bins: %d %s", D, st, d.message);
+    free(b);
+}
+
 int main(void)
 {
     check_init();
@@ -481,5 +557,6 @@ int main(void)
     test_corrupt();
     test_bad_values();
     test_format_1_0();
+    test_oversized_model();
     return check_done("test_model");
 }
