@@ -104,6 +104,10 @@ typedef struct hist {
     int bins, binning;
     double atom_share;
     hnode *node;
+    /* Each node's grid again, side by side (64 bytes a node, where a node
+     * is several hundred): one input's lookups walk every node, and this
+     * is what they read of it.  Set when the model is complete. */
+    ah__grid *grids;
 } hist;
 
 /* Index of x in a[0..n) or -1. */
@@ -477,6 +481,7 @@ static void hist_free(void *rep)
     hist *h = rep;
     if (!h)
         return;
+    free(h->grids);
     if (h->node)
         for (size_t j = 0; j < h->D; j++) {
             free(h->node[j].fine);
@@ -861,6 +866,17 @@ static int node_finish(hist *h, hnode *nd)
     return AH_OK;
 }
 
+/* h->grids from the finished nodes. */
+static int grids_sync(hist *h)
+{
+    free(h->grids);
+    if (!(h->grids = malloc((h->D ? h->D : 1) * sizeof *h->grids)))
+        return AH_ERR_NOMEM;
+    for (size_t j = 0; j < h->D; j++)
+        h->grids[j] = h->node[j].grid;
+    return AH_OK;
+}
+
 static int hist_end_pass(void *rep, int pass, ah_diag *diag)
 {
     hist *h = rep;
@@ -884,6 +900,8 @@ static int hist_end_pass(void *rep, int pass, ah_diag *diag)
         nd->fcand = NULL;
         nd->floc.gmap = NULL;
     }
+    if (grids_sync(h) != AH_OK)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     return AH_OK;
 }
 
@@ -981,10 +999,10 @@ static void hist_pvalue_many(const void *rep, size_t j, const double *x,
 /* grid_count_many for a few values (one input): inlined, no kernel call,
  * and no branch on the loaded counts of an implicit grid, so the cache
  * misses of consecutive nodes overlap. */
-static inline void grid_count_few(const hnode *nd, double n, const double *x,
-                                  size_t count, uint32_t *gt, uint32_t *ge)
+static inline void grid_count_few(const hnode *nd, const ah__grid *g,
+                                  double n, const double *x, size_t count,
+                                  uint32_t *gt, uint32_t *ge)
 {
-    const ah__grid *g = &nd->grid;
     for (size_t i = 0; i < count; i++) {
         uint32_t c, e, t;
         int near = ah__grid_guess(g, x[i], &c);
@@ -1064,7 +1082,7 @@ static void hist_prefetch(const void *rep, size_t j0, size_t nj,
 #if defined(__GNUC__)
     const hist *h = rep;
     for (size_t j = 0; j < nj; j++) {
-        const ah__grid *g = &h->node[j0 + j].grid;
+        const ah__grid *g = &h->grids[j0 + j];
         uint32_t c;
         if (!g->table)
             continue;
@@ -1082,10 +1100,32 @@ static void hist_count_many(const void *rep, size_t j, const double *x,
 {
     const hist *h = rep;
     if (count < 16 && h->node[j].grid.table) {
-        grid_count_few(&h->node[j], (double)h->n, x, count, gt, ge);
+        grid_count_few(&h->node[j], &h->node[j].grid, (double)h->n, x, count,
+                       gt, ge);
         return;
     }
     ah__hist_count_isa(rep, j, x, count, gt, ge, ah__isa_best());
+}
+
+/* One input's values at nodes j0.. : hist_count_many of one value per
+ * node, without a call per node. */
+static void hist_count_row(const void *rep, size_t j0, size_t nj,
+                           const double *x, uint32_t *gt, uint32_t *ge)
+{
+    const hist *h = rep;
+    double n = (double)h->n;
+    for (size_t j = 0; j < nj; j++) {
+        const hnode *nd = &h->node[j0 + j];
+        const ah__grid *g = &h->grids[j0 + j];
+        if (g->table) {
+            grid_count_few(nd, g, n, x + j, 1, gt + j, ge + j);
+            continue;
+        }
+        double gt_lo, ge_hi;
+        hist_lookup(nd, n, x[j], &gt_lo, &ge_hi);
+        gt[j] = (uint32_t)gt_lo;
+        ge[j] = (uint32_t)ge_hi;
+    }
 }
 
 /*
@@ -1364,6 +1404,10 @@ static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
         }
         off += k;
     }
+    if (grids_sync(h) != AH_OK) {
+        hist_free(h);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
     *used = off;
     *rep = h;
     return AH_OK;
@@ -1398,7 +1442,7 @@ static size_t hist_read_bytes(size_t D, const unsigned char *buf, size_t len)
 static size_t hist_memory_bytes(const void *rep)
 {
     const hist *h = rep;
-    size_t s = sizeof *h + h->D * sizeof *h->node;
+    size_t s = sizeof *h + h->D * (sizeof *h->node + sizeof *h->grids);
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
         s += (size_t)nd->na * 8 + 2 * ((size_t)nd->nb + nd->na) * 4;
@@ -1555,6 +1599,7 @@ const ah__rep_ops ah__hist_ops = {
     .pvalue = hist_pvalue,
     .pvalue_many = hist_pvalue_many,
     .count_many = hist_count_many,
+    .count_row = hist_count_row,
     .prefetch = hist_prefetch,
     .payload_bytes = hist_payload_bytes,
     .write = hist_write,

@@ -63,6 +63,11 @@ typedef struct ah__rep_ops {
      * is then used). */
     void (*count_many)(const void *rep, size_t j, const double *x,
                        size_t count, uint32_t *gt, uint32_t *ge);
+    /* count_many for one input: x[j] at node j0 + j, j < nj, into gt[j]
+     * and ge[j], the same bits as count_many of each value alone.  May
+     * be NULL (count_many is then called per node). */
+    void (*count_row)(const void *rep, size_t j0, size_t nj, const double *x,
+                      uint32_t *gt, uint32_t *ge);
     /* A hint: x[0..nj) will be looked up at nodes j0.. next, so start
      * fetching what that reads.  No effect on any result; may be NULL. */
     void (*prefetch)(const void *rep, size_t j0, size_t nj, const double *x);

@@ -278,9 +278,12 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
             }
         }
         if (m->ops->count_many) {
-            for (size_t j = 0; j < nj; j++)
-                m->ops->count_many(rep, j0 + j, b->xt + j * k, k,
-                                   b->gt + j * k, b->ge + j * k);
+            if (k == 1 && m->ops->count_row)
+                m->ops->count_row(rep, j0, nj, b->xt, b->gt, b->ge);
+            else
+                for (size_t j = 0; j < nj; j++)
+                    m->ops->count_many(rep, j0 + j, b->xt + j * k, k,
+                                       b->gt + j * k, b->ge + j * k);
             put_counts(jb, (double)m->sets[s].n, idx, k, j0, nj, b->gt,
                        b->ge);
             continue;

@@ -5,9 +5,11 @@
  * Large outputs (16 MB and more) are written with streaming stores when
  * the output is 16-byte aligned, and with plain copies otherwise; one or a
  * few rows on models of 2048 nodes and more first prefetch every node's
- * table entry.  Each is held against small batches of the same rows, which
- * take neither path, for every tail, at one and two threads; ah_score's
- * p_max-only output is checked through its scores.
+ * table entry, and one row is looked up node after node in one call
+ * (count_row of src/model.h).  Each is held against small batches of the
+ * same rows, which take neither path, for every tail, at one and two
+ * threads, on equal-width and quantile edges; ah_score's p_max-only
+ * output is checked through its scores.
  */
 #include "acthist.h"
 #include "check.h"
@@ -86,8 +88,9 @@ int main(void)
         st = ah_score(m, x, Q, D, D, NULL, tails[ti], AH_STAT_BJ, 0.5, sb,
                       NULL, 1, &dg);
         CHECK(st == AH_OK, "score, tail %d: %s", tails[ti], dg.message);
-        for (size_t i = 0; st == AH_OK && i < Q; i += 5) {
-            size_t run = Q - i < 5 ? Q - i : 5;
+        for (size_t i = 0, run = 1; st == AH_OK && i < Q; i += run) {
+            run = i % 2 ? 1 : 5; /* one row takes count_row */
+            run = Q - i < run ? Q - i : run;
             if (ah_score(m, x + i * D, run, D, D, NULL, tails[ti], AH_STAT_BJ,
                          0.5, s1, NULL, 1, &dg) != AH_OK ||
                 memcmp(s1, sb + i, run * sizeof *s1))
@@ -97,6 +100,23 @@ int main(void)
               tails[ti], bad);
     }
     free(sb);
+    ah_model_free(m);
+
+    /* Quantile edges: nodes without a grid, whose one-row lookups take
+     * count_row's search path; held against the batch, every tail. */
+    o.binning = AH_BINNING_QUANTILE;
+    st = ah_model_fit(&m, bg, NB, D, D, NULL, &o, &dg);
+    CHECK(st == AH_OK, "quantile fit: %s", dg.message);
+    for (int ti = 0; st == AH_OK && ti < 4; ti++) {
+        size_t w = ah_pvalue_width(m, tails[ti]) * 2, bad = 0, rows = 40;
+        st = ah_pvalues(m, x, rows, D, D, NULL, tails[ti], big, NULL, 1, &dg);
+        for (size_t i = 0; st == AH_OK && i < rows; i++)
+            bad += ah_pvalues(m, x + i * D, 1, D, D, NULL, tails[ti], small,
+                              NULL, 1, &dg) != AH_OK ||
+                   memcmp(small, big + i * w, w * sizeof *small) != 0;
+        CHECK(st == AH_OK && bad == 0, "quantile, tail %d: %zu rows differ",
+              tails[ti], bad);
+    }
     ah_model_free(m);
 
     /* 1024 nodes of 3072 bins: over 4 MB of query tables, so the table
