@@ -98,7 +98,7 @@ check: deps
 deps:
 	./tools/install-deps.sh
 
-bench: $(STATIC) $(SHARED) $(CLI)
+bench: $(STATIC) $(SHARED) $(CLI) $(MPI_FIT)
 	./bench/run.sh $(BUILD)
 
 demo: all
