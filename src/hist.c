@@ -1413,30 +1413,38 @@ static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
     return AH_OK;
 }
 
-/* What node_read will allocate for the D nodes at buf: its node
- * (node_alloc_final), the scratch edges of a grid that is not implicit,
- * and at most 12 bytes per grid bin of tables (locator map, pair table). */
+/* What node_read will keep for the D nodes at buf, at most: its node
+ * (the structures, and node_alloc_final's 16 bytes a bin and atom) and,
+ * for a grid, 12 bytes a grid bin of tables (locator map, pair table);
+ * plus, once, the largest scratch a grid node needs while it is read (its
+ * B + 1 + na edges).  A few bytes of file can describe a node of 2^24
+ * bins, so the loader checks this first. */
 static size_t hist_read_bytes(size_t D, const unsigned char *buf, size_t len)
 {
     size_t off = 0;
-    uint64_t sum = 0;
+    uint64_t sum = 0, scratch = 0;
     for (size_t j = 0; j < D && len - off >= NODE_HEADER; j++) {
         const unsigned char *p = buf + off;
         uint32_t kind = ah__get_u32(p) & 0xffu, nb = ah__get_u32(p + 4),
                  na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
         if (nbytes < NODE_HEADER || nbytes > len - off)
             break;
-        uint64_t b = ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
+        uint64_t b = sizeof(hnode) + sizeof(ah__grid) +
+                     ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
         if (kind == KIND_GRID && nbytes >= NODE_HEADER + 8 * (uint64_t)na + 4) {
             uint64_t B = ah__get_u32(p + NODE_HEADER + 8 * (size_t)na);
-            b += (B + 1 + na) * 8 + (B + 4) * 12;
+            b += (B + 4) * 12;
+            if ((B + 1 + na) * 8 > scratch)
+                scratch = (B + 1 + na) * 8;
         }
-        if (b > UINT64_MAX - sum || sum + b > SIZE_MAX)
+        if (b > UINT64_MAX - sum)
             return SIZE_MAX;
         sum += b;
         off += nbytes;
     }
-    return (size_t)sum;
+    return scratch > UINT64_MAX - sum || sum + scratch > SIZE_MAX
+               ? SIZE_MAX
+               : (size_t)(sum + scratch);
 }
 
 static size_t hist_memory_bytes(const void *rep)
