@@ -1427,12 +1427,16 @@ static size_t hist_read_bytes(size_t D, const unsigned char *buf, size_t len)
         const unsigned char *p = buf + off;
         uint32_t kind = ah__get_u32(p) & 0xffu, nb = ah__get_u32(p + 4),
                  na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
-        if (nbytes < NODE_HEADER || nbytes > len - off)
+        /* past what node_read accepts: the read reports it */
+        if (nbytes < NODE_HEADER || nbytes > len - off || nb > (1u << 24) ||
+            na > (1u << 24))
             break;
         uint64_t b = sizeof(hnode) + sizeof(ah__grid) +
                      ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
         if (kind == KIND_GRID && nbytes >= NODE_HEADER + 8 * (uint64_t)na + 4) {
             uint64_t B = ah__get_u32(p + NODE_HEADER + 8 * (size_t)na);
+            if (B > (1u << 24))
+                break;
             b += (B + 4) * 12;
             if ((B + 1 + na) * 8 > scratch)
                 scratch = (B + 1 + na) * 8;

@@ -547,6 +547,13 @@ static void test_oversized_model(void)
               strstr(d.message, "more than this machine"),
           "a model of %zu nodes of 2^24 bins: %d %s", D, st, d.message);
     free(b);
+    /* 2^25 bins is past what a node may have: a format error, whatever
+     * memory it would ask for */
+    len = hand_model(&b, D, 1u << 25, 10);
+    st = ah_model_load_memory(&m, b, len, "past", &d);
+    CHECK(st == AH_ERR_FORMAT && !m && strstr(d.message, "node 0"),
+          "nodes of 2^25 bins: %d %s", st, d.message);
+    free(b);
     /* On fitted models (one set) the loader's estimate is at least 95% of
      * what the loaded model holds (the few structures of the set are not
      * counted) and at most 3 times that: no model is refused on a machine
