@@ -220,7 +220,8 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
     /* A few rows touch one table entry per node, each a likely cache miss
      * on a large model: ask for all of this thread's at once, so they
      * overlap, before looking any up. */
-    if (k <= PREFETCH_ROWS && D >= PREFETCH_NODES && m->ops->prefetch)
+    if (k <= PREFETCH_ROWS && D >= PREFETCH_NODES && m->ops->prefetch &&
+        !(k == 1 && m->ops->count_row)) /* count_row fetches as it goes */
         for (size_t i = 0; i < k; i++)
             for (size_t tile = (size_t)t; tile < jb->ntiles;
                  tile += (size_t)jb->nthreads) {

@@ -3,13 +3,13 @@
  * same bits.
  *
  * Large outputs (16 MB and more) are written with streaming stores when
- * the output is 16-byte aligned, and with plain copies otherwise; one or a
- * few rows on models of 2048 nodes and more first prefetch every node's
- * table entry, and one row is looked up node after node in one call
- * (count_row of src/model.h).  Each is held against small batches of the
- * same rows, which take neither path, for every tail, at one and two
- * threads, on equal-width and quantile edges; ah_score's p_max-only
- * output is checked through its scores.
+ * the output is 16-byte aligned, and with plain copies otherwise; a few
+ * rows on models of 2048 nodes and more first prefetch every node's table
+ * entry, and one row is looked up node after node in one call (count_row
+ * of src/model.h), fetching entries ahead on such models.  Each is held
+ * against small batches of the same rows, which take neither path, for
+ * every tail, at one and two threads, on equal-width and quantile edges;
+ * ah_score's p_max-only output is checked through its scores.
  */
 #include "acthist.h"
 #include "check.h"
