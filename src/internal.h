@@ -36,10 +36,16 @@ static inline int ah__mul_ok(size_t a, size_t b, size_t *out)
 
 /* Number of worker threads for a request (0 = online cores), at least 1. */
 int ah__thread_count(int requested, size_t work_items);
-/* This machine's memory in bytes (SIZE_MAX when unknown): a few bytes of
- * a model or shard file can describe gigabytes of bins, so loaders check
- * what a file asks for against it before allocating. */
+/* The memory this process may use, in bytes (machine.c; SIZE_MAX when
+ * unknown): a few bytes of a model or shard file can describe gigabytes
+ * of bins, so loaders check what a file asks for against it before
+ * allocating. */
 size_t ah__machine_bytes(void);
+/* The smallest memory limit of this process's cgroup and its ancestors
+ * (v2 memory.max, v1 memory.limit_in_bytes), SIZE_MAX when there is none
+ * or it cannot be read.  cgroup_file is /proc/self/cgroup and root
+ * /sys/fs/cgroup, except in tests. */
+size_t ah__cgroup_memory_limit(const char *cgroup_file, const char *root);
 
 /* Run fn(ctx, i) for i in [0, nthreads) on nthreads threads (the caller
  * runs index 0).  Returns AH_OK or AH_ERR_NOMEM if threads cannot start,

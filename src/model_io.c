@@ -114,7 +114,8 @@ static int memory_check(const ah__rep_ops *ops, size_t D, size_t nsets,
     if (need > have)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "%s: loading this model needs %.3g GB, more than "
-                        "this machine's %.3g GB",
+                        "the %.3g GB this process may use (the machine's "
+                        "memory or its cgroup's limit)",
                         name, (double)need / 1e9, (double)have / 1e9);
     return AH_OK;
 }

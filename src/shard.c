@@ -370,7 +370,8 @@ static int counts_start(ah_shard *s, ah_diag *diag)
     if (need > have)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "counting against this plan needs %.3g GB for its "
-                        "fine grids, more than this machine's %.3g GB",
+                        "fine grids, more than the %.3g GB this process may "
+                        "use",
                         (double)need / 1e9, (double)have / 1e9);
     s->kind = AH_SHARD_COUNTS;
     int st = ah__model_begin(&s->model, &s->plan, s->plan.pooled.n, &s->opts,

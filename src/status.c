@@ -68,15 +68,6 @@ int ah__thread_count(int requested, size_t work_items)
     return (int)n;
 }
 
-size_t ah__machine_bytes(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t b;
-    if (pages <= 0 || page <= 0 || !ah__mul_ok((size_t)pages, (size_t)page, &b))
-        return SIZE_MAX;
-    return b;
-}
-
 struct ah__job {
     void (*fn)(void *, int);
     void *ctx;
