@@ -41,6 +41,10 @@ int ah__thread_count(int requested, size_t work_items);
  * of bins, so loaders check what a file asks for against it before
  * allocating. */
 size_t ah__machine_bytes(void);
+/* Whether need bytes fit in what this process may use (*have receives
+ * it).  Small needs pass without asking: reading the limits costs about
+ * 30 us of /proc and /sys, more than loading a small model. */
+int ah__memory_allows(size_t need, size_t *have);
 /* The smallest memory limit of this process's cgroup and its ancestors
  * (v2 memory.max, v1 memory.limit_in_bytes), SIZE_MAX when there is none
  * or it cannot be read.  cgroup_file is /proc/self/cgroup and root

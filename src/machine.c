@@ -93,6 +93,15 @@ size_t ah__cgroup_memory_limit(const char *cgroup_file, const char *root)
     return lim;
 }
 
+/* Below this, any process that runs at all has the memory. */
+#define ALWAYS_ALLOWED ((size_t)16 << 20)
+
+int ah__memory_allows(size_t need, size_t *have)
+{
+    *have = need <= ALWAYS_ALLOWED ? SIZE_MAX : ah__machine_bytes();
+    return need <= *have;
+}
+
 size_t ah__machine_bytes(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);

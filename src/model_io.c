@@ -110,8 +110,8 @@ static int memory_check(const ah__rep_ops *ops, size_t D, size_t nsets,
         need = b > SIZE_MAX - need ? SIZE_MAX : need + b;
         off += pad8((size_t)pb);
     }
-    size_t have = ah__machine_bytes();
-    if (need > have)
+    size_t have;
+    if (!ah__memory_allows(need, &have))
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "%s: loading this model needs %.3g GB, more than "
                         "the %.3g GB this process may use (the machine's "

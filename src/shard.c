@@ -361,13 +361,13 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
  * 4 x 65536 bins, per label): more than the machine has is refused. */
 static int counts_start(ah_shard *s, ah_diag *diag)
 {
-    size_t need = 0, have = ah__machine_bytes();
+    size_t need = 0, have;
     for (size_t k = 0; k <= s->plan.nlab && need < SIZE_MAX; k++) {
         size_t b = ah__hist_fit_bytes(s->plan.D, plan_set(&s->plan, k)->n,
                                       &s->opts);
         need = b > SIZE_MAX - need ? SIZE_MAX : need + b;
     }
-    if (need > have)
+    if (!ah__memory_allows(need, &have))
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
                         "counting against this plan needs %.3g GB for its "
                         "fine grids, more than the %.3g GB this process may "

@@ -115,6 +115,11 @@ int main(void)
     CHECK(v > 0 && (pages <= 0 || page <= 0 ||
                     (double)v <= (double)pages * (double)page),
           "machine bytes %zu", v);
+    size_t have = 0;
+    CHECK(ah__memory_allows(1000, &have) && have == SIZE_MAX,
+          "a small need is allowed without reading the limits");
+    CHECK(!ah__memory_allows(SIZE_MAX - 1, &have) && have == v,
+          "an impossible need is refused against %zu bytes", have);
 
     clean();
     return check_done("test_machine");
