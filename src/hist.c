@@ -1163,6 +1163,7 @@ enum { KIND_EXPLICIT = 0, KIND_GRID = 1, KIND_EXPLICIT_F32 = 2 };
 #define KIND_ZERO_RUNS 0x100u /* counts: AH__COUNTS_ZERO_RUNS */
 #define KIND_RICE 0x200u      /* counts: AH__COUNTS_RICE */
 #define NODE_HEADER 16
+#define NODE_MAX (1u << 24) /* bins, atoms or grid bins a node may have */
 
 /* Merge the equal-width grid over [lo, hi] with the sorted atoms, as the
  * fit does; returns the number of edges written (at most B + 1 + na). */
@@ -1309,7 +1310,7 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
     if ((kind & KIND_ZERO_RUNS) && (kind & KIND_RICE))
         return AH_ERR_FORMAT;
     kind &= ~(KIND_ZERO_RUNS | KIND_RICE);
-    if (kind > KIND_EXPLICIT_F32 || nb > (1u << 24) || na > (1u << 24) ||
+    if (kind > KIND_EXPLICIT_F32 || nb > NODE_MAX || na > NODE_MAX ||
         (nb == 0 && na == 0) || nbytes > avail || nbytes % 8 != 0 ||
         nbytes < NODE_HEADER + 8 * (size_t)na + (kind == KIND_GRID ? 24 : 0))
         return AH_ERR_FORMAT;
@@ -1334,7 +1335,7 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
         B = ah__get_u32(q);
         lo = ah__get_f64(q + 8);
         hi = ah__get_f64(q + 16);
-        if (B == 0 || B > (1u << 24) || !isfinite(lo) || !isfinite(hi) ||
+        if (B == 0 || B > NODE_MAX || !isfinite(lo) || !isfinite(hi) ||
             !(lo < hi) || (size_t)nb > (size_t)B + na)
             return AH_ERR_FORMAT;
         scale = (double)B / (hi - lo);
@@ -1445,14 +1446,14 @@ static size_t hist_read_bytes(size_t D, const unsigned char *buf, size_t len)
         uint32_t kind = ah__get_u32(p) & 0xffu, nb = ah__get_u32(p + 4),
                  na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
         /* past what node_read accepts: the read reports it */
-        if (nbytes < NODE_HEADER || nbytes > len - off || nb > (1u << 24) ||
-            na > (1u << 24))
+        if (nbytes < NODE_HEADER || nbytes > len - off || nb > NODE_MAX ||
+            na > NODE_MAX)
             break;
         uint64_t b = sizeof(hnode) + sizeof(ah__grid) +
                      ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
         if (kind == KIND_GRID && nbytes >= NODE_HEADER + 8 * (uint64_t)na + 4) {
             uint64_t B = ah__get_u32(p + NODE_HEADER + 8 * (size_t)na);
-            if (B > (1u << 24))
+            if (B > NODE_MAX)
                 break;
             b += (B + 4) * 12;
             if ((B + 1 + na) * 8 > scratch)
