@@ -4,8 +4,11 @@
  */
 #include "cli.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char cmd_info_usage[] =
     "usage: acthist info MODEL [--json]\n"
@@ -21,13 +24,16 @@ const char cmd_info_usage[] =
 static int file_magic(const char *path)
 {
     unsigned char m[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: a FIFO must not hang us; the loader then refuses it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         return -1;
-    size_t n = fread(m, 1, 4, f);
-    int err = ferror(f);
-    fclose(f);
-    if (err)
+    struct stat sb;
+    ssize_t n = -1;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        n = read(fd, m, 4);
+    close(fd);
+    if (n < 0)
         return -1; /* a directory, say */
     if (n == 4 && m[0] == 0x89 && m[1] == 'A' && m[2] == 'H' &&
         (m[3] == 'M' || m[3] == 'S'))

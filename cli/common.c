@@ -263,39 +263,11 @@ int cli_write_text(const char *path, const char *text, size_t len)
         }
         return 0;
     }
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        cli_error("out of memory");
+    ah_diag d;
+    if (ah_file_write(path, text, len, &d) != AH_OK) {
+        cli_error("%s", d.message);
         return CLI_FAIL;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error("%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return CLI_FAIL;
-    }
-    size_t off = 0;
-    int ok = 1;
-    while (off < len && ok) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        if (ok)
-            off += (size_t)w;
-    }
-    ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        cli_error("%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return CLI_FAIL;
-    }
-    free(tmp);
     return 0;
 }
 

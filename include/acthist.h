@@ -126,9 +126,18 @@ int ah_npy_read_labels(const char *path, int64_t **out, size_t *n,
                        ah_diag *diag);
 
 /*
- * Atomic writer for float64 arrays: data goes to a temporary file beside
- * path, which is renamed into place by ah_npy_writer_commit.  Abort (or a
- * failure anywhere) removes the temporary file: no half-written outputs.
+ * How every output of the library is written (models, shards, arrays,
+ * ah_file_write): to a path that names a regular file or nothing yet, the
+ * data goes to a temporary file beside it (unnamed where the file system
+ * allows, so a killed process leaves nothing behind) that is renamed into
+ * place on success: a reader sees the old file or the whole new one, never
+ * half of one.  A file that is replaced keeps its permissions; a new one
+ * gets 0666 & ~umask.  A path that names a character device or a FIFO
+ * (/dev/null, /dev/stdout, a pipe) is written in place, never replaced;
+ * a directory, block device or socket is refused with AH_ERR_IO.
+ *
+ * The npy writer: ah_npy_writer_commit renames into place; abort (or a
+ * failure anywhere) removes the temporary file.
  */
 typedef struct ah_npy_writer ah_npy_writer;
 int ah_npy_writer_open(ah_npy_writer **out, const char *path,
@@ -144,6 +153,9 @@ void ah_npy_writer_abort(ah_npy_writer *w);
 /* Convenience: write a whole float64 array atomically. */
 int ah_npy_save(const char *path, const double *data, const uint64_t *shape,
                 int ndim, ah_diag *diag);
+/* Write len bytes to path by the rules above (text outputs: CSV, SVG). */
+int ah_file_write(const char *path, const void *buf, size_t len,
+                  ah_diag *diag);
 
 /* ------------------------------------------------------------------------ */
 /* 3. Models                                                                */

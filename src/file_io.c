@@ -1,16 +1,21 @@
 /*
- * file_io.c - whole-file reads, atomic writes and the checksum, shared by
- * the model file and the shard files (internal).
+ * file_io.c - whole-file reads, output files written atomically (or in
+ * place for devices and pipes) and the checksum, shared by the model file,
+ * the shard files, the .npy writer and the CLI's text outputs (internal).
  */
+/* O_TMPFILE, AT_EMPTY_PATH and the GNU strerror_r. */
+#define _GNU_SOURCE
 #include "bytes.h"
 #include "file_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 uint64_t ah__fnv1a64(const unsigned char *p, size_t n)
@@ -23,65 +28,315 @@ uint64_t ah__fnv1a64(const unsigned char *p, size_t n)
     return h;
 }
 
+/* Thread-safe strerror (the GNU strerror_r, which _GNU_SOURCE selects). */
+static const char *errtext(int err, char *buf, size_t len)
+{
+    return strerror_r(err, buf, len);
+}
+
+static char *copy_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = malloc(n);
+    if (c)
+        memcpy(c, s, n);
+    return c;
+}
+
+/* The directory part of path ("." when it has none), malloc'ed. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return copy_string(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+/* Give o->tmp a fresh name beside o->target: target.tmp.<pid>.<hex>. */
+static int temp_name(ah__out *o, unsigned attempt)
+{
+    size_t len = strlen(o->target) + 48;
+    if (!o->tmp && !(o->tmp = malloc(len)))
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+                 (uint64_t)(uintptr_t)o ^ attempt;
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    snprintf(o->tmp, len, "%s.tmp.%ld.%06llx", o->target, (long)getpid(),
+             (unsigned long long)(x >> 40));
+    return 1;
+}
+
+static void out_release(ah__out *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    o->fd = -1;
+    free(o->path);
+    free(o->target);
+    free(o->tmp);
+    o->path = o->target = o->tmp = NULL;
+}
+
+static int out_fail(ah__out *o, int status, const char *what, int err,
+                    ah_diag *diag)
+{
+    char eb[128];
+    int st = ah__fail(diag, status, -1, -1, "%s: %s: %s", o->path, what,
+                      errtext(err, eb, sizeof eb));
+    ah__out_abort(o);
+    return st;
+}
+
+/* Create the temporary: unnamed where the file system allows it, else a
+ * fresh name created exclusively (mode 0666 & ~umask either way: open()
+ * applies the umask, which a thread cannot read safely). */
+static int create_temp(ah__out *o, ah_diag *diag)
+{
+    char *dir = dir_of(o->target);
+    if (!dir)
+        return out_fail(o, AH_ERR_NOMEM, "cannot write", ENOMEM, diag);
+    o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    int err = errno;
+    free(dir);
+    if (o->fd >= 0)
+        return AH_OK;
+    if (err != EOPNOTSUPP && err != EISDIR && err != EINVAL)
+        return out_fail(o, AH_ERR_IO, "cannot write", err, diag);
+    for (unsigned attempt = 0; attempt < 100; attempt++) {
+        if (!temp_name(o, attempt))
+            return out_fail(o, AH_ERR_NOMEM, "cannot write", ENOMEM, diag);
+        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (o->fd >= 0)
+            return AH_OK;
+        if (errno != EEXIST)
+            break;
+    }
+    err = errno;
+    free(o->tmp); /* nothing was created under that name */
+    o->tmp = NULL;
+    return out_fail(o, AH_ERR_IO, "cannot write", err, diag);
+}
+
+int ah__out_open(ah__out *o, const char *path, ah_diag *diag)
+{
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    if (!path || !*path)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "an empty output path");
+    if (!(o->path = copy_string(path)))
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "%s: out of memory",
+                        path);
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    if (exists && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode))) {
+        o->in_place = 1;
+        o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (o->fd < 0)
+            return out_fail(o, AH_ERR_IO, "cannot write", errno, diag);
+        return AH_OK;
+    }
+    if (exists && !S_ISREG(sb.st_mode)) {
+        const char *kind = S_ISDIR(sb.st_mode)   ? "a directory"
+                           : S_ISBLK(sb.st_mode) ? "a block device"
+                                                 : "not a regular file";
+        int st = ah__fail(diag, AH_ERR_IO, -1, -1,
+                          "%s: is %s; outputs go to regular files, "
+                          "character devices or pipes",
+                          path, kind);
+        out_release(o);
+        return st;
+    }
+    /* A symbolic link to a file: replace the file, keep the link. */
+    struct stat lb;
+    if (exists && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
+        o->target = realpath(path, NULL);
+    else
+        o->target = copy_string(path);
+    if (!o->target)
+        return out_fail(o, AH_ERR_NOMEM, "cannot write", errno, diag);
+    int st = create_temp(o, diag);
+    if (st != AH_OK)
+        return st;
+    /* Replacing a file keeps its permissions (and, for root, its owner):
+     * re-fitting over a 0600 model must not make it world-readable. */
+    if (exists) {
+        if (fchmod(o->fd, sb.st_mode & 07777) != 0)
+            return out_fail(o, AH_ERR_IO, "cannot set permissions", errno,
+                            diag);
+        if (geteuid() == 0 && (sb.st_uid != 0 || sb.st_gid != 0) &&
+            fchown(o->fd, sb.st_uid, sb.st_gid) != 0)
+            return out_fail(o, AH_ERR_IO, "cannot set the owner", errno,
+                            diag);
+    }
+    return AH_OK;
+}
+
+int ah__out_write(ah__out *o, const void *buf, size_t len, ah_diag *diag)
+{
+    if (o->fd < 0)
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not written: an "
+                        "earlier write failed", o->path ? o->path : "output");
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(o->fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return out_fail(o, AH_ERR_IO, "write failed",
+                            w < 0 ? errno : ENOSPC, diag);
+        p += w;
+        len -= (size_t)w;
+    }
+    return AH_OK;
+}
+
+/* Give the unnamed temporary a name beside the target (o->tmp). */
+static int link_temp(ah__out *o)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
+    for (unsigned attempt = 0; attempt < 100; attempt++) {
+        if (!temp_name(o, attempt)) {
+            errno = ENOMEM;
+            return -1;
+        }
+        int rc = linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW);
+        if (rc != 0 && errno == ENOENT) /* no /proc: needs privilege */
+            rc = linkat(o->fd, "", AT_FDCWD, o->tmp, AT_EMPTY_PATH);
+        if (rc == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
+    }
+    int err = errno;
+    free(o->tmp);
+    o->tmp = NULL;
+    errno = err;
+    return -1;
+}
+
+int ah__out_commit(ah__out *o, ah_diag *diag)
+{
+    if (o->fd < 0)
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not written: an "
+                        "earlier write failed", o->path ? o->path : "output");
+    if (o->in_place) {
+        /* A device or pipe: nothing to sync (fsync fails on /dev/null). */
+        int rc = close(o->fd);
+        o->fd = -1;
+        if (rc != 0)
+            return out_fail(o, AH_ERR_IO, "write failed", errno, diag);
+        out_release(o);
+        return AH_OK;
+    }
+    if (fsync(o->fd) != 0)
+        return out_fail(o, AH_ERR_IO, "cannot sync", errno, diag);
+    if (!o->tmp && link_temp(o) != 0)
+        return out_fail(o, AH_ERR_IO, "cannot write", errno, diag);
+    int rc = close(o->fd);
+    o->fd = -1;
+    if (rc != 0)
+        return out_fail(o, AH_ERR_IO, "write failed", errno, diag);
+    if (rename(o->tmp, o->target) != 0)
+        return out_fail(o, AH_ERR_IO, "cannot rename into place", errno,
+                        diag);
+    free(o->tmp); /* renamed: nothing left to remove */
+    o->tmp = NULL;
+    out_release(o);
+    return AH_OK;
+}
+
+void ah__out_abort(ah__out *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    o->fd = -1;
+    if (o->tmp)
+        unlink(o->tmp);
+    out_release(o);
+}
+
 int ah__write_atomic(const char *path, const unsigned char *buf, size_t len,
                      ah_diag *diag)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    int st = AH_OK;
-    if (fd < 0) {
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot create: %s", path,
-                      strerror(errno));
-        goto out;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: write failed: %s",
-                          path, strerror(errno));
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (st == AH_OK && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot sync: %s", path,
-                      strerror(errno));
-    if (close(fd) != 0 && st == AH_OK)
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: close failed: %s", path,
-                      strerror(errno));
-    if (st == AH_OK && rename(tmp, path) != 0)
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot rename into place: %s",
-                      path, strerror(errno));
-    if (st != AH_OK)
-        unlink(tmp);
-out:
-    free(tmp);
+    ah__out o;
+    int st = ah__out_open(&o, path, diag);
+    if (st == AH_OK)
+        st = ah__out_write(&o, buf, len, diag);
+    if (st == AH_OK)
+        st = ah__out_commit(&o, diag);
     return st;
+}
+
+int ah_file_write(const char *path, const void *buf, size_t len,
+                  ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!path || (!buf && len))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "ah_file_write: NULL argument");
+    return ah__write_atomic(path, buf, len, diag);
+}
+
+int ah__open_regular(const char *path, int *fd_out, uint64_t *size,
+                     ah_diag *diag)
+{
+    char eb[128];
+    *fd_out = -1;
+    /* O_NONBLOCK: open() of a FIFO with no writer returns at once. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open: %s", path,
+                        errtext(errno, eb, sizeof eb));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot stat: %s", path,
+                        errtext(e, eb, sizeof eb));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ah__fail(diag, AH_ERR_IO, -1, -1,
+                        "%s: not a regular file (%s)", path,
+                        S_ISDIR(sb.st_mode)    ? "a directory"
+                        : S_ISFIFO(sb.st_mode) ? "a FIFO or pipe"
+                        : S_ISCHR(sb.st_mode)  ? "a character device"
+                        : S_ISBLK(sb.st_mode)  ? "a block device"
+                                               : "a socket");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *fd_out = fd;
+    *size = (uint64_t)sb.st_size;
+    return AH_OK;
 }
 
 int ah__read_whole(const char *path, unsigned char **out, size_t *len_out,
                    ah_diag *diag)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open: %s", path,
-                        strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    uint64_t size;
+    int fd;
+    int st = ah__open_regular(path, &fd, &size, diag);
+    if (st != AH_OK)
+        return st;
+    if (size > SIZE_MAX - 1) {
         close(fd);
-        return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not a regular file",
-                        path);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: too large to read (%llu bytes)", path,
+                        (unsigned long long)size);
     }
-    size_t len = (size_t)sb.st_size;
+    size_t len = (size_t)size;
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         close(fd);

@@ -9,8 +9,41 @@
 /* FNV-1a, 64 bits: detects truncation and bit flips; not cryptographic. */
 uint64_t ah__fnv1a64(const unsigned char *p, size_t n);
 
-/* Write buf to a temporary file beside path, sync it and rename it into
- * place, so that a reader never sees half a file. */
+/*
+ * An output file.  A path that names a regular file, or nothing yet, is
+ * written to a temporary in the same directory (an unnamed O_TMPFILE where
+ * the file system has it, so a process killed mid-write leaves nothing
+ * behind) and renamed into place on commit: a reader sees the old file or
+ * the whole new one.  The new file keeps the mode of the file it replaces,
+ * or gets 0666 & ~umask.  A path that names a character device or a FIFO
+ * (/dev/null, /dev/stdout, a pipe) is written in place: renaming over it
+ * would replace a device node with a regular file.  Directories, block
+ * devices and sockets are refused.
+ */
+typedef struct ah__out {
+    char *path;   /* as given, for messages                             */
+    char *target; /* what commit renames onto (symlinks resolved)       */
+    char *tmp;    /* a named temporary (no O_TMPFILE), NULL otherwise   */
+    int fd;       /* -1 once closed                                     */
+    int in_place; /* a device or FIFO: no temporary, no rename          */
+} ah__out;
+
+int ah__out_open(ah__out *o, const char *path, ah_diag *diag);
+/* Write all len bytes; on failure the output is abandoned (ah__out_abort
+ * is still called, and is then a no-op). */
+int ah__out_write(ah__out *o, const void *buf, size_t len, ah_diag *diag);
+/* Sync, close and rename into place; the ah__out is released either way. */
+int ah__out_commit(ah__out *o, ah_diag *diag);
+/* Close and remove the temporary; the file being replaced stays as it was. */
+void ah__out_abort(ah__out *o);
+
+/* Open path for reading into *fd, refusing anything but a regular file
+ * without blocking on it (open() of a FIFO would wait for a writer
+ * forever); *size receives the file's size. */
+int ah__open_regular(const char *path, int *fd, uint64_t *size,
+                     ah_diag *diag);
+
+/* Write buf to path as above, in one go. */
 int ah__write_atomic(const char *path, const unsigned char *buf, size_t len,
                      ah_diag *diag);
 

@@ -19,6 +19,7 @@
  * it writes to a temporary file beside the target and renames it into place,
  * so a reader of the target never sees a half-written file.
  */
+#include "file_io.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -655,22 +656,10 @@ int ah_npy_open(ah_npy_reader **out, const char *path, ah_diag *diag)
         ah_npy_close(r);
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "%s: out of memory", path);
     }
-    char eb[128];
-    struct stat sb;
-    int st;
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot open: %s", path,
-                      errtext(errno, eb, sizeof eb));
-    } else if (fstat(r->fd, &sb) != 0) {
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot stat: %s", path,
-                      errtext(errno, eb, sizeof eb));
-    } else if (!S_ISREG(sb.st_mode)) {
-        /* The size check and pread need a regular file. */
-        st = ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not a regular file", path);
-    } else {
-        st = read_header(r, (uint64_t)sb.st_size, diag);
-    }
+    uint64_t size;
+    int st = ah__open_regular(path, &r->fd, &size, diag);
+    if (st == AH_OK)
+        st = read_header(r, size, diag);
     if (st != AH_OK) {
         ah_npy_close(r);
         return st;
@@ -992,84 +981,11 @@ done:
 /* ------------------------------------------------------------------------ */
 
 struct ah_npy_writer {
-    char *path, *tmp;   /* owned                                           */
-    FILE *fp;           /* NULL once closed                                */
+    ah__out out;        /* the file (file_io.h); fd -1 once abandoned      */
     uint64_t expected;  /* prod(shape)                                     */
     uint64_t written;
     int failed;         /* a write failed: the temporary is already gone   */
 };
-
-/* Close and remove the temporary file. */
-static void writer_discard(ah_npy_writer *w)
-{
-    if (w->fp) {
-        fclose(w->fp);
-        w->fp = NULL;
-    }
-    if (w->tmp)
-        unlink(w->tmp);
-}
-
-static void writer_free(ah_npy_writer *w)
-{
-    free(w->path);
-    free(w->tmp);
-    free(w);
-}
-
-/*
- * Create path.tmp.<pid>.<n> exclusively.  Not mkstemp: that creates mode
- * 0600, and the output should get the usual 0666 & ~umask, which open()
- * applies (reading the umask is not thread-safe).
- */
-static int create_temp(ah_npy_writer *w, ah_diag *diag)
-{
-    size_t len = strlen(w->path) + 64;
-    char eb[128];
-    if (!(w->tmp = malloc(len)))
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "%s: out of memory",
-                        w->path);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)w ^
-                 ((uint64_t)ts.tv_sec << 20);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        snprintf(w->tmp, len, "%s.tmp.%ld.%06llx", w->path, (long)getpid(),
-                 (unsigned long long)(x >> 40));
-        int fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno == EEXIST)
-            continue;
-        if (fd < 0) {
-            int e = errno;
-            free(w->tmp);
-            w->tmp = NULL;
-            return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: cannot write: %s",
-                            w->path, errtext(e, eb, sizeof eb));
-        }
-        if (!(w->fp = fdopen(fd, "wb"))) {
-            close(fd);
-            unlink(w->tmp);
-            return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "%s: out of memory",
-                            w->path);
-        }
-        return AH_OK;
-    }
-    free(w->tmp);
-    w->tmp = NULL;
-    return ah__fail(diag, AH_ERR_IO, -1, -1,
-                    "%s: cannot create a temporary file beside it", w->path);
-}
-
-static int writer_io_error(ah_npy_writer *w, ah_diag *diag, const char *what)
-{
-    char eb[128];
-    int e = errno;
-    writer_discard(w);
-    w->failed = 1;
-    return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: %s: %s", w->path, what,
-                    errtext(e, eb, sizeof eb));
-}
 
 int ah_npy_writer_open(ah_npy_writer **out, const char *path,
                        const uint64_t *shape, int ndim, ah_diag *diag)
@@ -1109,30 +1025,30 @@ int ah_npy_writer_open(ah_npy_writer **out, const char *path,
     size_t hlen = total - pre;
 
     ah_npy_writer *w = calloc(1, sizeof *w);
-    size_t plen = strlen(path) + 1;
-    if (!w || !(w->path = malloc(plen))) {
-        free(w);
+    if (!w)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "%s: out of memory", path);
-    }
-    memcpy(w->path, path, plen);
     w->expected = count;
-    int st = create_temp(w, diag);
+    int st = ah__out_open(&w->out, path, diag);
     if (st != AH_OK) {
-        writer_free(w);
+        free(w);
         return st;
     }
-    unsigned char head[12] = {0x93, 'N', 'U', 'M', 'P', 'Y', 0, 0};
+    /* The magic, the version, the header length, the dict padded with
+     * spaces and ended by '\n' (total - pre <= 65535 + 64 bytes). */
+    unsigned char head[12 + sizeof dict + 128];
+    memcpy(head, "\x93NUMPY", 6);
     head[6] = pre == 10 ? 1 : 2;
+    head[7] = 0;
     for (size_t i = 0; i < pre - 8; i++)
         head[8 + i] = (unsigned char)(hlen >> (8 * i));
-    int ok = fwrite(head, 1, pre, w->fp) == pre &&
-             fwrite(dict, 1, (size_t)len, w->fp) == (size_t)len;
-    for (size_t i = (size_t)len; ok && i + 1 < hlen; i++)
-        ok = putc(' ', w->fp) != EOF;
-    ok = ok && putc('\n', w->fp) != EOF;
-    if (!ok) {
-        st = writer_io_error(w, diag, "write failed");
-        writer_free(w);
+    size_t n = pre;
+    memcpy(head + n, dict, (size_t)len);
+    n += (size_t)len;
+    while (n + 1 < total)
+        head[n++] = ' ';
+    head[n++] = '\n';
+    if ((st = ah__out_write(&w->out, head, n, diag)) != AH_OK) {
+        free(w);
         return st;
     }
     *out = w;
@@ -1148,29 +1064,33 @@ int ah_npy_writer_write(ah_npy_writer *w, const double *data, size_t count,
                         "ah_npy_writer_write: NULL argument");
     if (w->failed)
         return ah__fail(diag, AH_ERR_IO, -1, -1,
-                        "%s: an earlier write failed", w->path);
+                        "not written: an earlier write failed");
     if (count > w->expected - w->written) {
-        writer_discard(w);
+        int st = ah__fail(diag, AH_ERR_SHAPE, -1, -1,
+                          "%s: %llu values written, more than the %llu of "
+                          "the shape",
+                          w->out.path,
+                          (unsigned long long)(w->written + count),
+                          (unsigned long long)w->expected);
+        ah__out_abort(&w->out);
         w->failed = 1;
-        return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
-                        "%s: %llu values written, more than the %llu of the "
-                        "shape",
-                        w->path,
-                        (unsigned long long)(w->written + count),
-                        (unsigned long long)w->expected);
+        return st;
     }
-    /* Little-endian bytes whatever the host, 512 values at a time. */
-    unsigned char buf[512 * 8];
+    /* Little-endian bytes whatever the host, 2048 values at a time. */
+    unsigned char buf[2048 * 8];
     for (size_t pos = 0; pos < count;) {
-        size_t k = count - pos < 512 ? count - pos : 512;
+        size_t k = count - pos < 2048 ? count - pos : 2048;
         for (size_t i = 0; i < k; i++) {
             uint64_t u;
             memcpy(&u, &data[pos + i], 8);
             for (int b = 0; b < 8; b++)
                 buf[i * 8 + (size_t)b] = (unsigned char)(u >> (8 * b));
         }
-        if (fwrite(buf, 8, k, w->fp) != k)
-            return writer_io_error(w, diag, "write failed");
+        int st = ah__out_write(&w->out, buf, k * 8, diag);
+        if (st != AH_OK) {
+            w->failed = 1;
+            return st;
+        }
         pos += k;
     }
     w->written += count;
@@ -1183,28 +1103,21 @@ int ah_npy_writer_commit(ah_npy_writer *w, ah_diag *diag)
     if (!w)
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "ah_npy_writer_commit: NULL writer");
-    int st = AH_OK;
+    int st;
     if (w->failed) {
         st = ah__fail(diag, AH_ERR_IO, -1, -1,
-                      "%s: not written: an earlier write failed", w->path);
+                      "not written: an earlier write failed");
     } else if (w->written != w->expected) {
-        writer_discard(w);
         st = ah__fail(diag, AH_ERR_SHAPE, -1, -1,
                       "%s: not written: %llu values given, the shape needs "
                       "%llu",
-                      w->path, (unsigned long long)w->written,
+                      w->out.path, (unsigned long long)w->written,
                       (unsigned long long)w->expected);
-    } else if (fflush(w->fp) != 0 || fsync(fileno(w->fp)) != 0) {
-        st = writer_io_error(w, diag, "write failed");
+        ah__out_abort(&w->out);
     } else {
-        int rc = fclose(w->fp);
-        w->fp = NULL;
-        if (rc != 0)
-            st = writer_io_error(w, diag, "write failed");
-        else if (rename(w->tmp, w->path) != 0)
-            st = writer_io_error(w, diag, "cannot rename into place");
+        st = ah__out_commit(&w->out, diag);
     }
-    writer_free(w);
+    free(w);
     return st;
 }
 
@@ -1213,8 +1126,8 @@ void ah_npy_writer_abort(ah_npy_writer *w)
     if (!w)
         return;
     if (!w->failed)
-        writer_discard(w);
-    writer_free(w);
+        ah__out_abort(&w->out);
+    free(w);
 }
 
 int ah_npy_save(const char *path, const double *data, const uint64_t *shape,
