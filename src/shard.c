@@ -654,26 +654,41 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
     if (!name)
         name = "<memory>";
     static const ah__file_kind file = {"shard", magic, SHARD_HEADER,
-                                       SHARD_MAJOR, SHARD_MINOR, 56};
+                                       SHARD_MAJOR, SHARD_MINOR, 56, 76, 4};
     int st = ah__check_file(&file, p, len, name, diag);
     if (st != AH_OK)
         return st;
     ah_fit_options o;
-    ah_fit_options_default(&o);
+    st = ah__check_header_fields(&file, p, name, &o, diag);
+    if (st != AH_OK)
+        return st;
     uint32_t kind = ah__get_u32(p + 12), has_labels = ah__get_u32(p + 72);
-    o.method = (int)ah__get_u32(p + 16);
-    o.tail = (int)ah__get_u32(p + 20);
-    o.binning = (int)ah__get_u32(p + 24);
-    o.bins = (int)ah__get_u32(p + 28);
-    o.atom_share = ah__get_f64(p + 32);
     uint64_t D = ah__get_u64(p + 40), nsets = ah__get_u64(p + 48),
              rows = ah__get_u64(p + 64);
-    if ((kind != AH_SHARD_PLAN && kind != AH_SHARD_COUNTS) ||
-        o.method != AH_METHOD_HIST || ah__fit_options_check(&o, NULL) ||
-        D == 0 || D > len / NODE_FIXED || nsets == 0 || nsets > MAX_SETS ||
-        (nsets > 1 && !has_labels) || has_labels > 1 || rows >= UINT32_MAX)
+    char what[80] = "";
+    if (kind != AH_SHARD_PLAN && kind != AH_SHARD_COUNTS)
+        snprintf(what, sizeof what, "kind %u, not 1 (plan) or 2 (counts)",
+                 kind);
+    else if (o.method != AH_METHOD_HIST)
+        snprintf(what, sizeof what, "method %d, not 0 (hist)", o.method);
+    else if (D == 0 || D > len / NODE_FIXED) /* a node takes 20 bytes */
+        snprintf(what, sizeof what, "D (nodes) %llu, not 1 to the file's "
+                 "size", (unsigned long long)D);
+    else if (nsets == 0 || nsets > MAX_SETS)
+        snprintf(what, sizeof what, "S (sets) %llu, not 1 to %d",
+                 (unsigned long long)nsets, MAX_SETS);
+    else if (has_labels > 1)
+        snprintf(what, sizeof what, "labels flag %u, not 0 or 1",
+                 has_labels);
+    else if (nsets > 1 && !has_labels)
+        snprintf(what, sizeof what, "S (sets) %llu with the labels flag 0",
+                 (unsigned long long)nsets);
+    else if (rows >= UINT32_MAX)
+        snprintf(what, sizeof what, "rows %llu, not below 2^32-1",
+                 (unsigned long long)rows);
+    if (what[0])
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: header fields out of range", name);
+                        "%s: %s in the shard header", name, what);
     ah_shard *s = calloc(1, sizeof *s);
     if (!s)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");

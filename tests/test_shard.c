@@ -503,6 +503,64 @@ static void test_refusals(void)
     free(lab);
 }
 
+/* Every header field is checked against its documented range, with its
+ * own message, by the check the model loader uses too: a plan with one
+ * field changed and its size and checksum made right again. */
+static void test_header_fields(void)
+{
+    uint64_t rng = check_seed ^ 0x4ead;
+    size_t n = 50, D = 2;
+    double *x = make_rows(n, D, &rng, NULL, 1);
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    ah_shard *p = NULL;
+    ah_diag d;
+    CHECK(plan_of(&p, x, NULL, n, D, &o, &d) == AH_OK, "%s", d.message);
+    size_t len;
+    unsigned char *good = shard_bytes(p, &len), *b = malloc(len);
+    static const struct {
+        size_t off;
+        int bytes;
+        uint64_t value;
+        const char *message;
+    } bad[] = {
+        {12, 4, 3, "kind 3"},
+        {16, 4, 1, "method 1, not 0 (hist)"},
+        {16, 4, 7, "unknown method 7"},
+        {20, 4, 4, "unknown tail 4"},
+        {24, 4, 3, "unknown binning 3"},
+        {28, 4, 0xffffffffu, "bins requested 4294967295"},
+        {32, 8, 0x7ff8000000000000u, "atom share nan"},
+        {32, 8, 0xbff0000000000000u, "atom share -1"},
+        {32, 8, 0x4000000000000000u, "atom share 2"},
+        {40, 8, 0, "D (nodes) 0"},
+        {48, 8, 0, "S (sets) 0"},
+        {48, 8, 2, "S (sets) 2 with the labels flag 0"},
+        {64, 8, 0xffffffffu, "rows 4294967295"},
+        {72, 4, 2, "labels flag 2"},
+        {76, 1, 1, "bytes 76 to 79 are not zero"},
+        {79, 1, 0x80, "bytes 76 to 79 are not zero"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(b, good, len);
+        for (int k = 0; k < bad[i].bytes; k++)
+            b[bad[i].off + (size_t)k] = (unsigned char)(bad[i].value >> (8 * k));
+        fuzz_fix_image(b, len, 56, 88);
+        ah_shard *t = NULL;
+        int st = ah_shard_load_memory(&t, b, len, "field.plan", &d);
+        CHECK(st == AH_ERR_FORMAT && !t && has(&d, "field.plan: ") &&
+                  has(&d, bad[i].message),
+              "byte %zu set to %llu: %d '%s', not '%s'", bad[i].off,
+              (unsigned long long)bad[i].value, st, d.message,
+              bad[i].message);
+        ah_shard_free(t);
+    }
+    free(good);
+    free(b);
+    free(x);
+    ah_shard_free(p);
+}
+
 /* A plan whose few bytes ask for fine grids larger than the machine (many
  * nodes, 65536 bins, rows enough to keep them) is refused with a message
  * when counting or loading counts, before anything is allocated. */
@@ -646,5 +704,6 @@ int main(void)
     test_damaged_files();
     test_oversized_plan();
     test_files_on_disk();
+    test_header_fields();
     return check_done("test_shard");
 }
