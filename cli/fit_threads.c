@@ -57,19 +57,30 @@ static int run_all(slice_job *job, int k)
     return CLI_OK;
 }
 
-/* Merge every job's shard into job 0's, freeing the others. */
-static int merge_all(slice_job *job, int k)
+/* Merge every job's shard into job 0's, freeing the others.  Slices that
+ * hold the same rows (a constant background, a file given twice) look to
+ * the merge like one shard counted twice (AH_ERR_VALUE): *same is set and
+ * nothing is printed, so that the caller fits on one thread instead. */
+static int merge_all(slice_job *job, int k, int *same)
 {
     int rc = CLI_OK;
     for (int i = 1; i < k; i++) {
         ah_diag d;
-        if (rc == CLI_OK && ah_shard_merge(job[0].out, job[i].out, &d) != AH_OK)
-            rc = cli_diag(NULL, &d);
+        if (rc == CLI_OK &&
+            ah_shard_merge(job[0].out, job[i].out, &d) != AH_OK) {
+            *same = d.status == AH_ERR_VALUE;
+            rc = *same ? CLI_FAIL : cli_diag(NULL, &d);
+        }
         ah_shard_free(job[i].out);
         job[i].out = NULL;
     }
     return rc;
 }
+
+static int fit_slices(const char **files, size_t nfiles,
+                      const char **label_files, size_t nlabels,
+                      const ah_fit_options *o, int threads, ah_model **out,
+                      int *same);
 
 int cli_fit_threads(const char **files, size_t nfiles,
                     const char **label_files, size_t nlabels,
@@ -83,6 +94,21 @@ int cli_fit_threads(const char **files, size_t nfiles,
                   "how the rows are split");
         return CLI_USAGE;
     }
+    int same = 0;
+    int rc = fit_slices(files, nfiles, label_files, nlabels, o, threads, out,
+                        &same);
+    if (same) /* one slice has nothing to merge */
+        rc = fit_slices(files, nfiles, label_files, nlabels, o, 1, out,
+                        &same);
+    return rc;
+}
+
+static int fit_slices(const char **files, size_t nfiles,
+                      const char **label_files, size_t nlabels,
+                      const ah_fit_options *o, int threads, ah_model **out,
+                      int *same)
+{
+    *out = NULL;
     slice_job *job = calloc((size_t)threads, sizeof *job);
     if (!job) {
         cli_error("out of memory");
@@ -100,7 +126,7 @@ int cli_fit_threads(const char **files, size_t nfiles,
     if (rc == CLI_OK)
         rc = run_all(job, k);
     if (rc == CLI_OK)
-        rc = merge_all(job, k);
+        rc = merge_all(job, k, same);
     ah_shard *plan = job[0].out; /* merged, or NULL after a failure */
     for (int i = 0; i < k; i++) {
         if (i > 0)
@@ -111,7 +137,7 @@ int cli_fit_threads(const char **files, size_t nfiles,
     if (rc == CLI_OK)
         rc = run_all(job, k);
     if (rc == CLI_OK)
-        rc = merge_all(job, k);
+        rc = merge_all(job, k, same);
     ah_diag d;
     if (rc == CLI_OK && ah_shard_finish(out, job[0].out, &d) != AH_OK)
         rc = cli_diag(NULL, &d);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,5 +406,48 @@ int ah__check_file(const ah__file_kind *k, const unsigned char *p, size_t len,
         return ah__fail(diag, AH_ERR_CHECKSUM, -1, -1,
                         "%s: checksum mismatch: the %s is corrupted", name,
                         k->what);
+    return AH_OK;
+}
+
+int ah__check_header_fields(const ah__file_kind *k, const unsigned char *p,
+                            const char *name, ah_fit_options *o,
+                            ah_diag *diag)
+{
+    uint32_t method = ah__get_u32(p + 16), tail = ah__get_u32(p + 20),
+             binning = ah__get_u32(p + 24), bins = ah__get_u32(p + 28);
+    double share = ah__get_f64(p + 32);
+    if (method > AH_METHOD_KDE)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: unknown method %u in the %s header", name,
+                        method, k->what);
+    if (tail > AH_TAIL_BOTH)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: unknown tail %u in the %s header", name, tail,
+                        k->what);
+    if (binning > AH_BINNING_TAILS)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: unknown binning %u in the %s header", name,
+                        binning, k->what);
+    if (bins > 65536)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: bins requested %u in the %s header, not 0 "
+                        "(auto) or 1 to 65536", name, bins, k->what);
+    if (!(share > 0 && share <= 1))
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: atom share %g in the %s header, not in (0, 1]",
+                        name, share, k->what);
+    for (size_t i = 0; i < k->zero_len; i++)
+        if (p[k->zero_off + i] != 0)
+            return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                            "%s: %s header bytes %zu to %zu are not zero "
+                            "(byte %zu is %u)", name, k->what, k->zero_off,
+                            k->zero_off + k->zero_len - 1, k->zero_off + i,
+                            p[k->zero_off + i]);
+    ah_fit_options_default(o);
+    o->method = (int)method;
+    o->tail = (int)tail;
+    o->binning = (int)binning;
+    o->bins = (int)bins;
+    o->atom_share = share;
     return AH_OK;
 }

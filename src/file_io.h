@@ -65,9 +65,21 @@ typedef struct ah__file_kind {
     size_t header;
     unsigned major, minor;
     size_t size_off;
+    size_t zero_off, zero_len;  /* the header's reserved bytes */
 } ah__file_kind;
 int ah__check_file(const ah__file_kind *k, const unsigned char *p, size_t len,
                    const char *name, ah_diag *diag);
+
+/* The header fields that the model and the shard files share, at the
+ * same offsets (docs/FORMAT.md): method (16), tail (20), binning (24),
+ * bins requested (28) and atom share (32), each checked against its
+ * documented range and stored into *o (its other fields the defaults);
+ * and the reserved bytes, which must be zero.  Call after
+ * ah__check_file.  AH_ERR_FORMAT with a message naming the file, the
+ * field and its value. */
+int ah__check_header_fields(const ah__file_kind *k, const unsigned char *p,
+                            const char *name, ah_fit_options *o,
+                            ah_diag *diag);
 
 /* Read a regular file whole into *out (malloc'ed, at least 1 byte). */
 int ah__read_whole(const char *path, unsigned char **out, size_t *len,

@@ -1295,38 +1295,57 @@ static int implicit_grid_ok(const hnode *nd, uint32_t nb, uint32_t B,
            atoms_at_ends(nd, lo, hi) && (hi - lo) / (double)B > 8 * ulp;
 }
 
-/* Read one node at p (avail bytes) and its size into *used: AH_OK,
- * AH_ERR_FORMAT when invalid or AH_ERR_NOMEM. */
+/* Refuse node j with a message naming it and the problem. */
+static int node_bad(ah_diag *diag, size_t j, const char *why)
+{
+    return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                    "histogram of node %zu: %s", j, why);
+}
+
+/* Read node j at p (avail bytes) and its size into *used: every field of
+ * its header against its documented range (docs/FORMAT.md), then its
+ * contents.  AH_ERR_FORMAT or AH_ERR_NOMEM, with a message. */
 static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
-                     size_t avail, size_t *used)
+                     size_t avail, size_t *used, size_t j, ah_diag *diag)
 {
     if (avail < NODE_HEADER)
-        return AH_ERR_FORMAT;
+        return node_bad(diag, j, "truncated (its header runs past the set)");
     uint32_t kind = ah__get_u32(p), nb = ah__get_u32(p + 4),
              na = ah__get_u32(p + 8), nbytes = ah__get_u32(p + 12);
     int enc = (kind & KIND_ZERO_RUNS) ? AH__COUNTS_ZERO_RUNS
               : (kind & KIND_RICE)    ? AH__COUNTS_RICE
                                       : AH__COUNTS_PLAIN;
     if ((kind & KIND_ZERO_RUNS) && (kind & KIND_RICE))
-        return AH_ERR_FORMAT;
+        return node_bad(diag, j, "kind has both zero runs and Rice codes");
     kind &= ~(KIND_ZERO_RUNS | KIND_RICE);
-    if (kind > KIND_EXPLICIT_F32 || nb > NODE_MAX || na > NODE_MAX ||
-        (nb == 0 && na == 0) || nbytes > avail || nbytes % 8 != 0 ||
+    if (kind > KIND_EXPLICIT_F32)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                        "histogram of node %zu: unknown kind 0x%x", j,
+                        (unsigned)ah__get_u32(p));
+    if (nb > NODE_MAX || na > NODE_MAX || (nb == 0 && na == 0))
+        return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                        "histogram of node %zu: %u bins and %u atoms (each "
+                        "at most 2^24, not both 0)", j, nb, na);
+    if (nbytes > avail || nbytes % 8 != 0 ||
         nbytes < NODE_HEADER + 8 * (size_t)na + (kind == KIND_GRID ? 24 : 0))
-        return AH_ERR_FORMAT;
+        return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                        "histogram of node %zu: node size %u (a multiple of "
+                        "8, within the set's %zu bytes left and its fields)",
+                        j, nbytes, avail);
     const unsigned char *end = p + nbytes, *q = p + NODE_HEADER;
     size_t edge_bytes = kind == KIND_GRID ? 24
                         : kind == KIND_EXPLICIT ? 8 * ((size_t)nb + 1)
                                                 : 4 * ((size_t)nb + 1);
     if ((size_t)(end - q) <
         8 * (size_t)na + edge_bytes + (enc == AH__COUNTS_PLAIN ? nb : 0) + na)
-        return AH_ERR_FORMAT; /* every varint takes at least one byte */
+        return node_bad(diag, j, "node size below its edges and counts");
     if (node_alloc_final(nd, nb, na) != AH_OK)
-        return AH_ERR_NOMEM;
+        return ah__fail(diag, AH_ERR_NOMEM, -1, (int64_t)j,
+                        "out of memory for the histogram of node %zu", j);
     for (uint32_t i = 0; i < na; i++, q += 8) {
         nd->atom[i] = ah__get_f64(q);
         if (!isfinite(nd->atom[i]) || (i > 0 && !(nd->atom[i] > nd->atom[i - 1])))
-            return AH_ERR_FORMAT;
+            return node_bad(diag, j, "atoms not finite or not increasing");
     }
     uint32_t B = 0;
     int implicit = 0;
@@ -1335,9 +1354,16 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
         B = ah__get_u32(q);
         lo = ah__get_f64(q + 8);
         hi = ah__get_f64(q + 16);
-        if (B == 0 || B > NODE_MAX || !isfinite(lo) || !isfinite(hi) ||
-            !(lo < hi) || (size_t)nb > (size_t)B + na)
-            return AH_ERR_FORMAT;
+        if (B == 0 || B > NODE_MAX)
+            return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                            "histogram of node %zu: grid of %u bins (1 to "
+                            "2^24)", j, B);
+        if (ah__get_u32(q + 4) != 0)
+            return node_bad(diag, j, "the grid's word after B is not zero");
+        if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+            return node_bad(diag, j, "grid range not finite or empty");
+        if ((size_t)nb > (size_t)B + na)
+            return node_bad(diag, j, "more bins than the grid and atoms give");
         scale = (double)B / (hi - lo);
         implicit = implicit_grid_ok(nd, nb, B, lo, hi, scale);
     }
@@ -1348,14 +1374,16 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
     } else if (kind == KIND_GRID) {
         double *tmp = malloc(((size_t)B + 1 + na) * sizeof *tmp);
         if (!tmp)
-            return AH_ERR_NOMEM;
+            return ah__fail(diag, AH_ERR_NOMEM, -1, (int64_t)j,
+                            "out of memory for the histogram of node %zu", j);
         size_t m = grid_merge(lo, hi, B, nd->atom, na, tmp);
         int ok = m == (size_t)nb + 1;
         if (ok)
             memcpy(nd->edges, tmp, m * sizeof *tmp);
         free(tmp);
         if (!ok)
-            return AH_ERR_FORMAT;
+            return node_bad(diag, j, "the grid merged with the atoms does "
+                                     "not give nb + 1 edges");
     } else {
         for (uint32_t i = 0; i <= nb; i++) {
             if (kind == KIND_EXPLICIT) {
@@ -1368,35 +1396,50 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
             }
             if (!isfinite(nd->edges[i]) ||
                 (i > 0 && !(nd->edges[i] > nd->edges[i - 1])))
-                return AH_ERR_FORMAT;
+                return node_bad(diag, j, "edges not finite or not "
+                                         "increasing");
         }
     }
     q += edge_bytes;
     for (uint32_t i = 0; i < na && !implicit; i++)
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
-            return AH_ERR_FORMAT;
+            return node_bad(diag, j, "an atom is not an edge");
     uint64_t total = 0;
     nd->cplan.enc = enc;
     nd->cplan.k = enc == AH__COUNTS_RICE && q < end ? *q : 0;
     if (!(q = ah__counts_read(enc, q, end, nd->count, nb)))
-        return AH_ERR_FORMAT;
+        return node_bad(diag, j, "bin counts malformed or past the node");
     for (uint32_t i = 0; i < nb; i++)
         total += nd->count[i];
     for (uint32_t i = 0; i < na; i++) {
         if (!(q = ah__varint_get(q, end, &nd->acount[i])))
-            return AH_ERR_FORMAT;
+            return node_bad(diag, j, "atom counts malformed or past the "
+                                     "node");
         total += nd->acount[i];
     }
     if (total != n)
-        return AH_ERR_FORMAT;
+        return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
+                        "histogram of node %zu: bin and atom counts add up "
+                        "to %llu, not the set's %zu rows", j,
+                        (unsigned long long)total, n);
     while (q < end)
         if (*q++ != 0)
-            return AH_ERR_FORMAT;
+            return node_bad(diag, j, "padding not zero");
     *used = nbytes;
-    if (implicit)
-        return node_implicit(nd, B, lo, hi, scale, tab);
-    node_derive(nd);
-    return kind == KIND_GRID ? node_index(nd, B, tab) : AH_OK;
+    int st = AH_OK;
+    if (implicit) {
+        st = node_implicit(nd, B, lo, hi, scale, tab);
+    } else {
+        node_derive(nd);
+        if (kind == KIND_GRID)
+            st = node_index(nd, B, tab);
+    }
+    if (st != AH_OK)
+        return ah__fail(diag, st, -1, (int64_t)j,
+                        st == AH_ERR_NOMEM
+                            ? "out of memory for the histogram of node %zu"
+                            : "histogram of node %zu: inconsistent", j);
+    return AH_OK;
 }
 
 static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
@@ -1409,16 +1452,11 @@ static int hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
     size_t off = 0;
     for (size_t j = 0; j < D; j++) {
         size_t k = 0;
-        int st = node_read(&h->node[j], &h->tab, n, buf + off, len - off, &k);
+        int st = node_read(&h->node[j], &h->tab, n, buf + off, len - off, &k,
+                           j, diag);
         if (st != AH_OK) {
             hist_free(h);
-            return st == AH_ERR_NOMEM
-                       ? ah__fail(diag, st, -1, (int64_t)j,
-                                  "out of memory for the histogram of node %zu",
-                                  j)
-                       : ah__fail(diag, st, -1, (int64_t)j,
-                                  "histogram of node %zu is inconsistent or "
-                                  "truncated", j);
+            return st;
         }
         off += k;
     }

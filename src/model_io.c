@@ -131,30 +131,36 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     if (!name)
         name = "<memory>";
     static const ah__file_kind kind = {"model", magic, HEADER_BYTES,
-                                       FORMAT_MAJOR, FORMAT_MINOR, 64};
+                                       FORMAT_MAJOR, FORMAT_MINOR, 64,
+                                       72, 24};
     int st = ah__check_file(&kind, p, len, name, diag);
     if (st != AH_OK)
         return st;
-    if (ah__get_u32(p + 12) != HEADER_BYTES)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1, "%s: bad header size",
-                        name);
+    uint32_t hsize = ah__get_u32(p + 12);
+    if (hsize != HEADER_BYTES)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: header size %u in the model header, not %d",
+                        name, hsize, HEADER_BYTES);
     ah_fit_options o;
-    ah_fit_options_default(&o);
-    o.method = (int)ah__get_u32(p + 16);
-    o.tail = (int)ah__get_u32(p + 20);
-    o.binning = (int)ah__get_u32(p + 24);
-    o.bins = (int)ah__get_u32(p + 28);
-    o.atom_share = ah__get_f64(p + 32);
+    st = ah__check_header_fields(&kind, p, name, &o, diag);
+    if (st != AH_OK)
+        return st;
     uint64_t D = ah__get_u64(p + 40), N = ah__get_u64(p + 48),
              nsets = ah__get_u64(p + 56);
-    if (o.method < 0 || o.method > AH_METHOD_KDE || o.tail < 0 ||
-        o.tail > AH_TAIL_BOTH || o.binning < 0 ||
-        o.binning > AH_BINNING_TAILS || D == 0 || N == 0 ||
-        N >= UINT32_MAX || nsets == 0 ||
-        nsets > (len - HEADER_BYTES) / SET_HEADER_BYTES ||
-        D > len)
+    /* a node takes at least a byte of its set's payload, a set 24 */
+    if (D == 0 || D > len)
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: header fields out of range", name);
+                        "%s: D (nodes) %llu in the model header, not 1 to "
+                        "the file's size", name, (unsigned long long)D);
+    if (N == 0 || N >= UINT32_MAX)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: N (rows) %llu in the model header, not 1 to "
+                        "2^32-2", name, (unsigned long long)N);
+    if (nsets == 0 || nsets > (len - HEADER_BYTES) / SET_HEADER_BYTES)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: S (sets) %llu in the model header, not 1 to "
+                        "what the file's size holds", name,
+                        (unsigned long long)nsets);
     st = memory_check(ah__ops_for(o.method), (size_t)D, (size_t)nsets, p,
                       len, name, diag);
     if (st != AH_OK)
@@ -175,24 +181,44 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
         goto fail;
     }
     size_t off = HEADER_BYTES, end = len - 8;
+    uint64_t label_rows = 0;
     for (size_t i = 0; i < m->nsets; i++) {
-        if (end - off < SET_HEADER_BYTES)
-            goto truncated;
+        if (end - off < SET_HEADER_BYTES) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: set %zu of %zu: truncated (the file ends "
+                          "before it)", name, i, m->nsets);
+            goto fail;
+        }
         int64_t label = (int64_t)ah__get_u64(p + off);
         uint64_t n = ah__get_u64(p + off + 8), pb = ah__get_u64(p + off + 16);
         off += SET_HEADER_BYTES;
-        if (pb > end - off || n == 0 || n > N)
-            goto truncated;
-        if ((i == 0) != (label == AH_POOLED) || (i == 0 && n != N) ||
+        if (pb > end - off) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: set %zu: payload of %llu bytes, past the end "
+                          "of the file", name, i, (unsigned long long)pb);
+            goto fail;
+        }
+        if ((i == 0) != (label == AH_POOLED) ||
             (i > 1 && label <= m->labels[i - 2])) {
             st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: set %zu has a bad label or row count", name, i);
+                          "%s: set %zu: label %lld (set 0 is the pooled "
+                          "set, INT64_MIN; then labels increase)", name, i,
+                          (long long)label);
+            goto fail;
+        }
+        if (n == 0 || n > N || (i == 0 && n != N)) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: set %zu: %llu rows (set 0 has N = %llu, a "
+                          "label 1 to N)", name, i, (unsigned long long)n,
+                          (unsigned long long)N);
             goto fail;
         }
         m->sets[i].label = label;
         m->sets[i].n = (size_t)n;
-        if (i > 0)
+        if (i > 0) {
             m->labels[i - 1] = label;
+            label_rows += n;
+        }
         size_t used = 0;
         st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &o, p + off,
                           (size_t)pb, &used, diag);
@@ -203,20 +229,30 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                      name, i, inner);
             goto fail;
         }
-        if (used != pb)
-            goto truncated;
+        if (used != pb || pad8((size_t)pb) > end - off) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: set %zu: payload of %llu bytes (padded to 8 "
+                          "within the file), its nodes take %zu", name, i,
+                          (unsigned long long)pb, used);
+            goto fail;
+        }
         off += pad8((size_t)pb);
-        if (off > end)
-            goto truncated;
     }
-    if (off != end)
-        goto truncated;
+    if (m->nsets > 1 && label_rows != N) {
+        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                      "%s: the labels' rows add up to %llu, not N = %llu",
+                      name, (unsigned long long)label_rows,
+                      (unsigned long long)N);
+        goto fail;
+    }
+    if (off != end) {
+        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                      "%s: %zu bytes after the last set", name, end - off);
+        goto fail;
+    }
     m->file_bytes = len;
     *out = m;
     return AH_OK;
-truncated:
-    st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                  "%s: set sizes do not match the file", name);
 fail:
     ah_model_free(m);
     return st;

@@ -13,10 +13,16 @@
  * non-atom candidates only split grid bins, so the model is the same bits
  * whichever candidates the split produced.
  *
- * The file (docs/FORMAT.md), little-endian: an 80-byte header, the plan
- * (per set: label, rows, then per node min, max, heavy hitters), for
- * counts per set the rows counted and the histogram's counts, and an
- * FNV-1a checksum of everything before it.
+ * Every shard also lists the shards merged into it, each by its rows and
+ * the sum of a hash of each row: merging refuses a shard already in (a
+ * copy of a file, or rows read twice) even when the row totals add up,
+ * and finishing refuses counts whose sum is not the plan's (other rows).
+ *
+ * The file (docs/FORMAT.md), little-endian: an 80-byte header, the list
+ * of the plan's shards, the plan (per set: label, rows, then per node
+ * min, max, heavy hitters), for counts the list of the shards counted and
+ * per set the rows counted and the histogram's counts, and an FNV-1a
+ * checksum of everything before it.
  */
 #include "bytes.h"
 #include "file_io.h"
@@ -28,14 +34,33 @@
 #include <string.h>
 
 #define SHARD_MAJOR 1
-#define SHARD_MINOR 0
+#define SHARD_MINOR 1
 #define SHARD_HEADER 80
 #define NODE_FIXED 20  /* min, max, used */
 #define MG_ENTRY 12    /* value, count */
+#define ID_ENTRY 16    /* rows, sum */
 #define MAX_SETS 4097  /* the pooled set and fit.c's 4096 labels */
 
 static const unsigned char magic[8] = {0x89, 'A', 'H', 'S', '\r', '\n', 0x1a,
                                        '\n'};
+
+/* Which rows a shard holds, as far as merging needs to know: their
+ * number and the sum, modulo 2^64, of a hash of each row (row_hash).  Two
+ * shards of the same rows have the same id, whatever their files are
+ * called; the sum does not depend on the order of the rows nor on how
+ * they are split, so the ids of the shards a plan was made from add up to
+ * those of the counts of all its rows, however these were cut. */
+typedef struct shard_id {
+    uint64_t rows, sum;
+} shard_id;
+
+/* The shards merged into a plan or counts: increasing (sum, rows), each
+ * of at least one row (a shard of none has nothing to count twice). */
+typedef struct shard_ids {
+    shard_id *v;
+    size_t n;
+    int unknown; /* rows but no list: read from a format 1.0 file */
+} shard_ids;
 
 struct ah_shard {
     int kind;
@@ -43,6 +68,8 @@ struct ah_shard {
     ah_fit_options opts;
     size_t rows;       /* rows read by the shards merged in here */
     ah__fitter plan;
+    shard_ids plan_ids; /* the shards the plan was made from */
+    shard_ids ids;      /* counts: the shards counted */
     ah_model *model;   /* counts: begun from the plan, counted, not ended */
     size_t *set_rows;  /* counts: rows counted per set */
 };
@@ -52,9 +79,237 @@ void ah_shard_free(ah_shard *s)
     if (!s)
         return;
     ah__fitter_free(&s->plan);
+    free(s->plan_ids.v);
+    free(s->ids.v);
     ah_model_free(s->model);
     free(s->set_rows);
     free(s);
+}
+
+/* ---- which rows a shard holds ---- */
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return x << r | x >> (64 - r);
+}
+
+/* MurmurHash3's finaliser: every input bit moves every output bit. */
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+#define ROW_K 0x9e3779b97f4a7c15ULL
+#define ROW_M 0xbf58476d1ce4e5b9ULL
+
+/* A 64-bit hash of one row (docs/FORMAT.md): its D values' float64 bits,
+ * then its label when the rows have labels, as words w_0, w_1, ...; word
+ * j goes to lane j mod 4, which starts at (lane + 1) K and takes it as
+ * a = rotl(a ^ w, 29) M.  Four lanes keep four multiplications in
+ * flight: about a cycle a value, a few percent of a pass over the rows. */
+static uint64_t row_hash(const double *x, size_t D, const int64_t *label)
+{
+    uint64_t a0 = ROW_K, a1 = 2 * ROW_K, a2 = 3 * ROW_K, a3 = 4 * ROW_K, w;
+    size_t j = 0;
+    for (; j + 4 <= D; j += 4) {
+        uint64_t w0, w1, w2, w3;
+        memcpy(&w0, &x[j], 8);
+        memcpy(&w1, &x[j + 1], 8);
+        memcpy(&w2, &x[j + 2], 8);
+        memcpy(&w3, &x[j + 3], 8);
+        a0 = rotl64(a0 ^ w0, 29) * ROW_M;
+        a1 = rotl64(a1 ^ w1, 29) * ROW_M;
+        a2 = rotl64(a2 ^ w2, 29) * ROW_M;
+        a3 = rotl64(a3 ^ w3, 29) * ROW_M;
+    }
+    uint64_t *lane[4] = {&a0, &a1, &a2, &a3};
+    for (; j < D + (label != NULL); j++) {
+        if (j < D)
+            memcpy(&w, &x[j], 8);
+        else
+            w = (uint64_t)*label;
+        *lane[j & 3] = rotl64(*lane[j & 3] ^ w, 29) * ROW_M;
+    }
+    return fmix64(a0 + rotl64(a1, 16) + rotl64(a2, 32) + rotl64(a3, 48) +
+                  (uint64_t)D);
+}
+
+/* A row source that passes src's rows on and adds up their hashes. */
+typedef struct hashing_source {
+    ah_row_source *src;
+    uint64_t sum;
+} hashing_source;
+
+static int hashing_read(void *ctx, double *rows, size_t ld, int64_t *labels,
+                        size_t max_rows, size_t *got, ah_diag *diag)
+{
+    hashing_source *h = ctx;
+    int st = h->src->read(h->src->ctx, rows, ld, labels, max_rows, got,
+                          diag);
+    /* more rows than asked for is refused by the fitter: hash none */
+    for (size_t i = 0; st == AH_OK && *got <= max_rows && i < *got; i++)
+        h->sum += row_hash(rows + i * ld, h->src->cols,
+                           h->src->has_labels ? &labels[i] : NULL);
+    return st;
+}
+
+static int hashing_rewind(void *ctx, ah_diag *diag)
+{
+    hashing_source *h = ctx;
+    h->sum = 0;
+    return h->src->rewind ? h->src->rewind(h->src->ctx, diag) : AH_OK;
+}
+
+static ah_row_source hashing_of(hashing_source *h, ah_row_source *src)
+{
+    h->src = src;
+    h->sum = 0;
+    ah_row_source r = {h, src->cols, src->has_labels, hashing_read,
+                       hashing_rewind};
+    return r;
+}
+
+/* The list of one shard of rows rows (none for no rows). */
+static int ids_one(shard_ids *ids, uint64_t rows, uint64_t sum,
+                   ah_diag *diag)
+{
+    memset(ids, 0, sizeof *ids);
+    if (rows == 0)
+        return AH_OK;
+    if (!(ids->v = malloc(sizeof *ids->v)))
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    ids->v[0].rows = rows;
+    ids->v[0].sum = sum;
+    ids->n = 1;
+    return AH_OK;
+}
+
+static int ids_copy(shard_ids *dst, const shard_ids *src, ah_diag *diag)
+{
+    *dst = *src;
+    dst->v = NULL;
+    if (src->n && !(dst->v = malloc(src->n * sizeof *dst->v)))
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    if (src->n)
+        memcpy(dst->v, src->v, src->n * sizeof *dst->v);
+    return AH_OK;
+}
+
+static int id_cmp(const shard_id *a, const shard_id *b)
+{
+    if (a->sum != b->sum)
+        return a->sum < b->sum ? -1 : 1;
+    return (a->rows > b->rows) - (a->rows < b->rows);
+}
+
+static int ids_equal(const shard_ids *a, const shard_ids *b)
+{
+    return a->unknown == b->unknown && a->n == b->n &&
+           (a->n == 0 || memcmp(a->v, b->v, a->n * sizeof *a->v) == 0);
+}
+
+static uint64_t ids_sum(const shard_ids *ids)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < ids->n; i++)
+        s += ids->v[i].sum;
+    return s;
+}
+
+/* The union of a and b into *out, refused when a shard is in both (what
+ * says "planned" or "counted") or when either list is unknown. */
+static int ids_union(shard_ids *out, const shard_ids *a, const shard_ids *b,
+                     const char *what, ah_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    if (a->unknown || b->unknown)
+        return ah__fail(diag, AH_ERR_VERSION, -1, -1,
+                        "a shard of format 1.0 is in this merge: it does not "
+                        "record which rows it holds, so a shard %s twice "
+                        "could not be seen (make it again with this "
+                        "version)", what);
+    if (a->n + b->n == 0)
+        return AH_OK;
+    shard_id *v = malloc((a->n + b->n) * sizeof *v);
+    if (!v)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    size_t i = 0, k = 0, n = 0;
+    while (i < a->n || k < b->n) {
+        int c = i == a->n ? 1 : k == b->n ? -1 : id_cmp(&a->v[i], &b->v[k]);
+        if (c == 0) {
+            free(v);
+            return ah__fail(diag, AH_ERR_VALUE, -1, -1,
+                            "a shard of %llu rows is in this merge twice (%s "
+                            "twice: a copy of its file, or the same rows "
+                            "read again)",
+                            (unsigned long long)a->v[i].rows, what);
+        }
+        v[n++] = c < 0 ? a->v[i++] : b->v[k++];
+    }
+    out->v = v;
+    out->n = n;
+    return AH_OK;
+}
+
+static size_t ids_bytes(const shard_ids *ids)
+{
+    return 8 + ID_ENTRY * ids->n;
+}
+
+static unsigned char *ids_write(const shard_ids *ids, unsigned char *q)
+{
+    q = ah__put_u64(q, ids->n);
+    for (size_t i = 0; i < ids->n; i++) {
+        q = ah__put_u64(q, ids->v[i].rows);
+        q = ah__put_u64(q, ids->v[i].sum);
+    }
+    return q;
+}
+
+/* A list from [*pp, end) of shards that hold rows rows together: none
+ * (unknown) or shards of at least a row each, in increasing order, their
+ * rows adding up. */
+static int ids_parse(shard_ids *ids, const unsigned char **pp,
+                     const unsigned char *end, uint64_t rows,
+                     const char *name, const char *what, ah_diag *diag)
+{
+    const unsigned char *q = *pp;
+    memset(ids, 0, sizeof *ids);
+    uint64_t n = (size_t)(end - q) >= 8 ? ah__get_u64(q) : UINT64_MAX;
+    if (n > rows || n > (size_t)(end - q - 8) / ID_ENTRY)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: the list of %s shards is truncated or longer "
+                        "than its %llu rows", name, what,
+                        (unsigned long long)rows);
+    q += 8;
+    ids->unknown = n == 0 && rows > 0;
+    if (n && !(ids->v = malloc((size_t)n * sizeof *ids->v)))
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++, q += ID_ENTRY) {
+        ids->v[i].rows = ah__get_u64(q);
+        ids->v[i].sum = ah__get_u64(q + 8);
+        ids->n = i + 1;
+        total += ids->v[i].rows; /* rows below 2^32 each: no overflow */
+        if (ids->v[i].rows == 0 || ids->v[i].rows > rows ||
+            (i > 0 && id_cmp(&ids->v[i - 1], &ids->v[i]) >= 0))
+            return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                            "%s: %s shard %zu: %llu rows, or not after the "
+                            "one before", name, what, i,
+                            (unsigned long long)ids->v[i].rows);
+    }
+    if (n && total != rows)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: the %s shards hold %llu rows, not %llu", name,
+                        what, (unsigned long long)total,
+                        (unsigned long long)rows);
+    *pp = q;
+    return AH_OK;
 }
 
 static const ah__pass1 *plan_set(const ah__fitter *f, size_t s)
@@ -145,15 +400,30 @@ static int plan_parse(ah__fitter *f, size_t D, size_t nsets,
     const unsigned char *q = *pp;
     uint64_t label_rows = 0;
     for (size_t s = 0; s < nsets; s++) {
-        if ((size_t)(end - q) < 16)
-            goto bad;
+        if ((size_t)(end - q) < 16) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: plan set %zu: truncated", name, s);
+            goto fail;
+        }
         int64_t label = (int64_t)ah__get_u64(q);
         uint64_t n = ah__get_u64(q + 8);
         q += 16;
         ah__pass1 *p = &f->pooled;
-        if ((s == 0) != (label == AH_POOLED) || n >= UINT32_MAX ||
-            (s > 1 && label <= f->lab[f->nlab - 1].label) || (s > 0 && n == 0))
-            goto bad;
+        if ((s == 0) != (label == AH_POOLED) ||
+            (s > 1 && label <= f->lab[f->nlab - 1].label)) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: plan set %zu: label %lld (set 0 is the pooled "
+                          "set, INT64_MIN; then labels increase)", name, s,
+                          (long long)label);
+            goto fail;
+        }
+        if (n >= UINT32_MAX || (s > 0 && n == 0)) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: plan set %zu: %llu rows (a label 1 to "
+                          "2^32-2, the pooled set below 2^32-1)", name, s,
+                          (unsigned long long)n);
+            goto fail;
+        }
         if (s > 0) {
             st = ah__fitter_label(f, label, &p, diag);
             if (st != AH_OK)
@@ -169,13 +439,15 @@ static int plan_parse(ah__fitter *f, size_t D, size_t nsets,
                 goto fail;
             }
     }
-    if (nsets > 1 && label_rows != f->pooled.n)
-        goto bad;
+    if (nsets > 1 && label_rows != f->pooled.n) {
+        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                      "%s: the plan's labels have %llu rows, its pooled set "
+                      "%zu", name, (unsigned long long)label_rows,
+                      f->pooled.n);
+        goto fail;
+    }
     *pp = q;
     return AH_OK;
-bad:
-    st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                  "%s: the plan's sets have bad labels or row counts", name);
 fail:
     ah__fitter_free(f);
     memset(f, 0, sizeof *f);
@@ -341,13 +613,18 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
     s->kind = AH_SHARD_PLAN;
     s->has_labels = src->has_labels != 0;
     s->opts = o;
+    hashing_source h;
+    ah_row_source hsrc = hashing_of(&h, src);
     st = ah__fitter_init(&s->plan, src->cols, 1, diag);
     if (st == AH_OK)
-        st = ah__fit_pass1(&s->plan, src, o.chunk_rows ? o.chunk_rows : 1024,
-                           &s->rows, diag);
+        st = ah__fit_pass1(&s->plan, &hsrc,
+                           o.chunk_rows ? o.chunk_rows : 1024, &s->rows,
+                           diag);
     if (st == AH_OK && s->rows >= UINT32_MAX)
         st = ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
                       "shard of %zu rows exceeds 2^32-1", s->rows);
+    if (st == AH_OK)
+        st = ids_one(&s->plan_ids, s->rows, h.sum, diag);
     if (st != AH_OK) {
         ah_shard_free(s);
         return st;
@@ -391,6 +668,8 @@ static int counts_begin(ah_shard **out, const ah_shard *plan, ah_diag *diag)
     s->has_labels = plan->has_labels;
     s->opts = plan->opts;
     int st = plan_copy(&s->plan, &plan->plan, diag);
+    if (st == AH_OK)
+        st = ids_copy(&s->plan_ids, &plan->plan_ids, diag);
     if (st == AH_OK)
         st = counts_start(s, diag);
     if (st != AH_OK) {
@@ -449,7 +728,9 @@ int ah_shard_count(ah_shard **out, const ah_shard *plan, ah_row_source *src,
     if (st != AH_OK)
         return st;
     size_t chunk = s->opts.chunk_rows ? s->opts.chunk_rows : 1024;
-    st = ah__fit_count(s->model, 1, src, chunk, 1, s->set_rows, &s->rows,
+    hashing_source h;
+    ah_row_source hsrc = hashing_of(&h, src);
+    st = ah__fit_count(s->model, 1, &hsrc, chunk, 1, s->set_rows, &s->rows,
                        diag);
     for (size_t k = 0; st == AH_OK && k < s->model->nsets; k++)
         if (s->model->ops->range_exceeded(s->model->sets[k].rep))
@@ -459,6 +740,8 @@ int ah_shard_count(ah_shard **out, const ah_shard *plan, ah_row_source *src,
                           "changed since");
     if (st == AH_OK)
         st = rows_within_plan(s, NULL, diag);
+    if (st == AH_OK)
+        st = ids_one(&s->ids, s->rows, h.sum, diag);
     if (st != AH_OK) {
         ah_shard_free(s);
         return st;
@@ -494,11 +777,16 @@ int ah_shard_merge(ah_shard *into, const ah_shard *other, ah_diag *diag)
     int st = same_options(into, other, diag);
     if (st != AH_OK)
         return st;
+    shard_ids ids;
     if (into->kind == AH_SHARD_PLAN) {
         if ((uint64_t)into->rows + other->rows >= UINT32_MAX)
             return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
                             "merged shards of %zu rows exceed 2^32-1",
                             into->rows + other->rows);
+        st = ids_union(&ids, &into->plan_ids, &other->plan_ids, "planned",
+                       diag);
+        if (st != AH_OK)
+            return st;
         /* merge into a copy, so that a failure leaves into as it was */
         ah__fitter f;
         st = plan_copy(&f, &into->plan, diag);
@@ -506,20 +794,30 @@ int ah_shard_merge(ah_shard *into, const ah_shard *other, ah_diag *diag)
             st = plan_merge(&f, &other->plan, diag);
         if (st != AH_OK) {
             ah__fitter_free(&f);
+            free(ids.v);
             return st;
         }
         ah__fitter_free(&into->plan);
         into->plan = f;
+        free(into->plan_ids.v);
+        into->plan_ids = ids;
         into->rows += other->rows;
         return AH_OK;
     }
-    if (!plans_equal(&into->plan, &other->plan))
+    if (!plans_equal(&into->plan, &other->plan) ||
+        !ids_equal(&into->plan_ids, &other->plan_ids))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "counts against different plans do not merge (count "
                         "every shard against the one merged plan)");
-    st = rows_within_plan(into, other->set_rows, diag);
-    if (st != AH_OK)
+    st = ids_union(&ids, &into->ids, &other->ids, "counted", diag);
+    if (st == AH_OK)
+        st = rows_within_plan(into, other->set_rows, diag);
+    if (st != AH_OK) {
+        free(ids.v);
         return st;
+    }
+    free(into->ids.v);
+    into->ids = ids;
     counts_add(into, other);
     return AH_OK;
 }
@@ -545,6 +843,13 @@ int ah_shard_finish(ah_model **out, const ah_shard *c, ah_diag *diag)
                             "a shard is missing", c->set_rows[k],
                             c->model->sets[k].n, set);
         }
+    /* as many rows as the plan's: the same rows, unless a list is unknown */
+    if (!c->plan_ids.unknown && !c->ids.unknown &&
+        ids_sum(&c->ids) != ids_sum(&c->plan_ids))
+        return ah__fail(diag, AH_ERR_VALUE, -1, -1,
+                        "the counts cover as many rows as the plan, but not "
+                        "the rows the plan was made from: a shard counted in "
+                        "place of another, or rows changed since the plan");
     /* end the pass on a copy, so that the counts stay usable */
     ah_shard *copy;
     int st = counts_begin(&copy, c, diag);
@@ -577,7 +882,10 @@ void ah_shard_get_info(const ah_shard *s, ah_shard_info *info)
 
 static size_t shard_file_bytes(const ah_shard *s)
 {
-    size_t b = SHARD_HEADER + plan_bytes(&s->plan) + 8;
+    size_t b = SHARD_HEADER + ids_bytes(&s->plan_ids) + plan_bytes(&s->plan) +
+               8;
+    if (s->kind == AH_SHARD_COUNTS)
+        b += ids_bytes(&s->ids);
     if (s->kind == AH_SHARD_COUNTS)
         for (size_t k = 0; k < s->model->nsets; k++)
             b += 16 + s->model->ops->counts_bytes(s->model->sets[k].rep);
@@ -615,7 +923,10 @@ int ah_shard_save_memory(const ah_shard *s, void *buf, size_t *len,
     ah__put_u64(p + 56, total);
     ah__put_u64(p + 64, s->rows);
     ah__put_u32(p + 72, (uint32_t)s->has_labels);
-    q = plan_write(&s->plan, p + SHARD_HEADER);
+    q = ids_write(&s->plan_ids, p + SHARD_HEADER);
+    q = plan_write(&s->plan, q);
+    if (s->kind == AH_SHARD_COUNTS)
+        q = ids_write(&s->ids, q);
     if (s->kind == AH_SHARD_COUNTS)
         for (size_t k = 0; k < s->model->nsets; k++) {
             const void *rep = s->model->sets[k].rep;
@@ -654,26 +965,41 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
     if (!name)
         name = "<memory>";
     static const ah__file_kind file = {"shard", magic, SHARD_HEADER,
-                                       SHARD_MAJOR, SHARD_MINOR, 56};
+                                       SHARD_MAJOR, SHARD_MINOR, 56, 76, 4};
     int st = ah__check_file(&file, p, len, name, diag);
     if (st != AH_OK)
         return st;
     ah_fit_options o;
-    ah_fit_options_default(&o);
+    st = ah__check_header_fields(&file, p, name, &o, diag);
+    if (st != AH_OK)
+        return st;
     uint32_t kind = ah__get_u32(p + 12), has_labels = ah__get_u32(p + 72);
-    o.method = (int)ah__get_u32(p + 16);
-    o.tail = (int)ah__get_u32(p + 20);
-    o.binning = (int)ah__get_u32(p + 24);
-    o.bins = (int)ah__get_u32(p + 28);
-    o.atom_share = ah__get_f64(p + 32);
     uint64_t D = ah__get_u64(p + 40), nsets = ah__get_u64(p + 48),
              rows = ah__get_u64(p + 64);
-    if ((kind != AH_SHARD_PLAN && kind != AH_SHARD_COUNTS) ||
-        o.method != AH_METHOD_HIST || ah__fit_options_check(&o, NULL) ||
-        D == 0 || D > len / NODE_FIXED || nsets == 0 || nsets > MAX_SETS ||
-        (nsets > 1 && !has_labels) || has_labels > 1 || rows >= UINT32_MAX)
+    char what[80] = "";
+    if (kind != AH_SHARD_PLAN && kind != AH_SHARD_COUNTS)
+        snprintf(what, sizeof what, "kind %u, not 1 (plan) or 2 (counts)",
+                 kind);
+    else if (o.method != AH_METHOD_HIST)
+        snprintf(what, sizeof what, "method %d, not 0 (hist)", o.method);
+    else if (D == 0 || D > len / NODE_FIXED) /* a node takes 20 bytes */
+        snprintf(what, sizeof what, "D (nodes) %llu, not 1 to the file's "
+                 "size", (unsigned long long)D);
+    else if (nsets == 0 || nsets > MAX_SETS)
+        snprintf(what, sizeof what, "S (sets) %llu, not 1 to %d",
+                 (unsigned long long)nsets, MAX_SETS);
+    else if (has_labels > 1)
+        snprintf(what, sizeof what, "labels flag %u, not 0 or 1",
+                 has_labels);
+    else if (nsets > 1 && !has_labels)
+        snprintf(what, sizeof what, "S (sets) %llu with the labels flag 0",
+                 (unsigned long long)nsets);
+    else if (rows >= UINT32_MAX)
+        snprintf(what, sizeof what, "rows %llu, not below 2^32-1",
+                 (unsigned long long)rows);
+    if (what[0])
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: header fields out of range", name);
+                        "%s: %s in the shard header", name, what);
     ah_shard *s = calloc(1, sizeof *s);
     if (!s)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
@@ -681,29 +1007,72 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
     s->has_labels = (int)has_labels;
     s->opts = o;
     s->rows = (size_t)rows;
-    const unsigned char *q = p + SHARD_HEADER, *end = p + len - 8;
+    /* format 1.1 lists the plan's shards before the plan; the list is
+     * checked against the plan's rows once these are read */
+    const unsigned char *q = p + SHARD_HEADER, *end = p + len - 8,
+                        *plan_ids = q;
+    int listed = p[10] >= 1;
+    if (listed) {
+        uint64_t k = (size_t)(end - q) >= 8 ? ah__get_u64(q) : UINT64_MAX;
+        if (k > (size_t)(end - q - 8) / ID_ENTRY) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: the list of the plan's shards is truncated",
+                          name);
+            goto fail;
+        }
+        q += 8 + ID_ENTRY * (size_t)k;
+    }
     st = plan_parse(&s->plan, (size_t)D, (size_t)nsets, &q, end, name,
                         diag);
     if (st != AH_OK)
         goto fail;
+    if (listed)
+        st = ids_parse(&s->plan_ids, &plan_ids, end, s->plan.pooled.n, name,
+                       "plan's", diag);
+    else
+        s->plan_ids.unknown = s->plan.pooled.n > 0;
+    if (st != AH_OK)
+        goto fail;
     if (kind == AH_SHARD_PLAN) {
-        if (s->plan.pooled.n != rows)
-            goto bad;
+        if (s->plan.pooled.n != rows) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: the plan has %zu rows, the header says %llu",
+                          name, s->plan.pooled.n, (unsigned long long)rows);
+            goto fail;
+        }
     } else {
         /* begin the model from the plan, then read the stored counts */
-        if (s->plan.pooled.n == 0)
-            goto bad;
-        st = counts_start(s, diag);
+        if (s->plan.pooled.n == 0) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: counts against a plan of no rows", name);
+            goto fail;
+        }
+        if (listed)
+            st = ids_parse(&s->ids, &q, end, rows, name, "counted", diag);
+        else
+            s->ids.unknown = rows > 0;
+        if (st == AH_OK)
+            st = counts_start(s, diag);
         if (st != AH_OK)
             goto fail;
         uint64_t label_rows = 0;
         for (size_t k = 0; k < s->model->nsets; k++) {
-            if ((size_t)(end - q) < 16)
-                goto bad;
-            uint64_t r = ah__get_u64(q), cb = ah__get_u64(q + 8);
+            uint64_t r = (size_t)(end - q) >= 16 ? ah__get_u64(q) : 0,
+                     cb = (size_t)(end - q) >= 16 ? ah__get_u64(q + 8)
+                                                  : UINT64_MAX;
+            if (cb > (size_t)(end - q) - 16) {
+                st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                              "%s: set %zu: counts truncated", name, k);
+                goto fail;
+            }
             q += 16;
-            if (cb > (size_t)(end - q) || r > s->model->sets[k].n)
-                goto bad;
+            if (r > s->model->sets[k].n) {
+                st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                              "%s: set %zu: %llu rows counted, the plan has "
+                              "%zu", name, k, (unsigned long long)r,
+                              s->model->sets[k].n);
+                goto fail;
+            }
             st = s->model->ops->counts_read(s->model->sets[k].rep, q,
                                             (size_t)cb, r, diag);
             if (st != AH_OK) {
@@ -719,16 +1088,23 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
             q += cb;
         }
         if (s->set_rows[0] != rows ||
-            (s->model->nsets > 1 && label_rows != rows))
-            goto bad;
+            (s->model->nsets > 1 && label_rows != rows)) {
+            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                          "%s: rows counted: %zu pooled, %llu over the "
+                          "labels, the header says %llu", name,
+                          s->set_rows[0], (unsigned long long)label_rows,
+                          (unsigned long long)rows);
+            goto fail;
+        }
     }
-    if (q != end)
-        goto bad;
+    if (q != end) {
+        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                      "%s: %zu bytes after the last set", name,
+                      (size_t)(end - q));
+        goto fail;
+    }
     *out = s;
     return AH_OK;
-bad:
-    st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                  "%s: row counts or sizes do not match the file", name);
 fail:
     ah_shard_free(s);
     return st;

@@ -10,6 +10,7 @@
  */
 #include "../fuzz/fix_image.h"
 #include "acthist.h"
+#include "bytes.h"
 #include "check.h"
 #include "model.h"
 
@@ -522,6 +523,83 @@ static size_t hand_model(unsigned char **out, size_t D, uint32_t B, uint32_t n)
     return len;
 }
 
+/* Every header field is checked against its documented range
+ * (docs/FORMAT.md), each with its own message: a fitted model with one
+ * field changed and the size and checksum made right again, so that the
+ * field check, not the checksum, is what refuses it. */
+static void test_header_fields(void)
+{
+    /* node 0 takes six distinct values: an equal-width grid, no atoms */
+    double x[12] = {1, 0, 2, 1, 3, 1, 5, 3, 8, 1, 9, 2};
+    ah_model *m = NULL;
+    ah_diag d;
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    o.bins = 4;
+    CHECK(ah_model_fit(&m, x, 6, 2, 2, NULL, &o, &d) == AH_OK, "%s",
+          d.message);
+    size_t len = 0;
+    ah_model_save_memory(m, NULL, &len, NULL);
+    unsigned char *good = malloc(len), *b = malloc(len);
+    ah_model_save_memory(m, good, &len, NULL);
+    ah_model_free(m);
+    static const struct {
+        size_t off;
+        int bytes;
+        uint64_t value;
+        const char *message;
+    } bad[] = {
+        {12, 4, 128, "header size 128"},
+        {16, 4, 3, "unknown method 3"},
+        {20, 4, 4, "unknown tail 4"},
+        {24, 4, 3, "unknown binning 3"},
+        {28, 4, 0xffffffffu, "bins requested 4294967295"},
+        {28, 4, 65537, "bins requested 65537"},
+        {32, 8, 0x7ff8000000000000u, "atom share nan"},    /* NaN */
+        {32, 8, 0xbff0000000000000u, "atom share -1"},     /* -1.0 */
+        {32, 8, 0x4000000000000000u, "atom share 2"},      /* 2.0 */
+        {32, 8, 0, "atom share 0"},
+        {32, 8, 0x7ff0000000000000u, "atom share inf"},
+        {40, 8, 0, "D (nodes) 0"},
+        {48, 8, 0, "N (rows) 0"},
+        {48, 8, 0xffffffffu, "N (rows) 4294967295"},
+        {56, 8, 0, "S (sets) 0"},
+        {56, 8, 1000, "S (sets) 1000"},
+        {72, 1, 1, "bytes 72 to 95 are not zero"},
+        {95, 1, 0x80, "bytes 72 to 95 are not zero"},
+        {88, 8, 0xffffffffffffffffu, "bytes 72 to 95 are not zero"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(b, good, len);
+        put_le(b + bad[i].off, bad[i].value, bad[i].bytes);
+        fuzz_fix_image(b, len, 64, 96);
+        m = NULL;
+        int st = ah_model_load_memory(&m, b, len, "field.ahm", &d);
+        CHECK(st == AH_ERR_FORMAT && !m &&
+                  strstr(d.message, "field.ahm: ") &&
+                  strstr(d.message, bad[i].message),
+              "byte %zu set to %llu: %d '%s', not '%s'", bad[i].off,
+              (unsigned long long)bad[i].value, st, d.message,
+              bad[i].message);
+        ah_model_free(m);
+    }
+    /* the reserved word of an equal-width node (after B) must be zero */
+    size_t node = 96 + 24; /* set 0's first node */
+    memcpy(b, good, len);
+    CHECK((ah__get_u32(b + node) & 0xff) == 1 && ah__get_u32(b + node + 8) == 0,
+          "node 0 of the test model is an equal-width grid without atoms");
+    b[node + 16 + 4] = 1;
+    fuzz_fix_image(b, len, 64, 96);
+    m = NULL;
+    int st = ah_model_load_memory(&m, b, len, "grid.ahm", &d);
+    CHECK(st == AH_ERR_FORMAT && !m && strstr(d.message, "node 0") &&
+              strstr(d.message, "not zero"),
+          "grid word after B: %d %s", st, d.message);
+    ah_model_free(m);
+    free(good);
+    free(b);
+}
+
 /* With zero runs a node of 2^24 bins takes 48 bytes, so a small file can
  * ask for more memory than the machine has: the loader refuses it with a
  * message before allocating.  The same file with 1024 bins loads. */
@@ -602,5 +680,6 @@ int main(void)
     test_bad_values();
     test_format_1_0();
     test_oversized_model();
+    test_header_fields();
     return check_done("test_model");
 }

@@ -313,7 +313,9 @@ static size_t plan_candidates(const ah_shard *p, double *v)
 {
     size_t len;
     unsigned char *b = shard_bytes(p, &len);
-    const unsigned char *q = b + 80 + 16 + 16;
+    uint64_t k; /* after the header, the list of k shards (format 1.1) */
+    memcpy(&k, b + 80, 8);
+    const unsigned char *q = b + 80 + 8 + 16 * k + 16 + 16;
     uint32_t used;
     memcpy(&used, q, 4);
     for (uint32_t i = 0; i < used; i++)
@@ -503,6 +505,323 @@ static void test_refusals(void)
     free(lab);
 }
 
+/* Every header field is checked against its documented range, with its
+ * own message, by the check the model loader uses too: a plan with one
+ * field changed and its size and checksum made right again. */
+static void test_header_fields(void)
+{
+    uint64_t rng = check_seed ^ 0x4ead;
+    size_t n = 50, D = 2;
+    double *x = make_rows(n, D, &rng, NULL, 1);
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    ah_shard *p = NULL;
+    ah_diag d;
+    CHECK(plan_of(&p, x, NULL, n, D, &o, &d) == AH_OK, "%s", d.message);
+    size_t len;
+    unsigned char *good = shard_bytes(p, &len), *b = malloc(len);
+    static const struct {
+        size_t off;
+        int bytes;
+        uint64_t value;
+        const char *message;
+    } bad[] = {
+        {12, 4, 3, "kind 3"},
+        {16, 4, 1, "method 1, not 0 (hist)"},
+        {16, 4, 7, "unknown method 7"},
+        {20, 4, 4, "unknown tail 4"},
+        {24, 4, 3, "unknown binning 3"},
+        {28, 4, 0xffffffffu, "bins requested 4294967295"},
+        {32, 8, 0x7ff8000000000000u, "atom share nan"},
+        {32, 8, 0xbff0000000000000u, "atom share -1"},
+        {32, 8, 0x4000000000000000u, "atom share 2"},
+        {40, 8, 0, "D (nodes) 0"},
+        {48, 8, 0, "S (sets) 0"},
+        {48, 8, 2, "S (sets) 2 with the labels flag 0"},
+        {64, 8, 0xffffffffu, "rows 4294967295"},
+        {72, 4, 2, "labels flag 2"},
+        {76, 1, 1, "bytes 76 to 79 are not zero"},
+        {79, 1, 0x80, "bytes 76 to 79 are not zero"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(b, good, len);
+        for (int k = 0; k < bad[i].bytes; k++)
+            b[bad[i].off + (size_t)k] = (unsigned char)(bad[i].value >> (8 * k));
+        fuzz_fix_image(b, len, 56, 88);
+        ah_shard *t = NULL;
+        int st = ah_shard_load_memory(&t, b, len, "field.plan", &d);
+        CHECK(st == AH_ERR_FORMAT && !t && has(&d, "field.plan: ") &&
+                  has(&d, bad[i].message),
+              "byte %zu set to %llu: %d '%s', not '%s'", bad[i].off,
+              (unsigned long long)bad[i].value, st, d.message,
+              bad[i].message);
+        ah_shard_free(t);
+    }
+    free(good);
+    free(b);
+    free(x);
+    ah_shard_free(p);
+}
+
+/* The file of a shard as format 1.0 wrote it: without the lists of
+ * shards that format 1.1 adds after the header and, for counts, after
+ * the plan (docs/FORMAT.md); size and checksum made right. */
+static unsigned char *as_format_1_0(const ah_shard *s, size_t *len)
+{
+    size_t n;
+    unsigned char *b = shard_bytes(s, &n), *out = malloc(n);
+    uint64_t k, D, nsets;
+    memcpy(&D, b + 40, 8);
+    memcpy(&nsets, b + 48, 8);
+    memcpy(&k, b + 80, 8);
+    size_t plan = 80 + 8 + 16 * (size_t)k, q = plan;
+    for (uint64_t set = 0; set < nsets; set++) {
+        q += 16;
+        for (uint64_t j = 0; j < D; j++) {
+            uint32_t used;
+            memcpy(&used, b + q + 16, 4);
+            q += 20 + 12 * (size_t)used;
+        }
+    }
+    memcpy(out, b, 80);
+    memcpy(out + 80, b + plan, q - plan);
+    size_t o = 80 + (q - plan);
+    if (b[12] == AH_SHARD_COUNTS) {
+        memcpy(&k, b + q, 8);
+        q += 8 + 16 * (size_t)k;
+    }
+    memcpy(out + o, b + q, n - q);
+    o += n - q;
+    out[10] = 0;
+    fuzz_fix_image(out, o, 56, 88);
+    free(b);
+    *len = o;
+    return out;
+}
+
+static ah_shard *reload(const unsigned char *b, size_t len, const char *name)
+{
+    ah_shard *t = NULL;
+    ah_diag d;
+    int st = ah_shard_load_memory(&t, b, len, name, &d);
+    CHECK(st == AH_OK, "%s: %s", name, d.message);
+    return t;
+}
+
+/* A shard merged twice - a copy of its file, or its rows planned or
+ * counted again - is refused by ah_shard_merge, whatever the row totals
+ * say; so is finishing counts of other rows than the plan's.  Splits
+ * other than the plan's, and empty shards, still merge. */
+static void test_counted_twice(void)
+{
+    uint64_t rng = check_seed ^ 0x2ce;
+    size_t n = 400, h = n / 2, D = 3;
+    /* pooled: with labels, a copy in place of another shard rarely has
+     * the same rows of every label, which the row totals catch */
+    int64_t *lab = NULL;
+    double *x = make_rows(n, D, &rng, NULL, 1);
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    ah_diag d;
+    ah_shard *pa = NULL, *pb = NULL, *plan = NULL, *ca = NULL;
+    ah_model *m = NULL;
+    CHECK(plan_of(&pa, x, lab, h, D, &o, &d) == AH_OK, "%s", d.message);
+    CHECK(plan_of(&pb, x + h * D, NULL, h, D, &o, &d) == AH_OK, "%s",
+          d.message);
+
+    /* plans: a copy of A's file, and A's rows planned again */
+    size_t len;
+    unsigned char *b = shard_bytes(pa, &len);
+    ah_shard *copy = reload(b, len, "copy of A"), *again = NULL;
+    free(b);
+    CHECK(copy && ah_shard_merge(copy, pa, &d) == AH_ERR_VALUE &&
+              has(&d, "200 rows") && has(&d, "twice"),
+          "a plan merged with a copy of itself: %s", d.message);
+    CHECK(plan_of(&again, x, lab, h, D, &o, &d) == AH_OK, "%s", d.message);
+    CHECK(ah_shard_merge(again, pa, &d) == AH_ERR_VALUE && has(&d, "twice"),
+          "a shard planned twice: %s", d.message);
+    CHECK(ah_shard_merge(again, pb, &d) == AH_OK, "%s", d.message);
+    CHECK(ah_shard_merge(again, copy, &d) == AH_ERR_VALUE && has(&d, "twice"),
+          "a shard planned twice, into a merge of two: %s", d.message);
+    ah_shard_free(copy);
+    ah_shard_free(again);
+
+    /* counts: A and a copy of A's counts cover the plan's rows */
+    b = shard_bytes(pa, &len);
+    plan = reload(b, len, "plan");
+    free(b);
+    CHECK(ah_shard_merge(plan, pb, &d) == AH_OK, "%s", d.message);
+    CHECK(count_of(&ca, plan, x, lab, h, D, &d) == AH_OK, "%s", d.message);
+    b = shard_bytes(ca, &len);
+    copy = reload(b, len, "copy of A's counts");
+    free(b);
+    CHECK(copy && ah_shard_merge(copy, ca, &d) == AH_ERR_VALUE &&
+              has(&d, "counted twice"),
+          "counts merged with a copy of themselves: %s", d.message);
+    CHECK(!copy || (ah_shard_finish(&m, copy, &d) == AH_ERR_VALUE &&
+                    has(&d, "missing")),
+          "a refused merge changed the counts: %s", d.message);
+    ah_shard_free(copy);
+    copy = NULL;
+    CHECK(count_of(&copy, plan, x, lab, h, D, &d) == AH_OK, "%s", d.message);
+    CHECK(ah_shard_merge(copy, ca, &d) == AH_ERR_VALUE &&
+              has(&d, "counted twice"),
+          "a shard counted twice: %s", d.message);
+    ah_shard_free(copy);
+
+    /* B's rows, one value changed within the plan's range: the rows add
+     * up, the values are not the plan's */
+    double *y = malloc(h * D * sizeof *y);
+    memcpy(y, x + h * D, h * D * sizeof *y);
+    y[0] = y[D];
+    if (y[0] == x[h * D])
+        y[0] = y[2 * D];
+    CHECK(y[0] != x[h * D], "the changed row differs");
+    ah_shard *cy = NULL;
+    CHECK(count_of(&cy, plan, y, NULL, h, D, &d) == AH_OK, "%s",
+          d.message);
+    CHECK(ah_shard_merge(cy, ca, &d) == AH_OK, "%s", d.message);
+    CHECK(ah_shard_finish(&m, cy, &d) == AH_ERR_VALUE && !m &&
+              has(&d, "not the rows the plan"),
+          "counts of other rows: %s", d.message);
+    ah_shard_free(cy);
+    free(y);
+
+    /* counted in three slices other than the plan's two: the same model */
+    size_t cut[4] = {0, 77, 301, n};
+    ah_shard *c3 = NULL;
+    for (int i = 0; i < 3; i++) {
+        ah_shard *c = NULL;
+        CHECK(count_of(&c, plan, x + cut[i] * D, NULL,
+                       cut[i + 1] - cut[i], D, &d) == AH_OK, "%s", d.message);
+        if (!c3)
+            c3 = c;
+        else {
+            CHECK(ah_shard_merge(c3, c, &d) == AH_OK, "%s", d.message);
+            ah_shard_free(c);
+        }
+    }
+    ah_model *ref = NULL;
+    ah_model_fit(&ref, x, n, D, D, lab, &o, NULL);
+    CHECK(c3 && ah_shard_finish(&m, c3, &d) == AH_OK, "other split: %s",
+          d.message);
+    size_t la, lb = 0;
+    unsigned char *ma = model_bytes(ref, &la), *mb = m ? model_bytes(m, &lb) : NULL;
+    CHECK(mb && la == lb && memcmp(ma, mb, la) == 0,
+          "counted in other slices than planned: the model differs");
+    free(ma);
+    free(mb);
+    ah_model_free(m);
+    m = NULL;
+    ah_model_free(ref);
+    ah_shard_free(c3);
+
+    /* empty shards hold no rows to count twice */
+    ah_shard *e1 = NULL, *e2 = NULL;
+    CHECK(plan_of(&e1, x, lab, 0, D, &o, &d) == AH_OK, "%s", d.message);
+    CHECK(plan_of(&e2, x, lab, 0, D, &o, &d) == AH_OK, "%s", d.message);
+    CHECK(ah_shard_merge(e1, e2, &d) == AH_OK, "two empty plans: %s",
+          d.message);
+    ah_shard_free(e1);
+    ah_shard_free(e2);
+    e1 = e2 = NULL;
+    CHECK(count_of(&e1, plan, x, lab, 0, D, &d) == AH_OK, "%s", d.message);
+    CHECK(count_of(&e2, plan, x, lab, 0, D, &d) == AH_OK, "%s", d.message);
+    CHECK(ah_shard_merge(e1, e2, &d) == AH_OK, "two empty counts: %s",
+          d.message);
+    ah_shard_free(e1);
+    ah_shard_free(e2);
+
+    ah_shard_free(pa);
+    ah_shard_free(pb);
+    ah_shard_free(plan);
+    ah_shard_free(ca);
+    free(x);
+    free(lab);
+}
+
+/* Format 1.0 files do not list their shards: they load, describe
+ * themselves, save again, finish alone and are counted against; merging
+ * one is refused (a shard merged twice could not be seen). */
+static void test_format_1_0_shards(void)
+{
+    uint64_t rng = check_seed ^ 0x10;
+    size_t n = 300, h = 120, D = 2;
+    double *x = make_rows(n, D, &rng, NULL, 1);
+    ah_fit_options o;
+    ah_fit_options_default(&o);
+    ah_diag d;
+    ah_shard *p = NULL, *c = NULL;
+    CHECK(plan_of(&p, x, NULL, n, D, &o, &d) == AH_OK, "%s", d.message);
+    size_t len;
+    unsigned char *b = as_format_1_0(p, &len);
+    ah_shard *old = reload(b, len, "old.plan"), *old2 = reload(b, len, "old2");
+    free(b);
+    if (!old || !old2)
+        return;
+    ah_shard_info info;
+    ah_shard_get_info(old, &info);
+    CHECK(info.kind == AH_SHARD_PLAN && info.rows == n, "1.0 plan info");
+    CHECK(ah_shard_merge(old, old2, &d) == AH_ERR_VERSION &&
+              has(&d, "format 1.0"),
+          "two 1.0 plans merged: %s", d.message);
+    CHECK(ah_shard_merge(old2, p, &d) == AH_ERR_VERSION, "1.0 and 1.1 plans");
+    /* counts against a 1.0 plan: their own shards are known */
+    ah_shard *c1 = NULL, *c2 = NULL, *c1b = NULL;
+    CHECK(count_of(&c1, old, x, NULL, h, D, &d) == AH_OK, "%s", d.message);
+    CHECK(count_of(&c1b, old, x, NULL, h, D, &d) == AH_OK, "%s", d.message);
+    CHECK(count_of(&c2, old, x + h * D, NULL, n - h, D, &d) == AH_OK, "%s",
+          d.message);
+    CHECK(ah_shard_merge(c1, c1b, &d) == AH_ERR_VALUE &&
+              has(&d, "counted twice"),
+          "counted twice against a 1.0 plan: %s", d.message);
+    c1 = through_file(c1);
+    CHECK(c1 && ah_shard_merge(c1, c2, &d) == AH_OK, "%s", d.message);
+    ah_model *m = NULL, *ref = NULL;
+    CHECK(c1 && ah_shard_finish(&m, c1, &d) == AH_OK, "%s", d.message);
+    ah_model_fit(&ref, x, n, D, D, NULL, &o, NULL);
+    size_t la, lb = 0;
+    unsigned char *ma = model_bytes(ref, &la), *mb = m ? model_bytes(m, &lb) : NULL;
+    CHECK(mb && la == lb && memcmp(ma, mb, la) == 0,
+          "counted against a 1.0 plan: the model differs");
+    free(ma);
+    free(mb);
+    ah_model_free(m);
+    m = NULL;
+    /* 1.0 counts of every row finish alone; two of them do not merge */
+    CHECK(count_of(&c, p, x, NULL, n, D, &d) == AH_OK, "%s", d.message);
+    b = as_format_1_0(c, &len);
+    ah_shard *oc = reload(b, len, "old.counts"), *oc2 = reload(b, len, "o2");
+    free(b);
+    CHECK(oc && ah_shard_finish(&m, oc, &d) == AH_OK, "1.0 counts: %s",
+          d.message);
+    ma = model_bytes(ref, &la);
+    mb = m ? model_bytes(m, &lb) : NULL;
+    CHECK(mb && la == lb && memcmp(ma, mb, la) == 0,
+          "finished from 1.0 counts: the model differs");
+    free(ma);
+    free(mb);
+    CHECK(oc && oc2 && ah_shard_merge(oc, oc2, &d) == AH_ERR_VERSION &&
+              has(&d, "format 1.0"),
+          "two 1.0 counts merged: %s", d.message);
+    /* saved again, they are 1.1 files that still say they are unknown */
+    oc = oc ? through_file(oc) : NULL;
+    CHECK(oc && ah_shard_merge(oc, oc2, &d) == AH_ERR_VERSION,
+          "1.0 counts saved again then merged: %s", d.message);
+    ah_model_free(m);
+    ah_model_free(ref);
+    ah_shard_free(oc);
+    ah_shard_free(oc2);
+    ah_shard_free(old);
+    ah_shard_free(old2);
+    ah_shard_free(c1);
+    ah_shard_free(c1b);
+    ah_shard_free(c2);
+    ah_shard_free(c);
+    ah_shard_free(p);
+    free(x);
+}
+
 /* A plan whose few bytes ask for fine grids larger than the machine (many
  * nodes, 65536 bins, rows enough to keep them) is refused with a message
  * when counting or loading counts, before anything is allocated. */
@@ -519,12 +838,14 @@ static void test_oversized_plan(void)
     CHECK(plan_of(&p, x, NULL, 1, D, &o, &d) == AH_OK, "%s", d.message);
     size_t len;
     unsigned char *b = shard_bytes(p, &len);
-    /* 4e9 rows (header and set 0) and 65536 bins: 200,000 x 65,536 cells */
+    /* 4e9 rows (header, the one shard listed, set 0) and 65536 bins:
+     * 200,000 x 65,536 cells */
     uint64_t rows = 4000000000ULL;
     int32_t bins = 65536;
     memcpy(b + 28, &bins, 4);
     memcpy(b + 64, &rows, 8);
     memcpy(b + 88, &rows, 8);
+    memcpy(b + 112, &rows, 8);
     fuzz_fix_image(b, len, 56, 88);
     CHECK(ah_shard_load_memory(&big, b, len, "big", &d) == AH_OK, "%s",
           d.message);
@@ -646,5 +967,8 @@ int main(void)
     test_damaged_files();
     test_oversized_plan();
     test_files_on_disk();
+    test_header_fields();
+    test_counted_twice();
+    test_format_1_0_shards();
     return check_done("test_shard");
 }

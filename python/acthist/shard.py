@@ -9,6 +9,13 @@ processes or machines, merged exactly (docs/SHARDS.md).
 With equal-width bins (the default) the model is the bytes Model.fit gives
 on all the rows at once.  Shards pickle as their file's bytes, so they
 travel through multiprocessing or torch.distributed's gather_object.
+
+Every shard knows which rows it holds (their number and a sum of row
+hashes, docs/FORMAT.md), so merging a shard twice - a pickled or saved
+copy, or the same rows planned or counted again - raises acthist.Error,
+even when the rows add up to the plan's; so does finish() on counts of
+other rows than the plan's.  The checks are the C library's
+(ah_shard_merge, ah_shard_finish), the same as `acthist merge`'s.
 """
 import ctypes
 from collections import namedtuple
@@ -101,7 +108,9 @@ class Shard(_capi.Owned):
 
     def merge(self, other):
         """Merge other into this shard (two plans, or two counts of one
-        plan); returns self.  On an error this shard is unchanged."""
+        plan); returns self.  A shard already merged in (a copy, or the
+        same rows again) is an error.  On an error this shard is
+        unchanged."""
         d = Diag()
         raise_for(lib.ah_shard_merge(self._handle(), other._handle(),
                                      ctypes.byref(d)), d)
@@ -109,7 +118,8 @@ class Shard(_capi.Owned):
 
     @staticmethod
     def merged(shards):
-        """A new shard, the merge of all of shards (none of them changed)."""
+        """A new shard, the merge of all of shards (none of them changed);
+        the same shard twice in the list is an error."""
         shards = list(shards)
         if not shards:
             raise ValueError("acthist: nothing to merge")

@@ -2,6 +2,7 @@
 # SPEC "Bad input": every case gets a message naming the file and the
 # problem, a non-zero exit, and no output file (nor temporary) left behind.
 . "$(dirname "$0")/lib.sh"
+DATA=$(cd "$(dirname "$0")/../data" && pwd)
 cd "$TMP"
 $PY - <<'PY'
 import numpy as np, struct
@@ -61,6 +62,28 @@ printf '\002' | dd of=future.ahm bs=1 seek=8 conv=notrunc 2>/dev/null
 expect_error "future model version" 1 "future.ahm.*version 2" out.npy $A pvalues future.ahm bg.npy -o out.npy
 expect_error "not a model" 1 "bg.npy.*not an acthist model" out.npy $A pvalues bg.npy bg.npy -o out.npy
 expect_error "missing model" 1 "nomodel.ahm" out.npy $A info nomodel.ahm
+# golden model and shard files (tests/data/make_bad_files.py): the good
+# ones load, each bad one (a header field out of range, or a structural
+# lie, checksum made right) is refused with its message naming the file
+for f in model/good.ahm model/good_cond.ahm shard/good.plan shard/good_cond.plan shard/good.counts; do
+    check "golden $f loads" $A info "$DATA/$f"
+done
+check "golden counts finish" $A merge -o golden.ahm "$DATA/shard/good.counts"
+for dir in model shard; do
+    n=0
+    while IFS='	' read -r f msg; do
+        case "$f" in ''|'#'*) continue ;; esac
+        n=$((n + 1))
+        $A info "$DATA/$dir/$f" >"$TMP/out" 2>"$TMP/err"
+        rc=$?
+        if [ "$rc" -eq 1 ] && grep -qF -- "$DATA/$dir/$f: " "$TMP/err" &&
+           grep -qF -- "$msg" "$TMP/err"; then pass; else
+            fail "golden $dir/$f: exit $rc, wanted 1 and '$msg':"
+            cat "$TMP/err" >&2
+        fi
+    done <"$DATA/$dir/EXPECTED"
+    [ "$n" -ge 40 ] && pass || fail "$dir/EXPECTED lists $n files"
+done
 # outputs
 expect_error "unwritable output dir" 1 "nodir/out.npy" nodir/out.npy $A pvalues m.ahm bg.npy -o nodir/out.npy
 expect_error "unwritable model path" 1 "nodir/out.ahm" nodir/out.ahm $A fit -o nodir/out.ahm bg.npy

@@ -4,6 +4,7 @@
 # files per shard, merging in a tree); info on shards; every refusal exits
 # non-zero with a message and leaves no output behind.
 . "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TMP"
 $PY - <<'PY'
 import numpy as np
@@ -112,6 +113,52 @@ printf 'garbage!' > junk.bin
 expect_error "info on neither" 1 "junk.bin: neither an acthist model nor a shard" - $A info junk.bin
 expect_error "no -o" 2 "missing -o" - $A merge c0.counts
 expect_error "unwritable output" 1 "cannot (create|write)" /nonexistent/dir/m.ahm $A merge -o /nonexistent/dir/m.ahm c0.counts c1.counts c2.counts
+# A shard merged twice, with the rows adding up to the plan's: the merge
+# refuses it (issue 17: a copy of a file, or the same rows again).
+$PY -c "
+import numpy as np
+x = np.load('x.npy'); np.save('h0.npy', x[:650]); np.save('h1.npy', x[650:])
+y = x[650:].copy(); y[5, 3] = y[6, 3] if y[6, 3] != y[5, 3] else y[7, 3]
+np.save('h1b.npy', y)
+"
+check "plan half 0" $A fit --plan-only -o h0.plan h0.npy
+check "plan half 1" $A fit --plan-only -o h1.plan h1.npy
+cp h0.plan h0copy.plan
+expect_error "a copy of a plan" 1 "h0copy.plan: a shard of 650 rows is in this merge twice \(planned twice" out.x $A merge -o out.x h0.plan h0copy.plan
+check "plan half 0 again" $A fit --plan-only -o h0again.plan h0.npy
+expect_error "a shard planned twice" 1 "planned twice" out.x $A merge -o out.x h1.plan h0.plan h0again.plan
+check "merge the halves' plans" $A merge -o h.plan h0.plan h1.plan
+check "count half 0" $A fit --plan h.plan -o h0.counts h0.npy
+cp h0.counts h0copy.counts
+expect_error "a copy of counts, the other half never counted" 1 "h0copy.counts: a shard of 650 rows is in this merge twice \(counted twice" out.x $A merge -o out.x h0.counts h0copy.counts
+expect_error "a copy of counts, --counts" 1 "counted twice" out.x $A merge --counts -o out.x h0.counts h0copy.counts
+check "count half 0 again" $A fit --plan h.plan -o h0again.counts h0.npy
+expect_error "a shard counted twice" 1 "counted twice" out.x $A merge -o out.x h0again.counts h0.counts
+check "count half 1, a value changed" $A fit --plan h.plan -o h1b.counts h1b.npy
+expect_error "counts of other rows than planned" 1 "not the rows the plan was made from" out.x $A merge -o out.x h0.counts h1b.counts
+check "count half 1" $A fit --plan h.plan -o h1.counts h1.npy
+check "merge the halves' counts" $A merge -o h.ahm h1.counts h0.counts
+check "one pooled fit" $A fit -o hone.ahm x.npy
+cmp -s h.ahm hone.ahm && pass || fail "halves: merged model differs from one fit"
+# format 1.0 shard files do not say which rows they hold: they load and
+# finish alone, and merging them is refused
+cp "$ROOT/fuzz/corpus/shard/plan_pooled.shard" old.plan
+cp old.plan old2.plan
+check "info on a format 1.0 plan" $A info old.plan
+expect_error "merging format 1.0 plans" 1 "format 1.0" out.x $A merge -o out.x old.plan old2.plan
+check "a format 1.0 counts file finishes alone" $A merge -o old.ahm "$ROOT/fuzz/corpus/shard/counts_pooled_all.shard"
 check "merge --help" $A merge --help
 grep -q "acthist merge -o OUT" "$TMP/out" && pass || fail "merge --help"
+# fit --threads over slices that hold the same rows (a constant background,
+# a file given twice): the same model as one thread, not "counted twice".
+$PY -c "
+import numpy as np
+np.save('const.npy', np.ones((1000, 4), np.float32))
+"
+check "--threads, constant background" $A fit --threads 2 -o const2.ahm const.npy
+check "one thread, constant background" $A fit -o const1.ahm const.npy
+cmp -s const1.ahm const2.ahm && pass || fail "--threads 2 differs on a constant background"
+check "--threads, a file given twice" $A fit --threads 2 -o twice2.ahm x.npy x.npy
+check "one thread, a file given twice" $A fit -o twice1.ahm x.npy x.npy
+cmp -s twice1.ahm twice2.ahm && pass || fail "--threads 2 differs on a file given twice"
 done_tests
