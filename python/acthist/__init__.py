@@ -14,6 +14,7 @@ plans, merged, then counts, merged into the model.
 Errors of the library raise acthist.Error (status, message, row, col).
 """
 from ._capi import Error
+from .detector import Detector
 from .hooks import ActivationRecorder, activation_batches
 from .metrics import auc, roc, tpr_at_fpr
 from .model import Model, Scores, UnseenLabelWarning
@@ -22,7 +23,7 @@ from .scan import (GroupResult, ScanResult, scan_group, scan_individual,
                    scan_individual_rows, stat_score)
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Shard", "ShardInfo", "Scores",
+__all__ = ["Error", "Detector", "Model", "Shard", "ShardInfo", "Scores",
            "UnseenLabelWarning", "ScanResult", "GroupResult",
            "scan_individual", "scan_individual_rows", "scan_group",
            "stat_score", "auc", "roc", "tpr_at_fpr", "ActivationRecorder",
