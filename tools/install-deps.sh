@@ -11,13 +11,14 @@
 #                 mpich and libmpich-dev (acthist-mpi-fit, the fit on MPI),
 #                 python3-torch, libopenblas0-pthread (torch's dense layers
 #                 use it) and dataset-fashion-mnist (acthist.Detector's
-#                 test trains a small CNN on it)
+#                 test trains a small CNN on it), python3-sklearn
+#                 (acthist.sklearn and scikit-learn's estimator checks)
 #   experiments:  the same, and python3-torchvision
 set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
 #        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
-base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev python3-torch libopenblas0-pthread dataset-fashion-mnist"
+base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev python3-torch libopenblas0-pthread dataset-fashion-mnist python3-sklearn"
 if [ "${1:-}" = --only ]; then
     shift
     base=""
