@@ -96,8 +96,7 @@ S = {}
 
 
 def test_end_to_end():
-    net, loader, clean, cal, fgsm = S["net"], S["loader"], S["clean"], \
-        S["cal"], S["fgsm"]
+    net, loader, clean, fgsm = S["net"], S["loader"], S["clean"], S["fgsm"]
     det = acthist.Detector(net, ["pool1", "relu3"], fpr=FPR)
     check(det.fit(loader) is det, "fit returns the detector")
     S["det"] = det
