@@ -159,9 +159,9 @@ class Detector:
     def __init__(self, net, layers, *, fpr=0.05, folds=5, combine="min-p",
                  tail="two", method="hist", bins=None, conditional=True,
                  stat="bj", alpha_max=0.5, seed=0):
-        if isinstance(layers, (str, bytes)) or not hasattr(layers,
-                                                           "__iter__"):
-            layers = [layers]
+        if isinstance(layers, (str, bytes)) or hasattr(
+                layers, "named_modules") or not hasattr(layers, "__iter__"):
+            layers = [layers]  # one layer (an nn.Sequential is iterable)
         layers = list(layers)
         if not layers:
             raise ValueError("acthist: Detector needs at least one layer")
