@@ -32,7 +32,10 @@ const char cmd_fit_usage[] =
     "  --bins       bins per node, or auto (NumPy's rule); default 3072\n"
     "  --binning    width (default, equal-width), quantile, or tails (finer\n"
     "               where p-values are small: geometric levels per tail)\n"
-    "  --tail       the model's default tail (default upper)\n"
+    "  --tail       the model's tail: upper, lower, two, both, or default:\n"
+    "               two-tailed with --labels, lower without (the evidence\n"
+    "               of docs/RESULTS.md); --tail upper without --labels is\n"
+    "               the paper's configuration (and IBM ART's)\n"
     "  --labels     one integer label per background row, one file per\n"
     "               background file in the same order: a conditional model\n"
     "  --atom-share values taken by at least this share of a node's\n"
@@ -125,15 +128,16 @@ int cmd_fit(int argc, char **argv)
     method = method ? method : "hist";
     bins = bins ? bins : "3072";
     binning = binning ? binning : "width";
-    tail = tail ? tail : "upper";
+    tail = tail ? tail : "default";
     ah_fit_options o;
     ah_fit_options_default(&o);
     if ((o.method = ah_method_parse(method)) < 0) {
         cli_error("fit: unknown method '%s' (hist, empirical, kde)", method);
         goto done0;
     }
-    if ((o.tail = ah_tail_parse(tail)) < 0) {
-        cli_error("fit: unknown tail '%s' (upper, lower, two, both)", tail);
+    if ((o.tail = ah_tail_parse(tail)) == -1) {
+        cli_error("fit: unknown tail '%s' (upper, lower, two, both, "
+                  "default)", tail);
         goto done0;
     }
     if ((o.binning = ah_binning_parse(binning)) < 0) {
@@ -176,6 +180,10 @@ int cmd_fit(int argc, char **argv)
                   "per background file, in order)", files.n, labels.n);
         goto done0;
     }
+    if (labels.n == 0 && !plan_path)
+        cli_error("note: no --labels: a pooled model.  Labels (the class "
+                  "the network predicts for each background row) usually "
+                  "detect far better: see docs/RESULTS.md");
     if (threads > 1) {
         ah_model *m = NULL;
         double t0 = cli_now();

@@ -168,7 +168,13 @@ enum ah_method {
 };
 
 enum ah_tail {
-    AH_TAIL_UPPER = 0, /* higher activation = more surprising             */
+    /* Fit only: chosen from the background, on the evidence of every real
+     * layer and anomaly measured (docs/RESULTS.md, "Default tail"):
+     * AH_TAIL_TWO when the rows have labels, AH_TAIL_LOWER when not.  The
+     * model stores what was chosen. */
+    AH_TAIL_DEFAULT = -2,
+    AH_TAIL_UPPER = 0, /* higher activation = more surprising (the paper's
+                          and IBM ART's, with no labels)                  */
     AH_TAIL_LOWER = 1, /* mirror image                                    */
     AH_TAIL_TWO = 2,   /* min(1, 2 min(upper, lower)) at each end          */
     AH_TAIL_BOTH = 3   /* upper and lower as 2D separate candidates        */
@@ -186,7 +192,7 @@ enum ah_binning {
 
 typedef struct ah_fit_options {
     int method;       /* enum ah_method, default AH_METHOD_HIST              */
-    int tail;         /* enum ah_tail, default AH_TAIL_UPPER                  */
+    int tail;         /* enum ah_tail, default AH_TAIL_DEFAULT                */
     int bins;         /* bins per node, AH_BINS_AUTO or 1..65536; default
                          3072 (the fidelity evidence in docs/RESULTS.md)    */
     int binning;      /* enum ah_binning                                       */
@@ -201,7 +207,8 @@ void ah_fit_options_default(ah_fit_options *opts);
 const char *ah_method_name(int method);
 const char *ah_tail_name(int tail);
 const char *ah_binning_name(int binning);
-/* Parse a name; return -1 when unknown. */
+/* Parse a name; return -1 when unknown ("default" parses as
+ * AH_TAIL_DEFAULT, -2). */
 int ah_method_parse(const char *s);
 int ah_tail_parse(const char *s);
 int ah_binning_parse(const char *s);

@@ -203,7 +203,7 @@ static int parse_options(ah_fit_options *o, const char *bins,
                          const char *out, size_t nfiles)
 {
     long v;
-    if ((o->tail = ah_tail_parse(tail)) < 0) {
+    if ((o->tail = ah_tail_parse(tail)) == -1) {
         cli_error("unknown tail '%s'", tail);
         return CLI_USAGE;
     }
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     static const cli_command self = {"acthist-mpi-fit", NULL,
                                      "fit with MPI processes", usage};
-    const char *bins = "3072", *binning = "width", *tail = "upper",
+    const char *bins = "3072", *binning = "width", *tail = "default",
                *out = NULL, *share = NULL, *chunk = NULL;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {

@@ -146,7 +146,7 @@ int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
     if (o->method < 0 || o->method > AH_METHOD_KDE)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown method %d",
                         o->method);
-    if (o->tail < 0 || o->tail > AH_TAIL_BOTH)
+    if ((o->tail < 0 && o->tail != AH_TAIL_DEFAULT) || o->tail > AH_TAIL_BOTH)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", o->tail);
     if (o->binning < 0 || o->binning > AH_BINNING_TAILS)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown binning %d",
@@ -488,6 +488,7 @@ int ah_model_fit_source(ah_model **out, ah_row_source *src,
     int st = ah__fit_options_check(&opts, diag);
     if (st != AH_OK)
         return st;
+    opts.tail = ah__tail_resolve(opts.tail, src->has_labels);
     size_t D = src->cols;
     if (D == 0)
         return ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no nodes");

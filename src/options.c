@@ -8,7 +8,7 @@
 void ah_fit_options_default(ah_fit_options *opts)
 {
     opts->method = AH_METHOD_HIST;
-    opts->tail = AH_TAIL_UPPER;
+    opts->tail = AH_TAIL_DEFAULT;
     opts->bins = 3072;
     opts->binning = AH_BINNING_WIDTH;
     opts->atom_share = 1.0 / 32.0;
@@ -35,6 +35,8 @@ const char *ah_method_name(int m)
 }
 const char *ah_tail_name(int t)
 {
+    if (t == AH_TAIL_DEFAULT)
+        return "default";
     return t >= 0 && t < 4 ? tail_names[t] : "unknown";
 }
 const char *ah_binning_name(int b)
@@ -42,5 +44,19 @@ const char *ah_binning_name(int b)
     return b >= 0 && b < 3 ? binning_names[b] : "unknown";
 }
 int ah_method_parse(const char *s) { return parse(s, method_names, 3); }
-int ah_tail_parse(const char *s) { return parse(s, tail_names, 4); }
+int ah_tail_parse(const char *s)
+{
+    if (s && strcmp(s, "default") == 0)
+        return AH_TAIL_DEFAULT;
+    return parse(s, tail_names, 4);
+}
+
+int ah__tail_resolve(int tail, int has_labels)
+{
+    if (tail != AH_TAIL_DEFAULT)
+        return tail;
+    /* docs/RESULTS.md, "Default tail": with labels, two-tailed has the best
+     * mean and the best worst case; without, the lower tail. */
+    return has_labels ? AH_TAIL_TWO : AH_TAIL_LOWER;
+}
 int ah_binning_parse(const char *s) { return parse(s, binning_names, 3); }

@@ -612,6 +612,7 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     s->kind = AH_SHARD_PLAN;
     s->has_labels = src->has_labels != 0;
+    o.tail = ah__tail_resolve(o.tail, s->has_labels);
     s->opts = o;
     hashing_source h;
     ah_row_source hsrc = hashing_of(&h, src);

@@ -402,6 +402,7 @@ static void test_refusals(void)
     double *x = make_rows(n, D, &rng, lab, 3);
     ah_fit_options o, o2;
     ah_fit_options_default(&o);
+    o.tail = AH_TAIL_UPPER; /* the default differs with and without labels */
     ah_diag d;
     ah_shard *p1 = NULL, *p2 = NULL, *p3 = NULL, *c1 = NULL, *c2 = NULL,
              *cx = NULL;
