@@ -1538,11 +1538,15 @@ static int scan_group(const double *p, size_t rows, size_t cols,
         o->stat != AH_STAT_KS)
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_group: unknown statistic %d", o->stat);
-    if (isnan(o->alpha_max) || o->restarts < 1 || o->max_iter < 1)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1,
-                        "scan_group: bad options (alpha_max %g, restarts %d, "
-                        "max_iter %d)", o->alpha_max, o->restarts,
-                        o->max_iter);
+    st = ah_option_check(AH_OPTION_ALPHA_MAX, o->alpha_max, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_RESTARTS, o->restarts, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_MAX_ITER, o->max_iter, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_THREADS, o->threads, diag);
+    if (st != AH_OK)
+        return st;
     /* A pair is input << cbits | node in 32 bits (gs_problem.full), which
      * also keeps counts exact in a double; the histograms of a half step
      * count up to rows or cols items in an int32_t. */

@@ -354,6 +354,16 @@ static size_t first_nan(const double *p, size_t n)
     return i;
 }
 
+/* The arguments every individual scan checks before reading a p-value. */
+static int scan_options_check(const char *who, int stat, double alpha_max,
+                              ah_diag *diag)
+{
+    if (stat != AH_STAT_BJ && stat != AH_STAT_HC && stat != AH_STAT_KS)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "%s: unknown statistic %d", who, stat);
+    return ah_option_check(AH_OPTION_ALPHA_MAX, alpha_max, diag);
+}
+
 /* Bounds on F inside one block of nb top buckets, from those at its grid
  * points x0 < x1 (upper) and x0 < h1 = min(x1, amax) (lower): F is
  * convex, so the chord of upper bounds lies above it, and the chord of
@@ -620,9 +630,9 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
     return nruns;
 }
 
-int ah_scan_individual(const double *pmax, size_t n, int stat,
-                       double alpha_max, ah_scan_result *res, size_t *nodes,
-                       ah_diag *diag)
+int ah__scan_individual(const double *pmax, size_t n, int stat,
+                        double alpha_max, ah_scan_result *res, size_t *nodes,
+                        ah_diag *diag)
 {
     uint64_t stack_keys[KEYS_STACK], *keys = stack_keys;
     size_t cap = KEYS_STACK, m = 0, L = 0, i = 0, bytes;
@@ -751,6 +761,21 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
     return AH_OK;
 }
 
+int ah_scan_individual(const double *pmax, size_t n, int stat,
+                       double alpha_max, ah_scan_result *res, size_t *nodes,
+                       ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!res || (!pmax && n > 0))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "scan_individual: NULL argument");
+    memset(res, 0, sizeof *res);
+    int st = scan_options_check("scan_individual", stat, alpha_max, diag);
+    if (st != AH_OK)
+        return st;
+    return ah__scan_individual(pmax, n, stat, alpha_max, res, nodes, diag);
+}
+
 /* ---- many rows: ah_scan_individual_rows ---- */
 
 typedef struct rows_job {
@@ -809,6 +834,12 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_individual_rows: step %zu and row stride %zu "
                         "do not fit rows of %zu values", step, ld, cols);
+    int st = scan_options_check("scan_individual_rows", stat, alpha_max,
+                                diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_THREADS, threads, diag);
+    if (st != AH_OK)
+        return st;
     rows_job *jb = calloc(1, sizeof *jb);
     if (!jb)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
@@ -823,7 +854,7 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
     jb->nthreads = ah__thread_count(threads, rows);
     ah__parallel(jb->nthreads, rows_thread, jb);
     /* the first failing row, whatever thread met it */
-    int st = AH_OK, at = -1;
+    int at = -1;
     for (int t = 0; t < jb->nthreads; t++)
         if (jb->status[t] != AH_OK &&
             (at < 0 || (jb->bad_row[t] >= 0 &&

@@ -471,6 +471,39 @@ static void test_errors(void)
               (long long)d.row, (long long)d.col);
     }
     free(q);
+
+    /* every option's range, with the message naming it; the ends taken */
+    static const struct {
+        double alpha_max;
+        int restarts, max_iter, threads;
+        const char *want;
+    } opt[] = {
+        {0.0, 10, 50, 0, "alpha_max must be in [1e-12, 1], not 0"},
+        {2.0, 10, 50, 0, "alpha_max must be in [1e-12, 1], not 2"},
+        {-1.0, 10, 50, 0, "alpha_max must be in [1e-12, 1], not -1"},
+        {NAN, 10, 50, 0, "alpha_max must be in [1e-12, 1], not nan"},
+        {0.5, 0, 50, 0, "restarts must be in 1..1000000, not 0"},
+        {0.5, 1000001, 50, 0, "restarts must be in 1..1000000, not 1000001"},
+        {0.5, 10, 0, 0, "max_iter must be in 1..1000000, not 0"},
+        {0.5, 10, 1000001, 0, "max_iter must be in 1..1000000, not 1000001"},
+        {0.5, 10, 50, -1, "threads must be in 0..256 (0: all cores), not -1"},
+        {0.5, 10, 50, 257, "threads must be in 0..256 (0: all cores), not 257"},
+        {1e-12, 1000000, 1000000, 256, NULL},
+        {1.0, 1, 1, 0, NULL},
+    };
+    p[6] = 0.7;
+    for (size_t k = 0; k < sizeof opt / sizeof *opt; k++) {
+        ah_group_options_default(&o);
+        o.alpha_max = opt[k].alpha_max;
+        o.restarts = opt[k].restarts;
+        o.max_iter = opt[k].max_iter;
+        o.threads = opt[k].threads;
+        int st = ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d);
+        CHECK(opt[k].want ? st == AH_ERR_ARG &&
+                                strcmp(d.message, opt[k].want) == 0
+                          : st == AH_OK,
+              "options %zu: status %d: %s", k, st, d.message);
+    }
 }
 
 /* A batch large enough for the setup's two-thread sort (over 65,536 pairs
