@@ -425,8 +425,9 @@ typedef struct ah_scan_result {
  * every node with p_max <= a.  When nodes is not NULL it receives the indices
  * of the best subset (capacity n), in increasing order.  Ties in score keep
  * the smallest threshold.  scratch-free; allocates at most O(n).
- * alpha_max must be in [1e-12, 1] (AH_OPTION_ALPHA_MAX; else AH_ERR_ARG);
- * a NaN p-value fails with AH_ERR_VALUE naming its node (as col).
+ * alpha_max must be in [1e-12, 1] (AH_OPTION_ALPHA_MAX; else AH_ERR_ARG),
+ * and a p-value that is NaN or outside [0, 1] fails with AH_ERR_VALUE
+ * naming its node (as col).
  */
 int ah_scan_individual(const double *pmax, size_t n, int stat,
                        double alpha_max, ah_scan_result *res, size_t *nodes,
@@ -438,9 +439,11 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
  * row, whatever the thread count.  Row i's p_max values are
  * p[i * ld + j * step] for j < cols: step 1 for a matrix of p_max values,
  * or step 2 with p pointing at the first p_max of (rows, cols, 2) ranges
- * as ah_pvalues writes them (ld = 2 cols).  The arguments are checked as
- * by ah_scan_individual, and threads as by ah_pvalues, up front; a NaN
- * fails with its row and column.
+ * as ah_pvalues writes them (ld = 2 cols; only the p_max values are read:
+ * check the ranges with ah_pvalue_ranges_check).  The arguments are
+ * checked as by ah_scan_individual, and threads as by ah_pvalues, up
+ * front; a p-value that is NaN or outside [0, 1] fails with its row and
+ * column.
  */
 int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
                             size_t ld, size_t step, int stat,
@@ -494,7 +497,9 @@ typedef struct ah_group_result {
  * 512 more at evenly spaced ranks up to the largest are scored, each exactly.
  * inputs/nodes (may be NULL; capacity rows/cols) receive 0/1 membership
  * flags of the best subset.  The options out of their ranges (ah_option_check)
- * fail with AH_ERR_ARG; NaN or p_min > p_max fail with AH_ERR_VALUE.
+ * fail with AH_ERR_ARG; a p-value that is NaN or outside [0, 1], or
+ * p_min > p_max, fails with AH_ERR_VALUE naming the input (row) and node
+ * (col), as ah_pvalue_ranges_check reports it.
  * rows times cols rounded up to a power of 2 must not exceed 2^32 (32 GB
  * of ranges or more), and each must be below 2^31; larger batches fail
  * with AH_ERR_OVERFLOW.
@@ -502,6 +507,16 @@ typedef struct ah_group_result {
 int ah_scan_group(const double *p, size_t rows, size_t cols,
                   const ah_group_options *o, ah_group_result *res,
                   unsigned char *inputs, unsigned char *nodes, ah_diag *diag);
+
+/*
+ * Check rows x cols p-value ranges laid out as ah_pvalues writes them, as
+ * ah_scan_group does: AH_OK, or AH_ERR_VALUE naming the first bad pair in
+ * row order (row: input, col: node) when p_min or p_max is NaN or outside
+ * [0, 1], or p_min > p_max.  For ranges given to the individual scans,
+ * which read only p_max.
+ */
+int ah_pvalue_ranges_check(const double *p, size_t rows, size_t cols,
+                           ah_diag *diag);
 
 /* ------------------------------------------------------------------------ */
 /* 6. Detection metrics                                                     */

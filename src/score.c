@@ -53,7 +53,7 @@ static void scan_thread(void *ctx, int t)
     score_job *jb = ctx;
     jb->status[t] = AH_OK;
     for (size_t i = (size_t)t; i < jb->rows; i += (size_t)jb->nthreads) {
-        /* the options were checked once, above */
+        /* p-values made here are in [0, 1]: no need to check them */
         int st = ah__scan_individual(jb->pmax + i * jb->width, jb->width,
                                      jb->stat, jb->alpha_max, &jb->res[i],
                                      NULL, &jb->diag[t]);

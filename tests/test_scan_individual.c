@@ -10,9 +10,9 @@
  * infinities, 1.0 and above, for every statistic, alpha_max from -1 to
  * infinity (0, 5e-324, 1e-300, 0.05, 0.5, 1, 2 among others) and n from 0
  * to over 10,000.  Those odd values go to the scan itself
- * (ah__scan_individual); the public call refuses alpha_max outside
- * [1e-12, 1] and is otherwise the same scan, which test_public checks.
- * Seeds come from AH_TEST_SEED (check.h).
+ * (ah__scan_individual); the public call refuses them (alpha_max outside
+ * [1e-12, 1], p-values outside [0, 1]) and is otherwise the same scan,
+ * which test_public checks.  Seeds come from AH_TEST_SEED (check.h).
  */
 #include "acthist.h"
 #include "bytes.h"
@@ -643,8 +643,9 @@ static void fill_valid(double *p, size_t n, int kind, double s, uint64_t *rng)
             p[i] = p[i] > 1.0 ? 1.0 : 0.0;
 }
 
-/* The public call: the scan itself on alpha_max in [1e-12, 1], bit for
- * bit; another alpha_max refused, naming the option and its range. */
+/* The public call: the scan itself on p-values in [0, 1] and alpha_max in
+ * [1e-12, 1], bit for bit; anything else refused, naming the option and
+ * its range or the first bad node. */
 static void test_public(void)
 {
     uint64_t rng = check_seed ^ 0x9b1cULL;
@@ -664,12 +665,24 @@ static void test_public(void)
         mismatches += st != AH_OK || se != AH_OK ||
                       memcmp(&r, &e, sizeof r) != 0 ||
                       memcmp(got, want, e.size * sizeof *got) != 0;
+        if (n > 0) { /* one value out of [0, 1]: refused, naming it */
+            static const double bad[] = {-0.25, 1.0000000000000002, 2.0,
+                                         INFINITY, -INFINITY, -5e-324};
+            size_t at = irand(&rng, n);
+            double v = bad[irand(&rng, sizeof bad / sizeof *bad)];
+            ah_diag d;
+            p[at] = v;
+            st = ah_scan_individual(p, n, stat, amax, &r, NULL, &d);
+            mismatches += st != AH_ERR_VALUE || d.col != (int64_t)at ||
+                          !strstr(d.message, "not in [0, 1]") ||
+                          r.score != 0 || r.size != 0;
+        }
         free(p);
         free(got);
         free(want);
     }
-    CHECK(mismatches == 0, "%d public scans differ from the scan",
-          mismatches);
+    CHECK(mismatches == 0, "%d public scans differ from the scan or take "
+          "p-values outside [0, 1]", mismatches);
 
     /* alpha_max out of [1e-12, 1], even with nothing to scan */
     static const double bad_amax[] = {0.0, -0.0, -1.0, 2.0, 1e-13,
@@ -699,14 +712,28 @@ static void test_public(void)
     CHECK(ah_scan_individual(p, 3, AH_STAT_BJ, 1e-12, &r, NULL, &d) == AH_OK &&
               ah_scan_individual(p, 3, AH_STAT_BJ, 1.0, &r, NULL, &d) == AH_OK,
           "the ends of alpha_max's range");
-    /* rows: the threads' range */
+    /* the first bad value is reported: NaN as NaN, others with the value */
+    const double q[5] = {0.1, 1.5, NAN, -1.0, 0.2};
+    CHECK(ah_scan_individual(q, 5, AH_STAT_HC, 0.5, &r, NULL, &d) ==
+                  AH_ERR_VALUE && d.col == 1 &&
+              strcmp(d.message, "scan_individual: p-value of node 1 is 1.5, "
+                                "not in [0, 1]") == 0,
+          "p-value 1.5: %s", d.message);
+    CHECK(ah_scan_individual(q + 2, 3, AH_STAT_HC, 0.5, &r, NULL, &d) ==
+                  AH_ERR_VALUE && d.col == 0 && strstr(d.message, "is NaN"),
+          "NaN before -1: %s", d.message);
+    /* rows: the threads' range, and a bad value's row and column */
     ah_scan_result rr[2];
-    const double m[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+    const double m[6] = {0.1, 0.2, 0.3, 0.4, -0.5, 0.6};
     for (int t = -1; t <= 257; t += 258)
         CHECK(ah_scan_individual_rows(m, 2, 3, 3, 1, AH_STAT_BJ, 0.5, rr, t,
                                       &d) == AH_ERR_ARG &&
                   strstr(d.message, "threads must be in 0..256"),
               "rows: threads %d: %s", t, d.message);
+    CHECK(ah_scan_individual_rows(m, 2, 3, 3, 1, AH_STAT_BJ, 0.5, rr, 2, &d) ==
+                  AH_ERR_VALUE && d.row == 1 && d.col == 1 &&
+              strstr(d.message, "row 1, column 1: p-value -0.5 is not in"),
+          "rows: p-value -0.5: %s", d.message);
 }
 
 /* ah_scan_individual_rows against ah_scan_individual row by row, bit for
