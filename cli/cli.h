@@ -58,6 +58,16 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
 int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *opt, const char *s, double lo, double hi,
                      double *out);
+/* The value of a library option (enum ah_option): the syntax is checked
+ * here, the range by ah_option_check, so that the CLI refuses what the
+ * library and the Python binding refuse, in the same words.  Prints
+ * "OPT: <reason>" and returns CLI_USAGE on failure, 0 on success. */
+int cli_parse_option_int(const char *opt, const char *s, int option,
+                         long *out);
+int cli_parse_option_double(const char *opt, const char *s, int option,
+                            double *out);
+/* A seed: any uint64_t, written in decimal. */
+int cli_parse_seed(const char *opt, const char *s, uint64_t *out);
 
 /* Read a whole .npy activation file (rows x D doubles, finite). */
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);

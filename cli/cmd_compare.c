@@ -119,13 +119,12 @@ int cmd_compare(int argc, char **argv)
         job.group.runs = (int)v;
     else if (runs_s)
         goto done;
-    if (restarts_s && !cli_parse_int("--restarts", restarts_s, 1, 100000, &v))
+    if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
+                                            AH_OPTION_RESTARTS, &v))
         job.group.restarts = (int)v;
     else if (restarts_s)
         goto done;
-    if (seed_s && !cli_parse_int("--seed", seed_s, 0, 0x7fffffffL, &v))
-        job.group.seed = (uint64_t)v;
-    else if (seed_s)
+    if (seed_s && cli_parse_seed("--seed", seed_s, &job.group.seed))
         goto done;
     job.nfractions = fracs.n;
     for (size_t i = 0; i < fracs.n && i < COMPARE_MAX_FRACTIONS; i++)

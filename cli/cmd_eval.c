@@ -91,13 +91,12 @@ int cmd_eval(int argc, char **argv)
         g.runs = (int)v;
     else if (runs_s)
         goto done0;
-    if (restarts_s && !cli_parse_int("--restarts", restarts_s, 1, 100000, &v))
+    if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
+                                            AH_OPTION_RESTARTS, &v))
         g.restarts = (int)v;
     else if (restarts_s)
         goto done0;
-    if (seed_s && !cli_parse_int("--seed", seed_s, 0, 0x7fffffffL, &v))
-        g.seed = (uint64_t)v;
-    else if (seed_s)
+    if (seed_s && cli_parse_seed("--seed", seed_s, &g.seed))
         goto done0;
     if (pos.n != 1 || !clean_s || anom.n == 0) {
         cli_error("eval: give MODEL, --clean and at least one --anomalous");

@@ -50,7 +50,8 @@ int cmd_pvalues(int argc, char **argv)
         goto done0;
     }
     long threads = 0;
-    if (threads_s && cli_parse_int("--threads", threads_s, 0, 256, &threads))
+    if (threads_s && cli_parse_option_int("--threads", threads_s,
+                                          AH_OPTION_THREADS, &threads))
         goto done0;
     rc = CLI_FAIL;
     const char *model_path = pos.v[0], *in_path = pos.v[1];

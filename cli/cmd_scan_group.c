@@ -51,14 +51,13 @@ int cmd_scan_group(int argc, char **argv)
         goto done0;
     long v;
     rc = CLI_USAGE;
-    if (restarts_s && cli_parse_int("--restarts", restarts_s, 1, 1000000, &v))
+    if (restarts_s && cli_parse_option_int("--restarts", restarts_s,
+                                           AH_OPTION_RESTARTS, &v))
         goto done0;
     if (restarts_s)
         o.restarts = (int)v;
-    if (seed_s && cli_parse_int("--seed", seed_s, 0, 0x7fffffffL, &v))
+    if (seed_s && cli_parse_seed("--seed", seed_s, &o.seed))
         goto done0;
-    if (seed_s)
-        o.seed = (uint64_t)v;
     o.fractional = fractional;
     if (pos.n != 2) {
         cli_error("scan-group: give MODEL and INPUT.npy");

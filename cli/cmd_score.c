@@ -40,14 +40,16 @@ int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
         cli_error("unknown statistic '%s' (bj, hc, ks)", stat_s);
         return CLI_USAGE;
     }
-    if (alpha_s && cli_parse_double("--alpha-max", alpha_s, 1e-12, 1, alpha))
+    if (alpha_s && cli_parse_option_double("--alpha-max", alpha_s,
+                                           AH_OPTION_ALPHA_MAX, alpha))
         return CLI_USAGE;
     if (tail_s && (*tail = ah_tail_parse(tail_s)) < 0) {
         cli_error("unknown tail '%s' (upper, lower, two, both)", tail_s);
         return CLI_USAGE;
     }
     long t = 0;
-    if (threads_s && cli_parse_int("--threads", threads_s, 0, 256, &t))
+    if (threads_s && cli_parse_option_int("--threads", threads_s,
+                                          AH_OPTION_THREADS, &t))
         return CLI_USAGE;
     *threads = (int)t;
     return 0;
@@ -85,7 +87,8 @@ int cmd_score(int argc, char **argv)
         goto done0;
     }
     long chunk = 0;
-    if (chunk_s && cli_parse_int("--chunk-rows", chunk_s, 1, 1L << 30, &chunk)) {
+    if (chunk_s && cli_parse_option_int("--chunk-rows", chunk_s,
+                                        AH_OPTION_CHUNK_ROWS, &chunk)) {
         rc = CLI_USAGE;
         goto done0;
     }

@@ -138,6 +138,65 @@ int cli_parse_double(const char *opt, const char *s, double lo, double hi,
     return 0;
 }
 
+int cli_parse_option_int(const char *opt, const char *s, int option,
+                         long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end) {
+        cli_error("%s: '%s' is not an integer", opt, s);
+        return CLI_USAGE;
+    }
+    /* too large for a long: out of every range, which the message gives */
+    double dv = errno == ERANGE ? strtod(s, NULL) : (double)v;
+    ah_diag d;
+    if (ah_option_check(option, dv, &d) != AH_OK) {
+        cli_error("%s: %s", opt, d.message);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_option_double(const char *opt, const char *s, int option,
+                            double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) {
+        cli_error("%s: '%s' is not a number", opt, s);
+        return CLI_USAGE;
+    }
+    ah_diag d;
+    if (ah_option_check(option, v, &d) != AH_OK) {
+        cli_error("%s: %s", opt, d.message);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_seed(const char *opt, const char *s, uint64_t *out)
+{
+    const char *digits = s + (*s == '-' || *s == '+');
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(digits, &end, 10);
+    if (end == digits || *end || *digits < '0' || *digits > '9') {
+        cli_error("%s: '%s' is not an integer", opt, s);
+        return CLI_USAGE;
+    }
+    /* strtoull would wrap "-1" to 2^64 - 1 */
+    if (errno == ERANGE || (*s == '-' && v != 0)) {
+        cli_error("%s: seed must be in 0..%llu, not %s", opt,
+                  (unsigned long long)UINT64_MAX, s);
+        return CLI_USAGE;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols)
 {
     ah_npy_reader *r = NULL;

@@ -197,8 +197,10 @@ typedef struct ah_fit_options {
                          3072 (the fidelity evidence in docs/RESULTS.md)    */
     int binning;      /* enum ah_binning                                       */
     double atom_share;/* a value is an atom when at least this share of a
-                         node's background takes it exactly (default 1/32)   */
-    size_t chunk_rows;/* rows per streamed chunk; results do not depend on it */
+                         node's background takes it exactly: (0, 1],
+                         default 1/32                                        */
+    size_t chunk_rows;/* rows per streamed chunk, 1..2^30 or 0 for the
+                         default (1024); results do not depend on it         */
 } ah_fit_options;
 
 /* Fill the defaults documented above. */
@@ -212,6 +214,43 @@ const char *ah_binning_name(int binning);
 int ah_method_parse(const char *s);
 int ah_tail_parse(const char *s);
 int ah_binning_parse(const char *s);
+
+/*
+ * Ranges of the numeric options, in one table.  Every call that takes one
+ * of these options checks it there and fails with AH_ERR_ARG and a message
+ * naming the option and its range, such as
+ *   "alpha_max must be in [1e-12, 1], not 2";
+ * the command line and the Python binding check their arguments with
+ * ah_option_check before doing anything else, so all of them refuse the
+ * same values in the same words.
+ *
+ *   option                 range                 taken by
+ *   AH_OPTION_BINS         1..65536 (and 'auto',  ah_fit_options.bins
+ *                          AH_BINS_AUTO, apart)
+ *   AH_OPTION_ATOM_SHARE   (0, 1]                 ah_fit_options.atom_share
+ *   AH_OPTION_CHUNK_ROWS   1..2^30 (0 in          ah_fit_options.chunk_rows
+ *                          ah_fit_options: 1024)
+ *   AH_OPTION_ALPHA_MAX    [1e-12, 1]             the scans, ah_score
+ *   AH_OPTION_THREADS      0..256, 0: all cores   ah_pvalues, ah_score, the
+ *                                                 scans of many rows
+ *   AH_OPTION_RESTARTS     1..1000000             ah_group_options
+ *   AH_OPTION_MAX_ITER     1..1000000             ah_group_options
+ *
+ * The integer options take integral values only.  A seed is any uint64_t:
+ * a binding refuses what does not fit rather than wrapping it.
+ */
+enum ah_option {
+    AH_OPTION_BINS = 0,
+    AH_OPTION_ATOM_SHARE = 1,
+    AH_OPTION_CHUNK_ROWS = 2,
+    AH_OPTION_ALPHA_MAX = 3,
+    AH_OPTION_THREADS = 4,
+    AH_OPTION_RESTARTS = 5,
+    AH_OPTION_MAX_ITER = 6
+};
+/* AH_OK when value is in the option's range; else AH_ERR_ARG with the
+ * message above (an unknown option, and NaN, are refused too). */
+int ah_option_check(int option, double value, ah_diag *diag);
 
 typedef struct ah_model ah_model;
 
@@ -365,8 +404,8 @@ size_t ah_pvalue_width(const ah_model *m, int tail);
  * A NaN or infinity fails with AH_ERR_VALUE naming the first such row and
  * column (out is then unspecified).  A value outside the fitted range gets
  * [N/(N+1), 1] below it and [0, 1/(N+1)] above it, exactly.
- * threads: 0 = all cores, 1 = the calling thread only; the output does not
- * depend on it.
+ * threads: 0 = all cores, 1 = the calling thread only, at most 256
+ * (AH_OPTION_THREADS); the output does not depend on it.
  */
 int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                size_t ld, const int64_t *labels, int tail, double *out,
@@ -405,6 +444,9 @@ typedef struct ah_scan_result {
  * every node with p_max <= a.  When nodes is not NULL it receives the indices
  * of the best subset (capacity n), in increasing order.  Ties in score keep
  * the smallest threshold.  scratch-free; allocates at most O(n).
+ * alpha_max must be in [1e-12, 1] (AH_OPTION_ALPHA_MAX; else AH_ERR_ARG),
+ * and a p-value that is NaN or outside [0, 1] fails with AH_ERR_VALUE
+ * naming its node (as col).
  */
 int ah_scan_individual(const double *pmax, size_t n, int stat,
                        double alpha_max, ah_scan_result *res, size_t *nodes,
@@ -416,7 +458,10 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
  * row, whatever the thread count.  Row i's p_max values are
  * p[i * ld + j * step] for j < cols: step 1 for a matrix of p_max values,
  * or step 2 with p pointing at the first p_max of (rows, cols, 2) ranges
- * as ah_pvalues writes them (ld = 2 cols).  A NaN fails with its row and
+ * as ah_pvalues writes them (ld = 2 cols; only the p_max values are read:
+ * check the ranges with ah_pvalue_ranges_check).  The arguments are
+ * checked as by ah_scan_individual, and threads as by ah_pvalues, up
+ * front; a p-value that is NaN or outside [0, 1] fails with its row and
  * column.
  */
 int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
@@ -429,8 +474,9 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
  * scan of each row's p_max values, fused so that the (rows, width, 2)
  * p-value array is never materialised.  res receives one result per row.
  * Arguments as for ah_pvalues (tail < 0: the model's tail; with
- * AH_TAIL_BOTH the scan runs over the 2D upper and lower p-values).
- * Results do not depend on the thread count.
+ * AH_TAIL_BOTH the scan runs over the 2D upper and lower p-values), and
+ * alpha_max as for ah_scan_individual; the options are checked before any
+ * row is read.  Results do not depend on the thread count.
  */
 int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
              size_t ld, const int64_t *labels, int tail, int stat,
@@ -445,12 +491,13 @@ int ah_score_f32(const ah_model *m, const float *x, size_t rows, size_t cols,
 
 typedef struct ah_group_options {
     int stat;          /* enum ah_stat                                        */
-    double alpha_max;  /* default 0.5                                         */
-    int restarts;      /* random restarts, default 10                         */
+    double alpha_max;  /* [1e-12, 1], default 0.5                             */
+    int restarts;      /* random restarts, 1..1000000, default 10             */
     uint64_t seed;     /* reproducible: same seed, same result at any threads */
-    int max_iter;      /* ascent iterations per restart, default 50          */
+    int max_iter;      /* ascent iterations per restart, 1..1000000, default
+                          50                                                  */
     int fractional;    /* 0: count p_max <= a; 1: fractional count of range   */
-    int threads;       /* 0 = all cores                                       */
+    int threads;       /* 0 = all cores, at most 256                          */
 } ah_group_options;
 void ah_group_options_default(ah_group_options *o);
 
@@ -468,7 +515,10 @@ typedef struct ah_group_result {
  * <= alpha_max; when there are more than 1024 of them, the smallest 512 and
  * 512 more at evenly spaced ranks up to the largest are scored, each exactly.
  * inputs/nodes (may be NULL; capacity rows/cols) receive 0/1 membership
- * flags of the best subset.  NaN or p_min > p_max fail with AH_ERR_VALUE.
+ * flags of the best subset.  The options out of their ranges (ah_option_check)
+ * fail with AH_ERR_ARG; a p-value that is NaN or outside [0, 1], or
+ * p_min > p_max, fails with AH_ERR_VALUE naming the input (row) and node
+ * (col), as ah_pvalue_ranges_check reports it.
  * rows times cols rounded up to a power of 2 must not exceed 2^32 (32 GB
  * of ranges or more), and each must be below 2^31; larger batches fail
  * with AH_ERR_OVERFLOW.
@@ -476,6 +526,16 @@ typedef struct ah_group_result {
 int ah_scan_group(const double *p, size_t rows, size_t cols,
                   const ah_group_options *o, ah_group_result *res,
                   unsigned char *inputs, unsigned char *nodes, ah_diag *diag);
+
+/*
+ * Check rows x cols p-value ranges laid out as ah_pvalues writes them, as
+ * ah_scan_group does: AH_OK, or AH_ERR_VALUE naming the first bad pair in
+ * row order (row: input, col: node) when p_min or p_max is NaN or outside
+ * [0, 1], or p_min > p_max.  For ranges given to the individual scans,
+ * which read only p_max.
+ */
+int ah_pvalue_ranges_check(const double *p, size_t rows, size_t cols,
+                           ah_diag *diag);
 
 /* ------------------------------------------------------------------------ */
 /* 6. Detection metrics                                                     */

@@ -213,15 +213,17 @@ static int parse_options(ah_fit_options *o, const char *bins,
     }
     if (strcmp(bins, "auto") == 0)
         o->bins = AH_BINS_AUTO;
-    else if (cli_parse_int("--bins", bins, 1, 65536, &v) != 0)
+    else if (cli_parse_option_int("--bins", bins, AH_OPTION_BINS, &v) != 0)
         return CLI_USAGE;
     else
         o->bins = (int)v;
-    if (share &&
-        cli_parse_double("--atom-share", share, 1e-9, 1, &o->atom_share) != 0)
+    if (share && cli_parse_option_double("--atom-share", share,
+                                         AH_OPTION_ATOM_SHARE,
+                                         &o->atom_share) != 0)
         return CLI_USAGE;
     if (chunk) {
-        if (cli_parse_int("--chunk-rows", chunk, 1, 1L << 30, &v) != 0)
+        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
+                                 &v) != 0)
             return CLI_USAGE;
         o->chunk_rows = (size_t)v;
     }

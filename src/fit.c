@@ -151,13 +151,16 @@ int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
     if (o->binning < 0 || o->binning > AH_BINNING_TAILS)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown binning %d",
                         o->binning);
-    if (o->bins < 0 || o->bins > 65536)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1,
-                        "bins must be 'auto' or 1..65536, not %d", o->bins);
-    if (!(o->atom_share > 0 && o->atom_share <= 1))
-        return ah__fail(diag, AH_ERR_ARG, -1, -1,
-                        "atom share must be in (0, 1]");
-    return AH_OK;
+    /* the ranges are ah_option_check's table (options.c) */
+    int st = AH_OK;
+    if (o->bins != AH_BINS_AUTO)
+        st = ah_option_check(AH_OPTION_BINS, o->bins, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_ATOM_SHARE, o->atom_share, diag);
+    if (st == AH_OK && o->chunk_rows != 0)
+        st = ah_option_check(AH_OPTION_CHUNK_ROWS, (double)o->chunk_rows,
+                             diag);
+    return st;
 }
 
 void ah_model_free(ah_model *m)

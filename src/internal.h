@@ -68,6 +68,16 @@ int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      double *pmax, size_t *unseen, int threads,
                      ah_diag *diag);
 
+/* The individual scan behind ah_scan_individual, without its argument
+ * checks: any double is a p-value here (values <= 0 count at every
+ * threshold, values above alpha_max never), NaN fails with its node, and
+ * any alpha_max but NaN is taken.  For p-values the library made itself
+ * (ah_score), and for the tests that hold the scan against a naive twin on
+ * every kind of double. */
+int ah__scan_individual(const double *pmax, size_t n, int stat,
+                        double alpha_max, ah_scan_result *res, size_t *nodes,
+                        ah_diag *diag);
+
 /* ah_scan_group with every half step computed in full: none answered from
  * the memo of earlier answers (group_memo.h), no group of thresholds
  * skipped on a bound (scan_group.c): the reference the tests hold the

@@ -1,8 +1,17 @@
 /*
- * options.c - defaults and the names of methods, tails, binnings.
+ * options.c - defaults, the names of methods, tails, binnings, and the
+ * ranges of the numeric options.
+ *
+ * The ranges are one table, checked by every call that takes an option
+ * and, through ah_option_check, by the command line and the Python
+ * binding before they do anything: one place to change a range, and the
+ * same refusal in the same words wherever a value comes from.
  */
 #include "internal.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ah_fit_options_default(ah_fit_options *opts)
@@ -60,3 +69,56 @@ int ah__tail_resolve(int tail, int has_labels)
     return has_labels ? AH_TAIL_TWO : AH_TAIL_LOWER;
 }
 int ah_binning_parse(const char *s) { return parse(s, binning_names, 3); }
+
+static const struct option_range {
+    const char *name;
+    double lo, hi;
+    int lo_open; /* lo itself is out of range                        */
+    int integer; /* integral values only                             */
+    const char *before, *after; /* around "lo..hi" in messages     */
+} option_ranges[] = {
+    [AH_OPTION_BINS] = {"bins", 1, 65536, 0, 1, "'auto' or ", ""},
+    [AH_OPTION_ATOM_SHARE] = {"atom_share", 0, 1, 1, 0, "in ", ""},
+    [AH_OPTION_CHUNK_ROWS] = {"chunk_rows", 1, 1 << 30, 0, 1, "in ", ""},
+    [AH_OPTION_ALPHA_MAX] = {"alpha_max", 1e-12, 1, 0, 0, "in ", ""},
+    [AH_OPTION_THREADS] = {"threads", 0, 256, 0, 1, "in ",
+                           " (0: all cores)"},
+    [AH_OPTION_RESTARTS] = {"restarts", 1, 1000000, 0, 1, "in ", ""},
+    [AH_OPTION_MAX_ITER] = {"max_iter", 1, 1000000, 0, 1, "in ", ""},
+};
+enum { OPTIONS = sizeof option_ranges / sizeof option_ranges[0] };
+
+/* v in as few digits as read back to it: "0.1", not 0.10000000000000001,
+ * and an integer in all its digits ("1000000", not 1e+06). */
+static void shortest(char *buf, size_t size, double v)
+{
+    if (v == floor(v) && fabs(v) < 0x1p63)
+        snprintf(buf, size, "%.0f", v);
+    else
+        snprintf(buf, size, "%g", v);
+    if (strtod(buf, NULL) != v && !isnan(v))
+        snprintf(buf, size, "%.17g", v);
+}
+
+int ah_option_check(int option, double value, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (option < 0 || option >= OPTIONS)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown option %d",
+                        option);
+    const struct option_range *r = &option_ranges[option];
+    int in = (r->lo_open ? value > r->lo : value >= r->lo) &&
+             value <= r->hi && (!r->integer || value == floor(value));
+    if (in)
+        return AH_OK;
+    char v[32], lo[32], hi[32];
+    shortest(v, sizeof v, value);
+    shortest(lo, sizeof lo, r->lo);
+    shortest(hi, sizeof hi, r->hi);
+    if (r->integer)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "%s must be %s%s..%s%s, "
+                        "not %s", r->name, r->before, lo, hi, r->after, v);
+    return ah__fail(diag, AH_ERR_ARG, -1, -1, "%s must be %s%c%s, %s]%s, "
+                    "not %s", r->name, r->before, r->lo_open ? '(' : '[',
+                    lo, hi, r->after, v);
+}

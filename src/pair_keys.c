@@ -7,7 +7,7 @@
  * vectorised.  The scalar kernel writes every key and advances by the
  * test's result (keeping is a coin flip on clean inputs); the AVX-512 one
  * splits eight pairs into p_min and p_max vectors, keeps the pairs with a
- * compress, and checks the ranges with one unordered compare.
+ * compress, and checks the ranges with three unordered compares.
  */
 #include "pair_keys.h"
 
@@ -26,7 +26,8 @@ static size_t kept_scalar(const double *row, size_t j, size_t cols,
     int b = 0;
     for (; j < cols; j++) {
         double lo = row[2 * j], hi = row[2 * j + 1];
-        b |= !(lo <= hi); /* NaN in either, or p_min > p_max */
+        /* NaN in either, outside [0, 1], or p_min > p_max */
+        b |= !(lo >= 0.0) | !(lo <= hi) | !(hi <= 1.0);
         kb[k] = ah__key_of(hi);
         jb[k] = (uint32_t)j;
         k += hi <= amax;
@@ -45,7 +46,8 @@ kept_avx512(const double *row, size_t cols, double amax, uint64_t *kb,
                   odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15),
                   sign = _mm512_set1_epi64(INT64_MIN),
                   step = _mm512_set1_epi32(8);
-    const __m512d vam = _mm512_set1_pd(amax);
+    const __m512d vam = _mm512_set1_pd(amax), zero = _mm512_setzero_pd(),
+                  one = _mm512_set1_pd(1.0);
     __m512i jv = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
                                    13, 14, 15);
     __mmask8 badm = 0;
@@ -60,7 +62,9 @@ kept_avx512(const double *row, size_t cols, double amax, uint64_t *kb,
         __m512i u = _mm512_castpd_si512(hi);
         __m512i key = _mm512_xor_si512(
             u, _mm512_or_si512(_mm512_srai_epi64(u, 63), sign));
-        badm |= _mm512_cmp_pd_mask(lo, hi, _CMP_NLE_UQ);
+        badm |= _mm512_cmp_pd_mask(lo, hi, _CMP_NLE_UQ) |
+                _mm512_cmp_pd_mask(lo, zero, _CMP_NGE_UQ) |
+                _mm512_cmp_pd_mask(hi, one, _CMP_NLE_UQ);
         _mm512_storeu_si512((void *)(kb + k),
                             _mm512_maskz_compress_epi64(keep, key));
         _mm256_storeu_si256(

@@ -389,6 +389,9 @@ static int pvalues_run(const ah_model *m, const void *x, int f32,
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!out && rows))
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    int st = ah_option_check(AH_OPTION_THREADS, threads, diag);
+    if (st != AH_OK)
+        return st;
     if (cols != m->D)
         return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
                         "input has %zu nodes per row, the model has %zu",

@@ -450,8 +450,51 @@ typedef struct setup_job {
     uint16_t *rank16[2]; /* per thread: the rank of each slot's key       */
     size_t *col_cnt[2], *rank_cnt[2]; /* per thread: cols, T entries  */
     int64_t bad_row[2], bad_col[2]; /* first bad pair of each half    */
-    int bad_nan[2];
 } setup_job;
+
+/* Whether a p-value range is not one: NaN at either end, outside [0, 1],
+ * or p_min > p_max (what the pair kernels flag). */
+static inline int range_bad(double lo, double hi)
+{
+    return !(lo >= 0.0 && lo <= hi && hi <= 1.0);
+}
+
+/* The error for the bad range (lo, hi) of input i, node j. */
+static int range_fail(ah_diag *diag, const char *who, size_t i, size_t j,
+                      double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi))
+        return ah__fail(diag, AH_ERR_VALUE, (int64_t)i, (int64_t)j,
+                        "%s: p-value of input %zu node %zu is NaN", who, i,
+                        j);
+    if (lo > hi)
+        return ah__fail(diag, AH_ERR_VALUE, (int64_t)i, (int64_t)j,
+                        "%s: p_min > p_max at input %zu node %zu (%.17g > "
+                        "%.17g)", who, i, j, lo, hi);
+    return ah__fail(diag, AH_ERR_VALUE, (int64_t)i, (int64_t)j,
+                    "%s: p-value range [%.17g, %.17g] of input %zu node %zu "
+                    "is not in [0, 1]", who, lo, hi, i, j);
+}
+
+int ah_pvalue_ranges_check(const double *p, size_t rows, size_t cols,
+                           ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!p && rows && cols)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "pvalue_ranges_check: NULL argument");
+    for (size_t i = 0; i < rows; i++) {
+        const double *row = p + i * cols * 2;
+        int bad = 0;
+        for (size_t j = 0; j < cols; j++)
+            bad |= range_bad(row[2 * j], row[2 * j + 1]);
+        for (size_t j = 0; bad && j < cols; j++)
+            if (range_bad(row[2 * j], row[2 * j + 1]))
+                return range_fail(diag, "p-value ranges", i, j, row[2 * j],
+                                  row[2 * j + 1]);
+    }
+    return AH_OK;
+}
 
 /* Input i's kept pairs into kb, jb; returns their number.  *bad becomes
  * 1 if one of its ranges is bad. */
@@ -476,11 +519,9 @@ static void setup_thread(void *ctx, int t)
             int bad = 0;
             size_t k = kept_of(pb, i, kb, jb, &bad);
             for (size_t j = 0; bad && j < pb->cols; j++) {
-                double lo = PMIN(pb, i, j), hi = PMAX(pb, i, j);
-                if (isnan(lo) || isnan(hi) || lo > hi) {
+                if (range_bad(PMIN(pb, i, j), PMAX(pb, i, j))) {
                     sj->bad_row[t] = (int64_t)i;
                     sj->bad_col[t] = (int64_t)j;
-                    sj->bad_nan[t] = isnan(lo) || isnan(hi);
                     return;
                 }
             }
@@ -564,13 +605,8 @@ static int problem_check(gs_problem *pb, setup_job *sj, ah_diag *diag)
         int64_t i = sj->bad_row[t], j = sj->bad_col[t];
         if (i < 0)
             continue;
-        if (sj->bad_nan[t])
-            return ah__fail(diag, AH_ERR_VALUE, i, j,
-                            "scan_group: p-value of input %lld node %lld "
-                            "is NaN", (long long)i, (long long)j);
-        return ah__fail(diag, AH_ERR_VALUE, i, j,
-                        "scan_group: p_min > p_max at input %lld node %lld",
-                        (long long)i, (long long)j);
+        return range_fail(diag, "scan_group", (size_t)i, (size_t)j,
+                          PMIN(pb, i, j), PMAX(pb, i, j));
     }
     pb->row_start[0] = 0;
     for (size_t i = 0; i < pb->rows; i++)
@@ -1538,11 +1574,15 @@ static int scan_group(const double *p, size_t rows, size_t cols,
         o->stat != AH_STAT_KS)
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_group: unknown statistic %d", o->stat);
-    if (isnan(o->alpha_max) || o->restarts < 1 || o->max_iter < 1)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1,
-                        "scan_group: bad options (alpha_max %g, restarts %d, "
-                        "max_iter %d)", o->alpha_max, o->restarts,
-                        o->max_iter);
+    st = ah_option_check(AH_OPTION_ALPHA_MAX, o->alpha_max, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_RESTARTS, o->restarts, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_MAX_ITER, o->max_iter, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_THREADS, o->threads, diag);
+    if (st != AH_OK)
+        return st;
     /* A pair is input << cbits | node in 32 bits (gs_problem.full), which
      * also keeps counts exact in a double; the histograms of a half step
      * count up to rows or cols items in an int32_t. */

@@ -15,7 +15,8 @@
  *
  * Passes, O(n) in all: (1) copy the values in (0, alpha_max] to a buffer as
  * integer keys (branch-free: the test is a coin flip on clean inputs),
- * spotting NaN and values <= 0 on the side; (2) count the keys by their
+ * spotting NaN, values <= 0 and values above 1 on the side (the public
+ * call refuses p-values outside [0, 1] without a pass of its own); (2) count the keys by their
  * high bits, about one per bucket over the two octaves below alpha_max,
  * where clean inputs have their best threshold and bj and ks scores are
  * flat, and 16 buckets per octave below (the bucket indices come from a
@@ -345,13 +346,39 @@ static void add_bucket(run_t *runs, int *nruns, uint64_t k0, uint64_t k1,
     (*nruns)++;
 }
 
-/* Index of the first NaN in p[0..n), or n. */
-static size_t first_nan(const double *p, size_t n)
+/* Index of the first NaN in p[0..n) or, with unit, of the first value
+ * that is NaN or outside [0, 1]; n when there is none. */
+static size_t first_bad(const double *p, size_t n, int unit)
 {
     size_t i = 0;
-    while (i < n && !isnan(p[i]))
-        i++;
+    if (unit)
+        while (i < n && p[i] >= 0.0 && p[i] <= 1.0)
+            i++;
+    else
+        while (i < n && !isnan(p[i]))
+            i++;
     return i;
+}
+
+/* The error for p[i], which first_bad found. */
+static int bad_fail(ah_diag *diag, const double *p, size_t i)
+{
+    if (isnan(p[i]))
+        return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
+                        "scan_individual: p-value of node %zu is NaN", i);
+    return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
+                    "scan_individual: p-value of node %zu is %.17g, not in "
+                    "[0, 1]", i, p[i]);
+}
+
+/* The arguments every individual scan checks before reading a p-value. */
+static int scan_options_check(const char *who, int stat, double alpha_max,
+                              ah_diag *diag)
+{
+    if (stat != AH_STAT_BJ && stat != AH_STAT_HC && stat != AH_STAT_KS)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "%s: unknown statistic %d", who, stat);
+    return ah_option_check(AH_OPTION_ALPHA_MAX, alpha_max, diag);
 }
 
 /* Bounds on F inside one block of nb top buckets, from those at its grid
@@ -620,9 +647,12 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
     return nruns;
 }
 
-int ah_scan_individual(const double *pmax, size_t n, int stat,
-                       double alpha_max, ah_scan_result *res, size_t *nodes,
-                       ah_diag *diag)
+/* The scan; with unit, a p-value outside [0, 1] fails as NaN does, found
+ * from the flags of the pass that copies the keys (no pass of its own
+ * unless a flag is up: an input with a value <= 0 or above 1). */
+static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
+                    ah_scan_result *res, size_t *nodes, ah_diag *diag,
+                    int unit)
 {
     uint64_t stack_keys[KEYS_STACK], *keys = stack_keys;
     size_t cap = KEYS_STACK, m = 0, L = 0, i = 0, bytes;
@@ -630,7 +660,7 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
     uint64_t ka, neg = 0;
     best_t best = {stat, 0.0, 0.0, 0.0, 0};
     run_t runs[MAX_RUNS];
-    int nruns, st = AH_OK;
+    int nruns, st = AH_OK, above = 0;
 
     ah__diag_clear(diag);
     if (!res || (!pmax && n > 0))
@@ -650,11 +680,8 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
     amax = alpha_max < ONE_BELOW ? alpha_max : ONE_BELOW;
     ka = bits_of(amax);
     if (!(amax > 0.0)) {
-        i = first_nan(pmax, n);
-        if (i < n)
-            return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
-                            "scan_individual: p-value of node %zu is NaN", i);
-        return AH_OK;
+        i = first_bad(pmax, n, unit);
+        return i < n ? bad_fail(diag, pmax, i) : AH_OK;
     }
     /* Keys go to the stack buffer while it has room; should it fill up,
      * the rest are counted (the NaN check coming first, as before) and the
@@ -662,20 +689,21 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
      * NaN poisons the sums, and no key is written past the room. */
     while (i < n) {
         size_t room = cap - m, end = n - i < room ? n : i + room;
-        ah__keys_copy(pmax, i, end, ka, keys, &m, sum, &neg, ah__isa_best());
+        ah__keys_copy(pmax, i, end, ka, keys, &m, sum, &neg, &above,
+                      ah__isa_best());
         i = end;
         if (i < n && cap - m < KEYS_STACK / 16 && keys == stack_keys) {
             size_t more = 0, nan = 0, j;
             for (j = i; j < n; j++) {
                 more += bits_of(pmax[j]) - 1 < ka;
-                nan += isnan(pmax[j]) != 0;
+                nan += unit ? !(pmax[j] >= 0.0 && pmax[j] <= 1.0)
+                            : isnan(pmax[j]) != 0;
             }
-            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3])) {
-                j = first_nan(pmax, n);
+            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
+                (unit && (above || neg >> 63))) {
+                j = first_bad(pmax, n, unit);
                 if (j < n)
-                    return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)j,
-                                    "scan_individual: p-value of node %zu "
-                                    "is NaN", j);
+                    return bad_fail(diag, pmax, j);
             }
             if (!ah__mul_ok(3 * (m + more) + 2, sizeof *keys, &bytes) ||
                 !(keys = malloc(bytes)))
@@ -686,14 +714,15 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
             cap = 3 * (m + more) + 2;
         }
     }
-    if (isnan(sum[0] + sum[1] + sum[2] + sum[3])) {
-        /* a NaN, or infinities of both signs */
-        i = first_nan(pmax, n);
+    /* a NaN (or infinities of both signs); with unit, also a value <= 0
+     * (zeros are in, negative values not) or above 1 */
+    if (isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
+        (unit && (above || neg >> 63))) {
+        i = first_bad(pmax, n, unit);
         if (i < n) {
             if (keys != stack_keys)
                 free(keys);
-            return ah__fail(diag, AH_ERR_VALUE, -1, (int64_t)i,
-                            "scan_individual: p-value of node %zu is NaN", i);
+            return bad_fail(diag, pmax, i);
         }
     }
     if (neg >> 63)
@@ -749,6 +778,28 @@ int ah_scan_individual(const double *pmax, size_t n, int stat,
         }
     }
     return AH_OK;
+}
+
+int ah__scan_individual(const double *pmax, size_t n, int stat,
+                        double alpha_max, ah_scan_result *res, size_t *nodes,
+                        ah_diag *diag)
+{
+    return scan_one(pmax, n, stat, alpha_max, res, nodes, diag, 0);
+}
+
+int ah_scan_individual(const double *pmax, size_t n, int stat,
+                       double alpha_max, ah_scan_result *res, size_t *nodes,
+                       ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!res || (!pmax && n > 0))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "scan_individual: NULL argument");
+    memset(res, 0, sizeof *res);
+    int st = scan_options_check("scan_individual", stat, alpha_max, diag);
+    if (st != AH_OK)
+        return st;
+    return scan_one(pmax, n, stat, alpha_max, res, nodes, diag, 1);
 }
 
 /* ---- many rows: ah_scan_individual_rows ---- */
@@ -809,6 +860,12 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_individual_rows: step %zu and row stride %zu "
                         "do not fit rows of %zu values", step, ld, cols);
+    int st = scan_options_check("scan_individual_rows", stat, alpha_max,
+                                diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_THREADS, threads, diag);
+    if (st != AH_OK)
+        return st;
     rows_job *jb = calloc(1, sizeof *jb);
     if (!jb)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
@@ -823,7 +880,7 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
     jb->nthreads = ah__thread_count(threads, rows);
     ah__parallel(jb->nthreads, rows_thread, jb);
     /* the first failing row, whatever thread met it */
-    int st = AH_OK, at = -1;
+    int at = -1;
     for (int t = 0; t < jb->nthreads; t++)
         if (jb->status[t] != AH_OK &&
             (at < 0 || (jb->bad_row[t] >= 0 &&
@@ -833,11 +890,18 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
     if (at >= 0) {
         const ah_diag *d = &jb->diag[at];
         st = jb->status[at];
-        if (jb->bad_row[at] >= 0 && st == AH_ERR_VALUE)
-            ah__fail(diag, st, jb->bad_row[at], d->col,
-                     "scan_individual_rows: row %lld, column %lld: NaN",
-                     (long long)jb->bad_row[at], (long long)d->col);
-        else if (diag)
+        if (jb->bad_row[at] >= 0 && st == AH_ERR_VALUE) {
+            double v = p[(size_t)jb->bad_row[at] * ld + (size_t)d->col * step];
+            if (isnan(v))
+                ah__fail(diag, st, jb->bad_row[at], d->col,
+                         "scan_individual_rows: row %lld, column %lld: NaN",
+                         (long long)jb->bad_row[at], (long long)d->col);
+            else
+                ah__fail(diag, st, jb->bad_row[at], d->col,
+                         "scan_individual_rows: row %lld, column %lld: "
+                         "p-value %.17g is not in [0, 1]",
+                         (long long)jb->bad_row[at], (long long)d->col, v);
+        } else if (diag)
             *diag = *d;
     }
     free(jb);

@@ -12,7 +12,8 @@
  * vector at keys[m] (the slots past the kept keys are overwritten later),
  * which stays inside the room the caller leaves: m grows no faster than i.
  * NaN is spotted with an unordered compare instead of the sums; the keys,
- * their order and the flags are those of the scalar kernel.  Passes 2 and
+ * their order and the flags are those of the scalar kernel.  A value above
+ * 1 is one whose bits, as a signed integer, exceed those of 1.0.  Passes 2 and
  * 4 have AVX2 kernels too (AVX2 has no unsigned 64-bit compare nor
  * minimum: the values compared fit in 63 bits, or get their sign flipped);
  * pass 3 has only the AVX-512 one.
@@ -36,6 +37,14 @@ static inline uint64_t bits_of(double v)
     return u;
 }
 
+#define ONE_BITS 0x3ff0000000000000ull /* bits of 1.0 */
+/* The bits of a value above 1 with its sign clear, +inf and NaN included:
+ * ONE_BITS < u < 2^63, as one unsigned compare. */
+static inline int above_one(uint64_t u)
+{
+    return u - (ONE_BITS + 1) < (1ull << 63) - (ONE_BITS + 1);
+}
+
 /*
  * The scalar kernel.  Branch-free (the test is a coin flip on clean
  * inputs): the write at keys[*m] never passes the number of values seen.
@@ -43,10 +52,12 @@ static inline uint64_t bits_of(double v)
  * bit 63 of a value's bits or of its key marks a value <= 0.
  */
 static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
-                      uint64_t *keys, size_t *mp, double *sum, uint64_t *neg)
+                      uint64_t *keys, size_t *mp, double *sum, uint64_t *neg,
+                      int *above)
 {
     size_t m = *mp;
     uint64_t ng = 0;
+    int ab = 0;
     for (; i + 4 <= end; i += 4) {
         double x0 = pmax[i], x1 = pmax[i + 1], x2 = pmax[i + 2],
                x3 = pmax[i + 3];
@@ -65,6 +76,7 @@ static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
         sum[2] += x2;
         sum[3] += x3;
         ng |= u0 | (u0 - 1) | u1 | (u1 - 1) | u2 | (u2 - 1) | u3 | (u3 - 1);
+        ab |= above_one(u0) | above_one(u1) | above_one(u2) | above_one(u3);
     }
     for (; i < end; i++) {
         uint64_t u = bits_of(pmax[i]);
@@ -72,9 +84,11 @@ static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
         m += u - 1 < ka;
         sum[0] += pmax[i];
         ng |= u | (u - 1);
+        ab |= above_one(u);
     }
     *mp = m;
     *neg |= ng;
+    *above |= ab;
 }
 
 #ifdef AH__HAVE_X86_KERNELS
@@ -94,12 +108,13 @@ static inline void prefetch_ahead(const double *at)
 
 __attribute__((target("avx2,avx512f"))) static size_t
 keys_avx512(const double *p, size_t i, size_t end, uint64_t ka,
-            uint64_t *keys, size_t *mp, uint64_t *neg, int *nan)
+            uint64_t *keys, size_t *mp, uint64_t *neg, int *nan, int *above)
 {
     const __m512i vka = _mm512_set1_epi64((long long)ka),
-                  one = _mm512_set1_epi64(1);
+                  one = _mm512_set1_epi64(1),
+                  vone = _mm512_set1_epi64((long long)ONE_BITS);
     __m512i ng = _mm512_setzero_si512();
-    __mmask8 bad = 0;
+    __mmask8 bad = 0, ab = 0;
     size_t m = *mp;
     for (; i + 8 <= end; i += 8) {
         __m512i u = _mm512_loadu_si512((const void *)(p + i));
@@ -110,6 +125,7 @@ keys_avx512(const double *p, size_t i, size_t end, uint64_t ka,
                             _mm512_maskz_compress_epi64(keep, k));
         m += (size_t)__builtin_popcount(keep);
         ng = _mm512_or_si512(ng, _mm512_or_si512(u, k));
+        ab |= _mm512_cmpgt_epi64_mask(u, vone);
         __m512d v = _mm512_castsi512_pd(u);
         bad |= _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
     }
@@ -118,6 +134,7 @@ keys_avx512(const double *p, size_t i, size_t end, uint64_t ka,
     for (int q = 0; q < 8; q++)
         *neg |= lanes[q];
     *nan |= bad != 0;
+    *above |= ab != 0;
     *mp = m;
     _mm256_zeroupper(); /* see grid_count.c */
     return i;
@@ -137,13 +154,14 @@ static const int compress4[16][8] = {
 
 __attribute__((target("avx2"))) static size_t
 keys_avx2(const double *p, size_t i, size_t end, uint64_t ka, uint64_t *keys,
-          size_t *mp, uint64_t *neg, int *nan)
+          size_t *mp, uint64_t *neg, int *nan, int *above)
 {
     /* unsigned k < ka as a signed compare of both with the sign flipped */
     const __m256i sign = _mm256_set1_epi64x(INT64_MIN),
                   vka = _mm256_set1_epi64x((long long)(ka ^ (1ull << 63))),
-                  one = _mm256_set1_epi64x(1);
-    __m256i ng = _mm256_setzero_si256();
+                  one = _mm256_set1_epi64x(1),
+                  vone = _mm256_set1_epi64x((long long)ONE_BITS);
+    __m256i ng = _mm256_setzero_si256(), ab = _mm256_setzero_si256();
     __m256d bad = _mm256_setzero_pd();
     size_t m = *mp;
     for (; i + 4 <= end; i += 4) {
@@ -158,6 +176,7 @@ keys_avx2(const double *p, size_t i, size_t end, uint64_t ka, uint64_t *keys,
                             _mm256_permutevar8x32_epi32(k, perm));
         m += (size_t)__builtin_popcount((unsigned)mask);
         ng = _mm256_or_si256(ng, _mm256_or_si256(u, k));
+        ab = _mm256_or_si256(ab, _mm256_cmpgt_epi64(u, vone));
         __m256d v = _mm256_castsi256_pd(u);
         bad = _mm256_or_pd(bad, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
     }
@@ -166,6 +185,7 @@ keys_avx2(const double *p, size_t i, size_t end, uint64_t ka, uint64_t *keys,
     for (int q = 0; q < 4; q++)
         *neg |= lanes[q];
     *nan |= _mm256_movemask_pd(bad) != 0;
+    *above |= !_mm256_testz_si256(ab, ab);
     *mp = m;
     _mm256_zeroupper(); /* see grid_count.c */
     return i;
@@ -174,20 +194,20 @@ keys_avx2(const double *p, size_t i, size_t end, uint64_t ka, uint64_t *keys,
 
 void ah__keys_copy(const double *p, size_t i, size_t end, uint64_t ka,
                    uint64_t *keys, size_t *m, double *sum, uint64_t *neg,
-                   int isa)
+                   int *above, int isa)
 {
     int best = ah__isa_best(), nan = 0;
     if (isa > best)
         isa = best;
 #ifdef AH__HAVE_X86_KERNELS
     if (isa == AH__ISA_AVX512)
-        i = keys_avx512(p, i, end, ka, keys, m, neg, &nan);
+        i = keys_avx512(p, i, end, ka, keys, m, neg, &nan, above);
     else if (isa == AH__ISA_AVX2)
-        i = keys_avx2(p, i, end, ka, keys, m, neg, &nan);
+        i = keys_avx2(p, i, end, ka, keys, m, neg, &nan, above);
 #endif
     if (nan)
         sum[0] = NAN;
-    keys_scalar(p, i, end, ka, keys, m, sum, neg);
+    keys_scalar(p, i, end, ka, keys, m, sum, neg, above);
 }
 
 static inline uint16_t bucket_of(uint64_t key, uint64_t f0, int sf, int sd,

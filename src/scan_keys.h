@@ -20,11 +20,14 @@
  * *m + (end - i) may be written, so the caller leaves that much room.
  * sum[0..3] become NaN if a value is NaN (or +inf and -inf both occur: the
  * caller then looks for the NaN itself); bit 63 of *neg is set if a value
- * is <= 0.  isa above what the CPU runs is lowered.
+ * is <= 0; *above becomes 1 if a value has its sign bit clear and is above
+ * 1 (+inf and NaN of that sign included), else is left alone: with *neg,
+ * what the public scan needs to know that every value is in [0, 1] without
+ * a pass of its own.  isa above what the CPU runs is lowered.
  */
 void ah__keys_copy(const double *p, size_t i, size_t end, uint64_t ka,
                    uint64_t *keys, size_t *m, double *sum, uint64_t *neg,
-                   int isa);
+                   int *above, int isa);
 
 /*
  * Bucket of each of keys[0..k) for the individual scan's count: with d =

@@ -53,9 +53,10 @@ static void scan_thread(void *ctx, int t)
     score_job *jb = ctx;
     jb->status[t] = AH_OK;
     for (size_t i = (size_t)t; i < jb->rows; i += (size_t)jb->nthreads) {
-        int st = ah_scan_individual(jb->pmax + i * jb->width, jb->width,
-                                    jb->stat, jb->alpha_max, &jb->res[i],
-                                    NULL, &jb->diag[t]);
+        /* p-values made here are in [0, 1]: no need to check them */
+        int st = ah__scan_individual(jb->pmax + i * jb->width, jb->width,
+                                     jb->stat, jb->alpha_max, &jb->res[i],
+                                     NULL, &jb->diag[t]);
         if (st != AH_OK) {
             jb->status[t] = st;
             return;
@@ -72,6 +73,14 @@ static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!res && rows))
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    if (stat != AH_STAT_BJ && stat != AH_STAT_HC && stat != AH_STAT_KS)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "score: unknown statistic %d", stat);
+    int st = ah_option_check(AH_OPTION_ALPHA_MAX, alpha_max, diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_THREADS, threads, diag);
+    if (st != AH_OK)
+        return st;
     if (cols != ah_model_nodes(m))
         return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
                         "input has %zu nodes per row, the model has %zu",
@@ -94,7 +103,6 @@ static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
     jb->width = width;
     jb->stat = stat;
     jb->alpha_max = alpha_max;
-    int st = AH_OK;
     size_t miss = 0;
     for (size_t r0 = 0; r0 < rows && st == AH_OK; r0 += block) {
         size_t k = rows - r0 < block ? rows - r0 : block, u = 0;
@@ -116,7 +124,7 @@ static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
         jb->res = res + r0;
         jb->nthreads = ah__thread_count(threads, k);
         ah__parallel(jb->nthreads, scan_thread, jb);
-        /* the scan fails only on arguments, the same for every row */
+        /* the scan fails only on memory, its arguments checked above */
         for (int t = 0; t < jb->nthreads && st == AH_OK; t++)
             if (jb->status[t] != AH_OK) {
                 st = jb->status[t];

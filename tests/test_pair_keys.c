@@ -6,8 +6,9 @@
  * alpha_max, zeros of either sign, negative values, infinities, NaN in
  * either end and p_min > p_max; every length from 0 to 70 and long rows.
  * Every kernel this CPU runs must keep the same keys and nodes in the same
- * order, return the same count and give the same verdict on bad ranges;
- * the scalar kernel's keys are checked against ah__key_of itself.
+ * order, return the same count and give the same verdict on bad ranges
+ * (NaN, a value outside [0, 1], p_min > p_max); the scalar kernel's keys
+ * and verdict are checked against ah__key_of and the definition.
  */
 #include "bytes.h"
 #include "check.h"
@@ -62,7 +63,7 @@ int main(void)
                 if (odd && check_rand_u64(&rng) % 60 == 0)
                     hi = NAN;
                 if (!(lo <= hi) && !isnan(lo) && !isnan(hi) && hi <= 0)
-                    lo = hi; /* negative hi: keep most such ranges good */
+                    lo = hi; /* negative hi: bad for its sign alone */
                 row[2 * j] = lo;
                 row[2 * j + 1] = hi;
             }
@@ -71,7 +72,8 @@ int main(void)
                                        AH__ISA_SCALAR), want = 0;
             for (size_t j = 0; j < cols; j++) {
                 double lo = row[2 * j], hi = row[2 * j + 1];
-                want_bad |= isnan(lo) || isnan(hi) || lo > hi;
+                want_bad |= isnan(lo) || isnan(hi) || lo > hi || lo < 0 ||
+                            hi > 1;
                 if (hi <= amax) {
                     if ((want >= m0 || k0[want] != ah__key_of(hi) ||
                          j0[want] != j) && bad++ < 5)

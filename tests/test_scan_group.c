@@ -266,9 +266,11 @@ static void test_fixed_point(int fractional)
     int bad = 0, badc = 0, badt = 0, cases = 0;
     for (int rep = 0; rep < 11; rep++) {
         /* The last batches have more than MAX_THRESHOLDS distinct values:
-         * rep 9 spread over many decades (with zeros, -0.0 and negative
-         * values), rep 10 crowded into a few ulps-wide cluster beside tiny
-         * outliers, so the setup's rank table has crowded buckets. */
+         * rep 9 spread over many decades (with zeros, -0.0 and, at the
+         * lowest ranks where negative values were before they were
+         * refused, values near 1e-300), rep 10 crowded into a few
+         * ulps-wide cluster beside tiny outliers, so the setup's rank
+         * table has crowded buckets. */
         int big = rep >= 8;
         size_t rows = big ? 40 : 5 + check_rand_u64(&rng) % 30;
         size_t cols = big ? 110 : 5 + check_rand_u64(&rng) % 60;
@@ -294,7 +296,7 @@ static void test_fixed_point(int fractional)
                 if (rep == 9)
                     v = pick == 0   ? 0.0
                         : pick == 1 ? -0.0
-                        : pick == 2 ? -u
+                        : pick == 2 ? 1e-300 * (1.0 + u)
                                     : pow(10.0, -decades * u);
                 else
                     v = pick < 3 ? 1e-200 * (1.0 + u)
@@ -470,7 +472,84 @@ static void test_errors(void)
               "%d threads: the NaN at row 7 node 2, got %lld %lld", th,
               (long long)d.row, (long long)d.col);
     }
+    /* p-values outside [0, 1], in either half and at either end, with
+     * the same error as ah_pvalue_ranges_check gives */
+    static const struct {
+        size_t at;
+        double v;
+        int64_t row, col;
+    } out[] = {
+        {2 * (2 * C + 9) + 1, 1.5, 2, 9},      /* p_max above 1       */
+        {2 * (5 * C + 4), -0.25, 5, 4},        /* p_min below 0       */
+        {2 * (6 * C + 6500) + 1, INFINITY, 6, 6500},
+        {2 * (0 * C + 0), -INFINITY, 0, 0},
+        {2 * (9 * C + 3) + 1, 1.0000000000000002, 9, 3},
+    };
+    q[2 * (7 * C + 2) + 1] = 0.3;
+    q[2 * (8 * C + 0)] = 0.1;
+    for (size_t k = 0; k < sizeof out / sizeof *out; k++) {
+        double keep = q[out[k].at];
+        q[out[k].at] = out[k].v;
+        ah_diag d2;
+        CHECK(ah_pvalue_ranges_check(q, R, C, &d2) == AH_ERR_VALUE &&
+                  d2.row == out[k].row && d2.col == out[k].col &&
+                  strstr(d2.message, "is not in [0, 1]"),
+              "ranges check: %g at row %lld node %lld: %s", out[k].v,
+              (long long)out[k].row, (long long)out[k].col, d2.message);
+        for (int th = 1; th <= 2; th++) {
+            o.threads = th;
+            CHECK(ah_scan_group(q, R, C, &o, &r, NULL, NULL, &d) ==
+                          AH_ERR_VALUE &&
+                      d.row == out[k].row && d.col == out[k].col &&
+                      strcmp(strchr(d.message, ':'),
+                             strchr(d2.message, ':')) == 0,
+                  "%d threads: %g at row %lld node %lld: %s", th, out[k].v,
+                  (long long)out[k].row, (long long)out[k].col, d.message);
+        }
+        q[out[k].at] = keep;
+    }
+    CHECK(ah_pvalue_ranges_check(q, R, C, &d) == AH_OK &&
+              ah_pvalue_ranges_check(NULL, 0, 5, &d) == AH_OK &&
+              ah_pvalue_ranges_check(NULL, 2, 5, &d) == AH_ERR_ARG,
+          "good ranges pass the check");
+    q[1] = 0.0; /* [0.1, 0]: p_min > p_max, though both are in [0, 1] */
+    CHECK(ah_pvalue_ranges_check(q, R, C, &d) == AH_ERR_VALUE && d.row == 0 &&
+              d.col == 0 && strstr(d.message, "p_min > p_max"),
+          "ranges check: p_min > p_max: %s", d.message);
     free(q);
+
+    /* every option's range, with the message naming it; the ends taken */
+    static const struct {
+        double alpha_max;
+        int restarts, max_iter, threads;
+        const char *want;
+    } opt[] = {
+        {0.0, 10, 50, 0, "alpha_max must be in [1e-12, 1], not 0"},
+        {2.0, 10, 50, 0, "alpha_max must be in [1e-12, 1], not 2"},
+        {-1.0, 10, 50, 0, "alpha_max must be in [1e-12, 1], not -1"},
+        {NAN, 10, 50, 0, "alpha_max must be in [1e-12, 1], not nan"},
+        {0.5, 0, 50, 0, "restarts must be in 1..1000000, not 0"},
+        {0.5, 1000001, 50, 0, "restarts must be in 1..1000000, not 1000001"},
+        {0.5, 10, 0, 0, "max_iter must be in 1..1000000, not 0"},
+        {0.5, 10, 1000001, 0, "max_iter must be in 1..1000000, not 1000001"},
+        {0.5, 10, 50, -1, "threads must be in 0..256 (0: all cores), not -1"},
+        {0.5, 10, 50, 257, "threads must be in 0..256 (0: all cores), not 257"},
+        {1e-12, 1000000, 1000000, 256, NULL},
+        {1.0, 1, 1, 0, NULL},
+    };
+    p[6] = 0.7;
+    for (size_t k = 0; k < sizeof opt / sizeof *opt; k++) {
+        ah_group_options_default(&o);
+        o.alpha_max = opt[k].alpha_max;
+        o.restarts = opt[k].restarts;
+        o.max_iter = opt[k].max_iter;
+        o.threads = opt[k].threads;
+        int st = ah_scan_group(p, 2, 2, &o, &r, NULL, NULL, &d);
+        CHECK(opt[k].want ? st == AH_ERR_ARG &&
+                                strcmp(d.message, opt[k].want) == 0
+                          : st == AH_OK,
+              "options %zu: status %d: %s", k, st, d.message);
+    }
 }
 
 /* A batch large enough for the setup's two-thread sort (over 65,536 pairs
@@ -691,13 +770,13 @@ static void test_shortcuts_exact(void)
                 p[2 * k] = hi - 0.9 / 400.0;
                 p[2 * k + 1] = hi;
             }
-        if (trial % 6 == 4) /* 0, -0.0, negative values, 300 decades */
+        if (trial % 6 == 4) /* 0, -0.0, near 1e-300, 300 decades */
             for (size_t k = 0; k < rows * cols; k++) {
                 double u = check_rand_unit(&rng), v;
                 uint64_t pick = check_rand_u64(&rng) % 50;
                 v = pick == 0   ? 0.0
                     : pick == 1 ? -0.0
-                    : pick == 2 ? -u
+                    : pick == 2 ? 1e-300 * (1.0 + u)
                                 : pow(10.0, -300.0 * u * u * u);
                 p[2 * k + 1] = v;
                 p[2 * k] = v > 0.0 ? v * 0.9 : v;

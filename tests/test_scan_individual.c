@@ -9,7 +9,10 @@
  * ties, values on bucket boundaries, 0, -0.0, subnormals, negative values,
  * infinities, 1.0 and above, for every statistic, alpha_max from -1 to
  * infinity (0, 5e-324, 1e-300, 0.05, 0.5, 1, 2 among others) and n from 0
- * to over 10,000.  Seeds come from AH_TEST_SEED (check.h).
+ * to over 10,000.  Those odd values go to the scan itself
+ * (ah__scan_individual); the public call refuses them (alpha_max outside
+ * [1e-12, 1], p-values outside [0, 1]) and is otherwise the same scan,
+ * which test_public checks.  Seeds come from AH_TEST_SEED (check.h).
  */
 #include "acthist.h"
 #include "bytes.h"
@@ -349,7 +352,7 @@ static int agree(const double *p, size_t n, int stat, double amax,
 {
     ah_scan_result r, e;
     ah_diag d, de;
-    int st = ah_scan_individual(p, n, stat, amax, &r, got, &d);
+    int st = ah__scan_individual(p, n, stat, amax, &r, got, &d);
     int se = old_scan(p, n, stat, amax, &e, want, &de);
     int ok = st == se && memcmp(&r.score, &e.score, sizeof r.score) == 0 &&
              memcmp(&r.alpha, &e.alpha, sizeof r.alpha) == 0 &&
@@ -358,7 +361,7 @@ static int agree(const double *p, size_t n, int stat, double amax,
              (st != AH_OK || memcmp(got, want, e.size * sizeof *got) == 0);
     if (ok && st == AH_OK) { /* and without a node buffer or diag */
         ah_scan_result r2;
-        ok = ah_scan_individual(p, n, stat, amax, &r2, NULL, NULL) == AH_OK &&
+        ok = ah__scan_individual(p, n, stat, amax, &r2, NULL, NULL) == AH_OK &&
              memcmp(&r2, &r, sizeof r) == 0;
     }
     if (!ok && (*reported)++ < 5)
@@ -393,7 +396,7 @@ static void test_small(void)
                 mismatches++;
                 continue;
             }
-            ah_scan_individual(p, n, stat, amax, &r, got, NULL);
+            ah__scan_individual(p, n, stat, amax, &r, got, NULL);
             reference(p, n, stat, amax, &e, want);
             if (r.score != e.score || r.alpha != e.alpha || r.size != e.size ||
                 memcmp(got, want, e.size * sizeof *got) != 0) {
@@ -481,7 +484,7 @@ static void test_ties(void)
         cases++;
         mismatches += !agree(p, n, AH_STAT_BJ, hi, got, want, "bj tie",
                              &reported);
-        ah_scan_individual(p, n, AH_STAT_BJ, hi, &res, NULL, NULL);
+        ah__scan_individual(p, n, AH_STAT_BJ, hi, &res, NULL, NULL);
         if ((res.alpha != lo || res.size != A) && reported++ < 5)
             CHECK(0, "bj tie kept alpha %g size %zu", res.alpha, res.size);
         for (i = 0; i < n; i++)
@@ -489,7 +492,7 @@ static void test_ties(void)
         cases++;
         mismatches += !agree(p, n, AH_STAT_KS, 0.8, got, want, "ks tie",
                              &reported);
-        ah_scan_individual(p, n, AH_STAT_KS, 0.8, &res, NULL, NULL);
+        ah__scan_individual(p, n, AH_STAT_KS, 0.8, &res, NULL, NULL);
         if (n >= 4 * c && (res.alpha != 0.5 || res.size != c) &&
             reported++ < 5)
             CHECK(0, "ks tie kept alpha %g size %zu", res.alpha, res.size);
@@ -534,7 +537,7 @@ static void test_many_ranges(void)
     }
     for (int stat = 0; stat < 3; stat++)
         ok &= agree(p, n, stat, 0.97, got, want, "ranges", &reported);
-    ah_scan_individual(p, n, AH_STAT_KS, 0.97, &res, NULL, NULL);
+    ah__scan_individual(p, n, AH_STAT_KS, 0.97, &res, NULL, NULL);
     CHECK(ok && res.score == 4.0 && res.alpha == 0.5 && res.size == 4 * c,
           "many ranges: score %.17g alpha %g size %zu", res.score, res.alpha,
           res.size);
@@ -609,7 +612,7 @@ static void test_errors(void)
     ah_diag d;
     CHECK(ah_scan_individual(p, 5, AH_STAT_BJ, 0.5, &r, NULL, &d) ==
                   AH_ERR_VALUE && d.col == 2, "NaN p-value names node 2");
-    CHECK(ah_scan_individual(p, 5, AH_STAT_BJ, 0.0, &r, NULL, &d) ==
+    CHECK(ah__scan_individual(p, 5, AH_STAT_BJ, 0.0, &r, NULL, &d) ==
                   AH_ERR_VALUE && d.col == 2, "NaN found with alpha_max 0");
     p[2] = 0.4;
     CHECK(ah_scan_individual(p, 5, 3, 0.5, &r, NULL, &d) == AH_ERR_ARG,
@@ -626,6 +629,113 @@ static void test_errors(void)
               AH_ERR_ARG, "NULL result");
 }
 
+/* alpha_max values the public calls take ([1e-12, 1]). */
+static const double valid_amaxes[] = {0.5, 0.05, 1.0, 0.25, 0.1, 0.999, 0.3,
+                                      1e-12};
+
+/* fill's values moved into [0, 1], as the public calls take them: below 0
+ * (and NaN) to 0, above 1 to 1. */
+static void fill_valid(double *p, size_t n, int kind, double s, uint64_t *rng)
+{
+    fill(p, n, kind, s, rng);
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] >= 0.0 && p[i] <= 1.0))
+            p[i] = p[i] > 1.0 ? 1.0 : 0.0;
+}
+
+/* The public call: the scan itself on p-values in [0, 1] and alpha_max in
+ * [1e-12, 1], bit for bit; anything else refused, naming the option and
+ * its range or the first bad node. */
+static void test_public(void)
+{
+    uint64_t rng = check_seed ^ 0x9b1cULL;
+    int mismatches = 0;
+    for (int rep = 0; rep < 400; rep++) {
+        size_t n = irand(&rng, rep < 300 ? 200 : 9000);
+        double amax = valid_amaxes[irand(&rng, sizeof valid_amaxes /
+                                                   sizeof *valid_amaxes)];
+        int stat = (int)irand(&rng, 3);
+        double *p = malloc((n + 1) * sizeof *p);
+        size_t *got = malloc((n + 1) * sizeof *got),
+               *want = malloc((n + 1) * sizeof *want);
+        ah_scan_result r, e;
+        fill_valid(p, n, (int)irand(&rng, KINDS), amax < 1 ? amax : 0.5, &rng);
+        int st = ah_scan_individual(p, n, stat, amax, &r, got, NULL);
+        int se = ah__scan_individual(p, n, stat, amax, &e, want, NULL);
+        mismatches += st != AH_OK || se != AH_OK ||
+                      memcmp(&r, &e, sizeof r) != 0 ||
+                      memcmp(got, want, e.size * sizeof *got) != 0;
+        if (n > 0) { /* one value out of [0, 1]: refused, naming it */
+            static const double bad[] = {-0.25, 1.0000000000000002, 2.0,
+                                         INFINITY, -INFINITY, -5e-324};
+            size_t at = irand(&rng, n);
+            double v = bad[irand(&rng, sizeof bad / sizeof *bad)];
+            ah_diag d;
+            p[at] = v;
+            st = ah_scan_individual(p, n, stat, amax, &r, NULL, &d);
+            mismatches += st != AH_ERR_VALUE || d.col != (int64_t)at ||
+                          !strstr(d.message, "not in [0, 1]") ||
+                          r.score != 0 || r.size != 0;
+        }
+        free(p);
+        free(got);
+        free(want);
+    }
+    CHECK(mismatches == 0, "%d public scans differ from the scan or take "
+          "p-values outside [0, 1]", mismatches);
+
+    /* alpha_max out of [1e-12, 1], even with nothing to scan */
+    static const double bad_amax[] = {0.0, -0.0, -1.0, 2.0, 1e-13,
+                                      1.0000000000000002, INFINITY,
+                                      -INFINITY, NAN, 5e-324};
+    const double p[3] = {0.1, 0.5, 1.0};
+    for (size_t k = 0; k < sizeof bad_amax / sizeof *bad_amax; k++) {
+        ah_scan_result r = {1, 1, 1};
+        ah_diag d;
+        for (size_t n = 0; n <= 3; n += 3) {
+            CHECK(ah_scan_individual(p, n, AH_STAT_BJ, bad_amax[k], &r, NULL,
+                                     &d) == AH_ERR_ARG &&
+                      strstr(d.message,
+                             "alpha_max must be in [1e-12, 1], not") &&
+                      r.score == 0 && r.size == 0,
+                  "alpha_max %g, %zu p-values: %s", bad_amax[k], n, d.message);
+            ah_scan_result rr[2];
+            CHECK(ah_scan_individual_rows(p, n ? 1 : 0, 3, 3, 1, AH_STAT_BJ,
+                                          bad_amax[k], rr, 1, &d) ==
+                          AH_ERR_ARG &&
+                      strstr(d.message, "alpha_max must be in [1e-12, 1]"),
+                  "rows: alpha_max %g: %s", bad_amax[k], d.message);
+        }
+    }
+    ah_scan_result r;
+    ah_diag d;
+    CHECK(ah_scan_individual(p, 3, AH_STAT_BJ, 1e-12, &r, NULL, &d) == AH_OK &&
+              ah_scan_individual(p, 3, AH_STAT_BJ, 1.0, &r, NULL, &d) == AH_OK,
+          "the ends of alpha_max's range");
+    /* the first bad value is reported: NaN as NaN, others with the value */
+    const double q[5] = {0.1, 1.5, NAN, -1.0, 0.2};
+    CHECK(ah_scan_individual(q, 5, AH_STAT_HC, 0.5, &r, NULL, &d) ==
+                  AH_ERR_VALUE && d.col == 1 &&
+              strcmp(d.message, "scan_individual: p-value of node 1 is 1.5, "
+                                "not in [0, 1]") == 0,
+          "p-value 1.5: %s", d.message);
+    CHECK(ah_scan_individual(q + 2, 3, AH_STAT_HC, 0.5, &r, NULL, &d) ==
+                  AH_ERR_VALUE && d.col == 0 && strstr(d.message, "is NaN"),
+          "NaN before -1: %s", d.message);
+    /* rows: the threads' range, and a bad value's row and column */
+    ah_scan_result rr[2];
+    const double m[6] = {0.1, 0.2, 0.3, 0.4, -0.5, 0.6};
+    for (int t = -1; t <= 257; t += 258)
+        CHECK(ah_scan_individual_rows(m, 2, 3, 3, 1, AH_STAT_BJ, 0.5, rr, t,
+                                      &d) == AH_ERR_ARG &&
+                  strstr(d.message, "threads must be in 0..256"),
+              "rows: threads %d: %s", t, d.message);
+    CHECK(ah_scan_individual_rows(m, 2, 3, 3, 1, AH_STAT_BJ, 0.5, rr, 2, &d) ==
+                  AH_ERR_VALUE && d.row == 1 && d.col == 1 &&
+              strstr(d.message, "row 1, column 1: p-value -0.5 is not in"),
+          "rows: p-value -0.5: %s", d.message);
+}
+
 /* ah_scan_individual_rows against ah_scan_individual row by row, bit for
  * bit: p_max matrices and (rows, cols, 2) ranges, padded rows, 1 to 3
  * threads and all cores; the first NaN's row and column; bad strides. */
@@ -636,13 +746,14 @@ static void test_rows(void)
     for (int rep = 0; rep < 120; rep++) {
         size_t rows = irand(&rng, 300), cols = irand(&rng, 120);
         size_t step = 1 + irand(&rng, 2), ld = cols * step + irand(&rng, 3);
-        double amax = amaxes[irand(&rng, sizeof amaxes / sizeof *amaxes)];
+        double amax = valid_amaxes[irand(&rng, sizeof valid_amaxes /
+                                                   sizeof *valid_amaxes)];
         int stat = (int)irand(&rng, 3), threads = (int)irand(&rng, 4);
         double *p = malloc((rows * ld + 1) * sizeof *p);
         double *row = malloc((cols + 1) * sizeof *row);
         ah_scan_result *got = malloc((rows + 1) * sizeof *got);
         for (size_t i = 0; i < rows; i++) {
-            fill(row, cols, (int)irand(&rng, KINDS), 0.5, &rng);
+            fill_valid(row, cols, (int)irand(&rng, KINDS), 0.5, &rng);
             for (size_t k = 0; k < ld; k++)
                 p[i * ld + k] = -1.0; /* padding and p_min: never read */
             for (size_t j = 0; j < cols; j++)
@@ -700,6 +811,7 @@ int main(void)
 {
     check_init();
     test_rows();
+    test_public();
     test_hand();
     test_errors();
     test_small();

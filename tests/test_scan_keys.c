@@ -4,7 +4,8 @@
  *
  * Every kernel this CPU runs gets the same runs as the scalar kernel and
  * must keep the same keys in the same order, report the same count, the
- * same "a value is <= 0" bit and the same NaN verdict.  Runs mix values
+ * same "a value is <= 0" bit, the same NaN verdict and the same "a value
+ * is above 1" flag (checked against its definition).  Runs mix values
  * below, at and above alpha_max, 0 and -0.0, negative values, subnormals,
  * 1, infinities and NaN (with either sign), start at every offset and
  * have every length from 0 to 70, plus long runs; alpha_max takes the
@@ -52,7 +53,7 @@ static double pick(uint64_t *rng, double amax, int mix)
     case 11: return NAN;
     case 12: return -NAN;
     case 13: return nextafter(amax, 0.0);
-    case 14: return DBL_MAX;
+    case 14: return u < 0.5 ? DBL_MAX : 1.0 + u; /* above 1, or just */
     default: return u * u * u;
     }
 }
@@ -228,25 +229,33 @@ int main(void)
             size_t m_ref = m0;
             double s_ref[4] = {0, 0, 0, 0};
             uint64_t neg_ref = 0;
+            int above_ref = 0, want_above = 0;
             memset(k0, 0x5a, (N + 16) * sizeof *k0);
             ah__keys_copy(p, off, off + len, ka, k0, &m_ref, s_ref, &neg_ref,
-                          AH__ISA_SCALAR);
+                          &above_ref, AH__ISA_SCALAR);
             int nan_ref = isnan(s_ref[0] + s_ref[1] + s_ref[2] + s_ref[3]);
             int has_nan = 0;
-            for (size_t i = off; i < off + len; i++)
+            for (size_t i = off; i < off + len; i++) {
                 has_nan |= isnan(p[i]) != 0;
+                want_above |= !signbit(p[i]) && !(p[i] <= 1.0);
+            }
+            CHECK(above_ref == want_above, "scalar: above %d, want %d (run "
+                  "%d)", above_ref, want_above, trial);
             for (int isa = 1; isa <= ah__isa_best(); isa++) {
                 size_t m = m0;
                 double s[4] = {0, 0, 0, 0};
                 uint64_t neg = 0;
+                int above = 0;
                 memset(k1, 0x5a, (N + 16) * sizeof *k1);
-                ah__keys_copy(p, off, off + len, ka, k1, &m, s, &neg, isa);
+                ah__keys_copy(p, off, off + len, ka, k1, &m, s, &neg, &above,
+                              isa);
                 int nan = isnan(s[0] + s[1] + s[2] + s[3]);
                 /* either both flag, or neither sees a NaN (the scalar sums
                  * also flag +inf with -inf; the caller then looks) */
                 int same = m == m_ref &&
                            !memcmp(k0 + m0, k1 + m0, (m - m0) * sizeof *k0) &&
                            (neg >> 63) == (neg_ref >> 63) &&
+                           above == above_ref &&
                            (nan == nan_ref || (!has_nan && !nan));
                 if (!same && bad++ < 5)
                     CHECK(0, "amax %g run %d (len %zu, off %zu) kernel %d: "

@@ -5,7 +5,8 @@
  * reference is ah_pvalues followed by ah_scan_individual on each row's
  * p_max.  Every method, tail and statistic, pooled and conditional, one and
  * two threads, with enough rows for several blocks; a NaN in a later block
- * is reported at its row in the whole input.
+ * is reported at its row in the whole input; options out of their ranges
+ * refused before any row is read.
  */
 #include "acthist.h"
 #include "check.h"
@@ -30,9 +31,66 @@ static void fill(double *x, int64_t *lab, size_t n, uint64_t *rng, double shift)
     }
 }
 
+/* ah_score and ah_pvalues check their options against the library's one
+ * table (ah_option_check) before reading a row: alpha_max in [1e-12, 1],
+ * threads in 0..256, a known statistic, even with no rows to score. */
+static void test_option_checks(void)
+{
+    double bg[40], x[4] = {0.1, 0.2, 0.3, 0.4}, out[16];
+    float xf[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+    for (int i = 0; i < 40; i++)
+        bg[i] = (double)(i % 7);
+    ah_model *m = NULL;
+    ah_diag d;
+    if (ah_model_fit(&m, bg, 20, 2, 2, NULL, NULL, &d) != AH_OK) {
+        CHECK(0, "fit: %s", d.message);
+        return;
+    }
+    static const double bad_alpha[] = {0.0, -1.0, 2.0, 1e-13, NAN, INFINITY};
+    ah_scan_result r[2];
+    for (size_t k = 0; k < sizeof bad_alpha / sizeof *bad_alpha; k++)
+        for (size_t rows = 0; rows <= 2; rows += 2) {
+            CHECK(ah_score(m, x, rows, 2, 2, NULL, -1, AH_STAT_BJ,
+                           bad_alpha[k], r, NULL, 1, &d) == AH_ERR_ARG &&
+                      strstr(d.message, "alpha_max must be in [1e-12, 1]"),
+                  "score alpha_max %g, %zu rows: %s", bad_alpha[k], rows,
+                  d.message);
+            CHECK(ah_score_f32(m, xf, rows, 2, 2, NULL, -1, AH_STAT_HC,
+                               bad_alpha[k], r, NULL, 1, &d) == AH_ERR_ARG &&
+                      strstr(d.message, "alpha_max must be in [1e-12, 1]"),
+                  "score_f32 alpha_max %g: %s", bad_alpha[k], d.message);
+        }
+    static const int bad_threads[] = {-1, -5, 257, 1 << 30};
+    for (size_t k = 0; k < sizeof bad_threads / sizeof *bad_threads; k++) {
+        int t = bad_threads[k];
+        CHECK(ah_score(m, x, 2, 2, 2, NULL, -1, AH_STAT_BJ, 0.5, r, NULL, t,
+                       &d) == AH_ERR_ARG &&
+                  strstr(d.message, "threads must be in 0..256"),
+              "score threads %d: %s", t, d.message);
+        CHECK(ah_pvalues(m, x, 2, 2, 2, NULL, -1, out, NULL, t, &d) ==
+                      AH_ERR_ARG &&
+                  strstr(d.message, "threads must be in 0..256"),
+              "pvalues threads %d: %s", t, d.message);
+        CHECK(ah_pvalues_f32(m, xf, 0, 2, 2, NULL, -1, out, NULL, t, &d) ==
+                      AH_ERR_ARG,
+              "pvalues_f32 threads %d, no rows: %s", t, d.message);
+    }
+    CHECK(ah_score(m, x, 0, 2, 2, NULL, -1, 7, 0.5, r, NULL, 1, &d) ==
+                  AH_ERR_ARG && strstr(d.message, "unknown statistic"),
+          "score: unknown statistic, no rows: %s", d.message);
+    CHECK(ah_score(m, x, 2, 2, 2, NULL, -1, AH_STAT_KS, 1e-12, r, NULL, 256,
+                   &d) == AH_OK &&
+              ah_score(m, x, 2, 2, 2, NULL, -1, AH_STAT_KS, 1.0, r, NULL, 0,
+                       &d) == AH_OK &&
+              ah_pvalues(m, x, 2, 2, 2, NULL, -1, out, NULL, 256, &d) == AH_OK,
+          "the ends of the ranges: %s", d.message);
+    ah_model_free(m);
+}
+
 int main(void)
 {
     check_init();
+    test_option_checks();
     uint64_t rng = check_seed;
     double *bg = malloc(sizeof(double) * NB * D);
     double *q = malloc(sizeof(double) * NQ * D);

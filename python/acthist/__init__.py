@@ -11,7 +11,9 @@ p-values from them, and subset scanning, over the C library libacthist.
 A background spread over processes is fitted in shards (acthist.Shard):
 plans, merged, then counts, merged into the model.
 
-Errors of the library raise acthist.Error (status, message, row, col).
+Errors of the library raise acthist.Error (status, message, row, col); an
+argument the library refuses (an option out of its range, which the binding
+checks with the library's own table before calling) is also a ValueError.
 
 For PyTorch users, acthist.Detector(net, layers) is a detector with a
 threshold; acthist.sklearn holds a scikit-learn (and PyOD-style) outlier

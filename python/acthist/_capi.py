@@ -10,6 +10,9 @@ arrays.  The library is found, in this order, at:
 """
 import ctypes
 import ctypes.util
+import math
+import numbers
+import operator
 import os
 
 import numpy as np
@@ -22,8 +25,14 @@ c_size_p = ctypes.POINTER(ctypes.c_size_t)
 c_uchar_p = ctypes.POINTER(ctypes.c_ubyte)
 
 AH_OK = 0
+AH_ERR_ARG = 1
 AH_ERR_IO = 2  # what a Python row source returns when it raises
 AH_POOLED = -(2**63)  # INT64_MIN: the pooled set of a conditional model
+
+# enum ah_option: the options whose ranges the library keeps (acthist.h)
+(AH_OPTION_BINS, AH_OPTION_ATOM_SHARE, AH_OPTION_CHUNK_ROWS,
+ AH_OPTION_ALPHA_MAX, AH_OPTION_THREADS, AH_OPTION_RESTARTS,
+ AH_OPTION_MAX_ITER) = range(7)
 
 
 class Diag(ctypes.Structure):
@@ -101,13 +110,20 @@ class RowSource(ctypes.Structure):
 
 class Error(Exception):
     """A failing libacthist call: status is the code's name ("AH_ERR_SHAPE"),
-    row and column name the offending value when there is one (else None)."""
+    row and column name the offending value when there is one (else None).
+    An invalid argument (AH_ERR_ARG) is also a ValueError."""
 
     def __init__(self, status, message, row=None, col=None):
         super().__init__(message)
         self.status = status
         self.row = row
         self.col = col
+
+
+class ArgumentError(Error, ValueError):
+    """An argument the library refuses (AH_ERR_ARG), such as an option out
+    of its range: the binding checks options with the library's own table
+    (ah_option_check) before calling, so the message is the library's."""
 
 
 def _candidates():
@@ -143,6 +159,8 @@ _P, _I, _D, _S = ctypes.c_void_p, ctypes.c_int, ctypes.c_double, c_size
 _DIAG = ctypes.POINTER(Diag)
 _PROTOTYPES = {
     "ah_status_name": (ctypes.c_char_p, [_I]),
+    "ah_option_check": (_I, [_I, _D, _DIAG]),
+    "ah_pvalue_ranges_check": (_I, [c_double_p, _S, _S, _DIAG]),
     "ah_fit_options_default": (None, [ctypes.POINTER(FitOptions)]),
     "ah_method_parse": (_I, [ctypes.c_char_p]),
     "ah_tail_parse": (_I, [ctypes.c_char_p]),
@@ -231,7 +249,7 @@ class Owned:
     def load(cls, path):
         """Read a file (checked: magic, version, sizes, checksum)."""
         h, d = ctypes.c_void_p(), Diag()
-        raise_for(cls._fn(cls, "_load")(ctypes.byref(h), os.fsencode(path),
+        raise_for(cls._fn(cls, "_load")(ctypes.byref(h), path_bytes(path),
                                         ctypes.byref(d)), d)
         return cls(h.value)
 
@@ -248,7 +266,7 @@ class Owned:
     def save(self, path):
         """Write the file atomically (temporary file, then rename)."""
         d = Diag()
-        raise_for(self._fn("_save")(self._handle(), os.fsencode(path),
+        raise_for(self._fn("_save")(self._handle(), path_bytes(path),
                                     ctypes.byref(d)), d)
 
     def to_bytes(self):
@@ -295,17 +313,114 @@ def raise_for(status, diag, default_message=""):
     message = diag.message.decode("utf-8", "replace") or default_message or name
     row = diag.row if diag.row >= 0 else None
     col = diag.col if diag.col >= 0 else None
-    raise Error(name, message, row, col)
+    raise (ArgumentError if status == AH_ERR_ARG else Error)(name, message,
+                                                             row, col)
+
+
+def _nul_free(b, what, value):
+    """b (bytes for C), refused when a NUL would cut it short in C."""
+    if b"\0" in b:
+        raise ValueError("acthist: %s %r contains a NUL byte" % (what, value))
+    return b
+
+
+def path_bytes(path):
+    """A path for the library: str, bytes or os.PathLike, without NUL."""
+    return _nul_free(os.fsencode(path), "path", path)
 
 
 def parse(kind, value):
     """The enum value of a name ("hist", "upper", "bj", ...)."""
     fn = {"method": lib.ah_method_parse, "tail": lib.ah_tail_parse,
           "binning": lib.ah_binning_parse, "stat": lib.ah_stat_parse}[kind]
-    v = fn(str(value).encode())
+    v = fn(_nul_free(str(value).encode(), kind, value))
     if v < 0:
         raise ValueError("acthist: unknown %s %r" % (kind, value))
     return v
+
+
+def _number(value, name, kind):
+    """value as a Python int, or a float for kind "real" (and for an
+    integer option given as a float, which the table checks): numbers
+    only, never a bool or a string."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not isinstance(value, (bool, np.bool_)):
+        try:
+            v = operator.index(value)
+            return _float(v) if kind == "real" else v
+        except TypeError:
+            if isinstance(value, numbers.Real):
+                return float(value)
+    raise TypeError("acthist: %s must be %s, not %r"
+                    % (name, "a number" if kind == "real" else "an integer",
+                       value))
+
+
+def _float(v):
+    """An int as a float, past the double range as an infinity."""
+    return float(v) if abs(v) < 2**1000 else (math.inf if v > 0 else -math.inf)
+
+
+def _check_option(option, v):
+    """ah_option_check on v (a Python int or float), raising its message;
+    an int is quoted in all its digits, even one a double cannot hold."""
+    d = Diag()
+    if lib.ah_option_check(option, _float(v), ctypes.byref(d)) == AH_OK:
+        return
+    msg = d.message.decode("utf-8", "replace")
+    if isinstance(v, int):
+        msg = msg.rsplit(", not ", 1)[0] + ", not %d" % v
+    raise ArgumentError("AH_ERR_ARG", msg)
+
+
+def option_int(option, value, name):
+    """An integer option (enum ah_option), checked against the library's
+    range before it goes into a C int: nothing is truncated or wrapped."""
+    v = _number(value, name, "int")
+    _check_option(option, v)
+    return int(v)
+
+
+def option_real(option, value, name):
+    """A real option (alpha_max, atom_share), checked by the library."""
+    v = _number(value, name, "real")
+    _check_option(option, v)
+    return v
+
+
+def c_integer(value, name, lo, hi, what=""):
+    """An integer for a C integer type of range lo..hi (a seed, a node, a
+    label), refused rather than wrapped when it does not fit."""
+    v = _number(value, name, "int")
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError("acthist: %s must be an integer, not %r"
+                             % (name, value))
+        v = int(v)
+    if not lo <= v <= hi:
+        raise ArgumentError("AH_ERR_ARG", "%s must be in %d..%d%s, not %d"
+                            % (name, lo, hi, what, v))
+    return v
+
+
+def real_array(a, what):
+    """a (a NumPy array) when its dtype is real numbers as the library and
+    the CLI read them (floats, signed or unsigned integers); complex, bool,
+    object, strings and dates are refused, never converted."""
+    if a.dtype.kind not in "fiu":
+        raise TypeError("acthist: %s must be real numbers, not %s"
+                        % (what, a.dtype))
+    return a
+
+
+def check_ranges(a):
+    """a, a C-contiguous float64 array (rows, cols, 2) of p-value ranges,
+    checked by the library as the group scan checks them (for the
+    individual scans, which read only p_max)."""
+    d = Diag()
+    raise_for(lib.ah_pvalue_ranges_check(ptr(a), a.shape[0], a.shape[1],
+                                         ctypes.byref(d)), d)
 
 
 def ptr(a, ctype=ctypes.c_double):

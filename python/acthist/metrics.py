@@ -4,14 +4,14 @@ import ctypes
 
 import numpy as np
 
-from ._capi import Diag, lib, ptr, raise_for
+from ._capi import Diag, lib, ptr, raise_for, real_array
 
 
 def _two(clean, anomalous):
-    c = np.ascontiguousarray(np.asarray(clean, dtype=np.float64).reshape(-1))
-    a = np.ascontiguousarray(np.asarray(anomalous,
-                                        dtype=np.float64).reshape(-1))
-    return c, a
+    c = real_array(np.asarray(clean), "clean scores")
+    a = real_array(np.asarray(anomalous), "anomalous scores")
+    return (np.ascontiguousarray(c, dtype=np.float64).reshape(-1),
+            np.ascontiguousarray(a, dtype=np.float64).reshape(-1))
 
 
 def auc(clean, anomalous):

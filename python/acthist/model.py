@@ -13,7 +13,9 @@ from collections import namedtuple
 import numpy as np
 
 from . import _capi
-from ._capi import Diag, lib, ptr, raise_for
+from ._capi import (AH_OPTION_ALPHA_MAX, AH_OPTION_ATOM_SHARE, AH_OPTION_BINS,
+                    AH_OPTION_CHUNK_ROWS, AH_OPTION_THREADS, Diag, lib,
+                    option_int, option_real, ptr, raise_for, real_array)
 
 # Rows converted to float64 at a time when the input is neither float64 nor
 # float32 in C order (keeps the copy small next to a large array).
@@ -30,10 +32,12 @@ class UnseenLabelWarning(UserWarning):
 
 
 def _rows(x, what):
-    """x as a 2-D array (n, D) without copying; a 1-D array is one input."""
+    """x as a 2-D array (n, D) without copying; a 1-D array is one input.
+    Real numbers only: complex, bool or object arrays are refused."""
     a = np.asarray(x)
     if a.ndim == 0:
         raise ValueError("acthist: %s is a scalar, not activations" % what)
+    real_array(a, what)
     if a.ndim == 1:
         a = a.reshape(1, -1)
     return a.reshape(a.shape[0], int(np.prod(a.shape[1:])))
@@ -43,7 +47,7 @@ def _background(x, what):
     """Background rows (n, D); a 1-D array is n rows of one node, as in a
     .npy file."""
     if np.ndim(x) == 1:
-        return np.asarray(x).reshape(-1, 1)
+        return real_array(np.asarray(x), what).reshape(-1, 1)
     return _rows(x, what)
 
 
@@ -54,25 +58,43 @@ def _blocks(a):
     if a.dtype in (np.float64, np.float32) and a.flags.c_contiguous:
         yield 0, a
         return
-    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-        raise TypeError("acthist: activations must be real numbers, not %s"
-                        % a.dtype)
     for r in range(0, a.shape[0], BLOCK_ROWS):
         yield r, np.ascontiguousarray(a[r:r + BLOCK_ROWS], dtype=np.float64)
 
 
 def _labels(labels, n, what):
-    """labels as int64 of length n (None stays None)."""
+    """labels as int64 of length n (None stays None), read as the CLI reads
+    a labels file (ah_npy_read_labels): shape (n,) or (n, 1), integers
+    that fit in int64 or floats holding such integers; nothing is
+    flattened, wrapped or rounded."""
     if labels is None:
         return None
-    lab = np.asarray(labels).reshape(-1)
+    lab = np.asarray(labels)
+    if lab.ndim == 2 and lab.shape[1] == 1:
+        lab = lab[:, 0]
+    if lab.ndim != 1:
+        raise ValueError("acthist: %s must be a 1-D array (n,) or (n, 1); "
+                         "this one has shape %s" % (what, lab.shape))
     if lab.shape[0] != n:
         raise ValueError("acthist: %s has %d labels for %d inputs"
                          % (what, lab.shape[0], n))
-    if not np.issubdtype(lab.dtype, np.integer):
-        if not np.issubdtype(lab.dtype, np.floating) or \
-                not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
-            raise ValueError("acthist: %s must be integers" % what)
+    kind = lab.dtype.kind
+    if kind == "u" and lab.dtype.itemsize == 8:
+        big = np.flatnonzero(lab > np.uint64(2**63 - 1))
+        if big.size:
+            raise ValueError("acthist: %s: row %d: label does not fit in "
+                             "int64" % (what, big[0]))
+    elif kind == "f":
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(lab) & (lab == np.floor(lab)) & \
+                (lab >= -2.0**63) & (lab < 2.0**63)  # converts exactly
+        if not ok.all():
+            i = int(np.argmin(ok))
+            raise ValueError("acthist: %s: row %d: label %s is not an "
+                             "integer" % (what, i, "%g" % lab[i]))
+    elif kind not in "iu":
+        raise TypeError("acthist: %s must be integers (or floats holding "
+                        "integers), not %s" % (what, lab.dtype))
     return np.ascontiguousarray(lab, dtype=np.int64)
 
 
@@ -81,17 +103,20 @@ def _fit_options(method, tail, bins, binning, atom_share, chunk_rows):
     lib.ah_fit_options_default(ctypes.byref(o))
     o.method = _capi.parse("method", method)
     o.tail = _capi.parse("tail", tail)
-    if bins is not None:
-        if bins != "auto" and (isinstance(bins, bool) or
-                               not float(bins).is_integer()):
+    if isinstance(bins, str):
+        if bins != "auto":
             raise ValueError("acthist: bins must be an integer or 'auto', "
                              "not %r" % (bins,))
-        o.bins = 0 if bins == "auto" else int(bins)
+        o.bins = 0  # AH_BINS_AUTO
+    elif bins is not None:
+        o.bins = option_int(AH_OPTION_BINS, bins, "bins")
     o.binning = _capi.parse("binning", binning)
     if atom_share is not None:
-        o.atom_share = float(atom_share)
+        o.atom_share = option_real(AH_OPTION_ATOM_SHARE, atom_share,
+                                   "atom_share")
     if chunk_rows is not None:
-        o.chunk_rows = int(chunk_rows)
+        o.chunk_rows = option_int(AH_OPTION_CHUNK_ROWS, chunk_rows,
+                                  "chunk_rows")
     return o
 
 
@@ -130,7 +155,8 @@ class _BatchSource:
                              % (self.index, "has" if lab is not None else
                                 "lacks", "had" if self.has_labels else
                                 "did not"))
-        self.blab = _labels(lab, a.shape[0], "batch %d" % self.index)
+        self.blab = _labels(lab, a.shape[0], "labels of batch %d"
+                            % self.index)
         self.batch, self.pos = a, 0
         self.index += 1
 
@@ -210,10 +236,9 @@ class Model(_capi.Owned):
         a = _background(x, "background")
         lab = _labels(labels, a.shape[0], "labels")
         o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
-        k = int(threads) if threads else (os.cpu_count() or 1)
-        if k < 0:
-            raise ValueError("acthist: threads must be 0 (all cores) or "
-                             "more, not %d" % k)
+        k = 0 if threads is None else option_int(AH_OPTION_THREADS, threads,
+                                                 "threads")
+        k = k or (os.cpu_count() or 1)
         if k > 1:
             if method != "hist" or binning != "width" or bins == "auto":
                 raise ValueError("acthist: fit with threads needs equal-width "
@@ -331,14 +356,16 @@ class Model(_capi.Owned):
         """Node `node`'s histogram cells in increasing order, as a dict of
         arrays lo, hi, count, atom (an atom has lo == hi).  label selects a
         conditional set, None the pooled one."""
-        lab = _capi.AH_POOLED if label is None else int(label)
+        lab = _capi.AH_POOLED if label is None else \
+            _capi.c_integer(label, "label", -2**63, 2**63 - 1, " (int64)")
+        node = _capi.c_integer(node, "node", 0, 2**64 - 1)
         n, d = ctypes.c_size_t(0), Diag()
-        st = lib.ah_model_node_cells(self._handle(), lab, int(node), None, 0,
+        st = lib.ah_model_node_cells(self._handle(), lab, node, None, 0,
                                      ctypes.byref(n), ctypes.byref(d))
         if st != _capi.AH_OK and n.value == 0:
             raise_for(st, d)
         cells = (_capi.Cell * max(n.value, 1))()
-        raise_for(lib.ah_model_node_cells(self._handle(), lab, int(node),
+        raise_for(lib.ah_model_node_cells(self._handle(), lab, node,
                                           cells, n.value, ctypes.byref(n),
                                           ctypes.byref(d)), d)
         arr = _capi.as_records(cells, [("lo", "f8"), ("hi", "f8"),
@@ -378,6 +405,7 @@ class Model(_capi.Owned):
         (the upper-tail block first).  tail None: the model's tail."""
         a, lab = self._prepare(x, labels)
         t = -1 if tail is None else _capi.parse("tail", tail)
+        threads = option_int(AH_OPTION_THREADS, threads, "threads")
         width = lib.ah_pvalue_width(self._handle(), t)
         out = np.empty((a.shape[0], width, 2), dtype=np.float64)
         unseen = 0
@@ -391,7 +419,7 @@ class Model(_capi.Owned):
                                         ctypes.c_double),
                     b.shape[0], b.shape[1], b.shape[1], lp, t,
                     ptr(out[r:r + b.shape[0]]), ctypes.byref(u),
-                    int(threads), ctypes.byref(d))
+                    threads, ctypes.byref(d))
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)
@@ -405,6 +433,8 @@ class Model(_capi.Owned):
         a, lab = self._prepare(x, labels)
         t = -1 if tail is None else _capi.parse("tail", tail)
         s = _capi.parse("stat", stat)
+        alpha_max = option_real(AH_OPTION_ALPHA_MAX, alpha_max, "alpha_max")
+        threads = option_int(AH_OPTION_THREADS, threads, "threads")
         res = (_capi.ScanResult * max(a.shape[0], 1))()
         unseen = 0
         for r, b in _blocks(a):
@@ -416,10 +446,9 @@ class Model(_capi.Owned):
             fn = lib.ah_score_f32 if f32 else lib.ah_score
             st = fn(self._handle(), ptr(b, ctypes.c_float if f32 else
                                         ctypes.c_double),
-                    b.shape[0], b.shape[1], b.shape[1], lp, t, s,
-                    float(alpha_max),
+                    b.shape[0], b.shape[1], b.shape[1], lp, t, s, alpha_max,
                     ctypes.cast(at, ctypes.POINTER(_capi.ScanResult)),
-                    ctypes.byref(u), int(threads), ctypes.byref(d))
+                    ctypes.byref(u), threads, ctypes.byref(d))
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)

@@ -42,7 +42,7 @@ def test_bad_activations():
     raises(lambda: M.pvalues(np.ones((2, 12)), labels=[1]), ValueError,
            "1 labels for 2 inputs", "label count")
     raises(lambda: M.pvalues(np.ones((2, 12)), labels=[1.5, 2]), ValueError,
-           "integers", "fractional labels")
+           "row 0: label 1.5 is not an integer", "fractional labels")
     raises(lambda: M.score(np.ones((2, 12)), stat="xx"), ValueError,
            "unknown stat", "unknown stat")
     raises(lambda: M.pvalues(np.ones((2, 12)), tail="sideways"), ValueError,
