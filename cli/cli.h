@@ -113,11 +113,27 @@ int cli_save_model(ah_model *m, const char *out, const char *done, double t0);
 /* Load a model, printing the error. */
 int cli_load_model(const char *path, ah_model **m);
 /* Load MODEL and the whole INPUT, checked against the model's D, and with
- * labels_path (may be NULL) one label per input row.  On failure the error
- * is printed and nothing is left allocated. */
-int cli_load_model_input(const char *model_path, const char *input_path,
-                         const char *labels_path, ah_model **m, double **x,
-                         size_t *n, size_t *D, int64_t **labels);
+ * labels_path (may be NULL) one label per input row, or pooled, as
+ * cli_labels_check allows.  On failure the error is printed, the exit
+ * code returned and nothing is left allocated. */
+int cli_load_model_input(const char *cmd, const char *model_path,
+                         const char *input_path, const char *labels_path,
+                         int pooled, ah_model **m, double **x, size_t *n,
+                         size_t *D, int64_t **labels);
+/* Labels for scoring inputs with model m: a conditional model needs
+ * labels_path (given as option labels_opt) or pooled, never a silent
+ * fallback to the pooled background; a pooled model does not use labels
+ * (a note says so).  Returns CLI_OK with *use telling whether to read and
+ * pass the labels on, or CLI_USAGE after the message. */
+int cli_labels_check(const char *cmd, const char *model_path,
+                     const ah_model *m, const char *labels_opt,
+                     const char *labels_path, int pooled, int *use);
+/* Whether the model's threshold t holds for scores taken with these
+ * settings (pooled: without labels); if not, says so and returns
+ * CLI_USAGE. */
+int cli_threshold_applies(const char *cmd, const char *model_path,
+                          const ah_threshold *t, int stat, double alpha_max,
+                          int tail, int pooled);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

@@ -17,8 +17,10 @@ const char cmd_pvalues_usage[] =
     "Write the p-value range of every (input, node) as float64 of shape\n"
     "(n, D, 2): [..., 0] = p_min, [..., 1] = p_max.  With --tail both the\n"
     "shape is (n, 2D, 2), upper-tail block first.\n"
-    "  --labels   one label per input row for a conditional model; labels\n"
-    "             the model has not seen use the pooled background\n"
+    "  --labels   one label per input row: a conditional model needs them\n"
+    "             (or --pooled); labels the model has not seen use the\n"
+    "             pooled background, with a note\n"
+    "  --pooled   compare every input with the pooled background\n"
     "  --tail     upper, lower, two or both (default: the model's tail)\n"
     "  --threads  worker threads (default: all cores)\n";
 
@@ -27,10 +29,12 @@ int cmd_pvalues(int argc, char **argv)
     const cli_command *self = cli_find("pvalues");
     const char *out = NULL, *labels_path = NULL, *tail_s = NULL,
                *threads_s = NULL;
+    int pooled = 0, use = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
         {"-o", CLI_STRING, &out},          {"--output", CLI_STRING, &out},
         {"--labels", CLI_STRING, &labels_path},
+        {"--pooled", CLI_FLAG, &pooled},
         {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
@@ -63,6 +67,10 @@ int cmd_pvalues(int argc, char **argv)
     ah_diag d;
     if (cli_load_model(model_path, &m) != 0)
         goto done;
+    if ((rc = cli_labels_check("pvalues", model_path, m, "--labels",
+                               labels_path, pooled, &use)) != CLI_OK)
+        goto done;
+    rc = CLI_FAIL;
     if (ah_npy_open(&r, in_path, &d) != AH_OK) {
         rc = cli_diag(NULL, &d);
         goto done;
@@ -77,7 +85,7 @@ int cmd_pvalues(int argc, char **argv)
                   D, model_path, ah_model_nodes(m));
         goto done;
     }
-    if (labels_path && cli_read_labels(labels_path, n, in_path, &labels) != 0)
+    if (use && cli_read_labels(labels_path, n, in_path, &labels) != 0)
         goto done;
     size_t width = ah_pvalue_width(m, tail);
     uint64_t shape[3] = {n, width, 2};

@@ -8,13 +8,17 @@
 #include <stdlib.h>
 
 const char cmd_scan_group_usage[] =
-    "usage: acthist scan-group MODEL INPUT.npy [--labels L.npy] [--stat S]\n"
+    "usage: acthist scan-group MODEL INPUT.npy [--labels L.npy | --pooled]\n"
+    "                          [--stat S]\n"
     "                          [--alpha-max A] [--tail T] [--restarts R]\n"
     "                          [--seed S] [--fractional] [--threads K] [--json]\n"
     "\n"
     "Treat the rows of INPUT as one batch and find the subset of inputs and\n"
     "nodes that maximises the scan statistic, by iterative ascent from R\n"
     "random starts (default 10, seed 0: reproducible at any thread count).\n"
+    "  --labels      one label per input row (a conditional model needs\n"
+    "                them, or --pooled)\n"
+    "  --pooled      compare every input with the pooled background\n"
     "  --fractional  count the share of each p-value range below a threshold\n"
     "                instead of p_max only (McFowland et al. 2013)\n";
 
@@ -28,10 +32,11 @@ int cmd_scan_group(int argc, char **argv)
     const char *labels_path = NULL, *stat_s = NULL, *alpha_s = NULL,
                *tail_s = NULL, *threads_s = NULL, *restarts_s = NULL,
                *seed_s = NULL;
-    int json = 0, fractional = 0;
+    int json = 0, fractional = 0, pooled = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
         {"--labels", CLI_STRING, &labels_path},
+        {"--pooled", CLI_FLAG, &pooled},
         {"--stat", CLI_STRING, &stat_s},     {"--alpha-max", CLI_STRING, &alpha_s},
         {"--tail", CLI_STRING, &tail_s},     {"--threads", CLI_STRING, &threads_s},
         {"--restarts", CLI_STRING, &restarts_s},
@@ -71,9 +76,11 @@ int cmd_scan_group(int argc, char **argv)
     unsigned char *in_flags = NULL, *node_flags = NULL;
     size_t n = 0, D = 0, w = 0;
     ah_diag d;
-    if (cli_load_model_input(pos.v[0], pos.v[1], labels_path, &m, &x, &n, &D,
-                             &labels))
+    if ((rc = cli_load_model_input("scan-group", pos.v[0], pos.v[1],
+                                   labels_path, pooled, &m, &x, &n, &D,
+                                   &labels)) != CLI_OK)
         goto done;
+    rc = CLI_FAIL;
     w = ah_pvalue_width(m, tail);
     p = malloc(n * w * 2 * sizeof *p);
     in_flags = malloc(n);
@@ -82,10 +89,15 @@ int cmd_scan_group(int argc, char **argv)
         cli_error("out of memory for a batch of %zu x %zu", n, w);
         goto done;
     }
-    if (ah_pvalues(m, x, n, D, D, labels, tail, p, NULL, o.threads, &d)) {
+    size_t unseen = 0;
+    if (ah_pvalues(m, x, n, D, D, labels, tail, p, &unseen, o.threads, &d)) {
         rc = cli_diag(pos.v[1], &d);
         goto done;
     }
+    if (unseen)
+        cli_error("note: %zu of %zu rows of %s have labels that the model "
+                  "was not fitted with; they were compared with the pooled "
+                  "background", unseen, n, pos.v[1]);
     ah_group_result r;
     double t0 = cli_now();
     if (ah_scan_group(p, n, w, &o, &r, in_flags, node_flags, &d) != AH_OK) {

@@ -10,17 +10,24 @@
 #include <stdlib.h>
 
 const char cmd_score_usage[] =
-    "usage: acthist score MODEL INPUT.npy [--labels L.npy] [-o SCORES.csv]\n"
-    "                     [--stat bj|hc|ks] [--alpha-max A] [--tail T]\n"
-    "                     [--threads K] [--json]\n"
+    "usage: acthist score MODEL INPUT.npy [--labels L.npy | --pooled]\n"
+    "                     [-o SCORES.csv] [--stat bj|hc|ks] [--alpha-max A]\n"
+    "                     [--tail T] [--threads K] [--json]\n"
+    "                     [--ignore-threshold]\n"
     "\n"
     "Scan each input's nodes for the most anomalous subset.  Writes CSV with\n"
     "the header index,score,alpha,size (or one JSON object with --json) to\n"
-    "standard output or -o.\n"
+    "standard output or -o.  When the model holds a threshold (acthist\n"
+    "calibrate, fit --fpr) a column flagged (1: score above the threshold)\n"
+    "is added and the count of flagged inputs goes to standard error.\n"
     "  --stat       bj (Berk-Jones, default), hc (Higher Criticism), ks\n"
     "  --alpha-max  largest p-value threshold considered (default 0.5)\n"
     "  --tail       upper, lower, two or both (default: the model's tail)\n"
-    "  --labels     one label per input row, for a conditional model\n"
+    "  --labels     one label per input row: a conditional model needs\n"
+    "               them, or --pooled\n"
+    "  --pooled     compare every input with the pooled background\n"
+    "  --ignore-threshold  scores only, without the model's threshold\n"
+    "               (needed to score with other settings than it holds for)\n"
     "  --chunk-rows rows read and scored at a time (default: 32 MB of\n"
     "               activations as float64); scores do not depend on it\n";
 
@@ -61,11 +68,13 @@ int cmd_score(int argc, char **argv)
     const char *out = NULL, *labels_path = NULL, *stat_s = NULL,
                *alpha_s = NULL, *tail_s = NULL, *threads_s = NULL,
                *chunk_s = NULL;
-    int json = 0;
+    int json = 0, pooled = 0, use = 0, ignore_thr = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
         {"-o", CLI_STRING, &out},         {"--output", CLI_STRING, &out},
         {"--labels", CLI_STRING, &labels_path},
+        {"--pooled", CLI_FLAG, &pooled},
+        {"--ignore-threshold", CLI_FLAG, &ignore_thr},
         {"--stat", CLI_STRING, &stat_s},  {"--alpha-max", CLI_STRING, &alpha_s},
         {"--tail", CLI_STRING, &tail_s},  {"--threads", CLI_STRING, &threads_s},
         {"--json", CLI_FLAG, &json},
@@ -103,6 +112,10 @@ int cmd_score(int argc, char **argv)
     cli_buf b = {0};
     if (cli_load_model(pos.v[0], &m) != 0)
         goto done;
+    if ((rc = cli_labels_check("score", pos.v[0], m, "--labels", labels_path,
+                               pooled, &use)) != CLI_OK)
+        goto done;
+    rc = CLI_FAIL;
     if (ah_npy_open(&r, pos.v[1], &d) != AH_OK) {
         rc = cli_diag(NULL, &d);
         goto done;
@@ -118,7 +131,19 @@ int cmd_score(int argc, char **argv)
                   D, pos.v[0], ah_model_nodes(m));
         goto done;
     }
-    if (labels_path && cli_read_labels(labels_path, n, pos.v[1], &labels))
+    ah_threshold thr;
+    ah_model_get_threshold(m, &thr);
+    if (ignore_thr)
+        thr.source = AH_THRESHOLD_NONE;
+    if (thr.source != AH_THRESHOLD_NONE &&
+        (rc = cli_threshold_applies("score", pos.v[0], &thr, stat, alpha,
+                                    tail < 0 ? ah_model_tail(m) : tail,
+                                    !use)) != CLI_OK)
+        goto done;
+    rc = CLI_FAIL;
+    int flag = thr.source != AH_THRESHOLD_NONE;
+    size_t flagged = 0;
+    if (use && cli_read_labels(labels_path, n, pos.v[1], &labels))
         goto done;
     size_t rows = chunk ? (size_t)chunk : ((size_t)1 << 22) / D + 1;
     if (rows > n)
@@ -129,11 +154,17 @@ int cmd_score(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    if (json)
-        cli_buf_printf(&b, "{\"stat\": \"%s\", \"alpha_max\": %.17g, "
-                           "\"scores\": [", ah_stat_name(stat), alpha);
-    else
-        cli_buf_printf(&b, "index,score,alpha,size\n");
+    if (json) {
+        cli_buf_printf(&b, "{\"stat\": \"%s\", \"alpha_max\": %.17g, ",
+                       ah_stat_name(stat), alpha);
+        if (flag)
+            cli_buf_printf(&b, "\"threshold\": %.17g, \"fpr\": %.17g, ",
+                           thr.score, thr.fpr);
+        cli_buf_printf(&b, "\"scores\": [");
+    } else {
+        cli_buf_printf(&b, flag ? "index,score,alpha,size,flagged\n"
+                                : "index,score,alpha,size\n");
+    }
     for (size_t first = 0; first < n;) {
         size_t got = 0, u = 0;
         if (ah_npy_read_rows(r, x, rows, D, 1, &got, &d) != AH_OK) {
@@ -151,14 +182,19 @@ int cmd_score(int argc, char **argv)
         }
         for (size_t k = 0; k < got; k++) {
             size_t i = first + k;
+            int f = flag && res[k].score > thr.score;
+            flagged += (size_t)f;
             if (json)
                 cli_buf_printf(&b, "%s{\"index\": %zu, \"score\": %.17g, "
-                                   "\"alpha\": %.17g, \"size\": %zu}",
+                                   "\"alpha\": %.17g, \"size\": %zu",
                                i ? ", " : "", i, res[k].score, res[k].alpha,
                                res[k].size);
             else
-                cli_buf_printf(&b, "%zu,%.17g,%.17g,%zu\n", i, res[k].score,
+                cli_buf_printf(&b, "%zu,%.17g,%.17g,%zu", i, res[k].score,
                                res[k].alpha, res[k].size);
+            if (flag)
+                cli_buf_printf(&b, json ? ", \"flagged\": %d" : ",%d", f);
+            cli_buf_printf(&b, json ? "}" : "\n");
         }
         unseen += u;
         first += got;
@@ -167,6 +203,12 @@ int cmd_score(int argc, char **argv)
         cli_buf_printf(&b, "]}\n");
     if (cli_write_text(out, b.s, b.n) != 0)
         goto done;
+    if (flag)
+        cli_error("%zu of %zu inputs flagged (score above %.6g: a "
+                  "false-positive rate of %g %s)", flagged, n, thr.score,
+                  thr.fpr, thr.source == AH_THRESHOLD_CROSSFIT
+                               ? "cross-fitted on the background"
+                               : "on clean inputs");
     if (labels && unseen)
         cli_error("note: %zu of %zu rows of %s have labels that the model "
                   "has not seen; they were compared with the pooled "

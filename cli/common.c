@@ -281,21 +281,29 @@ int cli_load_model(const char *path, ah_model **m)
     return 0;
 }
 
-int cli_load_model_input(const char *model_path, const char *input_path,
-                         const char *labels_path, ah_model **m, double **x,
-                         size_t *n, size_t *D, int64_t **labels)
+int cli_load_model_input(const char *cmd, const char *model_path,
+                         const char *input_path, const char *labels_path,
+                         int pooled, ah_model **m, double **x, size_t *n,
+                         size_t *D, int64_t **labels)
 {
     *m = NULL;
     *x = NULL;
     *labels = NULL;
-    if (cli_load_model(model_path, m) || cli_read_matrix(input_path, x, n, D))
+    int use = 0, rc = CLI_FAIL;
+    if (cli_load_model(model_path, m))
+        goto fail;
+    if ((rc = cli_labels_check(cmd, model_path, *m, "--labels", labels_path,
+                               pooled, &use)) != CLI_OK)
+        goto fail;
+    rc = CLI_FAIL;
+    if (cli_read_matrix(input_path, x, n, D))
         goto fail;
     if (*D != ah_model_nodes(*m)) {
         cli_error("%s: %zu nodes per row, but the model %s has %zu",
                   input_path, *D, model_path, ah_model_nodes(*m));
         goto fail;
     }
-    if (labels_path && cli_read_labels(labels_path, *n, input_path, labels))
+    if (use && cli_read_labels(labels_path, *n, input_path, labels))
         goto fail;
     return 0;
 fail:
@@ -303,7 +311,7 @@ fail:
     free(*x);
     *m = NULL;
     *x = NULL;
-    return CLI_FAIL;
+    return rc;
 }
 
 double cli_now(void)
@@ -376,4 +384,48 @@ void cli_buf_json_string(cli_buf *b, const char *s)
             cli_buf_printf(b, "%c", c);
     }
     cli_buf_printf(b, "\"");
+}
+
+int cli_threshold_applies(const char *cmd, const char *model_path,
+                          const ah_threshold *t, int stat, double alpha_max,
+                          int tail, int pooled)
+{
+    if (t->stat == stat && t->alpha_max == alpha_max && t->tail == tail &&
+        t->pooled == pooled)
+        return CLI_OK;
+    cli_error("%s: the threshold of %s holds for --stat %s --alpha-max %g "
+              "--tail %s %s; these settings differ (score with those, give "
+              "--ignore-threshold, or calibrate again)",
+              cmd, model_path, ah_stat_name(t->stat), t->alpha_max,
+              ah_tail_name(t->tail), t->pooled ? "--pooled" : "--labels");
+    return CLI_USAGE;
+}
+
+int cli_labels_check(const char *cmd, const char *model_path,
+                     const ah_model *m, const char *labels_opt,
+                     const char *labels_path, int pooled, int *use)
+{
+    size_t k = 0;
+    ah_model_labels(m, &k);
+    *use = 0;
+    if (pooled && labels_path) {
+        cli_error("%s: %s and --pooled both given: give one", cmd,
+                  labels_opt);
+        return CLI_USAGE;
+    }
+    if (k == 0) {
+        if (labels_path)
+            cli_error("note: %s has no labels (a pooled model): %s %s is "
+                      "not used", model_path, labels_opt, labels_path);
+        return CLI_OK;
+    }
+    if (!labels_path && !pooled) {
+        cli_error("%s: %s is a conditional model (%zu labels): give %s "
+                  "L.npy (one label per input row, the class the network "
+                  "predicts) or --pooled to compare every input with the "
+                  "pooled background", cmd, model_path, k, labels_opt);
+        return CLI_USAGE;
+    }
+    *use = labels_path != NULL;
+    return CLI_OK;
 }

@@ -14,6 +14,7 @@ int cmd_merge(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_pvalues(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 int cmd_scan_group(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
@@ -21,7 +22,7 @@ int cmd_plot_node(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 extern const char cmd_fit_usage[], cmd_merge_usage[], cmd_info_usage[], cmd_pvalues_usage[],
-    cmd_score_usage[], cmd_scan_group_usage[], cmd_eval_usage[],
+    cmd_score_usage[], cmd_calibrate_usage[], cmd_scan_group_usage[], cmd_eval_usage[],
     cmd_compare_usage[], cmd_plot_node_usage[], cmd_demo_usage[];
 
 const cli_command cli_commands[] = {
@@ -32,6 +33,9 @@ const cli_command cli_commands[] = {
     {"pvalues", cmd_pvalues, "p-value ranges of new activations",
      cmd_pvalues_usage},
     {"score", cmd_score, "individual scan of each input", cmd_score_usage},
+    {"calibrate", cmd_calibrate,
+     "keep the threshold of a false-positive rate in a model",
+     cmd_calibrate_usage},
     {"scan-group", cmd_scan_group, "group scan of a batch of inputs",
      cmd_scan_group_usage},
     {"eval", cmd_eval, "detection power: clean versus anomalous sets",

@@ -372,6 +372,46 @@ size_t ah_model_nodes(const ah_model *m);
 int ah_model_tail(const ah_model *m);
 
 /*
+ * A decision threshold kept with the model: an input is flagged as
+ * anomalous when its individual-scan score is above `score`.  It holds for
+ * the scan settings it was measured with (stat, alpha_max, tail, and
+ * whether inputs were compared with their label's background or the
+ * pooled one); scoring with others must not apply it.  A model without
+ * one reports source AH_THRESHOLD_NONE.  Saved in the model file (format
+ * 1.2, docs/FORMAT.md; a model without a threshold is still written as
+ * 1.1).
+ */
+enum ah_threshold_source {
+    AH_THRESHOLD_NONE = 0,
+    AH_THRESHOLD_CLEAN = 1,    /* read off the scores of given clean inputs */
+    AH_THRESHOLD_CROSSFIT = 2  /* read off the background, cross-fitted:
+                                  each of K folds scored against a model
+                                  of the other folds                      */
+};
+typedef struct ah_threshold {
+    int source;        /* enum ah_threshold_source                          */
+    double score;      /* flagged when the scan score is above this         */
+    double fpr;        /* the false-positive rate asked for, in (0, 1)      */
+    int stat;          /* enum ah_stat                                      */
+    double alpha_max;
+    int tail;          /* enum ah_tail (never AH_TAIL_DEFAULT)              */
+    int pooled;        /* 1: inputs scored against the pooled background    */
+    uint32_t folds;    /* AH_THRESHOLD_CROSSFIT: K; else 0                  */
+    uint64_t n;        /* clean scores the threshold was read from          */
+} ah_threshold;
+/* The model's threshold (source AH_THRESHOLD_NONE when it has none). */
+int ah_model_get_threshold(const ah_model *m, ah_threshold *t);
+/* Keep t with the model (NULL or source NONE removes it); each field is
+ * checked (AH_ERR_ARG naming it). */
+int ah_model_set_threshold(ah_model *m, const ah_threshold *t,
+                           ah_diag *diag);
+/* The threshold with false-positive rate at most fpr on these clean
+ * scores: the smallest score s among them with #{scores > s} <= fpr * n
+ * (so at most floor(fpr * n) of them are flagged; ties at s are not). */
+int ah_threshold_at_fpr(const double *scores, size_t n, double fpr,
+                        double *threshold, ah_diag *diag);
+
+/*
  * Histogram of one node, for plots.  Fills up to cap cells in increasing
  * order; *n receives the number of cells.  A bin cell is [lo, hi) with the
  * count of non-atom values in it; an atom cell has lo == hi and its count.

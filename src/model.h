@@ -134,7 +134,16 @@ struct ah_model {
     ah__set *sets;   /* sets[0] pooled, then increasing label */
     int64_t *labels; /* nsets - 1 labels, increasing (points into a copy) */
     size_t file_bytes;
+    ah_threshold threshold; /* source AH_THRESHOLD_NONE: none */
 };
+
+/* The threshold's checks, and its block in the model file (threshold.c):
+ * AH__THRESHOLD_BYTES after the header of a format 1.2 file. */
+#define AH__THRESHOLD_BYTES 40
+int ah__threshold_check(const ah_threshold *t, ah_diag *diag);
+void ah__threshold_write(const ah_threshold *t, unsigned char *p);
+int ah__threshold_read(ah_threshold *t, const unsigned char *p,
+                       const char *name, ah_diag *diag);
 
 /* Find the set for a label: index into sets, or 0 (pooled) when unseen;
  * *seen tells which. */

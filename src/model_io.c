@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define FORMAT_MAJOR 1
-#define FORMAT_MINOR 1
+#define FORMAT_MINOR 2 /* 1.2: a threshold block after the header */
 #define HEADER_BYTES 96
 #define SET_HEADER_BYTES 24
 
@@ -25,9 +25,17 @@ static const unsigned char magic[8] = {0x89, 'A', 'H', 'M', '\r', '\n', 0x1a,
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+/* The header's size: with a threshold, its block follows (format 1.2). */
+static size_t header_bytes(const ah_model *m)
+{
+    return HEADER_BYTES + (m->threshold.source != AH_THRESHOLD_NONE
+                               ? AH__THRESHOLD_BYTES
+                               : 0);
+}
+
 static size_t model_file_bytes(const ah_model *m)
 {
-    size_t s = HEADER_BYTES;
+    size_t s = header_bytes(m);
     for (size_t i = 0; i < m->nsets; i++)
         s += SET_HEADER_BYTES + pad8(m->ops->payload_bytes(m->sets[i].rep));
     return s + 8;
@@ -51,9 +59,12 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
     unsigned char *p = buf;
     memset(p, 0, total);
     memcpy(p, magic, 8);
+    size_t hb = header_bytes(m);
     p[8] = FORMAT_MAJOR;
-    p[10] = FORMAT_MINOR;
-    ah__put_u32(p + 12, HEADER_BYTES);
+    /* Without a threshold the file is a 1.1 file, which older readers
+     * read; a threshold needs 1.2, which they refuse by its number. */
+    p[10] = hb == HEADER_BYTES ? 1 : 2;
+    ah__put_u32(p + 12, (uint32_t)hb);
     ah__put_u32(p + 16, (uint32_t)m->opts.method);
     ah__put_u32(p + 20, (uint32_t)m->opts.tail);
     ah__put_u32(p + 24, (uint32_t)m->opts.binning);
@@ -63,7 +74,9 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
     ah__put_u64(p + 48, m->N);
     ah__put_u64(p + 56, m->nsets);
     ah__put_u64(p + 64, total);
-    unsigned char *q = p + HEADER_BYTES;
+    if (hb != HEADER_BYTES)
+        ah__threshold_write(&m->threshold, p + HEADER_BYTES);
+    unsigned char *q = p + hb;
     for (size_t i = 0; i < m->nsets; i++) {
         size_t pb = m->ops->payload_bytes(m->sets[i].rep);
         ah__put_u64(q, (uint64_t)m->sets[i].label);
@@ -95,10 +108,10 @@ int ah_model_save(const ah_model *m, const char *path, ah_diag *diag)
  * takes a few bytes of file.  Set headers that do not parse end the sum;
  * the loader reports them. */
 static int memory_check(const ah__rep_ops *ops, size_t D, size_t nsets,
-                        const unsigned char *p, size_t len, const char *name,
-                        ah_diag *diag)
+                        const unsigned char *p, size_t hsize, size_t len,
+                        const char *name, ah_diag *diag)
 {
-    size_t off = HEADER_BYTES, end = len - 8, need = 0;
+    size_t off = hsize, end = len - 8, need = 0;
     for (size_t i = 0; i < nsets && off <= end &&
                        end - off >= SET_HEADER_BYTES; i++) {
         uint64_t pb = ah__get_u64(p + off + 16);
@@ -136,11 +149,23 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     int st = ah__check_file(&kind, p, len, name, diag);
     if (st != AH_OK)
         return st;
-    uint32_t hsize = ah__get_u32(p + 12);
-    if (hsize != HEADER_BYTES)
+    uint32_t hsize = ah__get_u32(p + 12), minor = p[10] | p[11] << 8;
+    uint32_t with_threshold = HEADER_BYTES + AH__THRESHOLD_BYTES;
+    if (hsize != HEADER_BYTES && (minor < 2 || hsize != with_threshold))
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: header size %u in the model header, not %d",
-                        name, hsize, HEADER_BYTES);
+                        "%s: header size %u in the model header, not %d "
+                        "(or %u with a threshold, format 1.2)",
+                        name, hsize, HEADER_BYTES, with_threshold);
+    if (len < (size_t)hsize + 8)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: truncated model (%zu bytes)", name, len);
+    ah_threshold thr;
+    memset(&thr, 0, sizeof thr);
+    if (hsize == with_threshold) {
+        int st0 = ah__threshold_read(&thr, p + HEADER_BYTES, name, diag);
+        if (st0 != AH_OK)
+            return st0;
+    }
     ah_fit_options o;
     st = ah__check_header_fields(&kind, p, name, &o, diag);
     if (st != AH_OK)
@@ -156,13 +181,13 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
                         "%s: N (rows) %llu in the model header, not 1 to "
                         "2^32-2", name, (unsigned long long)N);
-    if (nsets == 0 || nsets > (len - HEADER_BYTES) / SET_HEADER_BYTES)
+    if (nsets == 0 || nsets > (len - hsize) / SET_HEADER_BYTES)
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
                         "%s: S (sets) %llu in the model header, not 1 to "
                         "what the file's size holds", name,
                         (unsigned long long)nsets);
     st = memory_check(ah__ops_for(o.method), (size_t)D, (size_t)nsets, p,
-                      len, name, diag);
+                      hsize, len, name, diag);
     if (st != AH_OK)
         return st;
     ah_model *m = calloc(1, sizeof *m);
@@ -180,7 +205,7 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
         st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
         goto fail;
     }
-    size_t off = HEADER_BYTES, end = len - 8;
+    size_t off = hsize, end = len - 8;
     uint64_t label_rows = 0;
     for (size_t i = 0; i < m->nsets; i++) {
         if (end - off < SET_HEADER_BYTES) {
@@ -250,6 +275,13 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                       "%s: %zu bytes after the last set", name, end - off);
         goto fail;
     }
+    if (thr.source != AH_THRESHOLD_NONE && !thr.pooled && m->nsets == 1) {
+        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                      "%s: a threshold for labelled inputs in a model "
+                      "without labels", name);
+        goto fail;
+    }
+    m->threshold = thr;
     m->file_bytes = len;
     *out = m;
     return AH_OK;
@@ -311,7 +343,8 @@ int ah_model_get_info(const ah_model *m, ah_model_info *info)
      * set's once, shared by both figures. */
     size_t pooled = pad8(m->ops->payload_bytes(m->sets[0].rep));
     info->pooled_file_bytes = HEADER_BYTES + SET_HEADER_BYTES + pooled + 8;
-    info->file_bytes = info->pooled_file_bytes;
+    info->file_bytes = info->pooled_file_bytes + header_bytes(m) -
+                       HEADER_BYTES;
     for (size_t i = 1; i < m->nsets; i++)
         info->file_bytes +=
             SET_HEADER_BYTES + pad8(m->ops->payload_bytes(m->sets[i].rep));

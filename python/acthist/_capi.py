@@ -334,7 +334,7 @@ def parse(kind, value):
     fn = {"method": lib.ah_method_parse, "tail": lib.ah_tail_parse,
           "binning": lib.ah_binning_parse, "stat": lib.ah_stat_parse}[kind]
     v = fn(_nul_free(str(value).encode(), kind, value))
-    if v < 0:
+    if v == -1:  # "default" is AH_TAIL_DEFAULT, -2
         raise ValueError("acthist: unknown %s %r" % (kind, value))
     return v
 

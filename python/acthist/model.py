@@ -31,10 +31,18 @@ class UnseenLabelWarning(UserWarning):
     compared with the pooled background instead."""
 
 
+def _detached(x):
+    """A torch tensor (one that requires grad, or on a GPU) as a CPU tensor
+    NumPy can read; anything else as it is."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        return x.detach().cpu()
+    return x
+
+
 def _rows(x, what):
     """x as a 2-D array (n, D) without copying; a 1-D array is one input.
     Real numbers only: complex, bool or object arrays are refused."""
-    a = np.asarray(x)
+    a = np.asarray(_detached(x))
     if a.ndim == 0:
         raise ValueError("acthist: %s is a scalar, not activations" % what)
     real_array(a, what)
@@ -46,6 +54,7 @@ def _rows(x, what):
 def _background(x, what):
     """Background rows (n, D); a 1-D array is n rows of one node, as in a
     .npy file."""
+    x = _detached(x)
     if np.ndim(x) == 1:
         return real_array(np.asarray(x), what).reshape(-1, 1)
     return _rows(x, what)
@@ -220,10 +229,12 @@ class Model(_capi.Owned):
     # -- making one ------------------------------------------------------
 
     @classmethod
-    def fit(cls, x, labels=None, *, method="hist", tail="upper", bins=None,
+    def fit(cls, x, labels=None, *, method="hist", tail="default", bins=None,
             binning="width", atom_share=None, chunk_rows=None, threads=1):
         """Fit background activations x (n, ...), with one integer label
-        per row (e.g. the class the network predicted) or none.  bins:
+        per row (e.g. the class the network predicted) or none.  tail
+        "default": two-tailed with labels, lower without (the evidence of
+        docs/RESULTS.md); "upper" without labels is the paper's.  bins:
         None for the default (3072), "auto" or a count.  A float64
         C-contiguous x is read in place; any other dtype or a memory-mapped
         file is converted BLOCK_ROWS rows at a time, so a background larger
@@ -284,7 +295,7 @@ class Model(_capi.Owned):
         return counts.finish()
 
     @classmethod
-    def fit_batches(cls, batches, *, method="hist", tail="upper", bins=None,
+    def fit_batches(cls, batches, *, method="hist", tail="default", bins=None,
                     binning="width", atom_share=None, chunk_rows=None):
         """Fit from batches without holding them all: batches is a list of
         arrays (n_k, ...) or of (array, labels) pairs, or a function that
@@ -384,13 +395,24 @@ class Model(_capi.Owned):
 
     # -- using it --------------------------------------------------------
 
-    def _prepare(self, x, labels):
+    def _prepare(self, x, labels, pooled):
         a = _rows(x, "activations")
         if a.shape[1] != self.nodes:
             raise _capi.Error("AH_ERR_SHAPE", "acthist: the activations have "
                               "%d nodes, the model %d" % (a.shape[1],
                                                           self.nodes))
-        return a, _labels(labels, a.shape[0], "labels")
+        # No silent fallback: a conditional model compares an input with
+        # the background of its label, so leaving the labels out is an
+        # error unless the pooled background is asked for.
+        if pooled and labels is not None:
+            raise ValueError("acthist: labels and pooled=True both given: "
+                             "give one")
+        if not pooled and labels is None and len(self.labels):
+            raise ValueError("acthist: the model is conditional (%d labels): "
+                             "pass labels= (one per input, e.g. the class the "
+                             "network predicts) or pooled=True to compare with "
+                             "the pooled background" % len(self.labels))
+        return a, _labels(_detached(labels), a.shape[0], "labels")
 
     @staticmethod
     def _warn_unseen(unseen):
@@ -399,11 +421,12 @@ class Model(_capi.Owned):
                           "fitted with and used the pooled background"
                           % unseen, UnseenLabelWarning, stacklevel=3)
 
-    def pvalues(self, x, labels=None, *, tail=None, threads=0):
+    def pvalues(self, x, labels=None, *, tail=None, threads=0, pooled=False):
         """P-value ranges of activations x (n, ...): a float64 array
         (n, width, 2) of [p_min, p_max], width = D, or 2D for tail "both"
-        (the upper-tail block first).  tail None: the model's tail."""
-        a, lab = self._prepare(x, labels)
+        (the upper-tail block first).  tail None: the model's tail.  A
+        conditional model needs labels, or pooled=True."""
+        a, lab = self._prepare(x, labels, pooled)
         t = -1 if tail is None else _capi.parse("tail", tail)
         threads = option_int(AH_OPTION_THREADS, threads, "threads")
         width = lib.ah_pvalue_width(self._handle(), t)
@@ -426,11 +449,12 @@ class Model(_capi.Owned):
         return out
 
     def score(self, x, labels=None, *, tail=None, stat="bj", alpha_max=0.5,
-              threads=0):
+              threads=0, pooled=False):
         """Individual-scan scores of activations x (n, ...), the p-values
         computed and scanned without storing them: Scores(score, alpha,
-        size), three arrays of n."""
-        a, lab = self._prepare(x, labels)
+        size), three arrays of n.  A conditional model needs labels, or
+        pooled=True."""
+        a, lab = self._prepare(x, labels, pooled)
         t = -1 if tail is None else _capi.parse("tail", tail)
         s = _capi.parse("stat", stat)
         alpha_max = option_real(AH_OPTION_ALPHA_MAX, alpha_max, "alpha_max")

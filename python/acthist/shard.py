@@ -65,7 +65,7 @@ class Shard(_capi.Owned):
     _made_by = "plan, plan_batches, count, load or from_bytes"
 
     @classmethod
-    def plan(cls, x, labels=None, *, tail="upper", bins=None,
+    def plan(cls, x, labels=None, *, tail="default", bins=None,
              binning="width", atom_share=None, chunk_rows=None):
         """The first pass over this shard's rows x (n, ...), with one label
         per row or none; the options are those of Model.fit (histograms)."""
@@ -74,7 +74,7 @@ class Shard(_capi.Owned):
                         *_array_batches(x, labels))
 
     @classmethod
-    def plan_batches(cls, batches, *, tail="upper", bins=None,
+    def plan_batches(cls, batches, *, tail="default", bins=None,
                      binning="width", atom_share=None, chunk_rows=None):
         """plan over batches (as Model.fit_batches takes them; read once)."""
         o = _fit_options("hist", tail, bins, binning, atom_share, chunk_rows)

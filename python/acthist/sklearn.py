@@ -47,7 +47,6 @@ decision_function is the scan score (higher = more anomalous, the opposite
 of scikit-learn's), predict returns 1 outlier / 0 inlier, and
 predict_proba the linear rescaling of PyOD's BaseDetector.
 """
-import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -98,12 +97,9 @@ def _check_labels(labels, n):
 
 
 def _score_pooled(model, X, **kw):
-    """Model.score on the pooled background of a conditional model: with
-    pooled=True where Model.score takes it (scoring a conditional model
-    without labels is otherwise an error there)."""
-    if "pooled" in inspect.signature(model.score).parameters:
-        kw["pooled"] = True
-    return model.score(X, **kw)
+    """Model.score on the pooled background of a conditional model
+    (without pooled=True, scoring it without labels is an error)."""
+    return model.score(X, pooled=True, **kw)
 
 
 class SubsetScanOutlierDetector(OutlierMixin, BaseEstimator):

@@ -110,7 +110,7 @@ def test_labels_contract():
            "the error names pooled=True")
     p = det.score_samples(FGSM, pooled=True)
     want = -acthist.Model.fit(BG[:2000], labels=BGL[:2000],
-                              tail="two").score(FGSM).score
+                              tail="two").score(FGSM, pooled=True).score
     check(np.array_equal(p, want), "pooled=True: the pooled background")
     raises(lambda: det.predict(FGSM, labels=FGSML[:10]), ValueError,
            "10 labels for 1000", "label count")
