@@ -16,14 +16,16 @@ const char cmd_eval_usage[] =
     "                    [--anomalous B.npy ...] [--stat S] [--alpha-max A]\n"
     "                    [--tail T] [--roc ROC.csv] [--plot ROC.svg] [--json]\n"
     "                    [--group M --fraction F --runs R --restarts K --seed S\n"
-    "                     [--fractional]] [--threads K]\n"
+    "                     [--fractional]] [--threads K] [--pooled]\n"
     "\n"
     "Score the clean and each anomalous set and report the area under the ROC\n"
     "curve (Mann-Whitney, ties counted half), the TPR at 1%, 5% and 10% FPR,\n"
     "and a threshold calibrated on half of the clean scores (their 95th\n"
     "percentile) with the FPR it gives on the other half and the TPR.\n"
     "Labels make a conditional model compare each input with its own label's\n"
-    "background (give --anomalous-labels once per --anomalous, in order).\n"
+    "background (give --anomalous-labels once per --anomalous, in order);\n"
+    "a conditional model needs them, or --pooled to compare every input with\n"
+    "the pooled background.\n"
     "  --group M   group-scan power instead: R runs (default 50), each a batch\n"
     "              of M clean inputs against the same batch with round(F*M)\n"
     "              (default F 0.1) replaced by anomalous inputs\n"
@@ -52,11 +54,12 @@ int cmd_eval(int argc, char **argv)
                *roc_s = NULL, *plot_s = NULL, *group_s = NULL,
                *fraction_s = NULL, *runs_s = NULL, *restarts_s = NULL,
                *seed_s = NULL;
-    int json = 0, fractional = 0;
+    int json = 0, fractional = 0, pooled = 0, use = 0;
     cli_list pos = {0}, anom = {0}, anom_lab = {0};
     cli_opt opts[] = {
         {"--clean", CLI_STRING, &clean_s},
         {"--clean-labels", CLI_STRING, &clean_lab},
+        {"--pooled", CLI_FLAG, &pooled},
         {"--anomalous", CLI_MULTI, &anom},
         {"--anomalous-labels", CLI_MULTI, &anom_lab},
         {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
@@ -124,16 +127,17 @@ int cmd_eval(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    if (cli_load_model(pos.v[0], &m) || eval_load(&clean, clean_s, clean_lab))
+    if (cli_load_model(pos.v[0], &m))
         goto done;
-    size_t nl = 0;
-    ah_model_labels(m, &nl);
-    c.conditional = clean_lab != NULL;
-    if (c.conditional && nl == 0)
-        cli_error("note: %s has no labels (pooled model): the labels are "
-                  "ignored", pos.v[0]);
+    if ((rc = cli_labels_check("eval", pos.v[0], m, "--clean-labels",
+                               clean_lab, pooled, &use)) != CLI_OK)
+        goto done;
+    rc = CLI_FAIL;
+    if (eval_load(&clean, clean_s, use ? clean_lab : NULL))
+        goto done;
+    c.conditional = use;
     for (size_t i = 0; i < anom.n; i++) {
-        if (eval_load(&ad[i], anom.v[i], anom_lab.n ? anom_lab.v[i] : NULL))
+        if (eval_load(&ad[i], anom.v[i], use ? anom_lab.v[i] : NULL))
             goto done;
         if (ad[i].D != ah_model_nodes(m) || clean.D != ah_model_nodes(m)) {
             const eval_data *bad = clean.D != ah_model_nodes(m) ? &clean : &ad[i];
@@ -173,7 +177,7 @@ int cmd_eval(int argc, char **argv)
                            &sr[i].s))
             goto done;
     }
-    if (c.conditional && nl && unseen)
+    if (c.conditional && unseen)
         cli_error("note: %zu inputs have labels that the model has not seen; "
                   "they were compared with the pooled background", unseen);
     if (roc_s || plot_s) {
@@ -231,7 +235,7 @@ int cmd_eval(int argc, char **argv)
                        sr[0].s.auc, g.batch ? "group" : "individual",
                        ah_stat_name(c.stat),
                        ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail),
-                       c.conditional && nl ? "true" : "false");
+                       c.conditional ? "true" : "false");
         if (g.batch)
             cli_buf_printf(&b, "\"group\": {\"batch\": %zu, \"fraction\": %g, "
                                "\"runs\": %d, \"restarts\": %d, \"seed\": %llu}, ",
@@ -256,7 +260,7 @@ int cmd_eval(int argc, char **argv)
         cli_buf_printf(&b, "%s scan, stat %s, tail %s, %s; clean %s (%zu %s)\n",
                        g.batch ? "group" : "individual", ah_stat_name(c.stat),
                        ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail),
-                       c.conditional && nl ? "conditional" : "pooled", clean_s,
+                       c.conditional ? "conditional" : "pooled", clean_s,
                        sr[0].nclean, g.batch ? "runs" : "inputs");
         cli_buf_printf(&b, "%-32s %7s %7s %7s %7s %7s %11s %8s %8s\n", "set",
                        "n", "AUC", "TPR@1%", "TPR@5%", "TPR@10%", "threshold",

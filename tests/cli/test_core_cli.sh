@@ -35,7 +35,7 @@ for tail in upper lower two both; do
     check "pvalues emp $tail" $A pvalues emp.ahm q.npy --labels ql.npy --tail $tail -o pe_$tail.npy
     grep -q "40\? of 80 rows\|of 80 rows of q.npy have labels" "$TMP/err" && pass || fail "no note on unseen labels"
     check "pvalues hist $tail" $A pvalues hist.ahm qf.npy --labels ql.npy --tail $tail -o ph_$tail.npy
-    check "pvalues emp pooled $tail" $A pvalues emp.ahm q.npy --tail $tail -o pp_$tail.npy
+    check "pvalues emp pooled $tail" $A pvalues emp.ahm q.npy --tail $tail --pooled -o pp_$tail.npy
 done
 $PY - <<'PY' && pass || fail "p-values differ from the NumPy reference"
 import numpy as np

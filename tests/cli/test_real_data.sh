@@ -27,7 +27,7 @@ for m in empirical hist:width:256 hist:quantile:64 hist:tails:64 kde; do
     check "fit $m" $A fit $args -o "$m.ahm" bg.npy --labels bgl.npy
     for tail in upper lower two both; do
         check "pvalues $m $tail" $A pvalues "$m.ahm" q.npy --labels ql.npy --tail $tail -o "p_${m}_$tail.npy"
-        check "pvalues $m $tail pooled" $A pvalues "$m.ahm" q.npy --tail $tail -o "pp_${m}_$tail.npy"
+        check "pvalues $m $tail pooled" $A pvalues "$m.ahm" q.npy --tail $tail --pooled -o "pp_${m}_$tail.npy"
     done
 done
 $PY - <<'PY' && pass || fail "p-values on real activations differ from the NumPy references"
