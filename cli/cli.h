@@ -106,6 +106,13 @@ int cli_fit_threads(const char **files, size_t nfiles,
                     const char **label_files, size_t nlabels,
                     const ah_fit_options *o, int threads, ah_model **out);
 
+/* fit --fpr: set on `full` (fitted on all of src with options o) the
+ * threshold of false-positive rate fpr, cross-fitted over `folds` folds of
+ * src's rows (crossfit.c; bj, alpha_max 0.5, the model's tail).  Prints
+ * any error; returns an exit code. */
+int cli_crossfit_threshold(ah_row_source *src, const ah_fit_options *o,
+                           int folds, double fpr, ah_model *full);
+
 /* Save a model to out, free it, and say on standard error what was
  * saved: "acthist: <done> model: N rows x D nodes, ..., in T s" (t0 from
  * cli_now).  Returns an exit code. */

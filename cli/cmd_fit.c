@@ -44,6 +44,11 @@ const char cmd_fit_usage[] =
     "  --threads K  K threads, each fitting a slice of the rows, merged\n"
     "               exactly: the same model, K times the memory (equal-\n"
     "               width bins only; default 1)\n"
+    "  --fpr F      also keep in the model the score threshold with false-\n"
+    "               positive rate F, cross-fitted on the background: each\n"
+    "               of K folds scored against a model of the others (for\n"
+    "               acthist score with --stat bj --alpha-max 0.5)\n"
+    "  --folds K    folds for --fpr (default 5)\n"
     "  --plan-only  write the first pass of this shard (a plan) to -o\n"
     "  --plan PLAN  count this shard against the merged PLAN, write the\n"
     "               counts to -o (the fit options come from the plan)\n";
@@ -101,7 +106,7 @@ int cmd_fit(int argc, char **argv)
     const cli_command *self = cli_find("fit");
     const char *method = NULL, *bins = NULL, *binning = NULL, *tail = NULL,
                *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL,
-               *threads_s = NULL;
+               *threads_s = NULL, *fpr_s = NULL, *folds_s = NULL;
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
@@ -113,6 +118,7 @@ int cmd_fit(int argc, char **argv)
         {"--plan-only", CLI_FLAG, &plan_only},
         {"--plan", CLI_STRING, &plan_path},
         {"--threads", CLI_STRING, &threads_s},
+        {"--fpr", CLI_STRING, &fpr_s},     {"--folds", CLI_STRING, &folds_s},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
                        self);
@@ -163,6 +169,20 @@ int cmd_fit(int argc, char **argv)
     long threads = 1;
     if (threads_s && cli_parse_int("--threads", threads_s, 1, 256, &threads))
         goto done0;
+    double fpr = 0;
+    long folds = 5;
+    if (fpr_s && cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &fpr))
+        goto done0;
+    if (folds_s && cli_parse_int("--folds", folds_s, 2, 100, &folds))
+        goto done0;
+    if (folds_s && !fpr_s) {
+        cli_error("fit: --folds goes with --fpr");
+        goto done0;
+    }
+    if (fpr_s && (plan_only || plan_path)) {
+        cli_error("fit: --fpr needs the whole background (not a shard)");
+        goto done0;
+    }
     if (threads > 1 && plan_only) {
         cli_error("fit: --threads and --plan-only do not go together");
         goto done0;
@@ -186,19 +206,20 @@ int cmd_fit(int argc, char **argv)
         cli_error("note: no --labels: a pooled model.  Labels (the class "
                   "the network predicts for each background row) usually "
                   "detect far better: see docs/RESULTS.md");
+    ah_model *m = NULL;
+    double t0 = cli_now();
     if (threads > 1) {
-        ah_model *m = NULL;
-        double t0 = cli_now();
         rc = cli_fit_threads(files.v, files.n, labels.v, labels.n, &o,
                              (int)threads, &m);
-        if (rc == CLI_OK)
-            rc = cli_save_model(m, out, "fitted", t0);
-        goto done0;
+        if (rc != CLI_OK)
+            goto done0;
     }
     cli_background bg;
     rc = cli_background_open(&bg, files.v, files.n, labels.v, labels.n);
-    if (rc != CLI_OK)
+    if (rc != CLI_OK) {
+        ah_model_free(m);
         goto done0;
+    }
     rc = CLI_FAIL;
     ah_diag d;
     ah_row_source src = cli_background_source(&bg);
@@ -206,10 +227,13 @@ int cmd_fit(int argc, char **argv)
         rc = fit_shard(&src, &o, plan_path, out);
         goto done;
     }
-    ah_model *m = NULL;
-    double t0 = cli_now();
-    if (ah_model_fit_source(&m, &src, &o, &d) != AH_OK) {
+    if (!m && ah_model_fit_source(&m, &src, &o, &d) != AH_OK) {
         rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    if (fpr_s && (rc = cli_crossfit_threshold(&src, &o, (int)folds, fpr,
+                                              m)) != CLI_OK) {
+        ah_model_free(m);
         goto done;
     }
     rc = cli_save_model(m, out, "fitted", t0);

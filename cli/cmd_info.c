@@ -133,6 +133,16 @@ int cmd_info(int argc, char **argv)
         snprintf(bins, sizeof bins, "auto");
     else
         snprintf(bins, sizeof bins, "%d", in.bins_requested);
+    ah_threshold t;
+    ah_model_get_threshold(m, &t);
+    char how[160] = "";
+    if (t.source == AH_THRESHOLD_CROSSFIT)
+        snprintf(how, sizeof how, "cross-fitted on the background (%u "
+                 "folds, %llu scores)", (unsigned)t.folds,
+                 (unsigned long long)t.n);
+    else if (t.source == AH_THRESHOLD_CLEAN)
+        snprintf(how, sizeof how, "on %llu clean inputs",
+                 (unsigned long long)t.n);
     double pm = 100.0 * (double)in.memory_bytes / in.raw_bytes;
     double pf = 100.0 * (double)in.file_bytes / in.raw_bytes;
     if (json) {
@@ -147,12 +157,25 @@ int cmd_info(int argc, char **argv)
             "\"atoms\": %zu, \"memory_bytes\": %zu, \"file_bytes\": %zu, "
             "\"pooled_file_bytes\": %zu, "
             "\"raw_bytes\": %.0f, \"memory_percent_of_raw\": %.4f, "
-            "\"file_percent_of_raw\": %.4f}\n",
+            "\"file_percent_of_raw\": %.4f",
             ah_method_name(in.method), ah_tail_name(in.tail),
             ah_binning_name(in.binning), bins, in.nodes, in.rows, in.labels,
             in.bins_min, in.bins_median, in.bins_max, in.atoms_total,
             in.memory_bytes, in.file_bytes, in.pooled_file_bytes, in.raw_bytes,
             pm, pf);
+        if (t.source != AH_THRESHOLD_NONE)
+            cli_buf_printf(
+                &b,
+                ", \"threshold\": {\"score\": %.17g, \"fpr\": %.17g, "
+                "\"source\": \"%s\", \"n\": %llu, \"folds\": %u, "
+                "\"stat\": \"%s\", \"alpha_max\": %.17g, \"tail\": \"%s\", "
+                "\"pooled\": %s}",
+                t.score, t.fpr,
+                t.source == AH_THRESHOLD_CLEAN ? "clean" : "crossfit",
+                (unsigned long long)t.n, (unsigned)t.folds,
+                ah_stat_name(t.stat), t.alpha_max, ah_tail_name(t.tail),
+                t.pooled ? "true" : "false");
+        cli_buf_printf(&b, "}\n");
         rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
         cli_buf_free(&b);
     } else {
@@ -180,6 +203,15 @@ int cmd_info(int argc, char **argv)
                    "labels\n", in.pooled_file_bytes,
                    100.0 * (double)in.pooled_file_bytes / in.raw_bytes);
         printf("raw:        %.0f bytes (N x D x 4)\n", in.raw_bytes);
+        if (t.source != AH_THRESHOLD_NONE)
+            printf("threshold:  score above %.6g is flagged: a false-positive "
+                   "rate of %g %s; for --stat %s --alpha-max %g --tail %s, "
+                   "%s\n",
+                   t.score, t.fpr, how, ah_stat_name(t.stat), t.alpha_max,
+                   ah_tail_name(t.tail),
+                   t.pooled ? "the pooled background" : "with labels");
+        else
+            printf("threshold:  none (acthist calibrate, or fit --fpr)\n");
         rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
     }
     ah_model_free(m);
