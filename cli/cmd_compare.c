@@ -24,7 +24,7 @@ const char cmd_compare_usage[] =
     "                       [--json]\n"
     "\n"
     "Fit each method on the background and print one table: method, model\n"
-    "bytes, %% of the raw float32 background, fit time, p-value time, scan\n"
+    "bytes, % of the raw float32 background, fit time, p-value time, scan\n"
     "time, and the individual-scan AUC of each anomalous set, for each tail,\n"
     "pooled and (when labels are given) conditional on the label.\n"
     "Methods: empirical, kde, hist (the default: 3072 equal-width bins),\n"
