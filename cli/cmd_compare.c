@@ -140,11 +140,8 @@ int cmd_compare(int argc, char **argv)
         if (compare_parse_method(methods.v[i], NULL) != 0)
             goto done;
     for (size_t i = 0; i < tails.n; i++)
-        if (ah_tail_parse(tails.v[i]) < 0) {
-            cli_error("compare: unknown tail '%s' (upper, lower, two, both)",
-                      tails.v[i]);
+        if (cli_parse_name("--tails", tails.v[i], ah_tail_name, &tail_unused))
             goto done;
-        }
     job.background = bg.v;
     job.background_labels = bg_lab.n ? bg_lab.v : NULL;
     job.nbackground = bg.n;

@@ -203,14 +203,9 @@ static int parse_options(ah_fit_options *o, const char *bins,
                          const char *out, size_t nfiles)
 {
     long v;
-    if ((o->tail = ah_tail_parse(tail)) < 0) {
-        cli_error("unknown tail '%s'", tail);
+    if (cli_parse_name("--tail", tail, ah_tail_name, &o->tail) ||
+        cli_parse_name("--binning", binning, ah_binning_name, &o->binning))
         return CLI_USAGE;
-    }
-    if ((o->binning = ah_binning_parse(binning)) < 0) {
-        cli_error("unknown binning '%s'", binning);
-        return CLI_USAGE;
-    }
     if (strcmp(bins, "auto") == 0)
         o->bins = AH_BINS_AUTO;
     else if (cli_parse_int("--bins", bins, 1, 65536, &v) != 0)
