@@ -58,6 +58,14 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+LDCONFIG   ?= ldconfig
+
+# Installed programs find the library with no LD_LIBRARY_PATH: in a
+# directory the dynamic linker searches (tools/libdir-searched.sh), after
+# ldconfig has refreshed its cache (not with DESTDIR: a staged package runs
+# it when it is installed); anywhere else through an rpath that acthist.pc
+# adds to its Libs.
+LDCONFIG_IF_SEARCHED = if tools/libdir-searched.sh $(LIBDIR); then $(LDCONFIG); fi
 
 .PHONY: all test test-san check bench demo clean deps fuzz install uninstall man
 all: $(STATIC) $(SHARED) $(CLI) $(TEST_BIN) $(MPI_FIT)
@@ -118,9 +126,13 @@ install: $(STATIC) $(SHARED) $(CLI) $(MPI_FIT)
 	ln -sf libacthist.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libacthist.so.$(SOMAJOR)
 	ln -sf libacthist.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libacthist.so
 	install -m 644 docs/acthist.1 $(DESTDIR)$(MANDIR)/man1/acthist.1
+	if tools/libdir-searched.sh $(LIBDIR); then rpath=; \
+	else rpath=' -Wl,-rpath,$${libdir}'; fi; \
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e "s|@RPATH@|$$rpath|" \
 	    tools/acthist.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/acthist.pc
+	$(if $(DESTDIR),,$(LDCONFIG_IF_SEARCHED))
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/acthist $(DESTDIR)$(BINDIR)/acthist-mpi-fit \
@@ -129,6 +141,7 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libacthist.so.$(SOMAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libacthist.so.$(VERSION) \
 	      $(DESTDIR)$(MANDIR)/man1/acthist.1 $(DESTDIR)$(PKGCONFIGDIR)/acthist.pc
+	$(if $(DESTDIR),,$(LDCONFIG_IF_SEARCHED))
 
 man: $(CLI)
 	./tools/make-man.sh $(CLI) >docs/acthist.1.tmp && mv docs/acthist.1.tmp docs/acthist.1

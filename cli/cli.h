@@ -69,6 +69,19 @@ int cli_parse_option_double(const char *opt, const char *s, int option,
 /* A seed: any uint64_t, written in decimal. */
 int cli_parse_seed(const char *opt, const char *s, uint64_t *out);
 
+/*
+ * Names of a library enumeration, given by its name function (ah_tail_name,
+ * ah_stat_name, ah_method_name, ah_binning_name): the values 0, 1, ... up
+ * to the first that it calls "unknown".  The lists in messages come from
+ * there, so a value added to the library is listed with no change here.
+ */
+typedef const char *(*cli_name_fn)(int value);
+/* Parse s as one of name's values: 0 with *out set, or CLI_USAGE after
+ * cli_unknown_name. */
+int cli_parse_name(const char *opt, const char *s, cli_name_fn name, int *out);
+/* Print "acthist: OPT: 'S' is not one of a, b, c" with name's values. */
+void cli_unknown_name(const char *opt, const char *s, cli_name_fn name);
+
 /* Read a whole .npy activation file (rows x D doubles, finite). */
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);
 /* Read labels and check that there is one per row of data_path. */
@@ -156,6 +169,8 @@ typedef struct cli_buf {
 void cli_buf_printf(cli_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_buf_free(cli_buf *b);
+/* Append name's values as "a, b, c" (see cli_name_fn). */
+void cli_buf_names(cli_buf *b, cli_name_fn name);
 /* Append s as a JSON string literal. */
 void cli_buf_json_string(cli_buf *b, const char *s);
 

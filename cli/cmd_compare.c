@@ -24,7 +24,7 @@ const char cmd_compare_usage[] =
     "                       [--json]\n"
     "\n"
     "Fit each method on the background and print one table: method, model\n"
-    "bytes, %% of the raw float32 background, fit time, p-value time, scan\n"
+    "bytes, % of the raw float32 background, fit time, p-value time, scan\n"
     "time, and the individual-scan AUC of each anomalous set, for each tail,\n"
     "pooled and (when labels are given) conditional on the label.\n"
     "Methods: empirical, kde, hist (the default: 3072 equal-width bins),\n"
@@ -139,11 +139,8 @@ int cmd_compare(int argc, char **argv)
         if (compare_parse_method(methods.v[i], NULL) != 0)
             goto done;
     for (size_t i = 0; i < tails.n; i++)
-        if (ah_tail_parse(tails.v[i]) < 0) {
-            cli_error("compare: unknown tail '%s' (upper, lower, two, both)",
-                      tails.v[i]);
+        if (cli_parse_name("--tails", tails.v[i], ah_tail_name, &tail_unused))
             goto done;
-        }
     job.background = bg.v;
     job.background_labels = bg_lab.n ? bg_lab.v : NULL;
     job.nbackground = bg.n;

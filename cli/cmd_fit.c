@@ -138,16 +138,15 @@ int cmd_fit(int argc, char **argv)
     ah_fit_options o;
     ah_fit_options_default(&o);
     if ((o.method = ah_method_parse(method)) < 0) {
-        cli_error("fit: unknown method '%s' (hist, empirical, kde)", method);
+        cli_unknown_name("--method", method, ah_method_name);
         goto done0;
     }
     if ((o.tail = ah_tail_parse(tail)) == -1) {
-        cli_error("fit: unknown tail '%s' (upper, lower, two, both, "
-                  "default)", tail);
+        cli_unknown_name("--tail", tail, ah_tail_name);
         goto done0;
     }
     if ((o.binning = ah_binning_parse(binning)) < 0) {
-        cli_error("fit: unknown binning '%s' (width, quantile)", binning);
+        cli_unknown_name("--binning", binning, ah_binning_name);
         goto done0;
     }
     long v;

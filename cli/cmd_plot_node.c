@@ -5,6 +5,7 @@
  * The cells come from ah_model_node_cells (asked once for the count, then
  * filled); the input file is read whole, since only one of its columns is
  * kept and plots are for inspection, not for data larger than memory.
+ * --bins only changes the drawing (svg_node_histogram_bars), not the model.
  */
 #include "cli.h"
 #include "svg.h"
@@ -15,17 +16,26 @@
 #include <string.h>
 
 const char cmd_plot_node_usage[] =
-    "usage: acthist plot-node MODEL --node J [--label L] [--input X.npy]\n"
-    "                         [-o OUT.svg]\n"
+    "usage: acthist plot-node MODEL --node J [--label L] [--input X.npy\n"
+    "                         [--input-labels XL.npy]] [--bins N] [-o OUT.svg]\n"
     "\n"
     "Draw the background histogram of node J (0-based) as SVG: bins as bars\n"
     "of their counts, exact values (atoms) as narrow bars with their counts,\n"
     "and with --input the node's new activations (column J of X.npy) as a\n"
     "rug and lines.  The SVG goes to standard output unless -o is given.\n"
-    "  --node    the node, 0 <= J < D\n"
-    "  --label   the conditional background of label L (default: pooled)\n"
-    "  --input   new activations, one row per input with the model's D nodes\n"
-    "  -o        output file, written atomically\n";
+    "  --node          the node, 0 <= J < D\n"
+    "  --label         the conditional background of label L (default: pooled)\n"
+    "  --input         new activations, one row per input with the model's D\n"
+    "                  nodes\n"
+    "  --input-labels  one label per row of --input: with --label L only the\n"
+    "                  inputs labelled L are drawn (all without --label)\n"
+    "  --bins          display at most N bars (1..500), each a run of the\n"
+    "                  model's bins with their counts summed; a node of only\n"
+    "                  exact values (empirical, KDE) is grouped into about N;\n"
+    "                  the model is unchanged\n"
+    "  -o              output file, written atomically\n";
+
+#define DISPLAY_BARS_MAX 500 /* about one bar per pixel pair of the plot */
 
 /* Is label one of the model's conditional sets? */
 static int has_label(const ah_model *m, int64_t label)
@@ -41,12 +51,15 @@ static int has_label(const ah_model *m, int64_t label)
 int cmd_plot_node(int argc, char **argv)
 {
     const cli_command *self = cli_find("plot-node");
-    const char *out = NULL, *node_s = NULL, *label_s = NULL, *input = NULL;
+    const char *out = NULL, *node_s = NULL, *label_s = NULL, *input = NULL,
+               *input_labels = NULL, *bins_s = NULL;
     cli_list pos = {0};
     cli_opt opts[] = {
         {"-o", CLI_STRING, &out},        {"--output", CLI_STRING, &out},
         {"--node", CLI_STRING, &node_s}, {"--label", CLI_STRING, &label_s},
         {"--input", CLI_STRING, &input},
+        {"--input-labels", CLI_STRING, &input_labels},
+        {"--bins", CLI_STRING, &bins_s},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
                        self);
@@ -58,11 +71,18 @@ int cmd_plot_node(int argc, char **argv)
         fputs(self->usage, stderr);
         goto done0;
     }
-    long node = 0, label = 0;
+    if (input_labels && !input) {
+        cli_error("plot-node: --input-labels needs --input (one label per "
+                  "row of it)");
+        goto done0;
+    }
+    long node = 0, label = 0, bars = 0;
     if (cli_parse_int("--node", node_s, 0, LONG_MAX, &node))
         goto done0;
     if (label_s && cli_parse_int("--label", label_s, LONG_MIN + 1, LONG_MAX,
                                  &label))
+        goto done0;
+    if (bins_s && cli_parse_int("--bins", bins_s, 1, DISPLAY_BARS_MAX, &bars))
         goto done0;
 
     rc = CLI_FAIL;
@@ -70,6 +90,7 @@ int cmd_plot_node(int argc, char **argv)
     ah_model *m = NULL;
     ah_cell *cells = NULL;
     double *x = NULL, *marks = NULL;
+    int64_t *xlabels = NULL;
     cli_buf svg = {0};
     ah_diag d;
     if (cli_load_model(model_path, &m) != 0)
@@ -115,9 +136,9 @@ int cmd_plot_node(int argc, char **argv)
         }
     }
 
-    size_t nmarks = 0;
+    size_t nmarks = 0, rows = 0;
     if (input) {
-        size_t rows = 0, cols = 0;
+        size_t cols = 0;
         if (cli_read_matrix(input, &x, &rows, &cols) != 0)
             goto done;
         if (cols != D) {
@@ -126,14 +147,22 @@ int cmd_plot_node(int argc, char **argv)
                       (size_t)node >= cols ? " (no column for --node)" : "");
             goto done;
         }
-        marks = malloc(rows * sizeof *marks);
+        if (input_labels &&
+            cli_read_labels(input_labels, rows, input, &xlabels) != 0)
+            goto done;
+        marks = malloc((rows ? rows : 1) * sizeof *marks);
         if (!marks) {
             cli_error("out of memory for %zu rows", rows);
             goto done;
         }
+        /* With labels and --label, only that label's inputs. */
         for (size_t i = 0; i < rows; i++)
-            marks[i] = x[i * cols + (size_t)node];
-        nmarks = rows;
+            if (!xlabels || !label_s || xlabels[i] == (int64_t)label)
+                marks[nmarks++] = x[i * cols + (size_t)node];
+        if (xlabels && label_s && nmarks == 0)
+            cli_error("plot-node: no input of %s has label %ld (by %s); "
+                      "drawing the background only", input, label,
+                      input_labels);
     }
 
     char title[512], xlabel[128];
@@ -144,10 +173,16 @@ int cmd_plot_node(int argc, char **argv)
         snprintf(title, sizeof title, "%s: node %ld", model_path, node);
     if (input) {
         size_t k = strlen(title);
-        snprintf(title + k, sizeof title - k, " vs %s", input);
+        if (xlabels && label_s)
+            snprintf(title + k, sizeof title - k,
+                     " vs the %zu of %zu inputs of %s labelled %ld", nmarks,
+                     rows, input, label);
+        else
+            snprintf(title + k, sizeof title - k, " vs %s", input);
     }
     snprintf(xlabel, sizeof xlabel, "activation of node %ld", node);
-    svg_node_histogram(&svg, title, cells, ncells, marks, nmarks, xlabel);
+    svg_node_histogram_bars(&svg, title, cells, ncells, marks, nmarks, xlabel,
+                            (size_t)bars);
     rc = cli_write_text(out, svg.s, svg.n) == 0 ? CLI_OK : CLI_FAIL;
 done:
     cli_buf_free(&svg);
@@ -155,6 +190,7 @@ done:
     free(cells);
     free(x);
     free(marks);
+    free(xlabels);
 done0:
     cli_list_free(&pos);
     return rc;

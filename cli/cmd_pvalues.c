@@ -49,8 +49,7 @@ int cmd_pvalues(int argc, char **argv)
     }
     int tail = -1;
     if (tail_s && (tail = ah_tail_parse(tail_s)) < 0) {
-        cli_error("pvalues: unknown tail '%s' (upper, lower, two, both)",
-                  tail_s);
+        cli_unknown_name("--tail", tail_s, ah_tail_name);
         goto done0;
     }
     long threads = 0;

@@ -44,14 +44,14 @@ int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
     *tail = -1;
     *threads = 0;
     if (stat_s && (*stat = ah_stat_parse(stat_s)) < 0) {
-        cli_error("unknown statistic '%s' (bj, hc, ks)", stat_s);
+        cli_unknown_name("--stat", stat_s, ah_stat_name);
         return CLI_USAGE;
     }
     if (alpha_s && cli_parse_option_double("--alpha-max", alpha_s,
                                            AH_OPTION_ALPHA_MAX, alpha))
         return CLI_USAGE;
     if (tail_s && (*tail = ah_tail_parse(tail_s)) < 0) {
-        cli_error("unknown tail '%s' (upper, lower, two, both)", tail_s);
+        cli_unknown_name("--tail", tail_s, ah_tail_name);
         return CLI_USAGE;
     }
     long t = 0;

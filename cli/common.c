@@ -197,6 +197,43 @@ int cli_parse_seed(const char *opt, const char *s, uint64_t *out)
     return 0;
 }
 
+/* Enumerations are small; the bound only stops a name function that never
+ * says "unknown". */
+#define CLI_NAMES_MAX 64
+
+static const char *name_at(cli_name_fn name, int i)
+{
+    const char *n = i < CLI_NAMES_MAX ? name(i) : NULL;
+    return n && strcmp(n, "unknown") != 0 ? n : NULL;
+}
+
+void cli_buf_names(cli_buf *b, cli_name_fn name)
+{
+    const char *n;
+    for (int i = 0; (n = name_at(name, i)) != NULL; i++)
+        cli_buf_printf(b, "%s%s", i ? ", " : "", n);
+}
+
+void cli_unknown_name(const char *opt, const char *s, cli_name_fn name)
+{
+    cli_buf b = {0};
+    cli_buf_names(&b, name);
+    cli_error("%s: '%s' is not one of %s", opt, s, b.s ? b.s : "(none)");
+    cli_buf_free(&b);
+}
+
+int cli_parse_name(const char *opt, const char *s, cli_name_fn name, int *out)
+{
+    const char *n;
+    for (int i = 0; (n = name_at(name, i)) != NULL; i++)
+        if (strcmp(s, n) == 0) {
+            *out = i;
+            return 0;
+        }
+    cli_unknown_name(opt, s, name);
+    return CLI_USAGE;
+}
+
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols)
 {
     ah_npy_reader *r = NULL;

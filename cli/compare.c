@@ -16,40 +16,46 @@ int compare_parse_method(const char *s, ah_fit_options *o)
     if (!o)
         o = &tmp;
     ah_fit_options_default(o);
-    if (strcmp(s, "empirical") == 0) {
-        o->method = AH_METHOD_EMPIRICAL;
-        return 0;
-    }
-    if (strcmp(s, "kde") == 0) {
-        o->method = AH_METHOD_KDE;
-        return 0;
-    }
-    if (strncmp(s, "hist", 4) != 0 || (s[4] != '\0' && s[4] != ':'))
-        goto bad;
-    o->method = AH_METHOD_HIST;
-    if (s[4] == '\0')
-        return 0;
     char buf[64];
-    snprintf(buf, sizeof buf, "%s", s + 5);
-    char *binning = strchr(buf, ':');
+    if (strlen(s) >= sizeof buf)
+        goto bad;
+    memcpy(buf, s, strlen(s) + 1);
+    /* METHOD, or hist:BINS[:BINNING] */
+    char *bins = strchr(buf, ':');
+    if (bins)
+        *bins++ = '\0';
+    if ((o->method = ah_method_parse(buf)) < 0)
+        goto bad;
+    if (!bins)
+        return 0;
+    if (o->method != AH_METHOD_HIST)
+        goto bad;
+    char *binning = strchr(bins, ':');
     if (binning) {
         *binning++ = '\0';
         if ((o->binning = ah_binning_parse(binning)) < 0)
             goto bad;
     }
-    if (strcmp(buf, "auto") == 0) {
+    if (strcmp(bins, "auto") == 0) {
         o->bins = AH_BINS_AUTO;
         return 0;
     }
     char *end;
-    long b = strtol(buf, &end, 10);
-    if (end == buf || *end || b < 1 || b > 65536)
+    long b = strtol(bins, &end, 10);
+    if (end == bins || *end || b < 1 || b > 65536)
         goto bad;
     o->bins = (int)b;
     return 0;
-bad:
-    cli_error("compare: unknown method '%s' (empirical, kde, hist, hist:N, "
-              "hist:auto, hist:N:quantile)", s);
+bad:;
+    /* The lists come from the library's name tables (cli_buf_names). */
+    cli_buf methods = {0}, binnings = {0};
+    cli_buf_names(&methods, ah_method_name);
+    cli_buf_names(&binnings, ah_binning_name);
+    cli_error("--methods: unknown method '%s' (one of %s, hist:N with N in "
+              "1..65536, hist:auto, hist:N:B or hist:auto:B with B one of %s)",
+              s, methods.s, binnings.s);
+    cli_buf_free(&methods);
+    cli_buf_free(&binnings);
     return CLI_USAGE;
 }
 

@@ -329,6 +329,7 @@ void svg_roc(cli_buf *b, const char *title, size_t ncurves,
 #define ATOM_LABELS_MAX 20
 #define MARK_LINES_MAX 50
 #define GROUP_ATOMS_OVER 200
+#define GROUP_ATOMS_BARS 60
 
 #define C_BIN_FILL "#56B4E9"
 #define C_BIN_LINE "#0072B2"
@@ -342,10 +343,11 @@ static int cell_ok(const ah_cell *c)
     return isfinite(c->lo) && isfinite(c->hi) && c->lo <= c->hi;
 }
 
-/* Many exact values (empirical and KDE models) as display bins of a nice
- * width; NULL when the values span no width or memory is short. */
+/* Many exact values (empirical and KDE models) as about `bars` display
+ * bins of a nice width; NULL when the values span no width or memory is
+ * short. */
 static ah_cell *group_atoms(const ah_cell *cells, size_t n, size_t *nout,
-                            double *width)
+                            double *width, int bars)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++)
@@ -356,7 +358,7 @@ static ah_cell *group_atoms(const ah_cell *cells, size_t n, size_t *nout,
     /* A width far below the values' magnitude would not survive lo / w. */
     if (!(hi - lo > 1e-9 * fmax(fabs(lo), fabs(hi))) || !isfinite(hi - lo))
         return NULL;
-    double w = nice_step(hi - lo, 60);
+    double w = nice_step(hi - lo, bars);
     double start = floor(lo / w) * w, span = floor((hi - start) / w);
     if (!(span >= 0 && span < 1000))
         return NULL;
@@ -379,15 +381,56 @@ static ah_cell *group_atoms(const ah_cell *cells, size_t n, size_t *nout,
     return g;
 }
 
+/* The bins as at most `bars` display bars, each ceil(nbins / bars)
+ * consecutive bins with their counts summed (fewer at the end and where the
+ * bins leave a gap); atoms and bad cells are kept as they are.  *nbars and
+ * *barmax receive the number of bars and the largest count.  NULL when no
+ * regrouping is needed or memory is short. */
+static ah_cell *regroup_bins(const ah_cell *cells, size_t n, size_t nbins,
+                             size_t bars, size_t *nout, size_t *nbars,
+                             uint64_t *barmax)
+{
+    if (bars == 0 || nbins <= bars)
+        return NULL;
+    size_t per = (nbins + bars - 1) / bars;
+    ah_cell *g = malloc(n * sizeof *g);
+    if (!g)
+        return NULL;
+    size_t k = 0, open = 0, in = 0; /* g[open] holds `in` bins */
+    *nbars = 0;
+    *barmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ah_cell *c = &cells[i];
+        if (!cell_ok(c) || is_atom(c)) {
+            g[k++] = *c;
+            continue;
+        }
+        if (in && in < per && g[open].hi == c->lo) {
+            g[open].hi = c->hi;
+            g[open].count += c->count;
+            in++;
+        } else {
+            open = k++;
+            g[open] = *c;
+            in = 1;
+            (*nbars)++;
+        }
+        *barmax = g[open].count > *barmax ? g[open].count : *barmax;
+    }
+    *nout = k;
+    return g;
+}
+
 typedef struct legend_item {
     int kind; /* 0 bin swatch, 1 atom bar, 2 dashed line, 3 rug tick */
     char text[96];
     double x, y;
 } legend_item;
 
-void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
-                        size_t ncells, const double *marks, size_t nmarks,
-                        const char *xlabel)
+void svg_node_histogram_bars(cli_buf *b, const char *title,
+                             const ah_cell *cells, size_t ncells,
+                             const double *marks, size_t nmarks,
+                             const char *xlabel, size_t bars)
 {
     /* What there is to draw. */
     size_t nbins = 0, natoms = 0, nmark_ok = 0;
@@ -404,11 +447,22 @@ void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
         }
     }
     double gwidth = 0;
-    size_t nexact = natoms;
+    size_t nexact = natoms, nmodel = 0; /* nmodel bins regrouped as nbins */
     ah_cell *grouped = NULL;
-    if (nbins == 0 && natoms > GROUP_ATOMS_OVER) {
+    if (bars && nbins > bars) {
+        size_t ng = 0, nb = 0;
+        grouped = regroup_bins(cells, ncells, nbins, bars, &ng, &nb, &binmax);
+        if (grouped) {
+            cells = grouped;
+            ncells = ng;
+            nmodel = nbins;
+            nbins = nb;
+        }
+    }
+    if (nbins == 0 && natoms > (bars ? bars : GROUP_ATOMS_OVER)) {
         size_t ng = 0;
-        grouped = group_atoms(cells, ncells, &ng, &gwidth);
+        grouped = group_atoms(cells, ncells, &ng, &gwidth,
+                              bars ? (int)bars : GROUP_ATOMS_BARS);
         if (grouped) {
             cells = grouped;
             ncells = nbins = ng;
@@ -464,7 +518,12 @@ void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
     int nitems = 0;
     if (nbins && !grouped)
         items[nitems++] = (legend_item){0, "background: count per bin", 0, 0};
-    if (grouped) {
+    if (grouped && nmodel) {
+        items[nitems] = (legend_item){0, "", 0, 0};
+        snprintf(items[nitems++].text, sizeof items[0].text,
+                 "background: %zu bins shown as %zu bars, count per bar",
+                 nmodel, nbins);
+    } else if (grouped) {
         items[nitems] = (legend_item){0, "", 0, 0};
         char w[40];
         tick_label(w, sizeof w, gwidth, gwidth, gwidth);
@@ -662,4 +721,11 @@ void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
 #undef YP
     cli_buf_printf(b, "</svg>\n");
     free(grouped);
+}
+
+void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
+                        size_t ncells, const double *marks, size_t nmarks,
+                        const char *xlabel)
+{
+    svg_node_histogram_bars(b, title, cells, ncells, marks, nmarks, xlabel, 0);
 }

@@ -55,5 +55,16 @@ void svg_roc(cli_buf *b, const char *title, size_t ncurves,
 void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,
                         size_t ncells, const double *marks, size_t nmarks,
                         const char *xlabel);
+/*
+ * The same, with at most `bars` display bars (plot-node --bins; 0 is
+ * svg_node_histogram): bins are regrouped, ceil(bins / bars) consecutive
+ * ones a bar with their counts summed, and the legend says so; a node with
+ * only exact values, more of them than `bars`, is grouped into about `bars`
+ * display bins of a nice width.  Atoms beside bins stay as they are.
+ */
+void svg_node_histogram_bars(cli_buf *b, const char *title,
+                             const ah_cell *cells, size_t ncells,
+                             const double *marks, size_t nmarks,
+                             const char *xlabel, size_t bars);
 
 #endif

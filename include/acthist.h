@@ -205,7 +205,9 @@ typedef struct ah_fit_options {
 
 /* Fill the defaults documented above. */
 void ah_fit_options_default(ah_fit_options *opts);
-/* Names for messages and files: "hist", "upper", "width", ... (never NULL) */
+/* Names for messages and files: "hist", "upper", "width", ... (never NULL;
+ * "unknown" for a value outside the enumeration, so that 0, 1, ... up to
+ * the first "unknown" lists every value). */
 const char *ah_method_name(int method);
 const char *ah_tail_name(int tail);
 const char *ah_binning_name(int binning);
@@ -466,6 +468,8 @@ enum ah_stat {
     AH_STAT_HC = 1, /* Higher Criticism: (n_a - n a) / sqrt(n a (1-a))     */
     AH_STAT_KS = 2  /* Kolmogorov-Smirnov: (n_a - n a) / sqrt(n)           */
 };
+/* "bj", "hc", "ks"; "unknown" past the last, as ah_tail_name; the parse
+ * returns -1 for an unknown name. */
 const char *ah_stat_name(int stat);
 int ah_stat_parse(const char *s);
 

@@ -204,13 +204,11 @@ static int parse_options(ah_fit_options *o, const char *bins,
 {
     long v;
     if ((o->tail = ah_tail_parse(tail)) == -1) {
-        cli_error("unknown tail '%s'", tail);
+        cli_unknown_name("--tail", tail, ah_tail_name);
         return CLI_USAGE;
     }
-    if ((o->binning = ah_binning_parse(binning)) < 0) {
-        cli_error("unknown binning '%s'", binning);
+    if (cli_parse_name("--binning", binning, ah_binning_name, &o->binning))
         return CLI_USAGE;
-    }
     if (strcmp(bins, "auto") == 0)
         o->bins = AH_BINS_AUTO;
     else if (cli_parse_option_int("--bins", bins, AH_OPTION_BINS, &v) != 0)

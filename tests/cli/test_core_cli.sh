@@ -77,6 +77,6 @@ cmp -s help1 "$TMP/out" && pass || fail "help fit and fit --help differ"
 expect_error "unknown command" 2 "no such command" - $A frobnicate
 expect_error "unknown option" 2 "unknown option '--frob'" - $A fit --frob -o x.ahm bg.npy
 expect_error "bad bins" 2 "--bins" x.ahm $A fit --bins 0 -o x.ahm bg.npy
-expect_error "bad method" 2 "unknown method" x.ahm $A fit --method nope -o x.ahm bg.npy
+expect_error "bad method" 2 "--method: 'nope' is not one of" x.ahm $A fit --method nope -o x.ahm bg.npy
 expect_error "labels count" 2 "labels files" x.ahm $A fit -o x.ahm bg.npy bg2.npy --labels lab.npy
 done_tests

@@ -1,8 +1,10 @@
 #!/bin/sh
 # make install into a scratch prefix, then use it as an outside program
-# would: the pkg-config file, the header and shared library (examples/
-# embed.c built with pkg-config gives the same scores as `acthist score`;
-# a C++ program compiles against the header),
+# would: the pkg-config file, the header and shared library (the README's
+# C program and examples/embed.c, built with pkg-config, run with an empty
+# environment: no LD_LIBRARY_PATH; embed gives the same scores as `acthist
+# score`; a C++ program compiles against the header), a staged install
+# for a system prefix (no rpath),
 # the installed CLI, the man page (up to date with the help texts), the
 # Python binding over the installed library, pip install ./python, and
 # make uninstall.
@@ -31,9 +33,39 @@ check "compile examples/embed.c with pkg-config" \
         $(pkg-config --cflags --libs acthist) -o "$TMP/embed"
 readelf -d "$TMP/embed" | grep -q 'NEEDED.*libacthist.so.0' \
     && pass || fail "embed does not need libacthist.so.0"
+# A private prefix is not on the dynamic linker's path: the .pc file's
+# Libs carry an rpath to it, so programs run with no environment at all.
+readelf -d "$TMP/embed" | grep -Eq "(RUNPATH|RPATH).*\[$P/lib\]" \
+    && pass || fail "embed has no rpath to $P/lib"
+NOENV="env -i PATH=/usr/bin:/bin"
+# The README's C program, as printed there, and the output it says it gives.
+sed -n '/^```c$/,/^```$/p' "$ROOT/README.md" | sed '1d;$d' >"$TMP/app.c"
+awk '/^It prints$/ {p = 1; next} p && /^    / {print substr($0, 5); n++; next}
+     p && n {exit}' "$ROOT/README.md" >"$TMP/app.want"
+[ -s "$TMP/app.c" ] && [ -s "$TMP/app.want" ] && pass \
+    || fail "README: no \`\`\`c program or no 'It prints' block after it"
+check "compile the README's C program with pkg-config" \
+    $CC -std=c11 -Wall -Wextra -Werror -pedantic $SANFLAGS "$TMP/app.c" \
+        $(pkg-config --cflags --libs acthist) -o "$TMP/app"
+$NOENV "$TMP/app" >"$TMP/app.out" 2>"$TMP/err" \
+    && cmp -s "$TMP/app.out" "$TMP/app.want" && pass \
+    || fail "the README's program with no environment: $(cat "$TMP/app.out" "$TMP/err")"
+check "pkg-config --libs --static" pkg-config --libs --static acthist
+for w in "-L$P/lib" "-Wl,-rpath,$P/lib" -lacthist -lm -lpthread; do
+    case " $(cat "$TMP/out") " in
+        *" $w "*) pass ;;
+        *) fail "pkg-config --libs --static lacks $w: $(cat "$TMP/out")" ;;
+    esac
+done
+check "compile the README's program with --libs --static" \
+    $CC -std=c11 $SANFLAGS "$TMP/app.c" \
+        $(pkg-config --cflags --libs --static acthist) -o "$TMP/app_static_libs"
+$NOENV "$TMP/app_static_libs" >"$TMP/app.out" 2>"$TMP/err" \
+    && cmp -s "$TMP/app.out" "$TMP/app.want" && pass \
+    || fail "the program built with --libs --static: $(cat "$TMP/app.out" "$TMP/err")"
 check "installed acthist fit" "$P/bin/acthist" fit -o "$TMP/m.ahm" \
     "$ROOT/data/background.npy"
-check "embed scores" env LD_LIBRARY_PATH="$P/lib" "$TMP/embed" \
+check "embed scores with no environment" $NOENV "$TMP/embed" \
     "$TMP/m.ahm" "$ROOT/data/clean.npy"
 mv "$TMP/out" "$TMP/embed.csv"
 check "installed acthist score" "$P/bin/acthist" score \
@@ -45,7 +77,7 @@ check "static link" $CC -std=c11 $SANFLAGS "$ROOT/examples/embed.c" \
 env LD_LIBRARY_PATH= "$TMP/embed_static" "$TMP/m.ahm" \
     "$ROOT/data/clean.npy" >"$TMP/static.csv" 2>"$TMP/err" \
     && cmp -s "$TMP/static.csv" "$TMP/embed.csv" && pass || fail "static embed differs"
-LD_LIBRARY_PATH="$P/lib" "$TMP/embed" "$TMP/m.ahm" /nonexistent.npy >/dev/null 2>"$TMP/err"
+$NOENV "$TMP/embed" "$TMP/m.ahm" /nonexistent.npy >/dev/null 2>"$TMP/err"
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "nonexistent.npy" "$TMP/err" && pass \
     || fail "embed on a missing file: exit $rc, $(cat "$TMP/err")"
@@ -74,7 +106,7 @@ CPP
 check "C++ against the installed header and library" \
     ${CXX:-c++} -std=c++11 -Wall -Wextra -Werror -pedantic $SANFLAGS "$TMP/use.cpp" \
         $(pkg-config --cflags --libs acthist) -o "$TMP/use"
-env LD_LIBRARY_PATH="$P/lib" "$TMP/use" >"$TMP/out" 2>"$TMP/err" &&
+$NOENV "$TMP/use" >"$TMP/out" 2>"$TMP/err" &&
     grep -q " 3$" "$TMP/out" && pass || fail "the C++ program: $(cat "$TMP/out" "$TMP/err")"
 sh "$ROOT/tools/make-man.sh" "$ACTHIST" >"$TMP/acthist.1"
 cmp -s "$TMP/acthist.1" "$ROOT/docs/acthist.1" && pass \
@@ -113,4 +145,17 @@ fi
 check "make uninstall" make -s -C "$ROOT" BUILD="$BUILD" PREFIX="$P" uninstall
 left=$(find "$P" -type f -o -type l)
 [ -z "$left" ] && pass || fail "left after uninstall: $left"
+# A system prefix, staged (DESTDIR, as packages do): /usr/lib is always
+# searched, so the .pc file has no rpath, and ldconfig is left to the
+# package (it would otherwise print "ldconfig" among the commands).
+S="$TMP/stage"
+check "make install DESTDIR PREFIX=/usr" make -C "$ROOT" BUILD="$BUILD" \
+    DESTDIR="$S" PREFIX=/usr install
+grep -q ldconfig "$TMP/out" && fail "ldconfig ran for a DESTDIR install" || pass
+grep -q '^Libs: -L${libdir} -lacthist$' "$S/usr/lib/pkgconfig/acthist.pc" && pass \
+    || fail "staged /usr acthist.pc: $(grep '^Libs:' "$S/usr/lib/pkgconfig/acthist.pc")"
+check "make uninstall DESTDIR" make -s -C "$ROOT" BUILD="$BUILD" DESTDIR="$S" \
+    PREFIX=/usr uninstall
+left=$(find "$S" -type f -o -type l)
+[ -z "$left" ] && pass || fail "left after the staged uninstall: $left"
 done_tests

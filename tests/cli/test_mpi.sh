@@ -56,5 +56,9 @@ expect_error "a NaN in the last slice" 1 "process 2: nan.npy: row 700, column 2:
 expect_error "a missing file" 1 "nothere.npy: cannot open" bad.ahm run -n 3 "$MPI_FIT" -o bad.ahm a.npy nothere.npy
 [ "$(grep -c "cannot open" "$TMP/err")" -eq 1 ] && pass || fail "the error is printed more than once"
 expect_error "a bad option" 2 "--bins" bad.ahm run -n 2 "$MPI_FIT" --bins x -o bad.ahm a.npy
+expect_error "an unknown tail" 2 "^acthist: --tail: 'upp' is not one of upper, lower, two, both$" \
+    bad.ahm run -n 2 "$MPI_FIT" --tail upp -o bad.ahm a.npy
+expect_error "an unknown binning" 2 "^acthist: --binning: 'x' is not one of width, quantile, tails$" \
+    bad.ahm run -n 2 "$MPI_FIT" --binning x -o bad.ahm a.npy
 expect_error "no -o" 2 "missing -o" - run -n 2 "$MPI_FIT" a.npy
 done_tests

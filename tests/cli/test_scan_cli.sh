@@ -69,7 +69,7 @@ assert emp['auc'][0] > 0.8, emp
 " && pass || fail "compare json"
 expect_error "eval without anomalous" 2 "anomalous" - $A eval m.ahm --clean clean.npy
 expect_error "eval labels mismatch" 2 "labels" - $A eval m.ahm --clean clean.npy --clean-labels cl.npy --anomalous anom.npy
-expect_error "score bad stat" 2 "unknown statistic" - $A score m.ahm anom.npy --stat xx
+expect_error "score bad stat" 2 "--stat: 'xx' is not one of" - $A score m.ahm anom.npy --stat xx
 check "score in chunks of 7 rows" $A score m.ahm anom.npy --labels al.npy --chunk-rows 7 -o s7.csv
 check "score in one chunk" $A score m.ahm anom.npy --labels al.npy -o s1.csv
 cmp -s s7.csv s1.csv && pass || fail "score depends on --chunk-rows"

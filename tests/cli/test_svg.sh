@@ -1,8 +1,9 @@
 #!/bin/sh
 # SVG plots: plot-node on hist, conditional and empirical models with and
-# without new activations, the degenerate histograms (one atom, no cells,
-# zero counts, marks far outside, thousands of bins) and ROC curves through
-# a small C driver of cli/svg.c.  Every SVG must parse as XML (Python's
+# without new activations (all of them, or those of one label with
+# --input-labels), regrouped into fewer bars with --bins, the degenerate
+# histograms (one atom, no cells, zero counts, marks far outside, thousands
+# of bins) and ROC curves through a small C driver of cli/svg.c.  Every SVG must parse as XML (Python's
 # ElementTree) and hold the expected elements; each is rendered in headless
 # Chromium when it is installed ("SKIP chromium" otherwise) and must give a
 # PNG clearly larger than a blank page's.  Usage errors exit 2, runtime
@@ -29,6 +30,9 @@ np.save("q.npy", q)
 np.save("q3.npy", q[:, :3])
 np.save("qbig.npy", np.maximum(r.normal(0.8, 1, size=(3000, 4)), 0))
 np.save("wide.npy", r.normal(size=(20000, 1)))
+np.save("qlab.npy", np.arange(20) % 3)          # labels 0, 1, 2 of q.npy's rows
+np.save("qlab0.npy", np.zeros(20, np.int64))
+np.save("qlab19.npy", np.arange(19) % 3)
 PY
 
 # svg FILE: well-formed XML whose root is an SVG 1.1 element with a size.
@@ -152,6 +156,82 @@ svg_ok w.svg && pass || fail "w.svg is not a well-formed SVG"
 [ "$(grep -c '<rect' w.svg)" -lt 10 ] && pass || fail "w.svg: bins drawn one rect each"
 render w.svg
 
+# marks FILE: the number of new activations drawn as lines; bars FILE: the
+# number of background bars (one H command each in the bins path).
+marks() {
+    $PY - "$1" <<'PY'
+import sys, xml.etree.ElementTree as E
+ns = "{http://www.w3.org/2000/svg}"
+r = E.parse(sys.argv[1]).getroot()
+print(sum(1 for g in r.iter(ns + "g") if g.get("stroke") == "#D55E00"
+          for l in g.iter(ns + "line") if l.get("stroke-dasharray")))
+PY
+}
+bars() {
+    $PY - "$1" <<'PY'
+import sys, xml.etree.ElementTree as E
+ns = "{http://www.w3.org/2000/svg}"
+r = E.parse(sys.argv[1]).getroot()
+print(sum(p.get("d").count("H") for p in r.iter(ns + "path")
+          if p.get("stroke-width") == "0.8"))
+PY
+}
+
+# --input-labels: with --label L only the inputs labelled L are drawn,
+# against that label's background; without --label, all of them.
+for l in 0 2; do
+    check "plot-node --input-labels --label $l" $A plot-node ml.ahm --node 0 \
+        --label $l --input q.npy --input-labels qlab.npy -o il$l.svg
+    svg_ok il$l.svg && pass || fail "il$l.svg is not a well-formed SVG"
+    want=$($PY -c "import numpy as np; print((np.load('qlab.npy') == $l).sum())")
+    got=$(marks il$l.svg)
+    [ "$got" = "$want" ] && pass || fail "il$l.svg: $got marks, but $want inputs have label $l"
+    texts il$l.svg >til
+    grep -qx "new activations (n = $want)" til && pass || fail "il$l.svg: marks legend"
+    grep -q "node 0, label $l vs the $want of 20 inputs of q.npy labelled $l" til && pass \
+        || fail "il$l.svg: title does not say which inputs"
+done
+render il2.svg
+check "plot-node --input-labels, pooled" $A plot-node ml.ahm --node 0 \
+    --input q.npy --input-labels qlab.npy -o ilp.svg
+[ "$(marks ilp.svg)" = 20 ] && pass || fail "ilp.svg: $(marks ilp.svg) marks, not 20"
+check "plot-node, no input with the label" $A plot-node ml.ahm --node 0 \
+    --label 1 --input q.npy --input-labels qlab0.npy -o ilnone.svg
+[ "$(marks ilnone.svg)" = 0 ] && pass || fail "ilnone.svg: $(marks ilnone.svg) marks, not 0"
+grep -q "no input of q.npy has label 1" "$TMP/err" && pass \
+    || fail "no note that no input has label 1: $(cat "$TMP/err")"
+
+# --bins N: the model's bins regrouped into at most N display bars.
+check "plot-node 256 bins" $A plot-node m.ahm --node 1 -o b0.svg
+check "plot-node --bins 20" $A plot-node m.ahm --node 1 --bins 20 -o b20.svg
+svg_ok b20.svg && pass || fail "b20.svg is not a well-formed SVG"
+n0=$(bars b0.svg) n20=$(bars b20.svg)
+[ "$n0" -eq 256 ] && pass || fail "b0.svg: $n0 bars, not 256"
+[ "$n20" -le 20 ] && [ "$n20" -ge 15 ] && pass || fail "b20.svg: $n20 bars for --bins 20"
+texts b20.svg >tb
+grep -qx "background: 256 bins shown as $n20 bars, count per bar" tb && pass \
+    || fail "b20.svg: no regrouping legend"
+grep -qx "background count per display bin" tb && pass || fail "b20.svg: y label"
+render b20.svg
+check "plot-node spike --bins 10" $A plot-node m.ahm --node 3 --bins 10 -o b3.svg
+texts b3.svg >tb3
+[ "$(bars b3.svg)" -le 10 ] && grep -qx "$spike" tb3 && grep -q '#009E73' b3.svg \
+    && pass || fail "b3.svg: $(bars b3.svg) bars, or the atom at 2 is lost"
+check "plot-node --bins above the model's" $A plot-node m.ahm --node 1 --bins 400 -o b400.svg
+[ "$(bars b400.svg)" -eq 256 ] && pass || fail "b400.svg: $(bars b400.svg) bars, not 256"
+check "plot-node 4000 bins --bins 50" $A plot-node wide.ahm --node 0 --bins 50 -o w50.svg
+n=$(bars w50.svg)
+[ "$n" -le 50 ] && [ "$n" -ge 40 ] && pass || fail "w50.svg: $n bars for --bins 50"
+check "plot-node empirical --bins 10" $A plot-node e.ahm --node 1 --bins 10 -o e10.svg
+check "plot-node empirical" $A plot-node e.ahm --node 1 -o e60.svg
+n10=$(bars e10.svg) n60=$(bars e60.svg)
+[ "$n10" -le 20 ] && [ "$n10" -ge 5 ] && [ "$n60" -gt 30 ] && pass \
+    || fail "empirical node: $n10 bars with --bins 10, $n60 without"
+check "plot-node --bins with --input-labels" $A plot-node ml.ahm --node 1 \
+    --label 2 --bins 16 --input q.npy --input-labels qlab.npy -o ilb.svg
+[ "$(bars ilb.svg)" -le 16 ] && [ "$(marks ilb.svg)" -eq 6 ] && pass \
+    || fail "ilb.svg: $(bars ilb.svg) bars, $(marks ilb.svg) marks"
+
 # Help and errors.
 check "help plot-node" $A help plot-node
 grep -q "usage: acthist plot-node" "$TMP/out" && pass || fail "help text"
@@ -169,6 +249,16 @@ expect_error "missing input" 1 "nosuch.npy" o.svg $A plot-node m.ahm --node 0 --
 expect_error "input with 3 columns" 1 "q3.npy: 3 nodes per row, but the model m.ahm has 4 \(no column for --node\)" \
     o.svg $A plot-node m.ahm --node 3 --input q3.npy -o o.svg
 expect_error "unwritable output" 1 "nodir/o.svg" - $A plot-node m.ahm --node 0 -o nodir/o.svg
+expect_error "--bins 0" 2 "--bins: '0' is not an integer in 1..500" o.svg \
+    $A plot-node m.ahm --node 0 --bins 0 -o o.svg
+expect_error "--bins x" 2 "--bins: 'x' is not an integer in 1..500" o.svg \
+    $A plot-node m.ahm --node 0 --bins x -o o.svg
+expect_error "--input-labels without --input" 2 "plot-node: --input-labels needs --input" \
+    o.svg $A plot-node ml.ahm --node 0 --label 1 --input-labels qlab.npy -o o.svg
+expect_error "--input-labels, one short" 1 "qlab19.npy: 19 labels, but q.npy has 20 rows" \
+    o.svg $A plot-node ml.ahm --node 0 --label 1 --input q.npy --input-labels qlab19.npy -o o.svg
+expect_error "--input-labels missing" 1 "nosuch.npy" o.svg \
+    $A plot-node ml.ahm --node 0 --input q.npy --input-labels nosuch.npy -o o.svg
 
 # svg_roc and the degenerate histograms, driven from C.
 cat >driver.c <<'C'
