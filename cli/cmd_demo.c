@@ -243,20 +243,6 @@ int cmd_demo(int argc, char **argv)
     const char *best_method = "hist";
     printf("\nBest configuration per anomalous set (default histogram, "
            "individual scan):\n");
-    size_t best_overall = SIZE_MAX;
-    double best_mean = -1;
-    for (size_t r = 0; r < nrows; r++) {
-        if (strcmp(rows[r].method, best_method) != 0)
-            continue;
-        double mean = 0;
-        for (size_t i = 0; i < f->n; i++)
-            if (!f->is_null[i])
-                mean += rows[r].auc[i];
-        if (mean > best_mean) {
-            best_mean = mean;
-            best_overall = r;
-        }
-    }
     for (size_t i = 0; i < f->n; i++) {
         if (f->is_null[i]) {
             printf("  %-12s (a second clean set: AUC about 0.5 expected)\n",
@@ -282,21 +268,23 @@ int cmd_demo(int argc, char **argv)
                f->anom[i], cond ? " --anomalous-labels " : "",
                cond ? f->anoml[i] : "");
     }
-    /* ROC curves of the best overall configuration */
-    if (best_overall != SIZE_MAX && plot && *plot) {
-        const compare_row *b = &rows[best_overall];
+    /* The default detector (acthist fit with the labels, every option
+     * left alone): its AUCs and ROC curves.  Not the best row above: that
+     * was chosen by looking at the anomalies, which a user does not have. */
+    if (plot && *plot) {
         ah_fit_options o;
-        compare_parse_method(best_method, &o);
+        ah_fit_options_default(&o);
         eval_data bg, clean, an;
         ah_model *m = NULL;
         ah_diag d;
         int ok = eval_load(&bg, f->bg, f->bgl) == 0;
-        ok = ok && ah_model_fit(&m, bg.x, bg.n, bg.D, bg.D,
-                                b->conditional ? bg.labels : NULL, &o,
+        int conditional = ok && bg.labels != NULL;
+        ok = ok && ah_model_fit(&m, bg.x, bg.n, bg.D, bg.D, bg.labels, &o,
                                 &d) == AH_OK;
         eval_free(&bg);
         ok = ok && eval_load(&clean, f->clean, f->cleanl) == 0;
-        eval_config c = {b->tail, AH_STAT_BJ, 0.5, 0, b->conditional};
+        int tail = ok ? ah_model_tail(m) : AH_TAIL_TWO;
+        eval_config c = {tail, AH_STAT_BJ, 0.5, 0, conditional};
         double *cs = ok ? malloc(clean.n * sizeof *cs) : NULL;
         ok = ok && cs && eval_scores(m, &clean, &c, cs, NULL) == 0;
         double *fpr[MAX_SETS] = {0}, *tpr[MAX_SETS] = {0}, auc[MAX_SETS];
@@ -319,17 +307,22 @@ int cmd_demo(int argc, char **argv)
         if (ok) {
             cli_buf svg = {0};
             char title[128];
-            snprintf(title, sizeof title, "acthist demo: hist, tail %s, %s",
-                     ah_tail_name(b->tail),
-                     b->conditional ? "conditional" : "pooled");
+            snprintf(title, sizeof title, "acthist demo: the default "
+                     "(hist, tail %s, %s)", ah_tail_name(tail),
+                     conditional ? "conditional" : "pooled");
             svg_roc(&svg, title, f->n, names, (const double *const *)fpr,
                     (const double *const *)tpr, np, auc);
             ok = cli_write_text(plot, svg.s, svg.n) == 0;
             cli_buf_free(&svg);
-            if (ok)
-                printf("\nROC curves of the best overall configuration (tail "
-                       "%s, %s): %s\n", ah_tail_name(b->tail),
-                       b->conditional ? "conditional" : "pooled", plot);
+            if (ok) {
+                printf("\nThe default detector (acthist fit %s, every other "
+                       "option left alone: tail %s, %s):\n ",
+                       conditional ? "with --labels" : "", ah_tail_name(tail),
+                       conditional ? "conditional" : "pooled");
+                for (size_t i = 0; i < f->n; i++)
+                    printf(" %s %.4f", names[i], auc[i]);
+                printf("\nIts ROC curves: %s\n", plot);
+            }
         }
         for (size_t i = 0; i < f->n; i++) {
             free(fpr[i]);
