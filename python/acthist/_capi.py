@@ -61,6 +61,14 @@ class Cell(ctypes.Structure):
                 ("count", ctypes.c_uint64), ("atom", ctypes.c_int)]
 
 
+class Threshold(ctypes.Structure):
+    _fields_ = [("source", ctypes.c_int), ("score", ctypes.c_double),
+                ("fpr", ctypes.c_double), ("stat", ctypes.c_int),
+                ("alpha_max", ctypes.c_double), ("tail", ctypes.c_int),
+                ("pooled", ctypes.c_int), ("folds", ctypes.c_uint32),
+                ("n", ctypes.c_uint64)]
+
+
 class ScanResult(ctypes.Structure):
     _fields_ = [("score", ctypes.c_double), ("alpha", ctypes.c_double),
                 ("size", c_size)]
@@ -168,6 +176,7 @@ _PROTOTYPES = {
     "ah_stat_parse": (_I, [ctypes.c_char_p]),
     "ah_method_name": (ctypes.c_char_p, [_I]),
     "ah_tail_name": (ctypes.c_char_p, [_I]),
+    "ah_stat_name": (ctypes.c_char_p, [_I]),
     "ah_binning_name": (ctypes.c_char_p, [_I]),
     "ah_model_fit": (_I, [ctypes.POINTER(_P), c_double_p, _S, _S, _S,
                           c_int64_p, ctypes.POINTER(FitOptions), _DIAG]),
@@ -196,6 +205,7 @@ _PROTOTYPES = {
     "ah_model_labels": (c_int64_p, [_P, c_size_p]),
     "ah_model_nodes": (_S, [_P]),
     "ah_model_tail": (_I, [_P]),
+    "ah_model_get_threshold": (_I, [_P, ctypes.POINTER(Threshold)]),
     "ah_model_node_cells": (_I, [_P, ctypes.c_int64, _S, ctypes.POINTER(Cell),
                                  _S, c_size_p, _DIAG]),
     "ah_pvalue_width": (_S, [_P, _I]),

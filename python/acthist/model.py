@@ -352,6 +352,25 @@ class Model(_capi.Owned):
             return np.zeros(0, dtype=np.int64)
         return np.ctypeslib.as_array(p, shape=(n.value,)).copy()
 
+    @property
+    def threshold(self):
+        """The decision threshold kept in the model (acthist calibrate, fit
+        --fpr) as a dict: score (flagged above it), fpr, source ("clean" or
+        "crossfit"), n, folds and the scan settings it holds for (stat,
+        alpha_max, tail, pooled); None when the model has none."""
+        t = _capi.Threshold()
+        raise_for(lib.ah_model_get_threshold(self._handle(), ctypes.byref(t)),
+                  Diag(), "threshold unavailable")
+        if t.source == 0:
+            return None
+        return {"score": t.score, "fpr": t.fpr,
+                "source": "clean" if t.source == 1 else "crossfit",
+                "n": t.n, "folds": t.folds,
+                "stat": lib.ah_stat_name(t.stat).decode(),
+                "alpha_max": t.alpha_max,
+                "tail": lib.ah_tail_name(t.tail).decode(),
+                "pooled": bool(t.pooled)}
+
     def info(self):
         """What `acthist info` prints, as a dict."""
         i = _capi.ModelInfo()

@@ -54,5 +54,37 @@ def test_tensors_that_require_grad():
           "p-values of a tensor that requires grad")
 
 
+def test_threshold_of_a_calibrated_model():
+    """A model saved by `acthist fit --fpr` shows its threshold, and its
+    flags are the CLI's."""
+    import os
+    import subprocess
+    import tempfile
+    cli = os.environ.get("ACTHIST") or repo_path("build", "acthist")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.ahm")
+        subprocess.run([cli, "fit", "-o", path, repo_path("data",
+                        "background.npy"), "--labels",
+                        repo_path("data", "background_labels.npy"),
+                        "--fpr", "0.05"], check=True, capture_output=True)
+        m = acthist.Model.load(path)
+        t = m.threshold
+        check(t is not None and t["fpr"] == 0.05 and t["source"] ==
+              "crossfit" and t["folds"] == 5 and t["n"] == 10000 and
+              t["tail"] == "two" and not t["pooled"], "threshold: %r" % (t,))
+        out = subprocess.run([cli, "score", path,
+                              repo_path("data", "pgd_eps10.npy"), "--labels",
+                              repo_path("data", "pgd_eps10_labels.npy")],
+                             check=True, capture_output=True, text=True).stdout
+        flags = np.array([int(r.split(",")[4]) for r in out.split()[1:]])
+        s = m.score(np.load(repo_path("data", "pgd_eps10.npy")),
+                    np.load(repo_path("data", "pgd_eps10_labels.npy"))).score
+        check(np.array_equal(flags, (s > t["score"]).astype(int)),
+              "flags: score above the threshold, as the CLI says")
+    check(acthist.Model.fit(BG[:500]).threshold is None,
+          "a fresh model has no threshold")
+
+
 run("test_defaults", [test_default_tail, test_no_silent_fallback,
-                      test_tensors_that_require_grad])
+                      test_tensors_that_require_grad,
+                      test_threshold_of_a_calibrated_model])
