@@ -148,6 +148,11 @@ int cli_load_model_input(const char *cmd, const char *model_path,
 int cli_labels_check(const char *cmd, const char *model_path,
                      const ah_model *m, const char *labels_opt,
                      const char *labels_path, int pooled, int *use);
+/* Refuse (CLI_USAGE, with the message) an output path that names the same
+ * file as one of the n inputs (NULL entries skipped): it would replace
+ * the input. */
+int cli_output_not_input(const char *cmd, const char *out,
+                         const char *const *inputs, size_t n);
 /* Whether the model's threshold t holds for scores taken with these
  * settings (pooled: without labels); if not, says so and returns
  * CLI_USAGE. */

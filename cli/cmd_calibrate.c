@@ -60,6 +60,10 @@ int cmd_calibrate(int argc, char **argv)
     }
     if (cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &t.fpr) != 0)
         goto done0;
+    /* OUT may be MODEL: the model is read whole before it is replaced. */
+    const char *ins[] = {pos.v[1], labels_path};
+    if ((rc = cli_output_not_input("calibrate", out, ins, 2)) != CLI_OK)
+        goto done0;
     ah_model *m = NULL;
     double *x = NULL, *scores = NULL;
     int64_t *labels = NULL;

@@ -201,6 +201,12 @@ int cmd_fit(int argc, char **argv)
                   "per background file, in order)", files.n, labels.n);
         goto done0;
     }
+    if ((rc = cli_output_not_input("fit", out, files.v, files.n)) != CLI_OK ||
+        (rc = cli_output_not_input("fit", out, labels.v, labels.n)) !=
+            CLI_OK ||
+        (rc = cli_output_not_input("fit", out, &plan_path, 1)) != CLI_OK)
+        goto done0;
+    rc = CLI_USAGE;
     if (labels.n == 0 && !plan_path)
         cli_error("note: no --labels: a pooled model.  Labels (the class "
                   "the network predicts for each background row) usually "

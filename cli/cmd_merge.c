@@ -65,6 +65,8 @@ int cmd_merge(int argc, char **argv)
                 goto done0;
             }
     }
+    if ((rc = cli_output_not_input("merge", out, pos.v, pos.n)) != CLI_OK)
+        goto done0;
     rc = CLI_FAIL;
     double t0 = cli_now();
     ah_diag d;

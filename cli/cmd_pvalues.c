@@ -56,6 +56,9 @@ int cmd_pvalues(int argc, char **argv)
     if (threads_s && cli_parse_option_int("--threads", threads_s,
                                           AH_OPTION_THREADS, &threads))
         goto done0;
+    const char *ins[] = {pos.v[0], pos.v[1], labels_path};
+    if ((rc = cli_output_not_input("pvalues", out, ins, 3)) != CLI_OK)
+        goto done0;
     rc = CLI_FAIL;
     const char *model_path = pos.v[0], *in_path = pos.v[1];
     ah_model *m = NULL;

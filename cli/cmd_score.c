@@ -101,6 +101,9 @@ int cmd_score(int argc, char **argv)
         rc = CLI_USAGE;
         goto done0;
     }
+    const char *ins[] = {pos.v[0], pos.v[1], labels_path};
+    if ((rc = cli_output_not_input("score", out, ins, 3)) != CLI_OK)
+        goto done0;
     rc = CLI_FAIL;
     ah_model *m = NULL;
     ah_npy_reader *r = NULL;

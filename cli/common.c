@@ -423,6 +423,23 @@ void cli_buf_json_string(cli_buf *b, const char *s)
     cli_buf_printf(b, "\"");
 }
 
+int cli_output_not_input(const char *cmd, const char *out,
+                         const char *const *inputs, size_t n)
+{
+    struct stat o, in;
+    if (!out || stat(out, &o) != 0 || !S_ISREG(o.st_mode))
+        return CLI_OK; /* a new file, a device or a pipe: nothing to lose */
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i] && stat(inputs[i], &in) == 0 &&
+            in.st_dev == o.st_dev && in.st_ino == o.st_ino) {
+            cli_error("%s: the output %s is also an input (%s): it would be "
+                      "replaced; write the output elsewhere", cmd, out,
+                      inputs[i]);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
 int cli_threshold_applies(const char *cmd, const char *model_path,
                           const ah_threshold *t, int stat, double alpha_max,
                           int tail, int pooled)

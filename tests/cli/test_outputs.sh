@@ -120,4 +120,17 @@ for cmd in "info in.fifo" "fit -o o.ahm in.fifo" "score m.ahm in.fifo" \
         $A $cmd
 done
 
+# An output that names an input would replace it: refused, the input kept.
+cp bg.npy bgcopy.npy
+ln -s bg.npy bglink.npy
+for cmd in "fit -o bg.npy bg.npy" "fit -o bglink.npy bg.npy" "pvalues m.ahm x.npy -o x.npy" \
+           "pvalues m.ahm x.npy -o m.ahm" "score m.ahm x.npy -o x.npy" "merge -o c.counts c.counts"; do
+    # shellcheck disable=SC2086
+    expect_error "output = input ($cmd)" 2 "is also an input" - $A $cmd
+done
+cmp -s bg.npy bgcopy.npy && pass || fail "the background was replaced"
+$A fit -o cm.ahm bg.npy --labels lab.npy 2>/dev/null
+check "calibrate in place (OUT = MODEL)" $A calibrate cm.ahm x.npy --labels xl.npy --fpr 0.1 -o cm.ahm
+$A info cm.ahm | grep -q "^threshold:  score above" && pass || fail "calibrate in place"
+
 done_tests
