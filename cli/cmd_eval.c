@@ -147,6 +147,8 @@ int cmd_eval(int argc, char **argv)
         }
     }
     size_t unseen = 0, u;
+    if (g.batch && c.conditional) /* group runs draw rows again and again */
+        unseen += eval_unseen(m, &clean);
     if (!g.batch) {
         clean_scores = malloc(clean.n * sizeof *clean_scores);
         if (!clean_scores || eval_scores(m, &clean, &c, clean_scores, &u))
@@ -164,6 +166,8 @@ int cmd_eval(int argc, char **argv)
                 eval_group(m, &clean, &ad[i], &c, &g, sr[i].clean,
                            sr[i].scores))
                 goto done;
+            if (c.conditional)
+                unseen += eval_unseen(m, &ad[i]);
         } else {
             sr[i].n = ad[i].n;
             sr[i].nclean = clean.n;

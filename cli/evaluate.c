@@ -8,6 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t eval_unseen(const ah_model *m, const eval_data *d)
+{
+    size_t k = 0, n = 0;
+    const int64_t *seen = ah_model_labels(m, &k);
+    for (size_t i = 0; d->labels && i < d->n; i++) {
+        size_t lo = 0, hi = k; /* seen[] is sorted */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (seen[mid] < d->labels[i])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        n += lo == k || seen[lo] != d->labels[i];
+    }
+    return n;
+}
+
 int eval_load(eval_data *d, const char *path, const char *labels_path)
 {
     memset(d, 0, sizeof *d);

@@ -17,6 +17,8 @@ typedef struct eval_data {
 } eval_data;
 
 int eval_load(eval_data *d, const char *path, const char *labels_path);
+/* Rows of d whose label the model was not fitted with. */
+size_t eval_unseen(const ah_model *m, const eval_data *d);
 void eval_free(eval_data *d);
 
 typedef struct eval_config {

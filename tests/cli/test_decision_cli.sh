@@ -89,4 +89,17 @@ assert s['flagged'].mean() <= 0.1
 expect_error "--folds without --fpr" 2 "--folds goes with --fpr" - $A fit -o x.ahm "$DATA/background.npy" --folds 3
 expect_error "--fpr 1" 2 "fpr" - $A fit -o x.ahm "$DATA/background.npy" --fpr 1
 
+# Unseen labels get the note in every command, group scans included.
+$PY -c "
+import numpy as np
+l = np.load('c2l.npy').copy(); l[:7] = 99; np.save('c2u.npy', l)
+"
+check "score, unseen labels" $A score m.ahm c2.npy --labels c2u.npy
+grep -q "note: 7 of 500 rows" "$TMP/err" && pass || fail "score: no unseen note"
+check "scan-group, unseen labels" $A scan-group m.ahm c2.npy --labels c2u.npy --restarts 2
+grep -q "note: 7 of 500 rows" "$TMP/err" && pass || fail "scan-group: no unseen note"
+check "eval --group, unseen labels" $A eval m.ahm --clean c1.npy --clean-labels c1l.npy \
+    --anomalous c2.npy --anomalous-labels c2u.npy --group 20 --runs 4 --restarts 2
+grep -q "note: 7 inputs have labels" "$TMP/err" && pass || fail "eval --group: no unseen note"
+
 done_tests
