@@ -184,7 +184,10 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
         }
         double fit_s = cli_now() - t0;
         ah_model_info info;
-        ah_model_get_info(m, &info);
+        if (ah_model_get_info(m, &info) != AH_OK) {
+            cli_error("out of memory");
+            goto fail_model;
+        }
         for (size_t ti = 0; ti < job->ntails; ti++) {
             int tail = ah_tail_parse(job->tails[ti]);
             for (int cond = 0; cond < nconds; cond++) {

@@ -306,6 +306,9 @@ typedef struct ah_model_info {
     double raw_bytes;        /* N * D * 4: the raw background as float32    */
 } ah_model_info;
 
+/* AH_OK; AH_ERR_ARG for a NULL argument; AH_ERR_NOMEM when the D words of
+ * scratch for the median bin count cannot be allocated (*info is then
+ * zeroed, not to be printed). */
 int ah_model_get_info(const ah_model *m, ah_model_info *info);
 /* Labels of the conditional sets, sorted; *n receives the count.  The
  * pointer is owned by the model and valid until ah_model_free. */
