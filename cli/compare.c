@@ -163,9 +163,10 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
     rows = calloc(job->nmethods * job->ntails * (size_t)nconds, sizeof *rows);
     p = malloc(maxn * 2 * bg.D * 2 * sizeof *p);
     cs = malloc(clean.n * sizeof *cs);
+    int oom = !rows || !p || !cs;
     for (size_t i = 0; i < job->nanomalous; i++)
-        as[i] = malloc(anom[i].n * sizeof(double));
-    if (!rows || !p || !cs) {
+        oom |= !(as[i] = malloc(anom[i].n * sizeof(double)));
+    if (oom) {
         cli_error("out of memory");
         goto out;
     }
