@@ -182,9 +182,11 @@ fail:
     return st;
 }
 
-/* A deep copy of a plan, through its bytes. */
+/* A deep copy of a plan, through its bytes.  dst can be freed afterwards
+ * whatever the outcome. */
 static int plan_copy(ah__fitter *dst, const ah__fitter *src, ah_diag *diag)
 {
+    memset(dst, 0, sizeof *dst);
     size_t len = plan_bytes(src);
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf)
