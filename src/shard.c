@@ -388,6 +388,7 @@ static int counts_start(ah_shard *s, ah_diag *diag)
 /* A counts shard of plan's plan (a copy) with nothing counted yet. */
 static int counts_begin(ah_shard **out, const ah_shard *plan, ah_diag *diag)
 {
+    *out = NULL; /* what a caller frees after a failure */
     ah_shard *s = calloc(1, sizeof *s);
     if (!s)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
