@@ -142,3 +142,13 @@ fuzz:
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_npy fuzz/fuzz_npy.c $(LIB_SRC) -Isrc -lm -lpthread
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_model fuzz/fuzz_model.c $(LIB_SRC) -Isrc -lm -lpthread
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_shard fuzz/fuzz_shard.c $(LIB_SRC) -Isrc -lm -lpthread
+
+# Allocation-failure injection (tests/cli/test_alloc_fail.sh): a test copy
+# of the CLI whose allocations go through tests/cli/alloc_fail.c, where
+# ACTHIST_FAIL_ALLOC=n makes the n-th one fail.  The library keeps no
+# counter; the wrapper does, in the test program only.
+ALLOCFAIL_CLI := $(BUILD)/acthist-allocfail
+ALLOCFAIL_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup
+all: $(ALLOCFAIL_CLI)
+$(ALLOCFAIL_CLI): $(CLI_OBJ) $(BUILD)/tests/cli/alloc_fail.o $(STATIC)
+	$(CC) $(LDFLAGS) $(ALLOCFAIL_WRAP) -o $@ $^ $(LDLIBS)
