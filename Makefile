@@ -185,3 +185,25 @@ test-tsan:
 	    echo "$$t (tsan): $$tp passed, $$tf failed"; \
 	    p=$$((p + tp)); f=$$((f + tf)); \
 	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+
+# make fuzz-ci: each libFuzzer target for FUZZ_SECONDS on its corpus (what
+# CI runs, as a regression check; a long run is the same with a larger
+# FUZZ_SECONDS).  The corpora are only read: new inputs go to
+# build-fuzz/ci-TARGET/, a crashing input to build-fuzz/ci-TARGET-crash-*
+# (add it to the corpus with the fix).  Ends with "N passed, N failed".
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz-ci
+fuzz-ci: fuzz
+	@p=0; f=0; for t in npy model shard; do \
+	    case $$t in npy) c=tests/data/npy ;; *) c=fuzz/corpus/$$t ;; esac; \
+	    rm -rf build-fuzz/ci-$$t build-fuzz/ci-$$t-*; mkdir -p build-fuzz/ci-$$t; \
+	    build-fuzz/fuzz_$$t build-fuzz/ci-$$t $$c -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/ci-$$t- >build-fuzz/ci-$$t.log 2>&1; \
+	    rc=$$?; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/ci-$$t.log); \
+	    if [ $$rc -eq 0 ]; then p=$$((p + 1)); \
+	        echo "fuzz_$$t: $$runs runs in $(FUZZ_SECONDS) s, nothing found"; \
+	    else f=$$((f + 1)); tail -n 60 build-fuzz/ci-$$t.log; \
+	        echo "fuzz_$$t: exit $$rc, input in build-fuzz/ci-$$t-*"; fi; \
+	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]

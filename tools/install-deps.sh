@@ -8,14 +8,15 @@
 #                 python3-wheel (pip install ./python, offline), g++ (the
 #                 header from C++),
 #                 chromium (renders the SVG plots headlessly),
-#                 mpich and libmpich-dev (acthist-mpi-fit, the fit on MPI)
+#                 mpich and libmpich-dev (acthist-mpi-fit, the fit on MPI),
+#                 clang and libclang-rt-14-dev (libFuzzer: make fuzz-ci)
 #   experiments:  python3-torch, python3-torchvision, dataset-fashion-mnist,
 #                 libopenblas0-pthread (torch's dense layers use it)
 set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
 #        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
-base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev"
+base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev clang libclang-rt-14-dev"
 if [ "${1:-}" = --only ]; then
     shift
     base=""
