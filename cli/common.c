@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -268,10 +269,13 @@ int cli_write_text(const char *path, const char *text, size_t len)
         }
         return 0;
     }
+    /* The temporary name on the stack: writing needs no memory, so that a
+     * command writing several files (eval --roc --plot) cannot run out
+     * after the first.  A longer path would fail in open() anyway. */
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        cli_error("out of memory");
+    char tmp[PATH_MAX + 16];
+    if (plen >= PATH_MAX) {
+        cli_error("%s: cannot create: %s", path, strerror(ENAMETOOLONG));
         return CLI_FAIL;
     }
     memcpy(tmp, path, plen);
@@ -279,7 +283,6 @@ int cli_write_text(const char *path, const char *text, size_t len)
     int fd = mkstemp(tmp);
     if (fd < 0) {
         cli_error("%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
         return CLI_FAIL;
     }
     size_t off = 0;
@@ -297,10 +300,8 @@ int cli_write_text(const char *path, const char *text, size_t len)
     if (!ok || rename(tmp, path) != 0) {
         cli_error("%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
-        free(tmp);
         return CLI_FAIL;
     }
-    free(tmp);
     return 0;
 }
 
