@@ -4,6 +4,9 @@
 #                   acthist-mpi-fit when mpicc is installed
 #   make test       build and run the test suite
 #   make test-san   the same tests under AddressSanitizer + UBSan (build-san/)
+#   make test-tsan  the threaded tests under ThreadSanitizer (build-tsan/)
+#   make fuzz-ci    each libFuzzer target for FUZZ_SECONDS (30) on its corpus
+#   make check      what CI runs: deps, test, test-san, test-tsan, fuzz-ci
 #   make bench      benchmarks (bench/)
 #   make demo       the comparison on the bundled real activations
 #   make install    library, header, pkg-config file, CLI (and the MPI fit
