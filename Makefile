@@ -4,6 +4,9 @@
 #                   acthist-mpi-fit when mpicc is installed
 #   make test       build and run the test suite
 #   make test-san   the same tests under AddressSanitizer + UBSan (build-san/)
+#   make test-tsan  the threaded tests under ThreadSanitizer (build-tsan/)
+#   make fuzz-ci    each libFuzzer target for FUZZ_SECONDS (30) on its corpus
+#   make check      what CI runs: deps, test, test-san, test-tsan, fuzz-ci
 #   make bench      benchmarks (bench/)
 #   make demo       the comparison on the bundled real activations
 #   make install    library, header, pkg-config file, CLI (and the MPI fit
@@ -113,7 +116,7 @@ demo: all
 	$(CLI) demo
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan build-fuzz
 
 install: $(STATIC) $(SHARED) $(CLI) $(MPI_FIT)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
@@ -155,3 +158,68 @@ fuzz:
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_npy fuzz/fuzz_npy.c $(LIB_SRC) -Isrc -lm -lpthread
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_model fuzz/fuzz_model.c $(LIB_SRC) -Isrc -lm -lpthread
 	clang $(FUZZ_FLAGS) -o build-fuzz/fuzz_shard fuzz/fuzz_shard.c $(LIB_SRC) -Isrc -lm -lpthread
+
+# Allocation-failure injection (tests/cli/test_alloc_fail.sh): a test copy
+# of the CLI whose allocations go through tests/cli/alloc_fail.c, where
+# ACTHIST_FAIL_ALLOC=n makes the n-th one fail.  The library keeps no
+# counter; the wrapper does, in the test program only.
+ALLOCFAIL_CLI := $(BUILD)/acthist-allocfail
+ALLOCFAIL_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup
+all: $(ALLOCFAIL_CLI)
+$(ALLOCFAIL_CLI): $(CLI_OBJ) $(BUILD)/tests/cli/alloc_fail.o $(STATIC)
+	$(CC) $(LDFLAGS) $(ALLOCFAIL_WRAP) -o $@ $^ $(LDLIBS)
+
+# ThreadSanitizer (make test-tsan, build-tsan/): one loaded model shared by
+# threads (tests/test_threads_shared_model.c) and the unit tests that run
+# the library's own threads, each ending with "N passed, N failed", then
+# their total.  A race report fails the test (TSan exits 66).
+TSAN ?= 0
+ifeq ($(TSAN),1)
+# GCC 12 at -O1 with TSan's instrumentation warns that pvalues.c's o[3] may
+# be unset, which put_tail sets for AH_TAIL_BOTH, the only case it is read;
+# the plain and ASan builds keep the warning.
+ALLCFLAGS += -fsanitize=thread -fno-omit-frame-pointer -Wno-maybe-uninitialized
+LDFLAGS   += -fsanitize=thread
+endif
+TSAN_TESTS := test_threads_shared_model test_scan_individual test_pvalue_paths \
+              test_shard test_model
+.PHONY: test-tsan
+test-tsan:
+	@mkdir -p build-tsan
+	@$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 OPT=-O1 \
+	    $(TSAN_TESTS:%=build-tsan/tests/%) >build-tsan/build.log 2>&1 || \
+	    { cat build-tsan/build.log; exit 1; }
+	@p=0; f=0; for t in $(TSAN_TESTS); do \
+	    TSAN_OPTIONS="halt_on_error=1 $$TSAN_OPTIONS" build-tsan/tests/$$t \
+	        >build-tsan/$$t.log 2>&1; rc=$$?; \
+	    line=$$(grep -E '[0-9]+ passed, [0-9]+ failed' build-tsan/$$t.log | tail -n 1); \
+	    tp=$$(echo "$$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p'); \
+	    tf=$$(echo "$$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); \
+	    tp=$${tp:-0}; tf=$${tf:-0}; \
+	    if [ $$rc -ne 0 ] && [ $$tf -eq 0 ]; then tf=1; fi; \
+	    if [ $$tf -ne 0 ]; then echo "---- $$t (exit $$rc)"; cat build-tsan/$$t.log; fi; \
+	    echo "$$t (tsan): $$tp passed, $$tf failed"; \
+	    p=$$((p + tp)); f=$$((f + tf)); \
+	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+
+# make fuzz-ci: each libFuzzer target for FUZZ_SECONDS on its corpus (what
+# CI runs, as a regression check; a long run is the same with a larger
+# FUZZ_SECONDS).  The corpora are only read: new inputs go to
+# build-fuzz/ci-TARGET/, a crashing input to build-fuzz/ci-TARGET-crash-*
+# (add it to the corpus with the fix).  Ends with "N passed, N failed".
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz-ci
+fuzz-ci: fuzz
+	@p=0; f=0; for t in npy model shard; do \
+	    case $$t in npy) c=tests/data/npy ;; *) c=fuzz/corpus/$$t ;; esac; \
+	    rm -rf build-fuzz/ci-$$t build-fuzz/ci-$$t-*; mkdir -p build-fuzz/ci-$$t; \
+	    build-fuzz/fuzz_$$t build-fuzz/ci-$$t $$c -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/ci-$$t- >build-fuzz/ci-$$t.log 2>&1; \
+	    rc=$$?; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/ci-$$t.log); \
+	    if [ $$rc -eq 0 ]; then p=$$((p + 1)); \
+	        echo "fuzz_$$t: $$runs runs in $(FUZZ_SECONDS) s, nothing found"; \
+	    else f=$$((f + 1)); tail -n 60 build-fuzz/ci-$$t.log; \
+	        echo "fuzz_$$t: exit $$rc, input in build-fuzz/ci-$$t-*"; fi; \
+	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]

@@ -151,7 +151,11 @@ int cmd_eval(int argc, char **argv)
         unseen += eval_unseen(m, &clean);
     if (!g.batch) {
         clean_scores = malloc(clean.n * sizeof *clean_scores);
-        if (!clean_scores || eval_scores(m, &clean, &c, clean_scores, &u))
+        if (!clean_scores) {
+            cli_error("out of memory");
+            goto done;
+        }
+        if (eval_scores(m, &clean, &c, clean_scores, &u))
             goto done;
         unseen += u;
     }
@@ -162,8 +166,11 @@ int cmd_eval(int argc, char **argv)
             sr[i].scores = malloc((size_t)g.runs * sizeof(double));
             sr[i].clean = malloc((size_t)g.runs * sizeof(double));
             sr[i].owns_clean = 1;
-            if (!sr[i].scores || !sr[i].clean ||
-                eval_group(m, &clean, &ad[i], &c, &g, sr[i].clean,
+            if (!sr[i].scores || !sr[i].clean) {
+                cli_error("out of memory");
+                goto done;
+            }
+            if (eval_group(m, &clean, &ad[i], &c, &g, sr[i].clean,
                            sr[i].scores))
                 goto done;
             if (c.conditional)
@@ -173,7 +180,11 @@ int cmd_eval(int argc, char **argv)
             sr[i].nclean = clean.n;
             sr[i].clean = clean_scores;
             sr[i].scores = malloc(ad[i].n * sizeof(double));
-            if (!sr[i].scores || eval_scores(m, &ad[i], &c, sr[i].scores, &u))
+            if (!sr[i].scores) {
+                cli_error("out of memory");
+                goto done;
+            }
+            if (eval_scores(m, &ad[i], &c, sr[i].scores, &u))
                 goto done;
             unseen += u;
         }
@@ -184,55 +195,6 @@ int cmd_eval(int argc, char **argv)
     if (c.conditional && unseen)
         cli_error("note: %zu inputs have labels that the model has not seen; "
                   "they were compared with the pooled background", unseen);
-    if (roc_s || plot_s) {
-        cli_buf roc = {0};
-        cli_buf_printf(&roc, "set,fpr,tpr\n");
-        double **fpr = calloc(anom.n, sizeof *fpr), **tpr = calloc(anom.n, sizeof *tpr);
-        size_t *np = calloc(anom.n, sizeof *np);
-        double *aucs = calloc(anom.n, sizeof *aucs);
-        int ok = fpr && tpr && np && aucs;
-        for (size_t i = 0; ok && i < anom.n; i++) {
-            size_t cap = sr[i].nclean + sr[i].n + 2;
-            fpr[i] = malloc(cap * sizeof(double));
-            tpr[i] = malloc(cap * sizeof(double));
-            ah_diag d;
-            ok = fpr[i] && tpr[i] &&
-                 ah_roc(sr[i].clean, sr[i].nclean, sr[i].scores, sr[i].n, fpr[i],
-                        tpr[i], &np[i], &d) == AH_OK;
-            aucs[i] = sr[i].s.auc;
-            for (size_t k = 0; ok && k < np[i]; k++)
-                cli_buf_printf(&roc, "%s,%.10g,%.10g\n", sr[i].name, fpr[i][k],
-                               tpr[i][k]);
-        }
-        if (ok && roc_s && cli_write_text(roc_s, roc.s, roc.n))
-            ok = 0;
-        if (ok && plot_s) {
-            cli_buf svg = {0};
-            char title[256];
-            snprintf(title, sizeof title, "%s scan, %s, tail %s",
-                     g.batch ? "group" : "individual", ah_stat_name(c.stat),
-                     ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail));
-            svg_roc(&svg, title, anom.n, (const char *const *)anom.v,
-                    (const double *const *)fpr, (const double *const *)tpr,
-                    np, aucs);
-            if (cli_write_text(plot_s, svg.s, svg.n))
-                ok = 0;
-            cli_buf_free(&svg);
-        }
-        for (size_t i = 0; fpr && tpr && i < anom.n; i++) {
-            free(fpr[i]);
-            free(tpr[i]);
-        }
-        free(fpr);
-        free(tpr);
-        free(np);
-        free(aucs);
-        cli_buf_free(&roc);
-        if (!ok) {
-            cli_error("could not write the ROC outputs");
-            goto done;
-        }
-    }
     if (json) {
         cli_buf_printf(&b, "{\"auc\": %.6f, \"mode\": \"%s\", \"stat\": \"%s\", "
                            "\"tail\": \"%s\", \"conditional\": %s, ",
@@ -275,6 +237,58 @@ int cmd_eval(int argc, char **argv)
                            sr[i].name, sr[i].n, sr[i].s.auc, sr[i].s.tpr1,
                            sr[i].s.tpr5, sr[i].s.tpr10, sr[i].s.threshold,
                            sr[i].s.fpr_test, sr[i].s.tpr_test);
+    }
+    /* Every text is made before the first file is written: running out
+     * of memory then leaves no output behind. */
+    if (roc_s || plot_s) {
+        cli_buf roc = {0}, svg = {0};
+        cli_buf_printf(&roc, "set,fpr,tpr\n");
+        double **fpr = calloc(anom.n, sizeof *fpr), **tpr = calloc(anom.n, sizeof *tpr);
+        size_t *np = calloc(anom.n, sizeof *np);
+        double *aucs = calloc(anom.n, sizeof *aucs);
+        int ok = fpr && tpr && np && aucs;
+        if (!ok)
+            cli_error("out of memory");
+        for (size_t i = 0; ok && i < anom.n; i++) {
+            size_t cap = sr[i].nclean + sr[i].n + 2;
+            fpr[i] = malloc(cap * sizeof(double));
+            tpr[i] = malloc(cap * sizeof(double));
+            ah_diag d;
+            if (!(ok = fpr[i] && tpr[i]))
+                cli_error("out of memory");
+            else if (!(ok = ah_roc(sr[i].clean, sr[i].nclean, sr[i].scores,
+                                   sr[i].n, fpr[i], tpr[i], &np[i], &d) == AH_OK))
+                cli_diag("metrics", &d);
+            aucs[i] = sr[i].s.auc;
+            for (size_t k = 0; ok && k < np[i]; k++)
+                cli_buf_printf(&roc, "%s,%.10g,%.10g\n", sr[i].name, fpr[i][k],
+                               tpr[i][k]);
+        }
+        if (ok && plot_s) {
+            char title[256];
+            snprintf(title, sizeof title, "%s scan, %s, tail %s",
+                     g.batch ? "group" : "individual", ah_stat_name(c.stat),
+                     ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail));
+            svg_roc(&svg, title, anom.n, (const char *const *)anom.v,
+                    (const double *const *)fpr, (const double *const *)tpr,
+                    np, aucs);
+        }
+        if (ok && roc_s && cli_write_text(roc_s, roc.s, roc.n))
+            ok = 0;
+        if (ok && plot_s && cli_write_text(plot_s, svg.s, svg.n))
+            ok = 0;
+        for (size_t i = 0; fpr && tpr && i < anom.n; i++) {
+            free(fpr[i]);
+            free(tpr[i]);
+        }
+        free(fpr);
+        free(tpr);
+        free(np);
+        free(aucs);
+        cli_buf_free(&roc);
+        cli_buf_free(&svg);
+        if (!ok)
+            goto done;
     }
     rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
 done:

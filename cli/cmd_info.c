@@ -127,7 +127,11 @@ int cmd_info(int argc, char **argv)
         goto done;
     }
     ah_model_info in;
-    ah_model_get_info(m, &in);
+    if (ah_model_get_info(m, &in) != AH_OK) {
+        cli_error("%s: out of memory", pos.v[0]);
+        ah_model_free(m);
+        goto done;
+    }
     char bins[32];
     if (in.bins_requested == AH_BINS_AUTO)
         snprintf(bins, sizeof bins, "auto");

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -294,12 +295,17 @@ int cli_read_labels(const char *path, size_t rows, const char *data_path,
 int cli_save_model(ah_model *m, const char *out, const char *done, double t0)
 {
     ah_diag d;
+    /* the figures first: a failure after saving would leave the file */
+    ah_model_info info;
+    if (ah_model_get_info(m, &info) != AH_OK) {
+        ah_model_free(m);
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
     if (ah_model_save(m, out, &d) != AH_OK) {
         ah_model_free(m);
         return cli_diag(NULL, &d);
     }
-    ah_model_info info;
-    ah_model_get_info(m, &info);
     fprintf(stderr,
             "acthist: %s %s model: %zu rows x %zu nodes, %zu labels, %zu "
             "bytes (%.2f%% of the raw float32 background) in %.2f s\n",

@@ -169,9 +169,10 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
     rows = calloc(job->nmethods * job->ntails * (size_t)nconds, sizeof *rows);
     p = malloc(maxn * 2 * bg.D * 2 * sizeof *p);
     cs = malloc(clean.n * sizeof *cs);
+    int oom = !rows || !p || !cs;
     for (size_t i = 0; i < job->nanomalous; i++)
-        as[i] = malloc(anom[i].n * sizeof(double));
-    if (!rows || !p || !cs) {
+        oom |= !(as[i] = malloc(anom[i].n * sizeof(double)));
+    if (oom) {
         cli_error("out of memory");
         goto out;
     }
@@ -190,7 +191,10 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
         }
         double fit_s = cli_now() - t0;
         ah_model_info info;
-        ah_model_get_info(m, &info);
+        if (ah_model_get_info(m, &info) != AH_OK) {
+            cli_error("out of memory");
+            goto fail_model;
+        }
         for (size_t ti = 0; ti < job->ntails; ti++) {
             int tail = ah_tail_parse(job->tails[ti]);
             for (int cond = 0; cond < nconds; cond++) {

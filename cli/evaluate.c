@@ -183,12 +183,16 @@ int eval_summarise(const double *clean, size_t nc, const double *anom,
         return cli_diag("metrics", &d);
     size_t half = (nc + 1) / 2, test = nc / 2;
     double *cal = malloc((half ? half : 1) * sizeof *cal);
-    if (!cal)
+    if (!cal) {
+        cli_error("out of memory");
         return CLI_FAIL;
+    }
     for (size_t i = 0; i < half; i++)
         cal[i] = clean[2 * i];
-    ah_quantile(cal, half, 0.95, &s->threshold, NULL);
+    int st = ah_quantile(cal, half, 0.95, &s->threshold, &d);
     free(cal);
+    if (st != AH_OK)
+        return cli_diag("metrics", &d);
     size_t fp = 0, tp = 0;
     for (size_t i = 1; i < nc; i += 2)
         fp += clean[i] > s->threshold;

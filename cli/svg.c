@@ -10,6 +10,7 @@
  */
 #include "svg.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,18 @@ void svg_roc(cli_buf *b, const char *title, size_t ncurves,
 #define C_ATOM_TEXT "#00664A"
 #define C_MARK "#D55E00"
 
+/* x of v on an axis from lo to hi (lo < hi, both finite), on the plot:
+ * each end is halved before the subtraction, so that an axis over the
+ * whole double range (-DBL_MAX to DBL_MAX) does not overflow to infinity,
+ * and a value outside the axis (by rounding) stays at its end. */
+static double xpos(double v, double lo, double hi)
+{
+    double span = hi / 2 - lo / 2, t = (v / 2 - lo / 2) / span;
+    if (!(span > 0) || !(t == t))
+        t = 0.5;
+    return H_ML + (t < 0 ? 0 : t > 1 ? 1 : t) * H_PW;
+}
+
 static int is_atom(const ah_cell *c) { return c->atom || c->lo == c->hi; }
 static int cell_ok(const ah_cell *c)
 {
@@ -491,15 +504,18 @@ void svg_node_histogram_bars(cli_buf *b, const char *title,
         }
     if (lo > hi)
         lo = 0, hi = 1;
-    lo = fmax(lo, -1e307); /* keeps hi - lo finite */
-    hi = fmin(hi, 1e307);
-    if (hi - lo <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
+    /* Half the span, which stays finite over the whole double range (the
+     * span itself would be infinite from -DBL_MAX to DBL_MAX); the widened
+     * or padded ends are kept within +-DBL_MAX. */
+    double half = hi / 2 - lo / 2;
+    if (half <= 0.5e-9 * fmax(fabs(lo), fabs(hi))) {
         double c = lo / 2 + hi / 2, d = c == 0 ? 1 : fabs(c) * 0.1;
-        lo = c - d, hi = c + d;
+        lo = fmax(c - d, -DBL_MAX), hi = fmin(c + d, DBL_MAX);
     } else {
-        double pad = 0.03 * (hi - lo);
-        lo -= pad, hi += pad;
+        double pad = 0.06 * half;
+        lo = fmax(lo - pad, -DBL_MAX), hi = fmin(hi + pad, DBL_MAX);
     }
+    half = hi / 2 - lo / 2;
 
     /* y range: counts; atoms far above the bins do not flatten them. */
     int clip = nbins > 0 && binmax > 0 && atommax > 3 * binmax;
@@ -554,7 +570,7 @@ void svg_node_histogram_bars(cli_buf *b, const char *title,
     int height = (int)ceil(ly + 14);
     header(b, H_W, height, title);
 
-#define XP(v) (H_ML + ((v) - lo) / (hi - lo) * H_PW)
+#define XP(v) xpos((v), lo, hi)
 #define YP(c) (base - fmin((double)(c), ytop) / ytop * H_PH)
     /* Horizontal grid and y ticks. */
     char lab[64];
@@ -675,7 +691,8 @@ void svg_node_histogram_bars(cli_buf *b, const char *title,
                        H_ML, base, H_ML + H_PW, base);
     for (double v = 0; v <= ytop + ystep * 1e-9; v += ystep)
         line(b, H_ML - 5, YP(v), H_ML, YP(v));
-    double xstep = nice_step(hi - lo, 8), maxabs = fmax(fabs(lo), fabs(hi));
+    /* about 8 ticks over the span: 4 over half of it */
+    double xstep = nice_step(half, 4), maxabs = fmax(fabs(lo), fabs(hi));
     double k0 = ceil(lo / xstep), k1 = floor(hi / xstep);
     for (double k = k0; k <= k1 && k - k0 < 100; k++)
         line(b, XP(k * xstep), axis_y, XP(k * xstep), axis_y + 5);

@@ -18,7 +18,27 @@
  *     and, for data, the row and column.
  *   - The library never prints, aborts or exits, and keeps no mutable global
  *     state: every function is safe to call from several threads on distinct
- *     objects, and the const query functions on one shared model.
+ *     objects, and the const query functions on one shared model (below).
+ *   - Sharing one model between threads, as an inference server does: once
+ *     ah_model_fit, ah_model_load or ah_shard_finish has returned it, a
+ *     model is never written again until ah_model_free.  It holds no cache,
+ *     scratch buffer or lazily built table; each call allocates its own
+ *     scratch (and a group scan its own state).  So any number of threads
+ *     may at once call, on one model: ah_pvalues, ah_pvalues_f32, ah_score,
+ *     ah_score_f32, ah_pvalue_width, ah_model_get_info, ah_model_labels,
+ *     ah_model_nodes, ah_model_tail, ah_model_node_cells, ah_model_save
+ *     and ah_model_save_memory (each thread its own output buffers, path
+ *     and ah_diag).  ah_model_free must not overlap any of them.  The scans
+ *     and metrics (ah_scan_individual, ah_scan_individual_rows,
+ *     ah_scan_group, ah_auc, ...) touch no model and only read their
+ *     inputs: shared inputs are fine, outputs must be distinct.  Likewise a
+ *     merged plan may be shared by threads that each ah_shard_count their
+ *     own rows against it (acthist fit --threads does).  A call's `threads`
+ *     argument is that call's own pool: N server threads each passing k
+ *     run up to N k threads; pass 1 to keep to the caller's thread.
+ *     tests/test_threads_shared_model.c runs these calls at once (saving
+ *     to memory only) under ThreadSanitizer (make test-tsan), bit for bit
+ *     against one thread.
  *   - Matrices are row-major: pointer, rows, columns, row stride (in
  *     elements).  Bulk outputs go into caller buffers whose sizes are stated.
  *   - Objects are opaque handles in create/free pairs; every free accepts NULL.
@@ -366,6 +386,9 @@ typedef struct ah_model_info {
     double raw_bytes;        /* N * D * 4: the raw background as float32    */
 } ah_model_info;
 
+/* AH_OK; AH_ERR_ARG for a NULL argument; AH_ERR_NOMEM when the D words of
+ * scratch for the median bin count cannot be allocated (*info is then
+ * zeroed, not to be printed). */
 int ah_model_get_info(const ah_model *m, ah_model_info *info);
 /* Labels of the conditional sets, sorted; *n receives the count.  The
  * pointer is owned by the model and valid until ah_model_free. */

@@ -35,44 +35,39 @@ static const char *errtext(int err, char *buf, size_t len)
     return strerror_r(err, buf, len);
 }
 
-static char *copy_string(const char *s)
+/* Copy s into dst of size cap; 0 when it does not fit. */
+static int copy_path(char *dst, size_t cap, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *c = malloc(n);
-    if (c)
-        memcpy(c, s, n);
-    return c;
+    size_t n = strlen(s);
+    if (n >= cap)
+        return 0;
+    memcpy(dst, s, n + 1);
+    return 1;
 }
 
-/* The directory part of path ("." when it has none), malloc'ed. */
-static char *dir_of(const char *path)
+/* The directory part of path into dir ("." when it has none). */
+static void dir_of(char *dir, const char *path)
 {
     const char *slash = strrchr(path, '/');
-    if (!slash)
-        return copy_string(".");
-    size_t n = slash == path ? 1 : (size_t)(slash - path);
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, path, n);
-        d[n] = 0;
+    if (!slash) {
+        strcpy(dir, ".");
+        return;
     }
-    return d;
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = 0;
 }
 
 /* Give o->tmp a fresh name beside o->target: target.tmp.<pid>.<hex>. */
-static int temp_name(ah__out *o, unsigned attempt)
+static void temp_name(ah__out *o, unsigned attempt)
 {
-    size_t len = strlen(o->target) + 48;
-    if (!o->tmp && !(o->tmp = malloc(len)))
-        return 0;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
                  (uint64_t)(uintptr_t)o ^ attempt;
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    snprintf(o->tmp, len, "%s.tmp.%ld.%06llx", o->target, (long)getpid(),
-             (unsigned long long)(x >> 40));
-    return 1;
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld.%06llx", o->target,
+             (long)getpid(), (unsigned long long)(x >> 40));
 }
 
 static void out_release(ah__out *o)
@@ -80,10 +75,7 @@ static void out_release(ah__out *o)
     if (o->fd >= 0)
         close(o->fd);
     o->fd = -1;
-    free(o->path);
-    free(o->target);
-    free(o->tmp);
-    o->path = o->target = o->tmp = NULL;
+    o->tmp[0] = 0;
 }
 
 static int out_fail(ah__out *o, int status, const char *what, int err,
@@ -101,19 +93,16 @@ static int out_fail(ah__out *o, int status, const char *what, int err,
  * applies the umask, which a thread cannot read safely). */
 static int create_temp(ah__out *o, ah_diag *diag)
 {
-    char *dir = dir_of(o->target);
-    if (!dir)
-        return out_fail(o, AH_ERR_NOMEM, "cannot write", ENOMEM, diag);
+    char dir[sizeof o->target];
+    dir_of(dir, o->target);
     o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
     int err = errno;
-    free(dir);
     if (o->fd >= 0)
         return AH_OK;
     if (err != EOPNOTSUPP && err != EISDIR && err != EINVAL)
         return out_fail(o, AH_ERR_IO, "cannot write", err, diag);
     for (unsigned attempt = 0; attempt < 100; attempt++) {
-        if (!temp_name(o, attempt))
-            return out_fail(o, AH_ERR_NOMEM, "cannot write", ENOMEM, diag);
+        temp_name(o, attempt);
         o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (o->fd >= 0)
             return AH_OK;
@@ -121,20 +110,20 @@ static int create_temp(ah__out *o, ah_diag *diag)
             break;
     }
     err = errno;
-    free(o->tmp); /* nothing was created under that name */
-    o->tmp = NULL;
+    o->tmp[0] = 0; /* nothing was created under that name */
     return out_fail(o, AH_ERR_IO, "cannot write", err, diag);
 }
 
 int ah__out_open(ah__out *o, const char *path, ah_diag *diag)
 {
-    memset(o, 0, sizeof *o);
     o->fd = -1;
+    o->in_place = 0;
+    o->path[0] = o->target[0] = o->tmp[0] = 0;
     if (!path || !*path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "an empty output path");
-    if (!(o->path = copy_string(path)))
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "%s: out of memory",
-                        path);
+    if (!copy_path(o->path, sizeof o->path, path))
+        return ah__fail(diag, AH_ERR_IO, -1, -1, "%.64s...: cannot write: %s",
+                        path, strerror(ENAMETOOLONG));
     struct stat sb;
     int exists = stat(path, &sb) == 0;
     if (exists && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode))) {
@@ -148,21 +137,23 @@ int ah__out_open(ah__out *o, const char *path, ah_diag *diag)
         const char *kind = S_ISDIR(sb.st_mode)   ? "a directory"
                            : S_ISBLK(sb.st_mode) ? "a block device"
                                                  : "not a regular file";
-        int st = ah__fail(diag, AH_ERR_IO, -1, -1,
-                          "%s: is %s; outputs go to regular files, "
-                          "character devices or pipes",
-                          path, kind);
-        out_release(o);
-        return st;
+        return ah__fail(diag, AH_ERR_IO, -1, -1,
+                        "%s: is %s; outputs go to regular files, "
+                        "character devices or pipes",
+                        path, kind);
     }
-    /* A symbolic link to a file: replace the file, keep the link. */
+    /* A symbolic link to a file: replace the file, keep the link.  The
+     * buffers are in *o: writing needs no memory, so that a command
+     * writing several files cannot run out between them. */
     struct stat lb;
-    if (exists && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
-        o->target = realpath(path, NULL);
-    else
-        o->target = copy_string(path);
-    if (!o->target)
-        return out_fail(o, AH_ERR_NOMEM, "cannot write", errno, diag);
+    if (exists && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode)) {
+        if (!realpath(path, o->target))
+            return out_fail(o, AH_ERR_IO, "cannot write", errno, diag);
+    } else {
+        memcpy(o->target, o->path, sizeof o->path);
+    }
+    if (strlen(o->target) + 40 >= sizeof o->tmp)
+        return out_fail(o, AH_ERR_IO, "cannot write", ENAMETOOLONG, diag);
     int st = create_temp(o, diag);
     if (st != AH_OK)
         return st;
@@ -184,7 +175,7 @@ int ah__out_write(ah__out *o, const void *buf, size_t len, ah_diag *diag)
 {
     if (o->fd < 0)
         return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not written: an "
-                        "earlier write failed", o->path ? o->path : "output");
+                        "earlier write failed", o->path);
     const unsigned char *p = buf;
     while (len > 0) {
         ssize_t w = write(o->fd, p, len);
@@ -205,10 +196,7 @@ static int link_temp(ah__out *o)
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
     for (unsigned attempt = 0; attempt < 100; attempt++) {
-        if (!temp_name(o, attempt)) {
-            errno = ENOMEM;
-            return -1;
-        }
+        temp_name(o, attempt);
         int rc = linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW);
         if (rc != 0 && errno == ENOENT) /* no /proc: needs privilege */
             rc = linkat(o->fd, "", AT_FDCWD, o->tmp, AT_EMPTY_PATH);
@@ -218,8 +206,7 @@ static int link_temp(ah__out *o)
             break;
     }
     int err = errno;
-    free(o->tmp);
-    o->tmp = NULL;
+    o->tmp[0] = 0;
     errno = err;
     return -1;
 }
@@ -228,7 +215,7 @@ int ah__out_commit(ah__out *o, ah_diag *diag)
 {
     if (o->fd < 0)
         return ah__fail(diag, AH_ERR_IO, -1, -1, "%s: not written: an "
-                        "earlier write failed", o->path ? o->path : "output");
+                        "earlier write failed", o->path);
     if (o->in_place) {
         /* A device or pipe: nothing to sync (fsync fails on /dev/null). */
         int rc = close(o->fd);
@@ -240,7 +227,7 @@ int ah__out_commit(ah__out *o, ah_diag *diag)
     }
     if (fsync(o->fd) != 0)
         return out_fail(o, AH_ERR_IO, "cannot sync", errno, diag);
-    if (!o->tmp && link_temp(o) != 0)
+    if (!o->tmp[0] && link_temp(o) != 0)
         return out_fail(o, AH_ERR_IO, "cannot write", errno, diag);
     int rc = close(o->fd);
     o->fd = -1;
@@ -249,9 +236,7 @@ int ah__out_commit(ah__out *o, ah_diag *diag)
     if (rename(o->tmp, o->target) != 0)
         return out_fail(o, AH_ERR_IO, "cannot rename into place", errno,
                         diag);
-    free(o->tmp); /* renamed: nothing left to remove */
-    o->tmp = NULL;
-    out_release(o);
+    out_release(o); /* renamed: nothing left to remove */
     return AH_OK;
 }
 
@@ -260,7 +245,7 @@ void ah__out_abort(ah__out *o)
     if (o->fd >= 0)
         close(o->fd);
     o->fd = -1;
-    if (o->tmp)
+    if (o->tmp[0])
         unlink(o->tmp);
     out_release(o);
 }

@@ -6,6 +6,8 @@
 
 #include "internal.h"
 
+#include <limits.h>
+
 /* FNV-1a, 64 bits: detects truncation and bit flips; not cryptographic. */
 uint64_t ah__fnv1a64(const unsigned char *p, size_t n);
 
@@ -21,11 +23,12 @@ uint64_t ah__fnv1a64(const unsigned char *p, size_t n);
  * devices and sockets are refused.
  */
 typedef struct ah__out {
-    char *path;   /* as given, for messages                             */
-    char *target; /* what commit renames onto (symlinks resolved)       */
-    char *tmp;    /* a named temporary (no O_TMPFILE), NULL otherwise   */
-    int fd;       /* -1 once closed                                     */
-    int in_place; /* a device or FIFO: no temporary, no rename          */
+    char path[PATH_MAX];     /* as given, for messages                  */
+    char target[PATH_MAX];   /* what commit renames onto (symlinks
+                                resolved)                              */
+    char tmp[PATH_MAX + 48]; /* a named temporary, "" while unnamed     */
+    int fd;                  /* -1 once closed                          */
+    int in_place;            /* a device or FIFO: no temporary, no rename */
 } ah__out;
 
 int ah__out_open(ah__out *o, const char *path, ah_diag *diag);

@@ -167,7 +167,8 @@ void ah_model_free(ah_model *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->nsets; i++)
+    /* a model whose set array failed to allocate has nsets but no sets */
+    for (size_t i = 0; m->sets && i < m->nsets; i++)
         if (m->sets[i].rep)
             m->ops->free(m->sets[i].rep);
     free(m->sets);

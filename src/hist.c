@@ -402,7 +402,10 @@ static int node_implicit(hnode *nd, size_t B, double lo, double hi,
 
 static int node_index(hnode *nd, size_t B, tables *tab)
 {
-    if (!node_is_grid(nd, B))
+    int grid = node_is_grid(nd, B);
+    if (grid < 0)
+        return AH_ERR_NOMEM;
+    if (!grid)
         return locator_build(&nd->loc, nd->edges, nd->nb, 0);
     double lo = nd->edges[0], hi = nd->edges[nd->nb];
     double scale = (double)B / (hi - lo);
@@ -1185,14 +1188,16 @@ static size_t grid_merge(double lo, double hi, size_t B, const double *atom,
     return m;
 }
 
-/* Is the node exactly the grid of B bins merged with its atoms? */
+/* Is the node exactly the grid of B bins merged with its atoms?  1 or 0,
+ * or -1 out of memory (never "no": that would save a grid node as explicit
+ * edges, a different file from the same background). */
 static int node_is_grid(const hnode *nd, size_t B)
 {
     if (B == 0 || nd->nb == 0 || nd->nb > B + nd->na)
         return 0;
     double *tmp = malloc((B + 1 + nd->na) * sizeof *tmp);
     if (!tmp)
-        return 0;
+        return -1;
     size_t m = grid_merge(nd->edges[0], nd->edges[nd->nb], B, nd->atom,
                           nd->na, tmp);
     int same = m == (size_t)nd->nb + 1 &&

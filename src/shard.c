@@ -454,9 +454,11 @@ fail:
     return st;
 }
 
-/* A deep copy of a plan, through its bytes. */
+/* A deep copy of a plan, through its bytes.  dst can be freed afterwards
+ * whatever the outcome. */
 static int plan_copy(ah__fitter *dst, const ah__fitter *src, ah_diag *diag)
 {
+    memset(dst, 0, sizeof *dst);
     size_t len = plan_bytes(src);
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf)
@@ -469,14 +471,15 @@ static int plan_copy(ah__fitter *dst, const ah__fitter *src, ah_diag *diag)
     return st;
 }
 
+/* 1 equal, 0 not, -1 out of memory. */
 static int plans_equal(const ah__fitter *a, const ah__fitter *b)
 {
     size_t la = plan_bytes(a), lb = plan_bytes(b);
     if (a->D != b->D || a->nlab != b->nlab || la != lb)
         return 0;
     unsigned char *x = malloc(la ? la : 1), *y = malloc(lb ? lb : 1);
-    int eq = x && y;
-    if (eq) {
+    int eq = x && y ? 1 : -1;
+    if (eq > 0) {
         plan_write(a, x);
         plan_write(b, y);
         eq = memcmp(x, y, la) == 0;
@@ -663,6 +666,7 @@ static int counts_start(ah_shard *s, ah_diag *diag)
 /* A counts shard of plan's plan (a copy) with nothing counted yet. */
 static int counts_begin(ah_shard **out, const ah_shard *plan, ah_diag *diag)
 {
+    *out = NULL; /* what a caller frees after a failure */
     ah_shard *s = calloc(1, sizeof *s);
     if (!s)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
@@ -805,8 +809,10 @@ int ah_shard_merge(ah_shard *into, const ah_shard *other, ah_diag *diag)
         into->rows += other->rows;
         return AH_OK;
     }
-    if (!plans_equal(&into->plan, &other->plan) ||
-        !ids_equal(&into->plan_ids, &other->plan_ids))
+    int eq = plans_equal(&into->plan, &other->plan);
+    if (eq < 0)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    if (!eq || !ids_equal(&into->plan_ids, &other->plan_ids))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "counts against different plans do not merge (count "
                         "every shard against the one merged plan)");

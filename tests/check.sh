@@ -1,13 +1,15 @@
 #!/bin/sh
 # The whole check, as CI runs it: the suite in build/, then the same suite
-# built with AddressSanitizer + UBSan in build-san/, then one closing line
-# adding both up: "N passed, N failed".
+# built with AddressSanitizer + UBSan in build-san/, then the threaded tests
+# under ThreadSanitizer in build-tsan/ (about half a minute), then each
+# libFuzzer target for 30 s on its corpus (make fuzz-ci, about two minutes
+# with its build), then one closing line adding them up: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 total_p=0
 total_f=0
 status=0
-for variant in test test-san; do
+for variant in test test-san test-tsan fuzz-ci; do
     log=$(mktemp)
     make --no-print-directory "$variant" >"$log" 2>&1
     rc=$?

@@ -19,12 +19,13 @@
 #                 comes from Debian) in a venv over Debian's Python, at
 #                 $ACTHIST_ART_VENV or ~/.cache/acthist/art-venv; without
 #                 PyPI this says so and the test skips that comparison
+#                 clang and libclang-rt-14-dev (libFuzzer: make fuzz-ci)
 #   experiments:  the same, and python3-torchvision
 set -eu
 need=""
 # Usage: install-deps.sh [EXTRA-PACKAGE ...]
 #        install-deps.sh --only PACKAGE ...   (just those, e.g. for the bench)
-base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev python3-torch libopenblas0-pthread dataset-fashion-mnist python3-sklearn python3-tqdm"
+base="gcc g++ make python3-numpy pkgconf python3-venv python3-pip python3-setuptools python3-wheel chromium mpich libmpich-dev python3-torch libopenblas0-pthread dataset-fashion-mnist python3-sklearn python3-tqdm clang libclang-rt-14-dev"
 only=""
 if [ "${1:-}" = --only ]; then
     shift

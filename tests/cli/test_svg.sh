@@ -231,6 +231,72 @@ check "plot-node --bins with --input-labels" $A plot-node ml.ahm --node 1 \
     --label 2 --bins 16 --input q.npy --input-labels qlab.npy -o ilb.svg
 [ "$(bars ilb.svg)" -le 16 ] && [ "$(marks ilb.svg)" -eq 6 ] && pass \
     || fail "ilb.svg: $(bars ilb.svg) bars, $(marks ilb.svg) marks"
+# A node whose values span the double range (issue 17, item 9): near
+# +-DBL_MAX the span hi - lo overflowed to x="inf", and atoms at +-1e308
+# were drawn thousands of pixels off the canvas.  Every number in every
+# attribute must be finite, and every absolute coordinate on the canvas.
+$PY - <<'PY'
+import sys, numpy as np
+r = np.random.default_rng(9)
+f = sys.float_info.max
+x = np.zeros((400, 3))
+x[:, 0] = r.choice([-f, f, -1e308, 1e308, 0.0, 1.0], size=400)  # atoms at the ends
+x[:, 1] = r.uniform(-1, 1, size=400) * 1e308                     # bins over +-1e308
+x[:, 2] = r.normal(size=400); x[:60, 2] = 1e308                  # one atom far out
+np.save("huge.npy", x)
+np.save("qhuge.npy", np.array([[f, -f, 1e308], [-1e308, 1e308, -f], [0, 0, 0]]))
+PY
+on_canvas() {
+    /usr/bin/python3 - "$1" <<'PY'
+import math, re, sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+root = doc.documentElement
+W, H = float(root.getAttribute("width")), float(root.getAttribute("height"))
+num = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z]+")
+def within(v, top, what):
+    assert -0.5 <= v <= top + 0.5, "%s = %r is off the %g canvas" % (what, v, top)
+for e in root.getElementsByTagName("*"):
+    for name, value in e.attributes.items():
+        if name in ("x", "y", "x1", "y1", "x2", "y2", "width", "height", "d",
+                    "transform", "points"):
+            for t in num.findall(value):
+                if t.isalpha():
+                    assert t in "MmLlHhVvZz" or t == "rotate", \
+                        "%s=%r in <%s>" % (name, value, e.tagName)
+                else:
+                    assert math.isfinite(float(t)), "%s=%r" % (name, value)
+        if name in ("x", "x1", "x2"):
+            within(float(value), W, name)
+        if name in ("y", "y1", "y2"):
+            within(float(value), H, name)
+    if e.tagName == "path":  # absolute M x y, H x, V y
+        cmd, k = None, 0
+        for t in num.findall(e.getAttribute("d")):
+            if t.isalpha():
+                cmd, k = t, 0
+                continue
+            if cmd == "M":
+                within(float(t), W if k % 2 == 0 else H, "path M")
+            elif cmd == "H":
+                within(float(t), W, "path H")
+            elif cmd == "V":
+                within(float(t), H, "path V")
+            k += 1
+PY
+}
+check "fit over the double range" $A fit --bins 64 -o huge.ahm huge.npy
+check "fit empirical over the double range" $A fit --method empirical -o hugee.ahm huge.npy
+for j in 0 1 2; do
+    check "plot-node over the double range, node $j" \
+        $A plot-node huge.ahm --node $j --input qhuge.npy -o huge$j.svg
+    on_canvas huge$j.svg && pass || fail "huge$j.svg: a coordinate is not finite or off the canvas"
+done
+check "plot-node empirical over the double range" \
+    $A plot-node hugee.ahm --node 0 --input qhuge.npy -o hugee0.svg
+on_canvas hugee0.svg && pass || fail "hugee0.svg: a coordinate is not finite or off the canvas"
+texts huge0.svg >th
+grep -q 'e+308$' th && pass || fail "huge0.svg: no tick near 1e308"
+render huge0.svg
 
 # Help and errors.
 check "help plot-node" $A help plot-node
