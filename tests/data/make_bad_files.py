@@ -117,14 +117,25 @@ def node_f32(n):
 NODES = (node_explicit, node_grid, node_f32)
 
 
-def model(sets, N=None, D=3, nsets=None, header=None):
-    """sets: [(label, n)], set 0 the pooled one."""
+def threshold_block(score=3.5, fpr=0.05, alpha=0.5, n=100, source=1,
+                    stat=0, tail=2, pooled=0, folds=0):
+    """Format 1.2's threshold block (40 bytes after the header)."""
+    return (f64(score) + f64(fpr) + f64(alpha) + u64(n)
+            + bytes([source, stat, tail, pooled]) + u32(folds))
+
+
+def model(sets, N=None, D=3, nsets=None, header=None, threshold=None):
+    """sets: [(label, n)], set 0 the pooled one; threshold: a threshold
+    block (format 1.2, header size 136)."""
     N = sets[0][1] if N is None else N
-    h = bytearray(96)
+    hsize = 96 if threshold is None else 136
+    h = bytearray(hsize)
     h[0:8] = MODEL_MAGIC
     h[8:10] = struct.pack("<H", 1)
-    h[10:12] = struct.pack("<H", 1)
-    h[12:16] = u32(96)
+    h[10:12] = struct.pack("<H", 1 if threshold is None else 2)
+    h[12:16] = u32(hsize)
+    if threshold is not None:
+        h[96:136] = threshold
     h[16:20] = u32(0)       # hist
     h[20:24] = u32(0)       # upper
     h[24:28] = u32(0)       # width
@@ -257,8 +268,47 @@ def model_files():
         ("bad_node_padding.ahm", h(NODE0 + 55, b"\x01"),
          "histogram of node 0: padding not zero"),
     ]
-    return [("good.ahm", GOOD_MODEL, None), ("good_cond.ahm", GOOD_COND, None)] \
-        + files
+    cond = [(POOLED, 10), (0, 4), (7, 6)]
+    thr = [
+        ("bad_threshold_source.ahm", threshold_block(source=3),
+         "threshold source 3 is not 0, 1 or 2"),
+        ("bad_threshold_none.ahm", threshold_block(source=0),
+         "a threshold block without a threshold"),
+        ("bad_threshold_score_nan.ahm", threshold_block(score=float("nan")),
+         "threshold score nan is not a finite score >= 0"),
+        ("bad_threshold_score_negative.ahm", threshold_block(score=-1.0),
+         "threshold score -1 is not a finite score >= 0"),
+        ("bad_threshold_fpr_zero.ahm", threshold_block(fpr=0.0),
+         "threshold fpr 0 is not in (0, 1)"),
+        ("bad_threshold_fpr_one.ahm", threshold_block(fpr=1.0),
+         "threshold fpr 1 is not in (0, 1)"),
+        ("bad_threshold_stat.ahm", threshold_block(stat=3),
+         "threshold stat 3 is unknown"),
+        ("bad_threshold_alpha.ahm", threshold_block(alpha=0.0),
+         "alpha_max must be in [1e-12, 1], not 0"),
+        ("bad_threshold_tail.ahm", threshold_block(tail=4),
+         "threshold tail 4 is unknown"),
+        ("bad_threshold_pooled.ahm", threshold_block(pooled=2),
+         "threshold pooled flag 2 is not 0 or 1"),
+        ("bad_threshold_folds.ahm", threshold_block(source=2, folds=1),
+         "threshold folds 1: at least 2 when cross-fitted"),
+        ("bad_threshold_n.ahm", threshold_block(n=0),
+         "threshold read from 0 scores"),
+    ]
+    files += [(name, model(cond, threshold=b), msg) for name, b, msg in thr]
+    files += [
+        ("bad_threshold_labels_in_pooled.ahm",
+         model([(POOLED, 10)], threshold=threshold_block(pooled=0)),
+         "a threshold for labelled inputs in a model without labels"),
+        ("bad_threshold_minor.ahm",
+         reseal(put(model(cond, threshold=threshold_block()), 10,
+                    struct.pack("<H", 1)), 64),
+         "header size 136 in the model header, not 96 (or 136 with a "
+         "threshold, format 1.2)"),
+    ]
+    return [("good.ahm", GOOD_MODEL, None), ("good_cond.ahm", GOOD_COND, None),
+            ("good_threshold.ahm", model(cond, threshold=threshold_block()),
+             None)] + files
 
 
 # ---- shard files (docs/FORMAT.md, shard format 1.1) ----
