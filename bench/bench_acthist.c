@@ -223,6 +223,10 @@ static int cmd_fit(int argc, char **argv, const opts *o)
     const char *bg = argv[0], *out = argv[3];
     ah_fit_options fo;
     ah_fit_options_default(&fo);
+    /* The upper tail, as the ART-style baseline computes it (the library's
+     * default for a background without labels is the lower tail; both
+     * take the same counting, a different last step). */
+    fo.tail = AH_TAIL_UPPER;
     fo.method = ah_method_parse(argv[1]);
     if (strcmp(argv[2], "default") != 0) /* else keep the library default */
         fo.bins = atoi(argv[2]);
