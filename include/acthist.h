@@ -464,8 +464,11 @@ size_t ah_pvalue_width(const ah_model *m, int tail);
  * out receives rows x width x 2 doubles (C order): out[(i*width+j)*2+0] =
  * p_min, [..+1] = p_max, where width = ah_pvalue_width(m, tail); with
  * AH_TAIL_BOTH the upper-tail block comes first.  tail < 0 uses the model's
- * tail.  labels (may be NULL) selects each row's conditional set; a label the
- * model has not seen uses the pooled set and increments *unseen (may be NULL).
+ * tail.  labels selects each row's conditional set; NULL compares every row
+ * with the pooled set, which for a conditional model is the caller's
+ * explicit choice (the CLI's --pooled, Python's pooled=True: both refuse to
+ * drop the labels of a conditional model silently).  A label the model has
+ * not seen uses the pooled set and increments *unseen (may be NULL).
  * A NaN or infinity fails with AH_ERR_VALUE naming the first such row and
  * column (out is then unspecified).  A value outside the fitted range gets
  * [N/(N+1), 1] below it and [0, 1/(N+1)] above it, exactly.
