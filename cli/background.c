@@ -103,6 +103,8 @@ static int bg_rewind(void *ctx, ah_diag *diag)
         skip -= b->rows[b->cur++];
     b->row_in_file = skip;
     b->pos = 0;
+    if (b->progress)
+        cli_progress_pass(b->progress);
     for (size_t i = 0; i < b->nfiles; i++) {
         int st = ah_npy_seek(b->r[i], i == b->cur ? skip : 0, diag);
         if (st != AH_OK)
@@ -132,6 +134,7 @@ static int bg_read(void *ctx, double *rows, size_t ld, int64_t *labels,
             b->row_in_file += k;
             b->pos += k;
             *got = k;
+            cli_progress_update(b->progress, b->pos);
             return AH_OK;
         }
         b->cur++;

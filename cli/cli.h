@@ -93,6 +93,20 @@ int cli_read_labels(const char *path, size_t rows, const char *data_path,
  * open prints any error (empty files, D differing, labels not one per row)
  * and returns an exit code; the row source starts at the slice's start.
  */
+/* Progress on standard error when it is a terminal (progress.c). */
+typedef struct cli_progress {
+    int on, shown;
+    const char *what;
+    size_t total;
+    unsigned pass;
+    double t0, last;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *what, size_t total);
+/* A new pass over the rows begins (fits read them two or three times). */
+void cli_progress_pass(cli_progress *p);
+void cli_progress_update(cli_progress *p, size_t done);
+void cli_progress_end(cli_progress *p);
+
 typedef struct cli_background {
     const char **files;
     size_t nfiles;
@@ -102,6 +116,7 @@ typedef struct cli_background {
     size_t D, total;  /* nodes; rows of all the files */
     size_t first, count;
     size_t cur, row_in_file, pos; /* where reading is */
+    cli_progress *progress;       /* NULL: none */
 } cli_background;
 int cli_background_open(cli_background *b, const char **files,
                         size_t nfiles, const char **label_files,
@@ -121,10 +136,12 @@ int cli_fit_threads(const char **files, size_t nfiles,
 
 /* fit --fpr: set on `full` (fitted on all of src with options o) the
  * threshold of false-positive rate fpr, cross-fitted over `folds` folds of
- * src's rows (crossfit.c; bj, alpha_max 0.5, the model's tail).  Prints
- * any error; returns an exit code. */
+ * src's rows (crossfit.c; bj, alpha_max 0.5, the model's tail); *above of
+ * the *n held-out scores lie above it.  Prints any error; returns an exit
+ * code. */
 int cli_crossfit_threshold(ah_row_source *src, const ah_fit_options *o,
-                           int folds, double fpr, ah_model *full);
+                           int folds, double fpr, ah_model *full,
+                           size_t *above, size_t *n);
 
 /* Save a model to out, free it, and say on standard error what was
  * saved: "acthist: <done> model: N rows x D nodes, ..., in T s" (t0 from

@@ -228,6 +228,9 @@ int cmd_fit(int argc, char **argv)
     rc = CLI_FAIL;
     ah_diag d;
     ah_row_source src = cli_background_source(&bg);
+    cli_progress prog;
+    cli_progress_start(&prog, "fit", bg.count);
+    bg.progress = &prog;
     if (plan_only || plan_path) {
         rc = fit_shard(&src, &o, plan_path, out);
         goto done;
@@ -236,13 +239,24 @@ int cmd_fit(int argc, char **argv)
         rc = cli_diag(NULL, &d);
         goto done;
     }
-    if (fpr_s && (rc = cli_crossfit_threshold(&src, &o, (int)folds, fpr,
-                                              m)) != CLI_OK) {
+    size_t above = 0, scored = 0;
+    if (fpr_s && (rc = cli_crossfit_threshold(&src, &o, (int)folds, fpr, m,
+                                              &above, &scored)) != CLI_OK) {
         ah_model_free(m);
         goto done;
     }
+    cli_progress_end(&prog);
+    if (fpr_s) {
+        ah_threshold t;
+        ah_model_get_threshold(m, &t);
+        cli_error("threshold %.6g: %zu of %zu background rows above it, "
+                  "each scored against a model of the other %ld folds "
+                  "(asked: a false-positive rate of %g)", t.score, above,
+                  scored, folds - 1, fpr);
+    }
     rc = cli_save_model(m, out, "fitted", t0);
 done:
+    cli_progress_end(bg.progress);
     cli_background_close(&bg);
 done0:
     cli_list_free(&labels);

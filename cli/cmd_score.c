@@ -168,6 +168,8 @@ int cmd_score(int argc, char **argv)
         cli_buf_printf(&b, flag ? "index,score,alpha,size,flagged\n"
                                 : "index,score,alpha,size\n");
     }
+    cli_progress prog;
+    cli_progress_start(&prog, "score", n);
     for (size_t first = 0; first < n;) {
         size_t got = 0, u = 0;
         if (ah_npy_read_rows(r, x, rows, D, 1, &got, &d) != AH_OK) {
@@ -201,7 +203,9 @@ int cmd_score(int argc, char **argv)
         }
         unseen += u;
         first += got;
+        cli_progress_update(&prog, first);
     }
+    cli_progress_end(&prog);
     if (json)
         cli_buf_printf(&b, "]}\n");
     if (cli_write_text(out, b.s, b.n) != 0)

@@ -57,7 +57,8 @@ static int fold_rewind(void *ctx, ah_diag *diag)
 }
 
 int cli_crossfit_threshold(ah_row_source *src, const ah_fit_options *o,
-                           int folds, double fpr, ah_model *full)
+                           int folds, double fpr, ah_model *full,
+                           size_t *above_out, size_t *n_out)
 {
     size_t D = src->cols, cap = o->chunk_rows ? o->chunk_rows : 1024;
     fold_source f = {src, (size_t)folds, 0, 0, 0, NULL, NULL, cap};
@@ -140,13 +141,10 @@ int cli_crossfit_threshold(ah_row_source *src, const ah_fit_options *o,
         rc = cli_diag("fit --fpr", &d);
         goto done;
     }
-    size_t above = 0;
+    *above_out = 0;
     for (size_t i = 0; i < n; i++)
-        above += scores[i] > t.score;
-    cli_error("threshold %.6g: %zu of %zu background rows above it, each "
-              "scored against a model of the other %d folds (asked: a "
-              "false-positive rate of %g)", t.score, above, n, folds - 1,
-              fpr);
+        *above_out += scores[i] > t.score;
+    *n_out = n;
     rc = CLI_OK;
 done:
     free(f.buf);
