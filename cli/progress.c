@@ -15,7 +15,8 @@ void cli_progress_start(cli_progress *p, const char *what, size_t total)
     p->total = total;
     p->pass = 1;
     p->shown = 0;
-    p->t0 = p->last = cli_now();
+    p->t0 = cli_now();
+    p->last = p->t0 - 1; /* the first chunk shows at once */
 }
 
 void cli_progress_pass(cli_progress *p)

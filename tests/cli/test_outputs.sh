@@ -133,4 +133,16 @@ $A fit -o cm.ahm bg.npy --labels lab.npy 2>/dev/null
 check "calibrate in place (OUT = MODEL)" $A calibrate cm.ahm x.npy --labels xl.npy --fpr 0.1 -o cm.ahm
 $A info cm.ahm | grep -q "^threshold:  score above" && pass || fail "calibrate in place"
 
+# Progress: on a terminal (a pseudo-terminal from script(1)) fit and score
+# say how far they are; in a pipe they say nothing of it.
+if command -v script >/dev/null 2>&1; then
+    script -qec "$ACTHIST fit -o prog.ahm bg.npy --labels lab.npy" /dev/null >tty.out 2>&1
+    grep -q "fit: .* of 400 rows" tty.out && pass || fail "fit on a terminal: no progress"
+    script -qec "$ACTHIST score prog.ahm x.npy --labels xl.npy -o prog.csv" /dev/null >tty.out 2>&1
+    grep -q "score: 30 of 30 rows" tty.out && pass || fail "score on a terminal: no progress"
+    $A fit -o prog.ahm bg.npy --labels lab.npy 2>pipe.err
+    $A score prog.ahm x.npy --labels xl.npy -o prog.csv 2>>pipe.err
+    grep -q "rows/s" pipe.err && fail "progress in a pipe" || pass
+fi
+
 done_tests
