@@ -54,6 +54,9 @@ CLI_LIB_OBJ := $(filter-out $(BUILD)/cli/main.o $(BUILD)/cli/cmd_%.o,$(CLI_OBJ))
 # new major version (include/acthist.h).
 VERSION := $(shell sed -n 's/^\#define AH_VERSION_STRING "\(.*\)"/\1/p' include/acthist.h)
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+# The shared library exports the public ah_ calls only (a linker version
+# script); the internal ah__ ones stay local to it.
+EXPORTS := src/acthist.map
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -81,8 +84,8 @@ $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ) Makefile
-	$(CC) -shared -Wl,-soname,libacthist.so.$(SOMAJOR) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+$(SHARED): $(LIB_OBJ) Makefile $(EXPORTS)
+	$(CC) -shared -Wl,-soname,libacthist.so.$(SOMAJOR) -Wl,--version-script=$(EXPORTS) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

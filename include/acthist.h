@@ -5,7 +5,7 @@
  * This is the only public header of libacthist and its API reference.  It
  * reads from simple to advanced:
  *
- *   1. status codes and diagnostics
+ *   1. status codes, diagnostics, the version and struct sizes at run time
  *   2. .npy arrays: a streaming reader and an atomic writer
  *   3. models: fit a background, save, load, describe
  *   4. p-values of new activations against a model
@@ -90,6 +90,32 @@ typedef struct ah_diag {
     int64_t row, col;
     char message[512];
 } ah_diag;
+
+/*
+ * The library that is running, for a program or a binding that was built
+ * against another header.  ah_version is the AH_VERSION_STRING this
+ * library was compiled with ("0.1.0"; static storage, never NULL); an ABI
+ * break is a new major version (the shared library's soname carries it).
+ * ah_struct_size is sizeof the public struct `which` in this library, 0
+ * for a value outside enum ah_struct: a binding that mirrors a struct
+ * (ctypes, cffi) compares its own size with it on load and refuses a
+ * library of another layout.  The values are fixed, never renumbered.
+ */
+const char *ah_version(void);
+
+enum ah_struct {
+    AH_STRUCT_DIAG = 0,          /* ah_diag                                */
+    AH_STRUCT_FIT_OPTIONS = 1,   /* ah_fit_options                         */
+    AH_STRUCT_ROW_SOURCE = 2,    /* ah_row_source                          */
+    AH_STRUCT_SHARD_INFO = 3,    /* ah_shard_info                          */
+    AH_STRUCT_MODEL_INFO = 4,    /* ah_model_info                          */
+    AH_STRUCT_THRESHOLD = 5,     /* ah_threshold                           */
+    AH_STRUCT_CELL = 6,          /* ah_cell                                */
+    AH_STRUCT_SCAN_RESULT = 7,   /* ah_scan_result                         */
+    AH_STRUCT_GROUP_OPTIONS = 8, /* ah_group_options                       */
+    AH_STRUCT_GROUP_RESULT = 9   /* ah_group_result                        */
+};
+size_t ah_struct_size(int which);
 
 /* ------------------------------------------------------------------------ */
 /* 2. .npy arrays                                                           */

@@ -163,10 +163,59 @@ def _load():
 
 lib = _load()
 
+# The major version of include/acthist.h this binding was written for: a
+# library of another major version has another ABI.
+ABI_MAJOR = 0
+
+# Every struct mirrored above, with its enum ah_struct value and C name.
+MIRRORED = ((Diag, 0, "ah_diag"), (FitOptions, 1, "ah_fit_options"),
+            (RowSource, 2, "ah_row_source"), (ShardInfo, 3, "ah_shard_info"),
+            (ModelInfo, 4, "ah_model_info"), (Threshold, 5, "ah_threshold"),
+            (Cell, 6, "ah_cell"), (ScanResult, 7, "ah_scan_result"),
+            (GroupOptions, 8, "ah_group_options"),
+            (GroupResult, 9, "ah_group_result"))
+
+
+def check_abi(library, structs=MIRRORED):
+    """Refuse (ImportError) a library this binding does not fit: one
+    without ah_version (older than the check), of another major version,
+    or whose size of a mirrored struct differs from the binding's (a field
+    added, removed or retyped on one side): the calls would read and
+    write the wrong bytes."""
+    where = getattr(library, "_name", None) or "libacthist"
+    try:
+        version_fn, size_fn = library.ah_version, library.ah_struct_size
+    except AttributeError:
+        raise ImportError("acthist: %s has no ah_version(): it is older "
+                          "than this binding, which needs version %d.x"
+                          % (where, ABI_MAJOR)) from None
+    version_fn.restype, version_fn.argtypes = ctypes.c_char_p, []
+    size_fn.restype, size_fn.argtypes = c_size, [ctypes.c_int]
+    version = (version_fn() or b"").decode("ascii", "replace")
+    major = version.split(".", 1)[0]
+    if major != str(ABI_MAJOR):
+        raise ImportError("acthist: %s is version %s, this binding is "
+                          "written for version %d.x; use a library of that "
+                          "version (ACTHIST_LIBRARY) or the binding of its "
+                          "own" % (where, version, ABI_MAJOR))
+    for cls, which, cname in structs:
+        theirs, ours = size_fn(which), ctypes.sizeof(cls)
+        if theirs != ours:
+            raise ImportError("acthist: struct %s is %d bytes in %s (version "
+                              "%s) but %d bytes in this binding (%s): the "
+                              "library and the binding are not of the same "
+                              "version" % (cname, theirs, where, version,
+                                           ours, cls.__name__))
+
+
+check_abi(lib)
+
 _P, _I, _D, _S = ctypes.c_void_p, ctypes.c_int, ctypes.c_double, c_size
 _DIAG = ctypes.POINTER(Diag)
 _PROTOTYPES = {
     "ah_status_name": (ctypes.c_char_p, [_I]),
+    "ah_version": (ctypes.c_char_p, []),
+    "ah_struct_size": (_S, [_I]),
     "ah_option_check": (_I, [_I, _D, _DIAG]),
     "ah_pvalue_ranges_check": (_I, [c_double_p, _S, _S, _DIAG]),
     "ah_fit_options_default": (None, [ctypes.POINTER(FitOptions)]),
