@@ -68,6 +68,53 @@ int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      double *pmax, size_t *unseen, int threads,
                      ah_diag *diag);
 
+/*
+ * The scan statistics: one row each of ah__stats (stats.c), indexed by
+ * enum ah_stat, which runs 0 .. AH__STAT_COUNT - 1 (stats.c asserts the
+ * count against the enum and the table).  What a kernel computes for one
+ * statistic in its inner loop (the individual scan's bounds, the group
+ * scan's prune limit) is a switch over (enum ah_stat) with a case for
+ * each and no default, so -Wswitch (in -Wall, an error with -Werror)
+ * names every switch a new statistic is missing.  docs/CONTRIBUTING.md,
+ * "Adding a scan statistic or a binning rule", lists the places.
+ */
+#define AH__STAT_COUNT 3
+typedef struct ah__stat_def {
+    const char *name; /* ah_stat_name, ah_stat_parse: "bj"                */
+    /* phi(a, n_a, n) for 0 < a < 1, 0 < n, n a < n_a <= n, given
+     * excess = n_a - n a > 0 (ah_stat_score checks and caps first) */
+    double (*score)(double a, double n_a, double n, double excess);
+    /* The individual scan orders thresholds by a "pot" that grows with
+     * phi(a, r, r): phi itself (0) or its square (1), whichever is r F(a)
+     * for the F that its bound_f bounds (scan_individual.c). */
+    int pot_squared;
+    /* phi keeps its relative accuracy as a nears 1 (1); 0 when it is
+     * computed from n_a - n a, which loses digits there, so the individual
+     * scan neither prunes nor bounds above 1 - 2^-16 (NEAR_ONE). */
+    int exact_near_one;
+} ah__stat_def;
+extern const ah__stat_def ah__stats[AH__STAT_COUNT];
+
+/* Tell the compiler that cond holds (it is undefined behaviour if not):
+ * before a kernel's switch over a value the public call has checked, so
+ * that the switch, which has no default, costs no range check. */
+#define AH__ASSUME(cond)                                                     \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            __builtin_unreachable();                                         \
+    } while (0)
+
+/* Whether stat is one of enum ah_stat. */
+static inline int ah__stat_known(int stat)
+{
+    return stat >= 0 && stat < AH__STAT_COUNT;
+}
+
+/* enum ah_binning runs 0 .. AH__BINNING_COUNT - 1: the names (options.c)
+ * are a table of that many rows and the edge rule (hist.c, keep_edges) a
+ * switch with a case for each, no default. */
+#define AH__BINNING_COUNT 3
+
 /* The individual scan behind ah_scan_individual, without its argument
  * checks: any double is a p-value here (values <= 0 count at every
  * threshold, values above alpha_max never), NaN fails with its node, and

@@ -941,21 +941,23 @@ static inline double bj_fast(const gs_thr *z, double A, double n)
     return s > 0.0 ? s : 0.0;
 }
 
-/* phi(a, A, n) when it may exceed best, else 0 (no more than phi). */
+/* phi(a, A, n) when it may exceed best, else 0 (no more than phi).  Each
+ * statistic's limit L is such that phi > best implies ex^2 > L. */
 static inline double score_if_better(gs_thr *z, double A, double n,
                                      double best)
 {
-    double ex = A - n * z->a, lim;
+    double ex = A - n * z->a, lim = 0.0;
     if (!(ex > 0.0))
         return 0.0;
-    switch (z->stat) {
-    case AH_STAT_BJ: lim = best * n * z->v; break;
+    AH__ASSUME(ah__stat_known(z->stat));
+    switch ((enum ah_stat)z->stat) {
+    case AH_STAT_BJ: lim = best * n * z->v; break;        /* bj: n chi^2 */
     case AH_STAT_HC: lim = best * best * n * z->v; break;
-    default: lim = best * best * n; break;
+    case AH_STAT_KS: lim = best * best * n; break;
     }
     if (ex * ex <= lim * (1.0 - 1e-9))
         return 0.0;
-    if (z->stat != AH_STAT_BJ)
+    if (z->stat != AH_STAT_BJ) /* the others through their row */
         return ah_stat_score(z->stat, z->a, A, n);
     if (!z->have_logs) {
         z->la = log(z->a);
@@ -1063,11 +1065,17 @@ static int group_below(gs_work *w, uint32_t n, uint32_t m, int stat,
         K += (double)h[c];
         A += (double)h[c] * (double)c;
         nn = K * dm;
-        if (stat == AH_STAT_HC) {
+        s = INFINITY; /* no bound: the group is scanned */
+        AH__ASSUME(ah__stat_known(stat));
+        switch ((enum ah_stat)stat) {
+        case AH_STAT_HC:
             ex = A - nn * a0;
             s = ex > 0.0 ? ex / sqrt(nn * vmin) : 0.0;
-        } else { /* phi itself at a0, or 0 if surely below best */
+            break;
+        case AH_STAT_BJ: /* fall with a at fixed counts: phi itself at */
+        case AH_STAT_KS: /* a0, or 0 if surely below best */
             s = score_if_better(&z, A, nn, best);
+            break;
         }
         if (s * (1.0 + 1e-9) >= best)
             return 0;
@@ -1570,8 +1578,7 @@ static int scan_group(const double *p, size_t rows, size_t cols,
         return ah__fail(diag, AH_ERR_EMPTY, -1, -1,
                         "scan_group: empty batch (%zu inputs x %zu nodes)",
                         rows, cols);
-    if (o->stat != AH_STAT_BJ && o->stat != AH_STAT_HC &&
-        o->stat != AH_STAT_KS)
+    if (!ah__stat_known(o->stat))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_group: unknown statistic %d", o->stat);
     st = ah_option_check(AH_OPTION_ALPHA_MAX, o->alpha_max, diag);

@@ -200,47 +200,92 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
  * gives the same bits. */
 static inline double score_full(int stat, double a, double n)
 {
-    if (stat == AH_STAT_BJ)
+    AH__ASSUME(ah__stat_known(stat));
+    switch ((enum ah_stat)stat) {
+    case AH_STAT_BJ:
         return a > 0.0 && a < 1.0 ? n * -log(a) : 0.0;
+    case AH_STAT_HC:
+    case AH_STAT_KS:
+        break;
+    }
     return ah_stat_score(stat, a, n, n);
 }
 
+/* No useful bound on F (at 0 or a subnormal x): none is needed there. */
+static inline void unbounded(double *fu, double *fl)
+{
+    *fu = INFINITY;
+    *fl = 0.0;
+}
+
+/* Normal x as 2^e (1 + (i + t) / 64), on the grid of the tables. */
+static inline void grid_split(double x, int *e, int *i, double *t)
+{
+    uint64_t b = bits_of(x);
+    *e = (int)(b >> 52) - 1023;
+    *i = (int)((b >> 46) & 63);
+    *t = (double)(b & ((UINT64_C(1) << 46) - 1)) * 0x1p-46;
+}
+
+/* bj: F(x) = -ln x, the 1e-12 covering rounding. */
+static inline void bound_neg_log(double x, double *fu, double *fl)
+{
+    int e, i;
+    double t, c;
+    if (!(x >= DBL_MIN)) {
+        unbounded(fu, fl);
+        return;
+    }
+    grid_split(x, &e, &i, &t);
+    c = -e * LN2 - (ln_tab[i] + t * (ln_tab[i + 1] - ln_tab[i]));
+    *fu = c + 1e-12;
+    *fl = c - 3.1e-5 - 1e-12;
+    *fl = *fl > 0.0 ? *fl : 0.0;
+}
+
+/* hc: F(x) = 1/x - 1, with 2^-e exact. */
+static inline void bound_recip(double x, double *fu, double *fl)
+{
+    int e, i;
+    double t, c, p;
+    if (!(x >= DBL_MIN)) {
+        unbounded(fu, fl);
+        return;
+    }
+    grid_split(x, &e, &i, &t);
+    c = rc_tab[i] + t * (rc_tab[i + 1] - rc_tab[i]);
+    p = value_of((uint64_t)(1023 - e) << 52);
+    *fu = p * c - 1.0;
+    *fl = x > NEAR_ONE ? 0.0 : p * (c - 6.2e-5) - 1.0;
+    *fl = *fl > 0.0 ? *fl : 0.0;
+}
+
 /*
- * The bounds work on pot = g(r, a) for bj and g(r, a)^2 for hc and ks, which
- * orders thresholds as the score does and is r F(a), with F(a) = -ln a,
- * 1/a - 1 or (1-a)^2, decreasing in a.  So in a bucket of values in
- * (x0, x1] with C values at or below x1, every threshold has pot <=
- * C F(x0), and the largest value, of rank C, has pot >= C F(x1).  bound_f
- * bounds F at a grid point x from above (fu) and from below (fl), as exact
- * bounds up to the rounding that MARGIN absorbs.  For bj and hc, normal x
- * splits as 2^e (1 + f) with f = (i + t) / 64 on the grid of the tables.
+ * The bounds work on pot = g(r, a) for bj and g(r, a)^2 for hc and ks
+ * (ah__stats[stat].pot_squared), which orders thresholds as the score
+ * does and is r F(a), with F(a) = -ln a, 1/a - 1 or (1-a)^2, decreasing
+ * in a.  So in a bucket of values in (x0, x1] with C values at or below
+ * x1, every threshold has pot <= C F(x0), and the largest value, of rank
+ * C, has pot >= C F(x1).  bound_f bounds F at a grid point x from above
+ * (fu) and from below (fl), as exact bounds up to the rounding that
+ * MARGIN absorbs: one case per statistic, no default.
  */
 static inline void bound_f(int stat, double x, double *fu, double *fl)
 {
-    uint64_t b = bits_of(x);
-    int e = (int)(b >> 52) - 1023, i = (int)((b >> 46) & 63);
-    double t = (double)(b & ((UINT64_C(1) << 46) - 1)) * 0x1p-46, c, p;
-    if (stat == AH_STAT_KS) {
+    AH__ASSUME(ah__stat_known(stat));
+    switch ((enum ah_stat)stat) {
+    case AH_STAT_BJ:
+        bound_neg_log(x, fu, fl);
+        return;
+    case AH_STAT_HC:
+        bound_recip(x, fu, fl);
+        return;
+    case AH_STAT_KS: /* F(x) = (1 - x)^2 */
         *fu = (1.0 - x) * (1.0 - x);
         *fl = x > NEAR_ONE ? 0.0 : *fu;
         return;
     }
-    if (!(x >= DBL_MIN)) { /* 0 or subnormal: no useful bound, none needed */
-        *fu = INFINITY;
-        *fl = 0.0;
-        return;
-    }
-    if (stat == AH_STAT_BJ) { /* -ln x, the 1e-12 covering rounding */
-        c = -e * LN2 - (ln_tab[i] + t * (ln_tab[i + 1] - ln_tab[i]));
-        *fu = c + 1e-12;
-        *fl = c - 3.1e-5 - 1e-12;
-    } else { /* 1/x - 1 with 2^-e exact */
-        c = rc_tab[i] + t * (rc_tab[i + 1] - rc_tab[i]);
-        p = value_of((uint64_t)(1023 - e) << 52);
-        *fu = p * c - 1.0;
-        *fl = x > NEAR_ONE ? 0.0 : p * (c - 6.2e-5) - 1.0;
-    }
-    *fl = *fl > 0.0 ? *fl : 0.0;
+    unbounded(fu, fl); /* not reached: the statistic was checked */
 }
 
 /* Bounds on F at the grid point of key k (the value with bits k): fu for
@@ -254,22 +299,23 @@ static inline void grid_f(int stat, uint64_t k, double amax, double *fu,
         bound_f(stat, amax, &unused, fl);
 }
 
-/* An upper bound on pot(r, a) for the single threshold a. */
-static inline double pot_upper(int stat, double r, double a)
-{
-    double fu, fl;
-    if (stat != AH_STAT_BJ && a > NEAR_ONE)
-        return INFINITY;
-    bound_f(stat, a, &fu, &fl);
-    return r * fu;
-}
-
-/* The best threshold so far; pot never falls below a proven lower bound. */
+/* The best threshold so far; pot never falls below a proven lower bound.
+ * The statistic's row of ah__stats is copied in once per scan. */
 typedef struct best_t {
-    int stat;
+    int stat, pot_squared, exact_near_one;
     double score, alpha, pot;
     size_t size;
 } best_t;
+
+/* An upper bound on pot(r, a) for the single threshold a. */
+static inline double pot_upper(const best_t *b, double r, double a)
+{
+    double fu, fl;
+    if (a > NEAR_ONE && !b->exact_near_one)
+        return INFINITY;
+    bound_f(b->stat, a, &fu, &fl);
+    return r * fu;
+}
 
 /*
  * Score the distinct values of keys[0..k), sorted ascending: every key of a
@@ -286,11 +332,11 @@ static void score_run(best_t *b, const uint64_t *keys, size_t k, size_t below)
             continue; /* the threshold is at the last copy */
         a = value_of(keys[i] + 1);
         r = (double)(below + i + 1);
-        if (pot_upper(b->stat, r, a) * (1.0 + MARGIN) < b->pot)
+        if (pot_upper(b, r, a) * (1.0 + MARGIN) < b->pot)
             continue;
         s = score_full(b->stat, a, r);
         if (s > b->score || (s == b->score && s > 0.0 && a < b->alpha)) {
-            double p = b->stat == AH_STAT_BJ ? s : s * s;
+            double p = b->pot_squared ? s * s : s;
             b->score = s;
             b->alpha = a;
             b->size = below + i + 1;
@@ -375,7 +421,7 @@ static int bad_fail(ah_diag *diag, const double *p, size_t i)
 static int scan_options_check(const char *who, int stat, double alpha_max,
                               ah_diag *diag)
 {
-    if (stat != AH_STAT_BJ && stat != AH_STAT_HC && stat != AH_STAT_KS)
+    if (!ah__stat_known(stat))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "%s: unknown statistic %d", who, stat);
     return ah_option_check(AH_OPTION_ALPHA_MAX, alpha_max, diag);
@@ -396,16 +442,22 @@ static inline chord_t block_chord(int stat, double x0, double x1, double amax,
                                   size_t nb, double q)
 {
     chord_t c;
-    double gap;
-    if (stat == AH_STAT_KS)
+    double gap = INFINITY; /* no lower bound: at 0 or a subnormal x0 */
+    AH__ASSUME(ah__stat_known(stat));
+    switch ((enum ah_stat)stat) {
+    case AH_STAT_KS:
         gap = (x1 - x0) * (x1 - x0) / 4.0;
-    else if (!(x0 >= DBL_MIN))
-        gap = INFINITY;
-    else if (stat == AH_STAT_BJ)
-        gap = q * q / 8.0;
-    else /* 1 / x0 <= 2^-e, exactly a power of two */
-        gap = q * q / 4.0 *
-              value_of((uint64_t)(2046 - (bits_of(x0) >> 52)) << 52);
+        break;
+    case AH_STAT_BJ:
+        if (x0 >= DBL_MIN)
+            gap = q * q / 8.0;
+        break;
+    case AH_STAT_HC: /* 1 / x0 <= 2^-e, exactly a power of two */
+        if (x0 >= DBL_MIN)
+            gap = q * q / 4.0 *
+                  value_of((uint64_t)(2046 - (bits_of(x0) >> 52)) << 52);
+        break;
+    }
     c.iu = nb == (size_t)1 << BLOCK_BITS ? 1.0 / (1 << BLOCK_BITS)
                                           : 1.0 / (double)nb;
     if (x1 <= amax) {
@@ -445,7 +497,8 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
      * ks, buckets reaching above NEAR_ONE (keys past knear) are kept. */
     uint64_t top = bits_of(amax) - 1, et = top >> 52;
     uint64_t f0 = et > 0 ? (et - 1) << 52 : 0;
-    uint64_t knear = stat == AH_STAT_BJ ? UINT64_MAX : bits_of(NEAR_ONE);
+    uint64_t knear =
+        ah__stats[stat].exact_near_one ? UINT64_MAX : bits_of(NEAR_ONE);
     int bl = 0, rf, sf, sd = 52 - DEEP_BITS, nruns = 0;
     size_t nf, nd, nb, bbest = 0, C, cdeep, jlast = 0;
     uint32_t cnt[NCNT], blk[NBLK];
@@ -658,7 +711,7 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
     size_t cap = KEYS_STACK, m = 0, L = 0, i = 0, bytes;
     double amax, sum[4] = {0.0, 0.0, 0.0, 0.0};
     uint64_t ka, neg = 0;
-    best_t best = {stat, 0.0, 0.0, 0.0, 0};
+    best_t best = {stat, 0, 0, 0.0, 0.0, 0.0, 0};
     run_t runs[MAX_RUNS];
     int nruns, st = AH_OK, above = 0;
 
@@ -669,9 +722,11 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
     res->score = 0.0;
     res->alpha = 0.0;
     res->size = 0;
-    if (stat != AH_STAT_BJ && stat != AH_STAT_HC && stat != AH_STAT_KS)
+    if (!ah__stat_known(stat))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_individual: unknown statistic %d", stat);
+    best.pot_squared = ah__stats[stat].pot_squared;
+    best.exact_near_one = ah__stats[stat].exact_near_one;
     if (isnan(alpha_max))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "scan_individual: alpha_max is NaN");

@@ -73,7 +73,7 @@ static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!res && rows))
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
-    if (stat != AH_STAT_BJ && stat != AH_STAT_HC && stat != AH_STAT_KS)
+    if (!ah__stat_known(stat))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "score: unknown statistic %d", stat);
     int st = ah_option_check(AH_OPTION_ALPHA_MAX, alpha_max, diag);

@@ -59,7 +59,7 @@ int ah__threshold_check(const ah_threshold *t, ah_diag *diag)
     if (!(t->fpr > 0 && t->fpr < 1))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "threshold fpr %g is not in (0, 1)", t->fpr);
-    if (t->stat < AH_STAT_BJ || t->stat > AH_STAT_KS)
+    if (!ah__stat_known(t->stat))
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "threshold stat %d is unknown", t->stat);
     int st = ah_option_check(AH_OPTION_ALPHA_MAX, t->alpha_max, diag);

@@ -179,7 +179,7 @@ static void test_exhaustive(int fractional)
         size_t cols = 2 + check_rand_u64(&rng) % 7;  /* 2..8 */
         double p[6 * 8 * 2];
         make_batch(p, rows, cols, &rng);
-        for (int stat = 0; stat < 3; stat++) {
+        for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
             ah_group_options o;
             ah_group_result r1, r2;
             unsigned char in1[6], nd1[8], in2[6], nd2[8];
@@ -307,7 +307,7 @@ static void test_fixed_point(int fractional)
                 p[2 * k + 1] = v;
                 p[2 * k] = v > 0.0 ? v * 0.9 : v;
             }
-        for (int stat = 0; stat < 3; stat++) {
+        for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
             ah_group_options o;
             ah_group_result r, r2;
             /* The scan prunes candidates less than 1e-9 above its best. */
@@ -574,7 +574,7 @@ static void test_large_threads(void)
             p[(i * C + j) * 2 + 1] = k / 5002.0;
         }
     int badt = 0;
-    for (int stat = 0; stat < 3; stat++) {
+    for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
         ah_group_options o;
         ah_group_result r1, r2;
         ah_group_options_default(&o);
@@ -628,7 +628,7 @@ static void test_sparse_nodes(void)
             p[(i * C + j) * 2] = (k - 1) / 1002.0;
             p[(i * C + j) * 2 + 1] = k / 1002.0;
         }
-    for (int stat = 0; stat < 3; stat++) {
+    for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
         ah_group_options o;
         ah_group_result r, r2;
         ah_group_options_default(&o);
@@ -696,7 +696,7 @@ static void test_many_distinct(void)
         p[2 * k + 1] = u;
         p[2 * k] = u * 0.5;
     }
-    for (int stat = 0; stat < 3; stat++) {
+    for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
         ah_group_options o;
         ah_group_result r, r2;
         size_t ni = 0, nn = 0;
@@ -781,7 +781,7 @@ static void test_shortcuts_exact(void)
                 p[2 * k + 1] = v;
                 p[2 * k] = v > 0.0 ? v * 0.9 : v;
             }
-        for (int stat = 0; stat < 3; stat++) {
+        for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
             ah_group_options o;
             ah_group_result r1, r2;
             ah_group_options_default(&o);

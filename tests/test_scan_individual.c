@@ -389,7 +389,7 @@ static void test_small(void)
         size_t *got = malloc((n + 1) * sizeof *got),
                *want = malloc((n + 1) * sizeof *want);
         fill(p, n, kind, s, &rng);
-        for (int stat = 0; stat < 3; stat++) {
+        for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
             ah_scan_result r, e;
             cases++;
             if (!agree(p, n, stat, amax, got, want, "small", &reported)) {
@@ -434,7 +434,7 @@ static void test_large(void)
         if (irand(&rng, 4) == 0) /* any alpha_max, not just round ones */
             amax = irand(&rng, 2) ? urand(&rng) : 2.0 * urand(&rng);
         fill(p, n, kind, s, &rng);
-        for (int stat = 0; stat < 3; stat++) {
+        for (int stat = 0; stat < AH__STAT_COUNT; stat++) {
             cases++;
             mismatches += !agree(p, n, stat, amax, got, want, "large",
                                  &reported);
@@ -535,7 +535,7 @@ static void test_many_ranges(void)
         p[i - 1] = p[j];
         p[j] = t;
     }
-    for (int stat = 0; stat < 3; stat++)
+    for (int stat = 0; stat < AH__STAT_COUNT; stat++)
         ok &= agree(p, n, stat, 0.97, got, want, "ranges", &reported);
     ah__scan_individual(p, n, AH_STAT_KS, 0.97, &res, NULL, NULL);
     CHECK(ok && res.score == 4.0 && res.alpha == 0.5 && res.size == 4 * c,

@@ -4,6 +4,7 @@
  */
 #include "acthist.h"
 #include "check.h"
+#include "internal.h"
 
 #include <float.h>
 #include <math.h>
@@ -35,6 +36,15 @@ static void test_names(void)
     CHECK(ah_stat_parse("") == -1, "parse empty");
     CHECK(ah_stat_parse(NULL) == -1, "parse NULL");
     CHECK(ah_stat_name(7) != NULL, "unknown name is not NULL");
+    /* the table: every row's name parses back to it, and the names end
+     * ("unknown") just past the last statistic */
+    for (int s = 0; s < AH__STAT_COUNT; s++)
+        CHECK(ah_stat_parse(ah_stat_name(s)) == s &&
+                  strcmp(ah_stat_name(s), "unknown") != 0,
+              "row %d: name '%s'", s, ah_stat_name(s));
+    CHECK(strcmp(ah_stat_name(AH__STAT_COUNT), "unknown") == 0 &&
+              strcmp(ah_stat_name(-1), "unknown") == 0,
+          "names past the table");
 }
 
 static void test_known_values(void)
@@ -97,7 +107,7 @@ static void test_edges(void)
         CHECK(isfinite(s) && s > 1e100, "hc at the smallest denormal: %g", s);
     }
     /* n_a <= n a gives 0. */
-    for (int st = 0; st < 3; st++) {
+    for (int st = 0; st < AH__STAT_COUNT; st++) {
         CHECK(ah_stat_score(st, 0.5, 5, 10) == 0.0, "n_a == n a, stat %d", st);
         CHECK(ah_stat_score(st, 0.5, 4, 10) == 0.0, "n_a < n a, stat %d", st);
         CHECK(ah_stat_score(st, 0.1, 0, 10) == 0.0, "n_a = 0, stat %d", st);
@@ -131,7 +141,7 @@ static void test_grid(void)
     as[na_count++] = 1.0 - 1e-12;
     for (int k = 1; k < 20; k++)
         as[na_count++] = k / 20.0;
-    for (int st = 0; st < 3; st++)
+    for (int st = 0; st < AH__STAT_COUNT; st++)
         for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
             for (int ia = 0; ia < na_count; ia++) {
                 double prev = 0.0;
