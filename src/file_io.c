@@ -409,7 +409,7 @@ int ah__check_header_fields(const ah__file_kind *k, const unsigned char *p,
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
                         "%s: unknown tail %u in the %s header", name, tail,
                         k->what);
-    if (binning > AH_BINNING_TAILS)
+    if (binning >= AH__BINNING_COUNT)
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
                         "%s: unknown binning %u in the %s header", name,
                         binning, k->what);

@@ -148,7 +148,7 @@ int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
                         o->method);
     if ((o->tail < 0 && o->tail != AH_TAIL_DEFAULT) || o->tail > AH_TAIL_BOTH)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", o->tail);
-    if (o->binning < 0 || o->binning > AH_BINNING_TAILS)
+    if (o->binning < 0 || o->binning >= AH__BINNING_COUNT)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown binning %d",
                         o->binning);
     /* the ranges are ah_option_check's table (options.c) */

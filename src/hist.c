@@ -772,6 +772,53 @@ static void keep_tail_edges(const hnode *nd, size_t n, size_t B,
     free(ge);
 }
 
+/* Mark in keep the fine edges that the binning rule keeps as final edges
+ * (the first and last are kept already): one case per rule of enum
+ * ah_binning, no default (-Wswitch names a rule without one). */
+static void keep_edges(const hist *h, const hnode *nd, size_t n,
+                       uint8_t *keep)
+{
+    switch ((enum ah_binning)h->binning) {
+    case AH_BINNING_WIDTH:
+        if (h->bins > 0) { /* the fine edges on the equal-width grid */
+            for (uint32_t i = 0; i <= nd->nf; i++)
+                if (nd->fflag[i] & FLAG_GRID)
+                    keep[i] = 1;
+        } else { /* auto: NumPy's bin count, equal width on fine edges */
+            size_t B = auto_bins(nd, n);
+            double lo = nd->fine[0], hi = nd->fine[nd->nf];
+            for (size_t i = 1; i < B; i++) {
+                double t = grid_edge(lo, hi, i, B);
+                size_t k = ah__upper_bound(nd->fine, (size_t)nd->nf + 1, t);
+                if (k > 0 && k <= nd->nf &&
+                    (t - nd->fine[k - 1] <= nd->fine[k] - t || k == nd->nf))
+                    k--;
+                keep[k] = 1;
+            }
+        }
+        return;
+    case AH_BINNING_QUANTILE: {
+        size_t B = h->bins > 0 ? (size_t)h->bins : auto_bins(nd, n);
+        uint64_t total = 0, cum = 0;
+        for (uint32_t b = 0; b < nd->nf; b++)
+            total += nd->fcount[b];
+        size_t q = 1;
+        for (uint32_t i = 1; i < nd->nf && q < B; i++) {
+            cum += nd->fcount[i - 1];
+            if ((double)cum * (double)B >= (double)total * (double)q) {
+                keep[i] = 1;
+                while (q < B && (double)cum * (double)B >= (double)total * (double)q)
+                    q++;
+            }
+        }
+        return;
+    }
+    case AH_BINNING_TAILS:
+        keep_tail_edges(nd, n, h->bins > 0 ? (size_t)h->bins : 256, keep);
+        return;
+    }
+}
+
 /* Choose the final edges among the fine edges and collapse the counts. */
 static int node_finish(hist *h, hnode *nd)
 {
@@ -805,38 +852,7 @@ static int node_finish(hist *h, hnode *nd)
         }
     }
     keep[0] = keep[nd->nf] = 1;
-    if (h->binning == AH_BINNING_WIDTH && h->bins > 0) {
-        for (uint32_t i = 0; i <= nd->nf; i++)
-            if (nd->fflag[i] & FLAG_GRID)
-                keep[i] = 1;
-    } else if (h->binning == AH_BINNING_QUANTILE) {
-        size_t B = h->bins > 0 ? (size_t)h->bins : auto_bins(nd, n);
-        uint64_t total = 0, cum = 0;
-        for (uint32_t b = 0; b < nd->nf; b++)
-            total += nd->fcount[b];
-        size_t q = 1;
-        for (uint32_t i = 1; i < nd->nf && q < B; i++) {
-            cum += nd->fcount[i - 1];
-            if ((double)cum * (double)B >= (double)total * (double)q) {
-                keep[i] = 1;
-                while (q < B && (double)cum * (double)B >= (double)total * (double)q)
-                    q++;
-            }
-        }
-    } else if (h->binning == AH_BINNING_TAILS) {
-        keep_tail_edges(nd, n, h->bins > 0 ? (size_t)h->bins : 256, keep);
-    } else { /* auto: equal width with NumPy's bin count, on fine edges */
-        size_t B = auto_bins(nd, n);
-        double lo = nd->fine[0], hi = nd->fine[nd->nf];
-        for (size_t i = 1; i < B; i++) {
-            double t = grid_edge(lo, hi, i, B);
-            size_t k = ah__upper_bound(nd->fine, (size_t)nd->nf + 1, t);
-            if (k > 0 && k <= nd->nf &&
-                (t - nd->fine[k - 1] <= nd->fine[k] - t || k == nd->nf))
-                k--;
-            keep[k] = 1;
-        }
-    }
+    keep_edges(h, nd, n, keep);
     uint32_t nb = 0;
     for (uint32_t i = 1; i <= nd->nf; i++)
         nb += keep[i];

@@ -26,7 +26,30 @@ void ah_fit_options_default(ah_fit_options *opts)
 
 static const char *const method_names[] = {"hist", "empirical", "kde"};
 static const char *const tail_names[] = {"upper", "lower", "two", "both"};
-static const char *const binning_names[] = {"width", "quantile", "tails"};
+/* One name per enum ah_binning (the rule itself: keep_edges in hist.c). */
+static const char *const binning_names[] = {
+    [AH_BINNING_WIDTH] = "width",
+    [AH_BINNING_QUANTILE] = "quantile",
+    [AH_BINNING_TAILS] = "tails",
+};
+_Static_assert(sizeof binning_names / sizeof binning_names[0] ==
+                   AH__BINNING_COUNT,
+               "one name per binning rule");
+
+/* The count against the enum: a case per enumerator and no default, so
+ * -Wswitch sends a new rule here, to the assertion that wants
+ * AH__BINNING_COUNT one past the last one (and binning_names a name). */
+__attribute__((unused)) static void binning_enum_guard(enum ah_binning b)
+{
+    switch (b) {
+    case AH_BINNING_WIDTH:
+    case AH_BINNING_QUANTILE:
+    case AH_BINNING_TAILS:
+        break;
+    }
+}
+_Static_assert(AH_BINNING_TAILS + 1 == AH__BINNING_COUNT,
+               "AH__BINNING_COUNT is one past the last enum ah_binning");
 
 static int parse(const char *s, const char *const *names, int n)
 {
@@ -50,7 +73,7 @@ const char *ah_tail_name(int t)
 }
 const char *ah_binning_name(int b)
 {
-    return b >= 0 && b < 3 ? binning_names[b] : "unknown";
+    return b >= 0 && b < AH__BINNING_COUNT ? binning_names[b] : "unknown";
 }
 int ah_method_parse(const char *s) { return parse(s, method_names, 3); }
 int ah_tail_parse(const char *s)
@@ -68,7 +91,10 @@ int ah__tail_resolve(int tail, int has_labels)
      * mean and the best worst case; without, the lower tail. */
     return has_labels ? AH_TAIL_TWO : AH_TAIL_LOWER;
 }
-int ah_binning_parse(const char *s) { return parse(s, binning_names, 3); }
+int ah_binning_parse(const char *s)
+{
+    return parse(s, binning_names, AH__BINNING_COUNT);
+}
 
 static const struct option_range {
     const char *name;
