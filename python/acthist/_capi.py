@@ -398,6 +398,20 @@ def parse(kind, value):
     return v
 
 
+def names(kind):
+    """Every name of an enumeration ("method", "tail", "binning", "stat"),
+    in the library's order: its name calls from 0 up to the first
+    "unknown", so a value the library adds needs no change here."""
+    fn = {"method": lib.ah_method_name, "tail": lib.ah_tail_name,
+          "binning": lib.ah_binning_name, "stat": lib.ah_stat_name}[kind]
+    out = []
+    while True:
+        n = fn(len(out)).decode()
+        if n == "unknown":
+            return tuple(out)
+        out.append(n)
+
+
 def _number(value, name, kind):
     """value as a Python int, or a float for kind "real" (and for an
     integer option given as a float, which the table checks): numbers

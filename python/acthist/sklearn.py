@@ -55,6 +55,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _capi
 from .detector import balanced_folds
 from .model import Model, UnseenLabelWarning
 
@@ -71,9 +72,9 @@ except ImportError:
 # what fit and the scoring methods accept: 2-D, finite, real; float32
 # stays float32 (the library reads it in place)
 _CHECK = dict(dtype=[np.float64, np.float32])
-_METHODS = ("hist", "empirical", "kde")
-_TAILS = ("upper", "lower", "two", "both")
-_STATS = ("bj", "hc", "ks")
+_METHODS = _capi.names("method")  # ("hist", "empirical", "kde")
+_TAILS = _capi.names("tail")      # ("upper", "lower", "two", "both")
+_STATS = _capi.names("stat")      # ("bj", "hc", "ks")
 
 
 def _validate(est, X, reset):

@@ -118,10 +118,27 @@ def test_fake_libraries_refused():
     check(True, "another minor version accepted")
 
 
+def test_names_from_the_library():
+    # the binding takes the enumerations' names from the library, so a
+    # statistic or binning rule the library adds needs no change here
+    check(_capi.names("stat") == ("bj", "hc", "ks"), "stat names")
+    check(_capi.names("binning") == ("width", "quantile", "tails"),
+          "binning names")
+    check(_capi.names("method") == ("hist", "empirical", "kde"),
+          "method names")
+    check(_capi.names("tail") == ("upper", "lower", "two", "both"),
+          "tail names")
+    try:
+        import acthist.sklearn as sk
+    except ImportError:  # scikit-learn not installed
+        return
+    check(sk._STATS == _capi.names("stat"), "sklearn's statistics")
+
+
 def test_package_imports():
     check(acthist.Model is not None, "acthist imports over the library")
 
 
 run("test_abi", [test_library_fits, test_header_major,
                  test_altered_struct_refused, test_fake_libraries_refused,
-                 test_package_imports])
+                 test_names_from_the_library, test_package_imports])
