@@ -15,7 +15,8 @@ What it does, as ART does it:
               sort every column: np.sort(bg, axis=0).
   p-values    for each column j, np.searchsorted(sorted[:, j], x[:, j]) with
               side='right' and side='left':  p_min = #{b > x} / (N+1),
-              p_max = (#{b >= x} + 1) / (N+1)  -- bit-identical to SPEC.
+              p_max = (#{b >= x} + 1) / (N+1)  -- bit-identical to
+              docs/METHOD.md section 2.1.
   individual  per input: keep p_max <= a_max, np.unique with counts,
   scan        cumulative counts, Berk-Jones at every distinct threshold, max.
   group scan  per restart, iterative ascent between inputs and nodes; each
@@ -105,7 +106,7 @@ def pvalue_ranges(sorted_cols, x, n):
 
 
 # --------------------------------------------------------------------------
-# Scoring (SPEC "Scan statistics": Berk-Jones n KL(n_a/n || a))
+# Scoring (docs/METHOD.md section 5: Berk-Jones n KL(n_a/n || a))
 
 def bj_score(n_alpha, n, alpha):
     n_alpha, n, alpha = np.broadcast_arrays(

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/profile.sh BUILD_DIR - where the time goes, per operation.
 #
-# Generates one case (default D=4096 N=50000, the SPEC's headline size; set
-# PROFILE_D / PROFILE_N), then samples each operation of bench_acthist with
-# `perf record -e cpu-clock` (a software clock: this VM exposes no hardware
-# counters) and prints the top functions by self time.  Without a working
+# Generates one case (default D=4096 N=50000, the size the targets of
+# docs/METHOD.md section 9 name; set PROFILE_D / PROFILE_N), then samples
+# each operation of bench_acthist with `perf record -e cpu-clock` (a
+# software clock: this VM exposes no hardware counters) and prints the top
+# functions by self time.  Without a working
 # perf it falls back to valgrind --tool=callgrind on a small case.
 # Needs bench/run.sh to have built BUILD_DIR/bench/ once (or builds it).
 set -euo pipefail

@@ -13,7 +13,7 @@ import os
 import statistics
 import sys
 
-TARGETS = {  # SPEC "Targets": (what, direction, bound)
+TARGETS = {  # docs/METHOD.md section 9: (what, direction, bound)
     "pv_numpy": ("hist p-values vs ART NumPy, batch %s", ">=", 50),
     "pv_emp": ("hist p-values vs our empirical, batch %s", ">=", 10),
     "pv_read": ("hist p-values / npy read (f32->f64), batch %s", "<=", 4),
@@ -288,7 +288,7 @@ def ratio_tables(recs):
         if arg is not None:
             what = what % arg
         rows.append([case, what, "%s %g" % (op, bound), fmt_x(v), verdict(key, v)])
-    table("SPEC TARGETS (default hist:%d; D x N = 4096 x 50000 is the size SPEC names)" % dflt,
+    table("TARGETS (docs/METHOD.md section 9; default hist:%d; D x N = 4096 x 50000 is the size they name)" % dflt,
           ["D x N", "target", "bound", "measured", "verdict"], rows)
 
 

@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit codes (SPEC): success, runtime failure, bad usage. */
+/* Exit codes (docs/acthist.1, EXIT STATUS): success, runtime failure, bad
+ * usage. */
 #define CLI_OK 0
 #define CLI_FAIL 1
 #define CLI_USAGE 2

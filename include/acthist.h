@@ -43,8 +43,9 @@
  *     elements).  Bulk outputs go into caller buffers whose sizes are stated.
  *   - Objects are opaque handles in create/free pairs; every free accepts NULL.
  *
- * Notation (see SPEC "The mathematics"): a background column has N values
- * b_1..b_N; for a new activation x the exact upper-tail p-value range is
+ * Notation (docs/METHOD.md, the mathematics of the library): a background
+ * column has N values b_1..b_N; for a new activation x the exact upper-tail
+ * p-value range is
  *   p_min = #{b > x} / (N+1),  p_max = (#{b >= x} + 1) / (N+1).
  */
 #ifndef ACTHIST_H

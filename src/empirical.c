@@ -1,9 +1,10 @@
 /*
  * empirical.c - the exact reference: every background value, sorted per node.
  *
- * p-values are counts found by binary search, computed exactly as SPEC
- * states ((double)count / (double)(N+1)).  Memory is N x D doubles per set:
- * this is what the histogram exists to avoid, kept for fidelity checks.
+ * p-values are counts found by binary search, computed exactly as
+ * docs/METHOD.md sections 1 and 2.1 state ((double)count / (double)(N+1)).
+ * Memory is N x D doubles per set: this is what the histogram exists to
+ * avoid, kept for fidelity checks.
  * Query cost: O(log N) per (input, node).
  */
 #include "bytes.h"

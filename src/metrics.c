@@ -1,5 +1,5 @@
 /*
- * metrics.c - detection metrics of SPEC "Detection power": AUC, ROC points,
+ * metrics.c - detection metrics of docs/METHOD.md section 8: AUC, ROC points,
  * TPR at a fixed FPR, and quantiles.
  *
  * Workload: a few thousand scores per call, a handful of calls per

@@ -1,6 +1,6 @@
 /*
- * scan_group.c - the group scan of SPEC "Group scan": the fast generalized
- * subset scan of McFowland, Speakman and Neill (JMLR 2013).
+ * scan_group.c - the group scan of docs/METHOD.md section 7: the fast
+ * generalized subset scan of McFowland, Speakman and Neill (JMLR 2013).
  *
  * Problem.  p holds rows (inputs) x cols (nodes) p-value ranges.  Maximise
  * F(S) = max_a phi(a, N_a(S), N(S)) over S = S_I x S_N, where N(S) =

@@ -1,5 +1,5 @@
 /*
- * scan_individual.c - the individual scan of SPEC "Individual scan".
+ * scan_individual.c - the individual scan of docs/METHOD.md section 6.
  *
  * Workload: one call per input, D (hundreds to tens of thousands) p_max
  * values, called for every row of a batch, so the constant matters (the

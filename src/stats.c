@@ -1,5 +1,5 @@
 /*
- * stats.c - the scan statistics phi(a, n_a, n) of SPEC "Scan statistics".
+ * stats.c - the scan statistics phi(a, n_a, n) of docs/METHOD.md section 5.
  *
  * Workload: called once per candidate (threshold, subset) by the scans, so
  * up to millions of times per group-scan restart.  Each call is a handful of

@@ -91,8 +91,9 @@ static void add(double *s, double *e, double v)
     *s = t;
 }
 
-/* Every kernel, both tails, as SPEC states them: {upper, lower}; when
- * h = 0 the empirical ranges {up_min, up_max, lo_min, lo_max}. */
+/* Every kernel, both tails, as docs/METHOD.md section 2.5 states them:
+ * {upper, lower}; when h = 0 the empirical ranges {up_min, up_max, lo_min,
+ * lo_max}. */
 static void naive(const double *b, size_t n, double h, double x,
                   double out[4])
 {

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A pair's contribution at threshold a (SPEC; McFowland et al. 2013). */
+/* A pair's contribution at threshold a (docs/METHOD.md section 7; McFowland et
+ * al. 2013). */
 static double contrib(const double *p, size_t i, size_t j, size_t cols,
                       double a, int fractional)
 {

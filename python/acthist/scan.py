@@ -1,5 +1,6 @@
 """Subset scans of p-values: one input's nodes (individual) or a batch's
-inputs x nodes (group), and the scoring functions (SPEC "Scan statistics")."""
+inputs x nodes (group), and the scoring functions (docs/METHOD.md,
+sections 5-7)."""
 import ctypes
 from collections import namedtuple
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPEC "Bad input": every case gets a message naming the file and the
+# Bad input: every case gets a message naming the file and the
 # problem, a non-zero exit, and no output file (nor temporary) left behind.
 . "$(dirname "$0")/lib.sh"
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
