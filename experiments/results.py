@@ -265,7 +265,7 @@ def write_doc(results, manifest, path):
     L.append("|AUC(method) - AUC(exact empirical)| over every "
              "layer, anomaly, tail, pooled and conditional (the cells): the "
              "largest, where it is, the mean, and how many cells exceed "
-             "SPEC's 0.005; the model size is the pooled or the "
+             "the target's 0.005; the model size is the pooled or the "
              "pooled-plus-conditional file as a share of the raw float32 "
              "background of the layer.\n")
     L.append("| method | worst AUC gap | where | mean gap | cells > 0.005 "
