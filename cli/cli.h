@@ -83,6 +83,13 @@ int cli_parse_name(const char *opt, const char *s, cli_name_fn name, int *out);
 /* Print "acthist: OPT: 'S' is not one of a, b, c" with name's values. */
 void cli_unknown_name(const char *opt, const char *s, cli_name_fn name);
 
+/* The scan options shared by score, calibrate, scan-group, eval and
+ * compare (cmd_score.c): each string may be NULL for its default (tail
+ * -1: the model's).  Returns 0, or the exit code after a message. */
+int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
+                           const char *tail_s, const char *threads_s,
+                           int *stat, double *alpha, int *tail, int *threads);
+
 /* Read a whole .npy activation file (rows x D doubles, finite). */
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);
 /* Read labels and check that there is one per row of data_path. */

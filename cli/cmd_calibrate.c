@@ -23,10 +23,6 @@ const char cmd_calibrate_usage[] =
     "  --pooled     compare every input with the pooled background\n"
     "  --stat, --alpha-max, --tail, --threads  as for acthist score\n";
 
-int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
-                           const char *tail_s, const char *threads_s,
-                           int *stat, double *alpha, int *tail, int *threads);
-
 int cmd_calibrate(int argc, char **argv)
 {
     const cli_command *self = cli_find("calibrate");

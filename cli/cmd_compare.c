@@ -33,10 +33,6 @@ const char cmd_compare_usage[] =
     "Pooled rows report the size of a model without labels.\n"
     "With --group M the table adds group-scan AUCs for each fraction.\n";
 
-int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
-                           const char *tail_s, const char *threads_s,
-                           int *stat, double *alpha, int *tail, int *threads);
-
 /* Split a comma-separated list in place. */
 static int split(char *s, cli_list *out)
 {

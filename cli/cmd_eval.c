@@ -33,10 +33,6 @@ const char cmd_eval_usage[] =
     "  --plot      draw the ROC curves as SVG\n"
     "  --json      one JSON object {\"auc\": <first set>, \"sets\": [...]}\n";
 
-int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
-                           const char *tail_s, const char *threads_s,
-                           int *stat, double *alpha, int *tail, int *threads);
-
 typedef struct set_result {
     const char *name;
     size_t n, nclean;

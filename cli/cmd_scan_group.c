@@ -22,10 +22,6 @@ const char cmd_scan_group_usage[] =
     "  --fractional  count the share of each p-value range below a threshold\n"
     "                instead of p_max only (McFowland et al. 2013)\n";
 
-int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
-                           const char *tail_s, const char *threads_s,
-                           int *stat, double *alpha, int *tail, int *threads);
-
 int cmd_scan_group(int argc, char **argv)
 {
     const cli_command *self = cli_find("scan-group");

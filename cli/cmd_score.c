@@ -31,10 +31,6 @@ const char cmd_score_usage[] =
     "  --chunk-rows rows read and scored at a time (default: 32 MB of\n"
     "               activations as float64); scores do not depend on it\n";
 
-/* Shared with the other scanning commands. */
-int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
-                           const char *tail_s, const char *threads_s,
-                           int *stat, double *alpha, int *tail, int *threads);
 int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
                            const char *tail_s, const char *threads_s,
                            int *stat, double *alpha, int *tail, int *threads)
