@@ -111,8 +111,8 @@ static inline int ah__stat_known(int stat)
 }
 
 /* enum ah_binning runs 0 .. AH__BINNING_COUNT - 1: the names (options.c)
- * are a table of that many rows and the edge rule (hist.c, keep_edges) a
- * switch with a case for each, no default. */
+ * are a table of that many rows and the edge rule (hist_fit.c,
+ * keep_edges) a switch with a case for each, no default. */
 #define AH__BINNING_COUNT 3
 
 /* The individual scan behind ah_scan_individual, without its argument

@@ -26,7 +26,7 @@ void ah_fit_options_default(ah_fit_options *opts)
 
 static const char *const method_names[] = {"hist", "empirical", "kde"};
 static const char *const tail_names[] = {"upper", "lower", "two", "both"};
-/* One name per enum ah_binning (the rule itself: keep_edges in hist.c). */
+/* One name per enum ah_binning (the rule itself: keep_edges in hist_fit.c). */
 static const char *const binning_names[] = {
     [AH_BINNING_WIDTH] = "width",
     [AH_BINNING_QUANTILE] = "quantile",
