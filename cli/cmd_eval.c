@@ -42,268 +42,365 @@ typedef struct set_result {
     eval_summary s;
 } set_result;
 
-int cmd_eval(int argc, char **argv)
+/* The command line, parsed and checked: what eval_run and eval_report
+ * read.  The lists are owned (eval_args_free). */
+typedef struct eval_args {
+    cli_list pos, anom, anom_lab; /* MODEL; --anomalous; --anomalous-labels */
+    const char *clean_s, *clean_lab, *roc_s, *plot_s;
+    int json, pooled;
+    eval_config c; /* c.conditional is set by eval_run */
+    group_config g; /* g.batch 0: individual scans */
+} eval_args;
+
+/* What eval_run computed, one entry per anomalous set; eval_state_free
+ * frees it all, whatever eval_run reached. */
+typedef struct eval_state {
+    size_t n;
+    ah_model *m;
+    eval_data clean, *ad;
+    set_result *sr;
+    double *clean_scores; /* individual scans: the clean set's scores */
+} eval_state;
+
+/* Parse the options into *a and check that they go together.  Returns -1
+ * to go on, else the exit code, the usage or the error already printed. */
+static int eval_parse(int argc, char **argv, const cli_command *self,
+                      eval_args *a)
 {
-    const cli_command *self = cli_find("eval");
-    const char *clean_s = NULL, *clean_lab = NULL, *stat_s = NULL,
-               *alpha_s = NULL, *tail_s = NULL, *threads_s = NULL,
-               *roc_s = NULL, *plot_s = NULL, *group_s = NULL,
-               *fraction_s = NULL, *runs_s = NULL, *restarts_s = NULL,
-               *seed_s = NULL;
-    int json = 0, fractional = 0, pooled = 0, use = 0;
-    cli_list pos = {0}, anom = {0}, anom_lab = {0};
+    const char *stat_s = NULL, *alpha_s = NULL, *tail_s = NULL,
+               *threads_s = NULL, *group_s = NULL, *fraction_s = NULL,
+               *runs_s = NULL, *restarts_s = NULL, *seed_s = NULL;
+    int fractional = 0;
     cli_opt opts[] = {
-        {"--clean", CLI_STRING, &clean_s},
-        {"--clean-labels", CLI_STRING, &clean_lab},
-        {"--pooled", CLI_FLAG, &pooled},
-        {"--anomalous", CLI_MULTI, &anom},
-        {"--anomalous-labels", CLI_MULTI, &anom_lab},
+        {"--clean", CLI_STRING, &a->clean_s},
+        {"--clean-labels", CLI_STRING, &a->clean_lab},
+        {"--pooled", CLI_FLAG, &a->pooled},
+        {"--anomalous", CLI_MULTI, &a->anom},
+        {"--anomalous-labels", CLI_MULTI, &a->anom_lab},
         {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
         {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
-        {"--roc", CLI_STRING, &roc_s},     {"--plot", CLI_STRING, &plot_s},
-        {"--json", CLI_FLAG, &json},       {"--group", CLI_STRING, &group_s},
+        {"--roc", CLI_STRING, &a->roc_s},  {"--plot", CLI_STRING, &a->plot_s},
+        {"--json", CLI_FLAG, &a->json},    {"--group", CLI_STRING, &group_s},
         {"--fraction", CLI_STRING, &fraction_s},
         {"--runs", CLI_STRING, &runs_s},   {"--restarts", CLI_STRING, &restarts_s},
         {"--seed", CLI_STRING, &seed_s},   {"--fractional", CLI_FLAG, &fractional},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
+                       &a->pos, self);
     if (rc >= 0)
-        goto done0;
-    eval_config c = {0};
+        return rc;
     if ((rc = cli_parse_scan_options(stat_s, alpha_s, tail_s, threads_s,
-                                     &c.stat, &c.alpha_max, &c.tail,
-                                     &c.threads)) != 0)
-        goto done0;
-    rc = CLI_USAGE;
+                                     &a->c.stat, &a->c.alpha_max, &a->c.tail,
+                                     &a->c.threads)) != 0)
+        return rc;
     group_config g = {0, 0.1, 50, 10, fractional, 0};
     long v;
     if (group_s) {
         if (cli_parse_int("--group", group_s, 1, 1000000, &v))
-            goto done0;
+            return CLI_USAGE;
         g.batch = (size_t)v;
     }
     if (fraction_s && cli_parse_double("--fraction", fraction_s, 0, 1,
                                        &g.fraction))
-        goto done0;
+        return CLI_USAGE;
     if (runs_s && !cli_parse_int("--runs", runs_s, 1, 1000000, &v))
         g.runs = (int)v;
     else if (runs_s)
-        goto done0;
+        return CLI_USAGE;
     if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
                                             AH_OPTION_RESTARTS, &v))
         g.restarts = (int)v;
     else if (restarts_s)
-        goto done0;
+        return CLI_USAGE;
     if (seed_s && cli_parse_seed("--seed", seed_s, &g.seed))
-        goto done0;
-    if (pos.n != 1 || !clean_s || anom.n == 0) {
+        return CLI_USAGE;
+    a->g = g;
+    if (a->pos.n != 1 || !a->clean_s || a->anom.n == 0) {
         cli_error("eval: give MODEL, --clean and at least one --anomalous");
         fputs(self->usage, stderr);
-        goto done0;
+        return CLI_USAGE;
     }
-    if (anom_lab.n && anom_lab.n != anom.n) {
+    if (a->anom_lab.n && a->anom_lab.n != a->anom.n) {
         cli_error("eval: %zu --anomalous sets but %zu --anomalous-labels "
-                  "(give one per set, in order)", anom.n, anom_lab.n);
-        goto done0;
+                  "(give one per set, in order)", a->anom.n, a->anom_lab.n);
+        return CLI_USAGE;
     }
-    if ((clean_lab != NULL) != (anom_lab.n > 0)) {
+    if ((a->clean_lab != NULL) != (a->anom_lab.n > 0)) {
         cli_error("eval: give labels for the clean set and every anomalous "
                   "set, or for none");
-        goto done0;
+        return CLI_USAGE;
     }
-    rc = CLI_FAIL;
-    ah_model *m = NULL;
-    eval_data clean = {0};
-    eval_data *ad = calloc(anom.n, sizeof *ad);
-    set_result *sr = calloc(anom.n, sizeof *sr);
-    double *clean_scores = NULL;
-    cli_buf b = {0};
-    if (!ad || !sr) {
+    return -1;
+}
+
+static void eval_args_free(eval_args *a)
+{
+    cli_list_free(&a->pos);
+    cli_list_free(&a->anom);
+    cli_list_free(&a->anom_lab);
+}
+
+/* Score anomalous set i against the clean one (individual scans: the clean
+ * scores already in st->clean_scores; group runs: clean batches of its
+ * own) and summarise the two into st->sr[i].  0, or 1 after the error;
+ * inputs with labels the model has not seen are added to *unseen. */
+static int eval_score_set(const eval_args *a, eval_state *st, size_t i,
+                          size_t *unseen)
+{
+    const eval_config *c = &a->c;
+    const group_config *g = &a->g;
+    set_result *sr = st->sr;
+    eval_data *ad = st->ad;
+    ah_model *m = st->m;
+    size_t u;
+    sr[i].name = a->anom.v[i];
+    if (g->batch) {
+        sr[i].n = sr[i].nclean = (size_t)g->runs;
+        sr[i].scores = malloc((size_t)g->runs * sizeof(double));
+        sr[i].clean = malloc((size_t)g->runs * sizeof(double));
+        sr[i].owns_clean = 1;
+        if (!sr[i].scores || !sr[i].clean) {
+            cli_error("out of memory");
+            return 1;
+        }
+        if (eval_group(m, &st->clean, &ad[i], c, g, sr[i].clean,
+                       sr[i].scores))
+            return 1;
+        if (c->conditional)
+            *unseen += eval_unseen(m, &ad[i]);
+    } else {
+        sr[i].n = ad[i].n;
+        sr[i].nclean = st->clean.n;
+        sr[i].clean = st->clean_scores;
+        sr[i].scores = malloc(ad[i].n * sizeof(double));
+        if (!sr[i].scores) {
+            cli_error("out of memory");
+            return 1;
+        }
+        if (eval_scores(m, &ad[i], c, sr[i].scores, &u))
+            return 1;
+        *unseen += u;
+    }
+    return eval_summarise(sr[i].clean, sr[i].nclean, sr[i].scores, sr[i].n,
+                          &sr[i].s) ? 1 : 0;
+}
+
+/* Load the model and the sets, and score and summarise each anomalous
+ * set into st.  CLI_OK, or the exit code after the error. */
+static int eval_run(eval_args *a, eval_state *st)
+{
+    const char *model_s = a->pos.v[0];
+    int use = 0, rc;
+    st->n = a->anom.n;
+    st->ad = calloc(st->n, sizeof *st->ad);
+    st->sr = calloc(st->n, sizeof *st->sr);
+    if (!st->ad || !st->sr) {
         cli_error("out of memory");
-        goto done;
+        return CLI_FAIL;
     }
-    if (cli_load_model(pos.v[0], &m))
-        goto done;
-    if ((rc = cli_labels_check("eval", pos.v[0], m, "--clean-labels",
-                               clean_lab, pooled, &use)) != CLI_OK)
-        goto done;
-    rc = CLI_FAIL;
-    if (eval_load(&clean, clean_s, use ? clean_lab : NULL))
-        goto done;
-    c.conditional = use;
-    for (size_t i = 0; i < anom.n; i++) {
-        if (eval_load(&ad[i], anom.v[i], use ? anom_lab.v[i] : NULL))
-            goto done;
-        if (ad[i].D != ah_model_nodes(m) || clean.D != ah_model_nodes(m)) {
-            const eval_data *bad = clean.D != ah_model_nodes(m) ? &clean : &ad[i];
+    if (cli_load_model(model_s, &st->m))
+        return CLI_FAIL;
+    if ((rc = cli_labels_check("eval", model_s, st->m, "--clean-labels",
+                               a->clean_lab, a->pooled, &use)) != CLI_OK)
+        return rc;
+    ah_model *m = st->m;
+    eval_data *ad = st->ad;
+    if (eval_load(&st->clean, a->clean_s, use ? a->clean_lab : NULL))
+        return CLI_FAIL;
+    a->c.conditional = use;
+    for (size_t i = 0; i < st->n; i++) {
+        if (eval_load(&ad[i], a->anom.v[i], use ? a->anom_lab.v[i] : NULL))
+            return CLI_FAIL;
+        if (ad[i].D != ah_model_nodes(m) || st->clean.D != ah_model_nodes(m)) {
+            const eval_data *bad =
+                st->clean.D != ah_model_nodes(m) ? &st->clean : &ad[i];
             cli_error("%s: %zu nodes per row, but the model %s has %zu",
-                      bad->path, bad->D, pos.v[0], ah_model_nodes(m));
-            goto done;
+                      bad->path, bad->D, model_s, ah_model_nodes(m));
+            return CLI_FAIL;
         }
     }
     size_t unseen = 0, u;
-    if (g.batch && c.conditional) /* group runs draw rows again and again */
-        unseen += eval_unseen(m, &clean);
-    if (!g.batch) {
-        clean_scores = malloc(clean.n * sizeof *clean_scores);
-        if (!clean_scores) {
+    /* group runs draw rows again and again */
+    if (a->g.batch && a->c.conditional)
+        unseen += eval_unseen(m, &st->clean);
+    if (!a->g.batch) {
+        st->clean_scores = malloc(st->clean.n * sizeof *st->clean_scores);
+        if (!st->clean_scores) {
             cli_error("out of memory");
-            goto done;
+            return CLI_FAIL;
         }
-        if (eval_scores(m, &clean, &c, clean_scores, &u))
-            goto done;
+        if (eval_scores(m, &st->clean, &a->c, st->clean_scores, &u))
+            return CLI_FAIL;
         unseen += u;
     }
-    for (size_t i = 0; i < anom.n; i++) {
-        sr[i].name = anom.v[i];
-        if (g.batch) {
-            sr[i].n = sr[i].nclean = (size_t)g.runs;
-            sr[i].scores = malloc((size_t)g.runs * sizeof(double));
-            sr[i].clean = malloc((size_t)g.runs * sizeof(double));
-            sr[i].owns_clean = 1;
-            if (!sr[i].scores || !sr[i].clean) {
-                cli_error("out of memory");
-                goto done;
-            }
-            if (eval_group(m, &clean, &ad[i], &c, &g, sr[i].clean,
-                           sr[i].scores))
-                goto done;
-            if (c.conditional)
-                unseen += eval_unseen(m, &ad[i]);
-        } else {
-            sr[i].n = ad[i].n;
-            sr[i].nclean = clean.n;
-            sr[i].clean = clean_scores;
-            sr[i].scores = malloc(ad[i].n * sizeof(double));
-            if (!sr[i].scores) {
-                cli_error("out of memory");
-                goto done;
-            }
-            if (eval_scores(m, &ad[i], &c, sr[i].scores, &u))
-                goto done;
-            unseen += u;
-        }
-        if (eval_summarise(sr[i].clean, sr[i].nclean, sr[i].scores, sr[i].n,
-                           &sr[i].s))
-            goto done;
-    }
-    if (c.conditional && unseen)
+    for (size_t i = 0; i < st->n; i++)
+        if (eval_score_set(a, st, i, &unseen))
+            return CLI_FAIL;
+    if (a->c.conditional && unseen)
         cli_error("note: %zu inputs have labels that the model has not seen; "
                   "they were compared with the pooled background", unseen);
-    if (json) {
-        cli_buf_printf(&b, "{\"auc\": %.6f, \"mode\": \"%s\", \"stat\": \"%s\", "
-                           "\"tail\": \"%s\", \"conditional\": %s, ",
-                       sr[0].s.auc, g.batch ? "group" : "individual",
-                       ah_stat_name(c.stat),
-                       ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail),
-                       c.conditional ? "true" : "false");
-        if (g.batch)
-            cli_buf_printf(&b, "\"group\": {\"batch\": %zu, \"fraction\": %g, "
-                               "\"runs\": %d, \"restarts\": %d, \"seed\": %llu}, ",
-                           g.batch, g.fraction, g.runs, g.restarts,
-                           (unsigned long long)g.seed);
-        cli_buf_printf(&b, "\"clean\": ");
-        cli_buf_json_string(&b, clean_s);
-        cli_buf_printf(&b, ", \"n_clean\": %zu, \"sets\": [", sr[0].nclean);
-        for (size_t i = 0; i < anom.n; i++) {
-            cli_buf_printf(&b, "%s{\"name\": ", i ? ", " : "");
-            cli_buf_json_string(&b, sr[i].name);
-            cli_buf_printf(&b, ", \"n\": %zu, \"auc\": %.6f, \"tpr_at_fpr\": "
-                               "{\"0.01\": %.6f, \"0.05\": %.6f, \"0.1\": %.6f}, "
-                               "\"threshold\": %.10g, \"fpr_test\": %.6f, "
-                               "\"tpr_test\": %.6f}",
-                           sr[i].n, sr[i].s.auc, sr[i].s.tpr1, sr[i].s.tpr5,
-                           sr[i].s.tpr10, sr[i].s.threshold, sr[i].s.fpr_test,
-                           sr[i].s.tpr_test);
-        }
-        cli_buf_printf(&b, "]}\n");
-    } else {
-        cli_buf_printf(&b, "%s scan, stat %s, tail %s, %s; clean %s (%zu %s)\n",
-                       g.batch ? "group" : "individual", ah_stat_name(c.stat),
-                       ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail),
-                       c.conditional ? "conditional" : "pooled", clean_s,
-                       sr[0].nclean, g.batch ? "runs" : "inputs");
-        cli_buf_printf(&b, "%-32s %7s %7s %7s %7s %7s %11s %8s %8s\n", "set",
-                       "n", "AUC", "TPR@1%", "TPR@5%", "TPR@10%", "threshold",
-                       "FPR", "TPR");
-        for (size_t i = 0; i < anom.n; i++)
-            cli_buf_printf(&b, "%-32s %7zu %7.4f %7.4f %7.4f %7.4f %11.5g "
-                               "%8.4f %8.4f\n",
-                           sr[i].name, sr[i].n, sr[i].s.auc, sr[i].s.tpr1,
-                           sr[i].s.tpr5, sr[i].s.tpr10, sr[i].s.threshold,
-                           sr[i].s.fpr_test, sr[i].s.tpr_test);
+    return CLI_OK;
+}
+
+static void eval_state_free(eval_state *st)
+{
+    for (size_t i = 0; st->ad && i < st->n; i++)
+        eval_free(&st->ad[i]);
+    for (size_t i = 0; st->sr && i < st->n; i++) {
+        free(st->sr[i].scores);
+        if (st->sr[i].owns_clean)
+            free(st->sr[i].clean);
     }
-    /* Every text is made before the first file is written: running out
-     * of memory then leaves no output behind. */
-    if (roc_s || plot_s) {
-        cli_buf roc = {0}, svg = {0};
-        cli_buf_printf(&roc, "set,fpr,tpr\n");
-        double **fpr = calloc(anom.n, sizeof *fpr), **tpr = calloc(anom.n, sizeof *tpr);
-        size_t *np = calloc(anom.n, sizeof *np);
-        double *aucs = calloc(anom.n, sizeof *aucs);
-        int ok = fpr && tpr && np && aucs;
-        if (!ok)
+    free(st->ad);
+    free(st->sr);
+    free(st->clean_scores);
+    eval_free(&st->clean);
+    ah_model_free(st->m);
+}
+
+/* The tail the scores used: the option's, else the model's. */
+static int eval_tail(const eval_args *a, const eval_state *st)
+{
+    return a->c.tail < 0 ? ah_model_tail(st->m) : a->c.tail;
+}
+
+/* The --json report into b. */
+static void eval_report_json(cli_buf *b, const eval_args *a,
+                             const eval_state *st)
+{
+    const group_config *g = &a->g;
+    const set_result *sr = st->sr;
+    cli_buf_printf(b, "{\"auc\": %.6f, \"mode\": \"%s\", \"stat\": \"%s\", "
+                      "\"tail\": \"%s\", \"conditional\": %s, ",
+                   sr[0].s.auc, g->batch ? "group" : "individual",
+                   ah_stat_name(a->c.stat), ah_tail_name(eval_tail(a, st)),
+                   a->c.conditional ? "true" : "false");
+    if (g->batch)
+        cli_buf_printf(b, "\"group\": {\"batch\": %zu, \"fraction\": %g, "
+                          "\"runs\": %d, \"restarts\": %d, \"seed\": %llu}, ",
+                       g->batch, g->fraction, g->runs, g->restarts,
+                       (unsigned long long)g->seed);
+    cli_buf_printf(b, "\"clean\": ");
+    cli_buf_json_string(b, a->clean_s);
+    cli_buf_printf(b, ", \"n_clean\": %zu, \"sets\": [", sr[0].nclean);
+    for (size_t i = 0; i < st->n; i++) {
+        cli_buf_printf(b, "%s{\"name\": ", i ? ", " : "");
+        cli_buf_json_string(b, sr[i].name);
+        cli_buf_printf(b, ", \"n\": %zu, \"auc\": %.6f, \"tpr_at_fpr\": "
+                          "{\"0.01\": %.6f, \"0.05\": %.6f, \"0.1\": %.6f}, "
+                          "\"threshold\": %.10g, \"fpr_test\": %.6f, "
+                          "\"tpr_test\": %.6f}",
+                       sr[i].n, sr[i].s.auc, sr[i].s.tpr1, sr[i].s.tpr5,
+                       sr[i].s.tpr10, sr[i].s.threshold, sr[i].s.fpr_test,
+                       sr[i].s.tpr_test);
+    }
+    cli_buf_printf(b, "]}\n");
+}
+
+/* The text report (a line on the scan, then a table of the sets) into b. */
+static void eval_report_table(cli_buf *b, const eval_args *a,
+                              const eval_state *st)
+{
+    const set_result *sr = st->sr;
+    cli_buf_printf(b, "%s scan, stat %s, tail %s, %s; clean %s (%zu %s)\n",
+                   a->g.batch ? "group" : "individual",
+                   ah_stat_name(a->c.stat), ah_tail_name(eval_tail(a, st)),
+                   a->c.conditional ? "conditional" : "pooled", a->clean_s,
+                   sr[0].nclean, a->g.batch ? "runs" : "inputs");
+    cli_buf_printf(b, "%-32s %7s %7s %7s %7s %7s %11s %8s %8s\n", "set",
+                   "n", "AUC", "TPR@1%", "TPR@5%", "TPR@10%", "threshold",
+                   "FPR", "TPR");
+    for (size_t i = 0; i < st->n; i++)
+        cli_buf_printf(b, "%-32s %7zu %7.4f %7.4f %7.4f %7.4f %11.5g "
+                          "%8.4f %8.4f\n",
+                       sr[i].name, sr[i].n, sr[i].s.auc, sr[i].s.tpr1,
+                       sr[i].s.tpr5, sr[i].s.tpr10, sr[i].s.threshold,
+                       sr[i].s.fpr_test, sr[i].s.tpr_test);
+}
+
+/* --roc and --plot: every text is made before the first file is written,
+ * so running out of memory then leaves no output behind.  0, or 1 after
+ * the error. */
+static int eval_write_curves(const eval_args *a, const eval_state *st)
+{
+    const set_result *sr = st->sr;
+    size_t n = st->n;
+    cli_buf roc = {0}, svg = {0};
+    cli_buf_printf(&roc, "set,fpr,tpr\n");
+    double **fpr = calloc(n, sizeof *fpr), **tpr = calloc(n, sizeof *tpr);
+    size_t *np = calloc(n, sizeof *np);
+    double *aucs = calloc(n, sizeof *aucs);
+    int ok = fpr && tpr && np && aucs;
+    if (!ok)
+        cli_error("out of memory");
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t cap = sr[i].nclean + sr[i].n + 2;
+        fpr[i] = malloc(cap * sizeof(double));
+        tpr[i] = malloc(cap * sizeof(double));
+        ah_diag d;
+        if (!(ok = fpr[i] && tpr[i]))
             cli_error("out of memory");
-        for (size_t i = 0; ok && i < anom.n; i++) {
-            size_t cap = sr[i].nclean + sr[i].n + 2;
-            fpr[i] = malloc(cap * sizeof(double));
-            tpr[i] = malloc(cap * sizeof(double));
-            ah_diag d;
-            if (!(ok = fpr[i] && tpr[i]))
-                cli_error("out of memory");
-            else if (!(ok = ah_roc(sr[i].clean, sr[i].nclean, sr[i].scores,
-                                   sr[i].n, fpr[i], tpr[i], &np[i], &d) == AH_OK))
-                cli_diag("metrics", &d);
-            aucs[i] = sr[i].s.auc;
-            for (size_t k = 0; ok && k < np[i]; k++)
-                cli_buf_printf(&roc, "%s,%.10g,%.10g\n", sr[i].name, fpr[i][k],
-                               tpr[i][k]);
-        }
-        if (ok && plot_s) {
-            char title[256];
-            snprintf(title, sizeof title, "%s scan, %s, tail %s",
-                     g.batch ? "group" : "individual", ah_stat_name(c.stat),
-                     ah_tail_name(c.tail < 0 ? ah_model_tail(m) : c.tail));
-            svg_roc(&svg, title, anom.n, (const char *const *)anom.v,
-                    (const double *const *)fpr, (const double *const *)tpr,
-                    np, aucs);
-        }
-        if (ok && roc_s && cli_write_text(roc_s, roc.s, roc.n))
-            ok = 0;
-        if (ok && plot_s && cli_write_text(plot_s, svg.s, svg.n))
-            ok = 0;
-        for (size_t i = 0; fpr && tpr && i < anom.n; i++) {
-            free(fpr[i]);
-            free(tpr[i]);
-        }
-        free(fpr);
-        free(tpr);
-        free(np);
-        free(aucs);
-        cli_buf_free(&roc);
-        cli_buf_free(&svg);
-        if (!ok)
-            goto done;
+        else if (!(ok = ah_roc(sr[i].clean, sr[i].nclean, sr[i].scores,
+                               sr[i].n, fpr[i], tpr[i], &np[i], &d) == AH_OK))
+            cli_diag("metrics", &d);
+        aucs[i] = sr[i].s.auc;
+        for (size_t k = 0; ok && k < np[i]; k++)
+            cli_buf_printf(&roc, "%s,%.10g,%.10g\n", sr[i].name, fpr[i][k],
+                           tpr[i][k]);
     }
+    if (ok && a->plot_s) {
+        char title[256];
+        snprintf(title, sizeof title, "%s scan, %s, tail %s",
+                 a->g.batch ? "group" : "individual", ah_stat_name(a->c.stat),
+                 ah_tail_name(eval_tail(a, st)));
+        svg_roc(&svg, title, n, (const char *const *)a->anom.v,
+                (const double *const *)fpr, (const double *const *)tpr,
+                np, aucs);
+    }
+    if (ok && a->roc_s && cli_write_text(a->roc_s, roc.s, roc.n))
+        ok = 0;
+    if (ok && a->plot_s && cli_write_text(a->plot_s, svg.s, svg.n))
+        ok = 0;
+    for (size_t i = 0; fpr && tpr && i < n; i++) {
+        free(fpr[i]);
+        free(tpr[i]);
+    }
+    free(fpr);
+    free(tpr);
+    free(np);
+    free(aucs);
+    cli_buf_free(&roc);
+    cli_buf_free(&svg);
+    return ok ? 0 : 1;
+}
+
+/* The report to standard output (--json or the table) after the --roc
+ * and --plot files; the report is made first, so it never fails after a
+ * file is written for want of memory.  CLI_OK or CLI_FAIL. */
+static int eval_report(const eval_args *a, const eval_state *st)
+{
+    cli_buf b = {0};
+    int rc = CLI_FAIL;
+    if (a->json)
+        eval_report_json(&b, a, st);
+    else
+        eval_report_table(&b, a, st);
+    if ((a->roc_s || a->plot_s) && eval_write_curves(a, st))
+        goto done;
     rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
 done:
     cli_buf_free(&b);
-    for (size_t i = 0; ad && i < anom.n; i++)
-        eval_free(&ad[i]);
-    for (size_t i = 0; sr && i < anom.n; i++) {
-        free(sr[i].scores);
-        if (sr[i].owns_clean)
-            free(sr[i].clean);
-    }
-    free(ad);
-    free(sr);
-    free(clean_scores);
-    eval_free(&clean);
-    ah_model_free(m);
-done0:
-    cli_list_free(&pos);
-    cli_list_free(&anom);
-    cli_list_free(&anom_lab);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args a = {0};
+    eval_state st = {0};
+    int rc = eval_parse(argc, argv, cli_find("eval"), &a);
+    if (rc < 0 && (rc = eval_run(&a, &st)) == CLI_OK)
+        rc = eval_report(&a, &st);
+    eval_state_free(&st);
+    eval_args_free(&a);
     return rc;
 }
