@@ -128,11 +128,18 @@ static int node_bad(ah_diag *diag, size_t j, const char *why)
                     "histogram of node %zu: %s", j, why);
 }
 
-/* Read node j at p (avail bytes) and its size into *used: every field of
- * its header against its documented range (docs/FORMAT.md), then its
- * contents.  AH_ERR_FORMAT or AH_ERR_NOMEM, with a message. */
-static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
-                     size_t avail, size_t *used, size_t j, ah_diag *diag)
+/* A node's header as node_read_head checked it. */
+typedef struct node_head {
+    uint32_t kind, nb, na, nbytes; /* kind without the count flags */
+    int enc;                       /* AH__COUNTS_* of the bin counts */
+    size_t edge_bytes;             /* of the edges (or grid) after the atoms */
+} node_head;
+
+/* Check the header of node j at p (avail bytes) against its documented
+ * ranges (docs/FORMAT.md), before anything is allocated: its kind and
+ * count flags, its sizes against avail and against its own fields. */
+static int node_read_head(const unsigned char *p, size_t avail, size_t j,
+                          node_head *hd, ah_diag *diag)
 {
     if (avail < NODE_HEADER)
         return node_bad(diag, j, "truncated (its header runs past the set)");
@@ -158,16 +165,32 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
                         "histogram of node %zu: node size %u (a multiple of "
                         "8, within the set's %zu bytes left and its fields)",
                         j, nbytes, avail);
-    const unsigned char *end = p + nbytes, *q = p + NODE_HEADER;
     size_t edge_bytes = kind == KIND_GRID ? 24
                         : kind == KIND_EXPLICIT ? 8 * ((size_t)nb + 1)
                                                 : 4 * ((size_t)nb + 1);
-    if ((size_t)(end - q) <
+    if ((size_t)(nbytes - NODE_HEADER) <
         8 * (size_t)na + edge_bytes + (enc == AH__COUNTS_PLAIN ? nb : 0) + na)
         return node_bad(diag, j, "node size below its edges and counts");
-    if (ah__hist_node_alloc_final(nd, nb, na) != AH_OK)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, (int64_t)j,
-                        "out of memory for the histogram of node %zu", j);
+    *hd = (node_head){kind, nb, na, nbytes, enc, edge_bytes};
+    return AH_OK;
+}
+
+/* The grid of a KIND_GRID node, as node_read_edges read it. */
+typedef struct node_grid {
+    uint32_t B;   /* 0: not a grid node */
+    int implicit; /* an implicit grid (implicit_grid_ok): no edges computed */
+    double lo, hi, scale;
+} node_grid;
+
+/* The atoms and edges of node j at q into nd (allocated for hd's bins and
+ * atoms): the atoms finite and increasing; a grid's B, range and merge
+ * with the atoms; explicit edges finite and increasing; every atom an
+ * edge.  The grid, if any, into *gr. */
+static int node_read_edges(hnode *nd, const unsigned char *q,
+                           const node_head *hd, size_t j, node_grid *gr,
+                           ah_diag *diag)
+{
+    uint32_t kind = hd->kind, nb = hd->nb, na = hd->na;
     for (uint32_t i = 0; i < na; i++, q += 8) {
         nd->atom[i] = ah__get_f64(q);
         if (!isfinite(nd->atom[i]) || (i > 0 && !(nd->atom[i] > nd->atom[i - 1])))
@@ -193,6 +216,7 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
         scale = (double)B / (hi - lo);
         implicit = implicit_grid_ok(nd, nb, B, lo, hi, scale);
     }
+    *gr = (node_grid){B, implicit, lo, hi, scale};
     if (implicit) {
         /* the edges are the grid's: none is computed
          * (ah__hist_node_implicit) */
@@ -227,10 +251,21 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
                                          "increasing");
         }
     }
-    q += edge_bytes;
     for (uint32_t i = 0; i < na && !implicit; i++)
         if (find_exact(nd->edges, (size_t)nb + 1, nd->atom[i]) < 0)
             return node_bad(diag, j, "an atom is not an edge");
+    return AH_OK;
+}
+
+/* The bin and atom counts of node j at q (up to end, the node's end)
+ * into nd: well formed, adding up to the set's n rows, and zero padding
+ * after them. */
+static int node_read_counts(hnode *nd, const unsigned char *q,
+                            const unsigned char *end, const node_head *hd,
+                            size_t n, size_t j, ah_diag *diag)
+{
+    uint32_t nb = hd->nb, na = hd->na;
+    int enc = hd->enc;
     uint64_t total = 0;
     nd->cplan.enc = enc;
     nd->cplan.k = enc == AH__COUNTS_RICE && q < end ? *q : 0;
@@ -252,14 +287,37 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
     while (q < end)
         if (*q++ != 0)
             return node_bad(diag, j, "padding not zero");
-    *used = nbytes;
-    int st = AH_OK;
-    if (implicit) {
-        st = ah__hist_node_implicit(nd, B, lo, hi, scale, tab);
+    return AH_OK;
+}
+
+/* Read node j at p (avail bytes) and its size into *used: every field of
+ * its header against its documented range (docs/FORMAT.md), then its
+ * contents, then its query index.  AH_ERR_FORMAT or AH_ERR_NOMEM, with a
+ * message. */
+static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
+                     size_t avail, size_t *used, size_t j, ah_diag *diag)
+{
+    node_head hd = {0};
+    node_grid gr = {0};
+    int st = node_read_head(p, avail, j, &hd, diag);
+    if (st != AH_OK)
+        return st;
+    if (ah__hist_node_alloc_final(nd, hd.nb, hd.na) != AH_OK)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, (int64_t)j,
+                        "out of memory for the histogram of node %zu", j);
+    const unsigned char *q = p + NODE_HEADER, *end = p + hd.nbytes;
+    if ((st = node_read_edges(nd, q, &hd, j, &gr, diag)) != AH_OK)
+        return st;
+    q += 8 * (size_t)hd.na + hd.edge_bytes;
+    if ((st = node_read_counts(nd, q, end, &hd, n, j, diag)) != AH_OK)
+        return st;
+    *used = hd.nbytes;
+    if (gr.implicit) {
+        st = ah__hist_node_implicit(nd, gr.B, gr.lo, gr.hi, gr.scale, tab);
     } else {
         ah__hist_node_derive(nd);
-        if (kind == KIND_GRID)
-            st = ah__hist_node_index(nd, B, tab);
+        if (hd.kind == KIND_GRID)
+            st = ah__hist_node_index(nd, gr.B, tab);
     }
     if (st != AH_OK)
         return ah__fail(diag, st, -1, (int64_t)j,
