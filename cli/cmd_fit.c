@@ -218,6 +218,10 @@ int cmd_fit(int argc, char **argv)
                              (int)threads, &m);
         if (rc != CLI_OK)
             goto done0;
+        if (!fpr_s) { /* the background is read again only to cross-fit */
+            rc = cli_save_model(m, out, "fitted", t0);
+            goto done0;
+        }
     }
     cli_background bg;
     rc = cli_background_open(&bg, files.v, files.n, labels.v, labels.n);
