@@ -59,14 +59,20 @@ static inline uint64_t delta_code(uint32_t prev, uint32_t cur)
     return d >= 0 ? (uint64_t)d << 1 : (((uint64_t)(-d)) << 1) - 1;
 }
 
-static size_t rice_bits(const uint32_t *c, uint32_t n, unsigned k)
+/* Count i of the source: the array's, or what its function says. */
+static inline uint32_t src_at(const ah__counts_src *s, size_t i)
+{
+    return s->c ? s->c[i] : s->at(s->ctx, i);
+}
+
+static size_t rice_bits(const ah__counts_src *c, uint32_t n, unsigned k)
 {
     size_t bits = 0;
     uint32_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t u = delta_code(prev, c[i]), q = u >> k;
+        uint64_t u = delta_code(prev, src_at(c, i)), q = u >> k;
         bits += q < RICE_ESC ? q + 1 + k : RICE_ESC + RICE_RAW;
-        prev = c[i];
+        prev = src_at(c, i);
     }
     return bits;
 }
@@ -120,24 +126,31 @@ ah__counts_plan ah__counts_plan_for(const uint32_t *c, uint32_t n)
     return best;
 }
 
-ah__counts_plan ah__counts_plan_with(int enc, unsigned k, const uint32_t *c,
-                                     uint32_t n)
+ah__counts_plan ah__counts_plan_src(int enc, unsigned k,
+                                    const ah__counts_src *c, uint32_t n)
 {
     ah__counts_plan pl = {enc, k, 0};
     if (enc == AH__COUNTS_RICE)
         pl.bytes = 1 + (rice_bits(c, n, k) + 7) / 8;
     for (uint32_t i = 0; enc != AH__COUNTS_RICE && i < n;) {
         uint32_t z = i;
-        while (enc == AH__COUNTS_ZERO_RUNS && z < n && c[z] == 0)
+        while (enc == AH__COUNTS_ZERO_RUNS && z < n && src_at(c, z) == 0)
             z++;
         if (z > i) {
             pl.bytes += 1 + ah__varint_len(z - i - 1);
             i = z;
         } else {
-            pl.bytes += ah__varint_len(c[i++]);
+            pl.bytes += ah__varint_len(src_at(c, i++));
         }
     }
     return pl;
+}
+
+ah__counts_plan ah__counts_plan_with(int enc, unsigned k, const uint32_t *c,
+                                     uint32_t n)
+{
+    ah__counts_src src = {c, NULL, NULL};
+    return ah__counts_plan_src(enc, k, &src, n);
 }
 
 /* Bits are written and read low bit first within each byte. */
@@ -160,9 +173,9 @@ static void put_bits(bitw *w, uint64_t v, unsigned nbits)
     }
 }
 
-unsigned char *ah__counts_write(const ah__counts_plan *plan,
-                                const uint32_t *c, uint32_t n,
-                                unsigned char *p)
+unsigned char *ah__counts_write_src(const ah__counts_plan *plan,
+                                    const ah__counts_src *c, uint32_t n,
+                                    unsigned char *p)
 {
     if (plan->enc == AH__COUNTS_RICE) {
         unsigned char *start = p;
@@ -171,8 +184,8 @@ unsigned char *ah__counts_write(const ah__counts_plan *plan,
         w.p--;
         uint32_t prev = 0;
         for (uint32_t i = 0; i < n; i++) {
-            uint64_t u = delta_code(prev, c[i]), q = u >> plan->k;
-            prev = c[i];
+            uint64_t u = delta_code(prev, src_at(c, i)), q = u >> plan->k;
+            prev = src_at(c, i);
             if (q < RICE_ESC) {
                 put_bits(&w, (1ull << q) - 1, (unsigned)q + 1);
                 put_bits(&w, u, plan->k);
@@ -185,17 +198,25 @@ unsigned char *ah__counts_write(const ah__counts_plan *plan,
     }
     for (uint32_t i = 0; i < n;) {
         uint32_t z = i;
-        while (plan->enc == AH__COUNTS_ZERO_RUNS && z < n && c[z] == 0)
+        while (plan->enc == AH__COUNTS_ZERO_RUNS && z < n && src_at(c, z) == 0)
             z++;
         if (z > i) {
             p = ah__varint_put(p, 0);
             p = ah__varint_put(p, z - i - 1);
             i = z;
         } else {
-            p = ah__varint_put(p, c[i++]);
+            p = ah__varint_put(p, src_at(c, i++));
         }
     }
     return p;
+}
+
+unsigned char *ah__counts_write(const ah__counts_plan *plan,
+                                const uint32_t *c, uint32_t n,
+                                unsigned char *p)
+{
+    ah__counts_src src = {c, NULL, NULL};
+    return ah__counts_write_src(plan, &src, n, p);
 }
 
 typedef struct bitr {

@@ -25,6 +25,14 @@ typedef struct ah__counts_plan {
     size_t bytes; /* encoded size */
 } ah__counts_plan;
 
+/* Counts to encode: the array c, or when c is NULL count i = at(ctx, i)
+ * (an implicit grid's, from its cumulative counts, with no array). */
+typedef struct ah__counts_src {
+    const uint32_t *c;
+    uint32_t (*at)(const void *ctx, size_t i);
+    const void *ctx;
+} ah__counts_src;
+
 size_t ah__varint_len(uint32_t v);
 unsigned char *ah__varint_put(unsigned char *p, uint32_t v);
 /* NULL when the varint is malformed, runs past end or exceeds 32 bits. */
@@ -37,10 +45,15 @@ ah__counts_plan ah__counts_plan_for(const uint32_t *c, uint32_t n);
  * exercise every encoding. */
 ah__counts_plan ah__counts_plan_with(int enc, unsigned k, const uint32_t *c,
                                      uint32_t n);
+ah__counts_plan ah__counts_plan_src(int enc, unsigned k,
+                                    const ah__counts_src *c, uint32_t n);
 /* Write c[0..n) as planned; returns the end (p + plan->bytes). */
 unsigned char *ah__counts_write(const ah__counts_plan *plan,
                                 const uint32_t *c, uint32_t n,
                                 unsigned char *p);
+unsigned char *ah__counts_write_src(const ah__counts_plan *plan,
+                                    const ah__counts_src *c, uint32_t n,
+                                    unsigned char *p);
 /* Read n counts encoded with enc from [p, end) into c; NULL when the data
  * is malformed or a count leaves [0, 2^32). */
 const unsigned char *ah__counts_read(int enc, const unsigned char *p,

@@ -31,8 +31,8 @@ static size_t count_scalar(const ah__grid *g, const double *x, size_t i0,
     for (size_t i = i0; i < n; i++) {
         uint32_t c;
         int near_edge = ah__grid_guess(g, x[i], &c);
-        uint32_t e = ah__grid_entry(g, g->stride * c),
-                 t = ah__grid_entry(g, g->stride * c + 1);
+        uint32_t e, t;
+        ah__grid_bounds(g, c, &e, &t);
         if (near_edge || t > e)
             near[nn++] = (uint32_t)i;
         ge[i] = e;
@@ -42,6 +42,38 @@ static size_t count_scalar(const ah__grid *g, const double *x, size_t i0,
 }
 
 #ifdef AH__HAVE_X86_KERNELS
+/* The bounds of cells c[0..4) of a packed table (packed_cum.h): the
+ * block headers by one gather, then 8 bytes holding both offsets of each
+ * cell by another, shifted and masked as ah__packed_pair does. */
+__attribute__((target("avx2"))) static inline void
+packed_gather_avx2(const long long *head, const long long *bits, __m256i c,
+                   __m128i *e, __m128i *t)
+{
+    const __m256i low32 = _mm256_set1_epi64x(0xffffffffll),
+                  m63 = _mm256_set1_epi64x(63), m7 = _mm256_set1_epi64x(7),
+                  inblock = _mm256_set1_epi64x(AH__PACK_BLOCK - 1),
+                  one = _mm256_set1_epi64x(1),
+                  split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m256i hb = _mm256_i64gather_epi64(head, _mm256_srli_epi64(c, AH__PACK_SHIFT), 8);
+    __m256i base = _mm256_and_si256(hb, low32),
+            ow = _mm256_srli_epi64(hb, 32),
+            w = _mm256_and_si256(ow, m63);
+    __m256i off = _mm256_add_epi64(
+        _mm256_srli_epi64(ow, 6),
+        _mm256_mul_epu32(_mm256_and_si256(c, inblock), w));
+    __m256i word = _mm256_i64gather_epi64(bits, _mm256_srli_epi64(off, 3), 1);
+    __m256i v = _mm256_srlv_epi64(word, _mm256_and_si256(off, m7));
+    __m256i mask = _mm256_sub_epi64(_mm256_sllv_epi64(one, w), one);
+    __m256i lo = _mm256_add_epi64(base, _mm256_and_si256(v, mask)),
+            hi = _mm256_add_epi64(
+                base, _mm256_and_si256(_mm256_srlv_epi64(v, w), mask));
+    /* the low halves of lo's lanes, then of hi's */
+    __m256i both = _mm256_permutevar8x32_epi32(
+        _mm256_or_si256(lo, _mm256_slli_epi64(hi, 32)), split);
+    *e = _mm256_castsi256_si128(both);
+    *t = _mm256_extracti128_si256(both, 1);
+}
+
 /* Four values a step.  Cells are kept as 64-bit lanes so the masks of the
  * double compares select them directly. */
 __attribute__((target("avx2"))) static size_t
@@ -62,8 +94,15 @@ count_avx2(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
     const __m128i sign = _mm_set1_epi32(INT32_MIN);
     const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     const __m128i low16 = _mm_set1_epi32(0xffff);
-    const int narrow = g->narrow != 0;
+    const int narrow = g->narrow != 0, packed = g->packed != 0;
     const int shift = g->stride == 2;
+    /* a packed table: its headers, then its offsets (packed_cum.h) */
+    const long long *pbits =
+        packed ? (const long long *)(const void *)(
+                     (const char *)g->table +
+                     8u * (((size_t)g->B + 5u + AH__PACK_BLOCK - 1u) /
+                           AH__PACK_BLOCK))
+               : NULL;
     size_t nn = 0, i = 0;
     for (; i + 4 <= n; i += 4) {
         __m256d v = _mm256_loadu_pd(x + i);
@@ -91,7 +130,9 @@ count_avx2(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
         c = _mm256_slli_epi64(c, shift);
         /* one read gives both: {ge, gt} are adjacent */
         __m128i e, t;
-        if (narrow) {
+        if (packed) {
+            packed_gather_avx2(tab, pbits, c, &e, &t);
+        } else if (narrow) {
             __m128i et = _mm256_i64gather_epi32((const int *)tab, c, 2);
             e = _mm_and_si128(et, low16);
             t = _mm_srli_epi32(et, 16);
@@ -199,6 +240,8 @@ size_t ah__grid_count(const ah__grid *g, const double *x, size_t n,
     /* the vector kernels truncate to 32-bit signed cells */
     if (g->B > (1u << 30))
         isa = AH__ISA_SCALAR;
+    if (g->packed && isa > AH__ISA_AVX2) /* packed: the AVX2 kernel */
+        isa = AH__ISA_AVX2;
     size_t nn = 0, done = 0;
 #ifdef AH__HAVE_X86_KERNELS
     if (isa == AH__ISA_AVX512)

@@ -8,6 +8,7 @@
 #define AH_GRID_COUNT_H
 
 #include "isa.h"
+#include "packed_cum.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,18 +19,51 @@
  * cell c: ge = table[stride c], gt = table[stride c + 1].  Stride 1 reads
  * the cumulative counts of an implicit grid, stride 2 a pair table.
  * Entries are uint16_t when narrow (every count below 65535), else
- * uint32_t. */
+ * uint32_t; when packed, the B + 5 cumulative counts are bit-packed
+ * (packed_cum.h; stride 1 only) and the scalar kernel reads them. */
 typedef struct ah__grid {
     double lo, hi, scale, guard;
-    uint32_t B, clo, chi, stride, narrow;
+    uint32_t B, clo, chi, stride, narrow, packed;
     const void *table;
 } ah__grid;
 
 /* Entry i of g's table. */
 static inline uint32_t ah__grid_entry(const ah__grid *g, size_t i)
 {
+    if (g->packed)
+        return ah__packed_get(g->table, (size_t)g->B + 5u, i);
     return g->narrow ? ((const uint16_t *)g->table)[i]
                      : ((const uint32_t *)g->table)[i];
+}
+
+/* The bounds of cell c: ge = entry stride c, gt = entry stride c + 1
+ * (adjacent, so a packed table reads them together). */
+static inline void ah__grid_bounds(const ah__grid *g, size_t c, uint32_t *ge,
+                                   uint32_t *gt)
+{
+    if (g->packed) {
+        ah__packed_pair(g->table, (size_t)g->B + 5u, c, ge, gt);
+        return;
+    }
+    *ge = ah__grid_entry(g, g->stride * c);
+    *gt = ah__grid_entry(g, g->stride * c + 1);
+}
+
+/* The bytes of g's table, and where entry i lies in it (for fetching
+ * ahead; a packed entry's block header). */
+static inline size_t ah__grid_table_bytes(const ah__grid *g)
+{
+    size_t n = g->stride == 2 ? ((size_t)g->B + 4u) * 2u : (size_t)g->B + 5u;
+    if (g->packed)
+        return ah__packed_size(g->table, n);
+    return n * (g->narrow ? 2u : 4u);
+}
+
+static inline const void *ah__grid_entry_at(const ah__grid *g, size_t i)
+{
+    if (g->packed)
+        return (const char *)g->table + 8u * (i / AH__PACK_BLOCK);
+    return (const char *)g->table + i * (g->narrow ? 2u : 4u);
 }
 
 /*

@@ -111,7 +111,7 @@ static void grid_set(hnode *nd, double lo, double hi, size_t B, double scale,
                      int atom_lo, int atom_hi, const void *table,
                      uint32_t stride)
 {
-    ah__grid *g = &nd->grid;
+    ah__grid *g = nd->grid;
     g->lo = lo;
     g->hi = hi;
     g->scale = scale;
@@ -230,11 +230,11 @@ static int node_pairs(hnode *nd, size_t B, double scale, tables *tab)
             P[2 * (2 + g) + 1] = nd->above[k];
         }
     }
-    nd->grid.narrow = narrow_ok(total);
-    void *T = table_alloc(tab, (B + 4) * 2 * (nd->grid.narrow ? 2 : 4));
+    nd->grid->narrow = narrow_ok(total);
+    void *T = table_alloc(tab, (B + 4) * 2 * (nd->grid->narrow ? 2 : 4));
     if (T)
         for (size_t c = 0; c < 2 * (B + 4); c++)
-            table_put(T, nd->grid.narrow, c, P[c]);
+            table_put(T, nd->grid->narrow, c, P[c]);
     free(P);
     if (!T)
         return AH_ERR_NOMEM;
@@ -253,28 +253,64 @@ int ah__hist_atoms_at_ends(const hnode *nd, double lo, double hi)
     return ends_only;
 }
 
+/* The node's own locator for a grid of B bins (B = 0 after a degenerate
+ * range: plain binary search, and the node is saved as explicit edges). */
+static int node_locator(hnode *nd, size_t B)
+{
+    if (!nd->loc && !(nd->loc = calloc(1, sizeof *nd->loc)))
+        return AH_ERR_NOMEM;
+    return ah__hist_locator_build(nd->loc, nd->edges, nd->nb, B);
+}
+
 int ah__hist_node_index(hnode *nd, size_t B, tables *tab)
 {
     int grid = ah__hist_node_is_grid(nd, B);
     if (grid < 0)
         return AH_ERR_NOMEM;
     if (!grid)
-        return ah__hist_locator_build(&nd->loc, nd->edges, nd->nb, 0);
+        return AH_OK; /* binary search */
     double lo = nd->edges[0], hi = nd->edges[nd->nb];
     double scale = (double)B / (hi - lo);
     if (!isfinite(scale) || !(scale > 0))
-        return ah__hist_locator_build(&nd->loc, nd->edges, nd->nb, B);
+        return node_locator(nd, B);
     if (nd->nb != B || !ah__hist_atoms_at_ends(nd, lo, hi)) {
-        int st = ah__hist_locator_build(&nd->loc, nd->edges, nd->nb, B);
+        int st = node_locator(nd, B);
         return st == AH_OK ? node_pairs(nd, B, scale, tab) : st;
     }
     return ah__hist_node_implicit(nd, B, lo, hi, scale, tab);
 }
 
-/* Implicit grid: repack the node without its edges; the bounds for each
- * cell of grid_cell come from one cumulative array, so a query touches 2
- * or 4 bytes per bin.  Needs only the counts and the atoms (at the ends):
- * a loaded node comes here without its edges ever being computed. */
+/* Store an implicit grid's cumulative counts bit-packed (packed_cum.h)
+ * when that takes at most this share of the plain table: small label
+ * sets, whose thousands of bins hold a few values each. */
+#define PACK_SHARE 0.5
+
+/* cum[0..nb+5) into the set's tables, plain or packed: the node's table. */
+static int implicit_table(hnode *nd, const uint32_t *cum, size_t nb,
+                          uint32_t total, tables *tab)
+{
+    size_t n = nb + 5, plain = n * (narrow_ok(total) ? 2 : 4),
+           packed = ah__packed_bytes(cum, n);
+    nd->grid->packed = packed != SIZE_MAX && packed <= PACK_SHARE * plain;
+    nd->grid->narrow = !nd->grid->packed && narrow_ok(total);
+    void *t = table_alloc(tab, nd->grid->packed ? packed : plain);
+    if (!t)
+        return AH_ERR_NOMEM;
+    if (nd->grid->packed)
+        ah__packed_write(cum, n, t);
+    else
+        for (size_t i = 0; i < n; i++)
+            table_put(t, nd->grid->narrow, i, cum[i]);
+    nd->grid->table = t;
+    return AH_OK;
+}
+
+/* Implicit grid: repack the node without its edges or bin counts; the
+ * bounds for each cell of grid_cell come from one cumulative array, so a
+ * query touches 2 or 4 bytes per bin, or its packed bits.  Needs only the
+ * counts and the atoms (at the ends): a loaded node comes here without its
+ * edges ever being computed.  The bin counts are differences of the
+ * cumulative ones (node_count). */
 int ah__hist_node_implicit(hnode *nd, size_t B, double lo, double hi,
                            double scale, tables *tab)
 {
@@ -287,42 +323,61 @@ int ah__hist_node_implicit(hnode *nd, size_t B, double lo, double hi,
     }
     for (size_t k = 0; k < nb; k++)
         total += nd->count[k];
-    int narrow = narrow_ok(total);
-    void *mem = malloc(na * sizeof(double) + (nb + na) * 4 + 1);
-    void *cum = table_alloc(tab, (nb + 5) * (narrow ? 2 : 4));
+    void *mem = malloc(na * (sizeof(double) + 4) + 1);
+    uint32_t *cum = malloc((nb + 5) * sizeof *cum);
     if (!mem || !cum) {
         free(mem);
+        free(cum);
         return AH_ERR_NOMEM;
     }
-    double *atom = mem;
-    uint32_t *count = (uint32_t *)(atom + na), *acount = count + nb;
-    memcpy(atom, nd->atom, na * sizeof *atom);
-    memcpy(count, nd->count, nb * 4);
-    memcpy(acount, nd->acount, na * 4);
     /* cum[2 + k] = values in bin k and above (k = 0..nb), the rest pads
      * the ends: cells 0 (below lo) and 1 (the atom at lo) above, nb + 2
      * (the atom at hi) and nb + 3 (above hi) below; see grid_cell. */
     uint32_t above = ahi;
-    table_put(cum, narrow, nb + 2, above);
+    cum[nb + 2] = above;
     for (size_t k = nb; k-- > 0;) {
-        above += count[k];
-        table_put(cum, narrow, 2 + k, above);
+        above += nd->count[k];
+        cum[2 + k] = above;
     }
-    table_put(cum, narrow, 0, total);
-    table_put(cum, narrow, 1, total);
-    table_put(cum, narrow, nb + 3, 0);
-    table_put(cum, narrow, nb + 4, 0);
-    nd->grid.narrow = narrow;
+    cum[0] = cum[1] = total;
+    cum[nb + 3] = cum[nb + 4] = 0;
+    int st = implicit_table(nd, cum, nb, total, tab);
+    free(cum);
+    if (st != AH_OK) {
+        free(mem);
+        return st;
+    }
+    double *atom = mem;
+    uint32_t *acount = (uint32_t *)(atom + na);
+    memcpy(atom, nd->atom, na * sizeof *atom);
+    memcpy(acount, nd->acount, na * 4);
     free(nd->mem);
     nd->mem = mem;
     nd->edges = NULL;
     nd->atom = atom;
-    nd->count = count;
+    nd->count = NULL;
     nd->above = NULL;
     nd->acount = acount;
     nd->aabove = NULL;
-    grid_set(nd, lo, hi, B, scale, alo > 0, ahi > 0, cum, 1);
+    grid_set(nd, lo, hi, B, scale, alo > 0, ahi > 0, nd->grid->table, 1);
     return AH_OK;
+}
+
+void ah__hist_fit_free(hist *h)
+{
+    if (!h->fit)
+        return;
+    for (size_t j = 0; j < h->D; j++) {
+        hfit *f = &h->fit[j];
+        free(f->fine);
+        free(f->fcount);
+        free(f->fflag);
+        free(f->fcand);
+        free(f->floc.gmap);
+        h->node[j].f = NULL;
+    }
+    free(h->fit);
+    h->fit = NULL;
 }
 
 void ah__hist_free(void *rep)
@@ -331,16 +386,15 @@ void ah__hist_free(void *rep)
     if (!h)
         return;
     free(h->grids);
-    if (h->node)
+    if (h->node) {
+        ah__hist_fit_free(h);
         for (size_t j = 0; j < h->D; j++) {
-            free(h->node[j].fine);
-            free(h->node[j].fcount);
-            free(h->node[j].fflag);
             free(h->node[j].mem);
-            free(h->node[j].fcand);
-            free(h->node[j].floc.gmap);
-            free(h->node[j].loc.gmap);
+            if (h->node[j].loc)
+                free(h->node[j].loc->gmap);
+            free(h->node[j].loc);
         }
+    }
     tables_free(&h->tab);
     free(h->node);
     free(h);
@@ -371,23 +425,17 @@ hist *ah__hist_new(size_t D, size_t n, const ah_fit_options *o)
     h->bins = ah__hist_effective_bins(o->bins, n);
     h->binning = o->binning;
     h->atom_share = o->atom_share;
-    h->node = calloc(D, sizeof *h->node);
-    if (!h->node) {
+    h->node = calloc(D ? D : 1, sizeof *h->node);
+    h->grids = calloc(D ? D : 1, sizeof *h->grids);
+    if (!h->node || !h->grids) {
+        free(h->node);
+        free(h->grids);
         free(h);
         return NULL;
     }
+    for (size_t j = 0; j < D; j++)
+        h->node[j].grid = &h->grids[j];
     return h;
-}
-
-/* h->grids from the finished nodes. */
-int ah__hist_grids_sync(hist *h)
-{
-    free(h->grids);
-    if (!(h->grids = malloc((h->D ? h->D : 1) * sizeof *h->grids)))
-        return AH_ERR_NOMEM;
-    for (size_t j = 0; j < h->D; j++)
-        h->grids[j] = h->node[j].grid;
-    return AH_OK;
 }
 
 /* Merge the equal-width grid over [lo, hi] with the sorted atoms, as the
@@ -434,16 +482,13 @@ static size_t hist_memory_bytes(const void *rep)
     size_t s = sizeof *h + h->D * (sizeof *h->node + sizeof *h->grids);
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
-        s += (size_t)nd->na * 8 + 2 * ((size_t)nd->nb + nd->na) * 4;
-        size_t entry = nd->grid.narrow ? 2 : 4;
-        if (!nd->edges) /* cum replaces above, and there is no aabove */
-            s += ((size_t)nd->nb + 5) * entry - ((size_t)nd->nb + nd->na) * 4;
-        if (nd->edges)
-            s += ((size_t)nd->nb + 1) * 8;
-        if (nd->loc.gmap)
-            s += (size_t)nd->loc.B * 4;
-        if (nd->grid.table && nd->grid.stride == 2) /* a pair table */
-            s += ((size_t)nd->grid.B + 4) * 2 * entry;
+        s += (size_t)nd->na * 12; /* atoms and their counts */
+        if (nd->grid->table)
+            s += ah__grid_table_bytes(nd->grid);
+        if (nd->edges) /* edges, count, above, aabove */
+            s += ((size_t)nd->nb + 1) * 8 + (2 * (size_t)nd->nb + nd->na) * 4;
+        if (nd->loc)
+            s += sizeof *nd->loc + (nd->loc->gmap ? (size_t)nd->loc->B * 4 : 0);
     }
     return s;
 }
@@ -473,7 +518,7 @@ static int hist_node_cells(const void *rep, size_t j, ah_cell *cells,
         if (i < nd->nb) {
             if (k < cap)
                 cells[k] = (ah_cell){node_edge(nd, i), node_edge(nd, i + 1),
-                                     nd->count[i], 0};
+                                     node_count(nd, i), 0};
             k++;
         }
     }

@@ -63,8 +63,9 @@ typedef struct locator {
     uint32_t *gmap;
 } locator;
 
-typedef struct hnode {
-    /* Fitting state, freed when the fit ends. */
+/* A node's fitting state: allocated when a fit begins, freed when it
+ * ends, so a loaded or finished model carries none of it. */
+typedef struct hfit {
     double *fine;     /* nf + 1 fine edges */
     uint32_t *fcount; /* nf */
     uint8_t *fflag;   /* nf + 1: FLAG_GRID for equal-width grid edges */
@@ -73,6 +74,10 @@ typedef struct hnode {
     uint32_t nf, ncand;
     double cand[CAND_MAX];
     uint32_t ccount[CAND_MAX];
+} hfit;
+
+typedef struct hnode {
+    hfit *f;          /* fitting state (hist.fit[j]) or NULL */
     /* The model: one allocation `mem` holds every array below. */
     void *mem;
     uint32_t nb, na;
@@ -82,11 +87,12 @@ typedef struct hnode {
     uint32_t *above;  /* nb: values in cells above the bin (derived) */
     uint32_t *acount; /* na */
     uint32_t *aabove; /* na: values strictly above the atom (derived) */
-    ah__counts_plan cplan; /* count's encoding in the file (enc and k):
-                              the smallest when fitted, as read when
-                              loaded; the search for the smallest is the
-                              costly part of saving, so it is done once */
-    locator loc;      /* O(1) search of the edges for grid nodes */
+    uint8_t cenc, ck; /* count's encoding in the file (AH__COUNTS_* and
+                         Rice k): the smallest when fitted, as read when
+                         loaded; the search for the smallest is the costly
+                         part of saving, so it is done once */
+    locator *loc;     /* O(1) search of the edges for explicit grid nodes,
+                         or NULL: binary search */
     /* Grid nodes answer from grid (grid_count.h): an implicit grid
      * (edges == NULL) has exactly the edges of gB equal-width bins over
      * [lo, hi] (atoms only at its ends), computed when needed, and reads
@@ -94,9 +100,10 @@ typedef struct hnode {
      * aabove are NULL.  A grid node with atoms inside (edges kept) has a
      * pair table: for each cell {#{b >= x}, #{b > x}}, or {0, UINT32_MAX}
      * when an atom splits that grid bin (the exact path answers). */
-    ah__grid grid;    /* grid.table: cum (stride 1) or the pair table
-                         (stride 2), in the set's chunks (table_alloc),
-                         2-byte entries when grid.narrow; else NULL */
+    ah__grid *grid;   /* &hist.grids[j]; grid->table: cum (stride 1) or
+                         the pair table (stride 2), in the set's chunks
+                         (table_alloc), 2-byte entries when narrow, bit
+                         packed when packed; else NULL */
 } hnode;
 
 /* The nodes' query tables, side by side in large chunks (table_alloc). */
@@ -112,9 +119,10 @@ typedef struct hist {
     int bins, binning;
     double atom_share;
     hnode *node;
-    /* Each node's grid again, side by side (64 bytes a node, where a node
-     * is several hundred): one input's lookups walk every node, and this
-     * is what they read of it.  Set when the model is complete. */
+    hfit *fit;        /* D fitting states while a fit runs, else NULL */
+    /* Each node's grid, side by side (64 bytes a node, where a node is
+     * three times that): one input's lookups walk every node, and this is
+     * what they read of it. */
     ah__grid *grids;
 } hist;
 
@@ -144,7 +152,7 @@ static inline size_t locator_find(const locator *L, const double *e,
                                   size_t nb, double x)
 {
     size_t k;
-    if (L->B) {
+    if (L && L->B) {
         double f = (x - L->lo) * L->scale;
         size_t g = f < (double)L->B ? (size_t)f : L->B - 1u;
         k = L->gmap[g];
@@ -172,8 +180,9 @@ size_t ah__hist_grid_merge(double lo, double hi, size_t B, const double *atom,
 int ah__hist_node_is_grid(const hnode *nd, size_t B);
 int ah__hist_effective_bins(int bins, size_t n);
 hist *ah__hist_new(size_t D, size_t n, const ah_fit_options *o);
-int ah__hist_grids_sync(hist *h);
 void ah__hist_free(void *rep);
+/* Free the fitting states (h->fit) and detach them from the nodes. */
+void ah__hist_fit_free(hist *h);
 
 /* The entry points of ah__hist_ops (hist.c), by the part that has them;
  * ah__rep_ops (model.h) says what each must do. */
@@ -206,11 +215,20 @@ int ah__hist_counts_read(void *rep, const unsigned char *buf, size_t len,
                          uint64_t rows, ah_diag *diag);
 void ah__hist_counts_merge(void *rep, const void *other);
 
+/* Count of bin k of the node: stored, or for an implicit grid the
+ * difference of its cumulative counts (cells 2 + k and 3 + k). */
+static inline uint32_t node_count(const hnode *nd, size_t k)
+{
+    if (nd->count)
+        return nd->count[k];
+    return ah__grid_entry(nd->grid, 2 + k) - ah__grid_entry(nd->grid, 3 + k);
+}
+
 /* Edge k of the node, stored or implicit. */
 static inline double node_edge(const hnode *nd, size_t k)
 {
     return nd->edges ? nd->edges[k]
-                     : grid_edge(nd->grid.lo, nd->grid.hi, k, nd->grid.B);
+                     : grid_edge(nd->grid->lo, nd->grid->hi, k, nd->grid->B);
 }
 
 #endif

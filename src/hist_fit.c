@@ -33,17 +33,17 @@ static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
     for (uint32_t i = 0; i < nc; i++)
         if (k == 0 || c[i] != c[k - 1])
             c[k++] = c[i];
-    memcpy(nd->cand, c, k * sizeof *c);
-    memset(nd->ccount, 0, sizeof nd->ccount);
-    nd->ncand = k;
+    memcpy(nd->f->cand, c, k * sizeof *c);
+    memset(nd->f->ccount, 0, sizeof nd->f->ccount);
+    nd->f->ncand = k;
     if (lo == hi) {
-        nd->nf = 0;
+        nd->f->nf = 0;
         return AH_OK;
     }
     size_t cap = grid + 1 + k;
-    nd->fine = malloc(cap * sizeof *nd->fine);
-    nd->fflag = malloc(cap);
-    if (!nd->fine || !nd->fflag)
+    nd->f->fine = malloc(cap * sizeof *nd->f->fine);
+    nd->f->fflag = malloc(cap);
+    if (!nd->f->fine || !nd->f->fflag)
         return AH_ERR_NOMEM;
     /* merge the sorted grid with the sorted candidates */
     size_t gi = 0, ci = 0, m = 0;
@@ -60,25 +60,25 @@ static int node_begin(hnode *nd, double lo, double hi, const ah__mg *mg,
             gi++;
         else
             ci++;
-        if (m > 0 && nd->fine[m - 1] == e) {
-            nd->fflag[m - 1] |= flag;
+        if (m > 0 && nd->f->fine[m - 1] == e) {
+            nd->f->fflag[m - 1] |= flag;
             continue;
         }
-        nd->fine[m] = e;
-        nd->fflag[m] = flag;
+        nd->f->fine[m] = e;
+        nd->f->fflag[m] = flag;
         m++;
     }
-    nd->nf = (uint32_t)(m - 1);
-    nd->fcount = calloc(nd->nf, sizeof *nd->fcount);
-    nd->fcand = malloc(m);
-    if (!nd->fcount || !nd->fcand)
+    nd->f->nf = (uint32_t)(m - 1);
+    nd->f->fcount = calloc(nd->f->nf, sizeof *nd->f->fcount);
+    nd->f->fcand = malloc(m);
+    if (!nd->f->fcount || !nd->f->fcand)
         return AH_ERR_NOMEM;
     for (size_t i = 0, c2 = 0; i < m; i++) {
-        while (c2 < k && c[c2] < nd->fine[i])
+        while (c2 < k && c[c2] < nd->f->fine[i])
             c2++;
-        nd->fcand[i] = (int8_t)(c2 < k && c[c2] == nd->fine[i] ? (int)c2 : -1);
+        nd->f->fcand[i] = (int8_t)(c2 < k && c[c2] == nd->f->fine[i] ? (int)c2 : -1);
     }
-    return ah__hist_locator_build(&nd->floc, nd->fine, nd->nf, grid);
+    return ah__hist_locator_build(&nd->f->floc, nd->f->fine, nd->f->nf, grid);
 }
 
 /* Fine bins of a node during the fit, for bins already capped by
@@ -115,6 +115,12 @@ int ah__hist_begin(void **rep, size_t D, const ah__pass1 *p1,
     if (!h)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     size_t grid = fine_grid_size(h);
+    if (!(h->fit = calloc(D ? D : 1, sizeof *h->fit))) {
+        ah__hist_free(h);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    for (size_t j = 0; j < D; j++)
+        h->node[j].f = &h->fit[j];
     int explicit_edges = !(h->binning == AH_BINNING_WIDTH && h->bins > 0);
     for (size_t j = 0; j < D; j++) {
         double lo = p1->node[j].min, hi = p1->node[j].max;
@@ -140,16 +146,16 @@ void ah__hist_add_rows(void *rep, int pass, const double *const *rows,
     (void)pass;
     for (size_t j = 0; j < h->D; j++) {
         hnode *nd = &h->node[j];
-        size_t nf = nd->nf;
+        size_t nf = nd->f->nf;
         if (nf == 0) { /* constant node */
             for (size_t i = 0; i < k; i++)
-                if (rows[i][j] == nd->cand[0])
-                    nd->ccount[0]++;
+                if (rows[i][j] == nd->f->cand[0])
+                    nd->f->ccount[0]++;
                 else
                     h->changed = 1;
             continue;
         }
-        const double *e = nd->fine;
+        const double *e = nd->f->fine;
         for (size_t i = 0; i < k; i++) {
             double v = rows[i][j];
             if (!(v >= e[0] && v <= e[nf])) {
@@ -157,14 +163,14 @@ void ah__hist_add_rows(void *rep, int pass, const double *const *rows,
                 continue;
             }
             if (v == e[nf]) {
-                nd->ccount[nd->ncand - 1]++; /* the maximum */
+                nd->f->ccount[nd->f->ncand - 1]++; /* the maximum */
                 continue;
             }
-            size_t b = locator_find(&nd->floc, e, nf, v);
-            if (v == e[b] && nd->fcand[b] >= 0)
-                nd->ccount[nd->fcand[b]]++;
+            size_t b = locator_find(&nd->f->floc, e, nf, v);
+            if (v == e[b] && nd->f->fcand[b] >= 0)
+                nd->f->ccount[nd->f->fcand[b]]++;
             else
-                nd->fcount[b]++;
+                nd->f->fcount[b]++;
         }
     }
 }
@@ -175,31 +181,31 @@ static double node_quantile(const hnode *nd, size_t n, double q)
 {
     double r = q * (double)(n - 1), cum = 0;
     size_t ci = 0;
-    for (size_t b = 0; b <= nd->nf; b++) {
-        while (ci < nd->ncand && nd->cand[ci] <= nd->fine[b]) {
-            if (nd->cand[ci] == nd->fine[b] && nd->ccount[ci] > 0) {
-                cum += nd->ccount[ci];
+    for (size_t b = 0; b <= nd->f->nf; b++) {
+        while (ci < nd->f->ncand && nd->f->cand[ci] <= nd->f->fine[b]) {
+            if (nd->f->cand[ci] == nd->f->fine[b] && nd->f->ccount[ci] > 0) {
+                cum += nd->f->ccount[ci];
                 if (cum > r)
-                    return nd->cand[ci];
+                    return nd->f->cand[ci];
             }
             ci++;
         }
-        if (b == nd->nf)
+        if (b == nd->f->nf)
             break;
-        double c = nd->fcount[b];
+        double c = nd->f->fcount[b];
         if (c > 0 && cum + c > r)
-            return nd->fine[b] + (nd->fine[b + 1] - nd->fine[b]) *
+            return nd->f->fine[b] + (nd->f->fine[b + 1] - nd->f->fine[b]) *
                                      ((r - cum + 0.5) / c);
         cum += c;
     }
-    return nd->fine[nd->nf];
+    return nd->f->fine[nd->f->nf];
 }
 
 /* NumPy's 'auto' bin count: the larger of Sturges and Freedman-Diaconis
  * (Sturges alone when the interquartile range is zero). */
 static size_t auto_bins(const hnode *nd, size_t n)
 {
-    double lo = nd->fine[0], hi = nd->fine[nd->nf];
+    double lo = nd->f->fine[0], hi = nd->f->fine[nd->f->nf];
     double ptp = hi - lo;
     double sturges = ptp / (log2((double)n) + 1.0);
     double iqr = node_quantile(nd, n, 0.75) - node_quantile(nd, n, 0.25);
@@ -208,8 +214,8 @@ static size_t auto_bins(const hnode *nd, size_t n)
     double b = bw > 0 ? ceil(ptp / bw) : 1;
     if (!(b >= 1))
         b = 1;
-    if (b > nd->nf)
-        b = nd->nf;
+    if (b > nd->f->nf)
+        b = nd->f->nf;
     return (size_t)b;
 }
 
@@ -224,17 +230,17 @@ static size_t auto_bins(const hnode *nd, size_t n)
 static void keep_tail_edges(const hnode *nd, size_t n, size_t B,
                             uint8_t *keep)
 {
-    size_t nf = nd->nf, K = B / 2 > 0 ? B / 2 : 1;
+    size_t nf = nd->f->nf, K = B / 2 > 0 ? B / 2 : 1;
     double *ge = malloc((nf + 1) * sizeof *ge); /* #values >= fine[i] */
     if (!ge)
         return; /* keep only the forced edges: coarser, still valid */
     double acc = 0;
-    size_t c = nd->ncand;
+    size_t c = nd->f->ncand;
     for (size_t i = nf + 1; i-- > 0;) {
         if (i < nf)
-            acc += nd->fcount[i];
-        while (c > 0 && nd->cand[c - 1] >= nd->fine[i]) {
-            acc += nd->ccount[c - 1]; /* zero for demoted candidates */
+            acc += nd->f->fcount[i];
+        while (c > 0 && nd->f->cand[c - 1] >= nd->f->fine[i]) {
+            acc += nd->f->ccount[c - 1]; /* zero for demoted candidates */
             c--;
         }
         ge[i] = acc;
@@ -267,17 +273,17 @@ static void keep_edges(const hist *h, const hnode *nd, size_t n,
     switch ((enum ah_binning)h->binning) {
     case AH_BINNING_WIDTH:
         if (h->bins > 0) { /* the fine edges on the equal-width grid */
-            for (uint32_t i = 0; i <= nd->nf; i++)
-                if (nd->fflag[i] & FLAG_GRID)
+            for (uint32_t i = 0; i <= nd->f->nf; i++)
+                if (nd->f->fflag[i] & FLAG_GRID)
                     keep[i] = 1;
         } else { /* auto: NumPy's bin count, equal width on fine edges */
             size_t B = auto_bins(nd, n);
-            double lo = nd->fine[0], hi = nd->fine[nd->nf];
+            double lo = nd->f->fine[0], hi = nd->f->fine[nd->f->nf];
             for (size_t i = 1; i < B; i++) {
                 double t = grid_edge(lo, hi, i, B);
-                size_t k = ah__upper_bound(nd->fine, (size_t)nd->nf + 1, t);
-                if (k > 0 && k <= nd->nf &&
-                    (t - nd->fine[k - 1] <= nd->fine[k] - t || k == nd->nf))
+                size_t k = ah__upper_bound(nd->f->fine, (size_t)nd->f->nf + 1, t);
+                if (k > 0 && k <= nd->f->nf &&
+                    (t - nd->f->fine[k - 1] <= nd->f->fine[k] - t || k == nd->f->nf))
                     k--;
                 keep[k] = 1;
             }
@@ -286,11 +292,11 @@ static void keep_edges(const hist *h, const hnode *nd, size_t n,
     case AH_BINNING_QUANTILE: {
         size_t B = h->bins > 0 ? (size_t)h->bins : auto_bins(nd, n);
         uint64_t total = 0, cum = 0;
-        for (uint32_t b = 0; b < nd->nf; b++)
-            total += nd->fcount[b];
+        for (uint32_t b = 0; b < nd->f->nf; b++)
+            total += nd->f->fcount[b];
         size_t q = 1;
-        for (uint32_t i = 1; i < nd->nf && q < B; i++) {
-            cum += nd->fcount[i - 1];
+        for (uint32_t i = 1; i < nd->f->nf && q < B; i++) {
+            cum += nd->f->fcount[i - 1];
             if ((double)cum * (double)B >= (double)total * (double)q) {
                 keep[i] = 1;
                 while (q < B && (double)cum * (double)B >= (double)total * (double)q)
@@ -305,67 +311,75 @@ static void keep_edges(const hist *h, const hnode *nd, size_t n,
     }
 }
 
+/* The smallest encoding of the node's counts, kept for saving. */
+static void node_plan(hnode *nd)
+{
+    ah__counts_plan pl = ah__counts_plan_for(nd->count, nd->nb);
+    nd->cenc = (uint8_t)pl.enc;
+    nd->ck = (uint8_t)pl.k;
+}
+
 /* Choose the final edges among the fine edges and collapse the counts. */
 static int node_finish(hist *h, hnode *nd)
 {
     size_t n = h->n;
     double share = ceil(h->atom_share * (double)n);
     uint32_t thr = share > 2 ? (uint32_t)share : 2;
-    if (nd->nf == 0) { /* constant node: its one value is an atom */
+    if (nd->f->nf == 0) { /* constant node: its one value is an atom */
         if (ah__hist_node_alloc_final(nd, 0, 1) != AH_OK)
             return AH_ERR_NOMEM;
-        nd->edges[0] = nd->cand[0];
-        nd->atom[0] = nd->cand[0];
-        nd->acount[0] = nd->ccount[0];
+        nd->edges[0] = nd->f->cand[0];
+        nd->atom[0] = nd->f->cand[0];
+        nd->acount[0] = nd->f->ccount[0];
         ah__hist_node_derive(nd);
-        nd->cplan = ah__counts_plan_for(nd->count, 0);
+        node_plan(nd);
         return AH_OK;
     }
-    uint8_t *keep = calloc((size_t)nd->nf + 1, 1);
+    uint8_t *keep = calloc((size_t)nd->f->nf + 1, 1);
     if (!keep)
         return AH_ERR_NOMEM;
     uint32_t na = 0;
-    for (uint32_t c = 0; c < nd->ncand; c++) {
-        long e = find_exact(nd->fine, (size_t)nd->nf + 1, nd->cand[c]);
-        if (nd->ccount[c] >= thr) {
+    for (uint32_t c = 0; c < nd->f->ncand; c++) {
+        long e = find_exact(nd->f->fine, (size_t)nd->f->nf + 1, nd->f->cand[c]);
+        if (nd->f->ccount[c] >= thr) {
             keep[e] = 1;
             na++;
-        } else if (nd->ccount[c] > 0) {
+        } else if (nd->f->ccount[c] > 0) {
             /* not an atom: its values join the bin that starts at it */
-            size_t bin = (size_t)e < nd->nf ? (size_t)e : nd->nf - 1u;
-            nd->fcount[bin] += nd->ccount[c];
-            nd->ccount[c] = 0;
+            size_t bin = (size_t)e < nd->f->nf ? (size_t)e : nd->f->nf - 1u;
+            nd->f->fcount[bin] += nd->f->ccount[c];
+            nd->f->ccount[c] = 0;
         }
     }
-    keep[0] = keep[nd->nf] = 1;
+    keep[0] = keep[nd->f->nf] = 1;
     keep_edges(h, nd, n, keep);
     uint32_t nb = 0;
-    for (uint32_t i = 1; i <= nd->nf; i++)
+    for (uint32_t i = 1; i <= nd->f->nf; i++)
         nb += keep[i];
     if (ah__hist_node_alloc_final(nd, nb, na) != AH_OK) {
         free(keep);
         return AH_ERR_NOMEM;
     }
     uint32_t b = 0;
-    nd->edges[0] = nd->fine[0];
+    nd->edges[0] = nd->f->fine[0];
     uint64_t acc = 0;
-    for (uint32_t i = 1; i <= nd->nf; i++) {
-        acc += nd->fcount[i - 1];
+    for (uint32_t i = 1; i <= nd->f->nf; i++) {
+        acc += nd->f->fcount[i - 1];
         if (keep[i]) {
             nd->count[b] = (uint32_t)acc;
-            nd->edges[++b] = nd->fine[i];
+            nd->edges[++b] = nd->f->fine[i];
             acc = 0;
         }
     }
     uint32_t a = 0;
-    for (uint32_t c = 0; c < nd->ncand; c++)
-        if (nd->ccount[c] >= thr) {
-            nd->atom[a] = nd->cand[c];
-            nd->acount[a++] = nd->ccount[c];
+    for (uint32_t c = 0; c < nd->f->ncand; c++)
+        if (nd->f->ccount[c] >= thr) {
+            nd->atom[a] = nd->f->cand[c];
+            nd->acount[a++] = nd->f->ccount[c];
         }
     free(keep);
     ah__hist_node_derive(nd);
-    nd->cplan = ah__counts_plan_for(nd->count, nd->nb);
+    node_plan(nd);
     if (h->binning == AH_BINNING_WIDTH && h->bins > 0)
         return ah__hist_node_index(nd, (size_t)h->bins, &h->tab);
     return AH_OK;
@@ -383,18 +397,7 @@ int ah__hist_end_pass(void *rep, int pass, ah_diag *diag)
         hnode *nd = &h->node[j];
         if (node_finish(h, nd) != AH_OK)
             return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-        free(nd->fine);
-        free(nd->fcount);
-        free(nd->fflag);
-        free(nd->fcand);
-        free(nd->floc.gmap);
-        nd->fine = NULL;
-        nd->fcount = NULL;
-        nd->fflag = NULL;
-        nd->fcand = NULL;
-        nd->floc.gmap = NULL;
     }
-    if (ah__hist_grids_sync(h) != AH_OK)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    ah__hist_fit_free(h);
     return AH_OK;
 }

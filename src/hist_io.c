@@ -28,12 +28,23 @@ enum { KIND_EXPLICIT = 0, KIND_GRID = 1, KIND_EXPLICIT_F32 = 2 };
 
 static int node_kind(const hnode *nd)
 {
-    if (nd->loc.B || !nd->edges)
+    if ((nd->loc && nd->loc->B) || !nd->edges)
         return KIND_GRID;
     for (uint32_t i = 0; i <= nd->nb; i++)
         if ((double)(float)nd->edges[i] != nd->edges[i])
             return KIND_EXPLICIT;
     return KIND_EXPLICIT_F32;
+}
+
+/* The bin counts of a node, stored or derived (node_count). */
+static uint32_t count_at(const void *nd, size_t k)
+{
+    return node_count(nd, k);
+}
+
+static ah__counts_src counts_of(const hnode *nd)
+{
+    return (ah__counts_src){nd->count, count_at, nd};
 }
 
 /* The serialised size of a node whose counts take plan->bytes. */
@@ -56,8 +67,9 @@ size_t ah__hist_payload_bytes(const void *rep)
     size_t s = 0;
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
-        ah__counts_plan plan = ah__counts_plan_with(nd->cplan.enc, nd->cplan.k,
-                                                    nd->count, nd->nb);
+        ah__counts_src src = counts_of(nd);
+        ah__counts_plan plan =
+            ah__counts_plan_src(nd->cenc, nd->ck, &src, nd->nb);
         s += node_bytes(nd, node_kind(nd), &plan);
     }
     return s;
@@ -70,8 +82,9 @@ void ah__hist_write(const void *rep, unsigned char *buf)
         const hnode *nd = &h->node[j];
         unsigned char *start = buf;
         int kind = node_kind(nd);
-        ah__counts_plan plan = ah__counts_plan_with(nd->cplan.enc, nd->cplan.k,
-                                                    nd->count, nd->nb);
+        ah__counts_src src = counts_of(nd);
+        ah__counts_plan plan =
+            ah__counts_plan_src(nd->cenc, nd->ck, &src, nd->nb);
         size_t want = node_bytes(nd, kind, &plan);
         uint32_t flag = plan.enc == AH__COUNTS_ZERO_RUNS ? KIND_ZERO_RUNS
                         : plan.enc == AH__COUNTS_RICE    ? KIND_RICE
@@ -83,7 +96,7 @@ void ah__hist_write(const void *rep, unsigned char *buf)
         for (uint32_t i = 0; i < nd->na; i++)
             buf = ah__put_f64(buf, nd->atom[i]);
         if (kind == KIND_GRID) {
-            buf = ah__put_u32(buf, nd->edges ? nd->loc.B : nd->grid.B);
+            buf = ah__put_u32(buf, nd->edges ? nd->loc->B : nd->grid->B);
             buf = ah__put_u32(buf, 0);
             buf = ah__put_f64(buf, node_edge(nd, 0));
             buf = ah__put_f64(buf, node_edge(nd, nd->nb));
@@ -98,7 +111,7 @@ void ah__hist_write(const void *rep, unsigned char *buf)
                 buf = ah__put_u32(buf, u);
             }
         }
-        buf = ah__counts_write(&plan, nd->count, nd->nb, buf);
+        buf = ah__counts_write_src(&plan, &src, nd->nb, buf);
         for (uint32_t i = 0; i < nd->na; i++)
             buf = ah__varint_put(buf, nd->acount[i]);
         while ((size_t)(buf - start) < want)
@@ -267,8 +280,8 @@ static int node_read_counts(hnode *nd, const unsigned char *q,
     uint32_t nb = hd->nb, na = hd->na;
     int enc = hd->enc;
     uint64_t total = 0;
-    nd->cplan.enc = enc;
-    nd->cplan.k = enc == AH__COUNTS_RICE && q < end ? *q : 0;
+    nd->cenc = (uint8_t)enc;
+    nd->ck = enc == AH__COUNTS_RICE && q < end ? *q : 0;
     if (!(q = ah__counts_read(enc, q, end, nd->count, nb)))
         return node_bad(diag, j, "bin counts malformed or past the node");
     for (uint32_t i = 0; i < nb; i++)
@@ -345,10 +358,6 @@ int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
         }
         off += k;
     }
-    if (ah__hist_grids_sync(h) != AH_OK) {
-        ah__hist_free(h);
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-    }
     *used = off;
     *rep = h;
     return AH_OK;
@@ -408,7 +417,7 @@ int ah__hist_range_exceeded(const void *rep)
  * a pass per parameter). */
 static ah__counts_plan shard_counts_plan(const hnode *nd)
 {
-    return ah__counts_plan_with(AH__COUNTS_ZERO_RUNS, 0, nd->fcount, nd->nf);
+    return ah__counts_plan_with(AH__COUNTS_ZERO_RUNS, 0, nd->f->fcount, nd->f->nf);
 }
 
 size_t ah__hist_counts_bytes(const void *rep)
@@ -418,8 +427,8 @@ size_t ah__hist_counts_bytes(const void *rep)
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
         s += 1 + shard_counts_plan(nd).bytes;
-        for (uint32_t c = 0; c < nd->ncand; c++)
-            s += ah__varint_len(nd->ccount[c]);
+        for (uint32_t c = 0; c < nd->f->ncand; c++)
+            s += ah__varint_len(nd->f->ccount[c]);
     }
     return s;
 }
@@ -431,9 +440,9 @@ void ah__hist_counts_write(const void *rep, unsigned char *buf)
         const hnode *nd = &h->node[j];
         ah__counts_plan plan = shard_counts_plan(nd);
         *buf++ = (unsigned char)plan.enc;
-        buf = ah__counts_write(&plan, nd->fcount, nd->nf, buf);
-        for (uint32_t c = 0; c < nd->ncand; c++)
-            buf = ah__varint_put(buf, nd->ccount[c]);
+        buf = ah__counts_write(&plan, nd->f->fcount, nd->f->nf, buf);
+        for (uint32_t c = 0; c < nd->f->ncand; c++)
+            buf = ah__varint_put(buf, nd->f->ccount[c]);
     }
 }
 
@@ -445,10 +454,10 @@ void ah__hist_counts_merge(void *rep, const void *other)
     for (size_t j = 0; j < h->D; j++) {
         hnode *nd = &h->node[j];
         const hnode *od = &o->node[j];
-        for (uint32_t b = 0; b < nd->nf; b++)
-            nd->fcount[b] += od->fcount[b];
-        for (uint32_t c = 0; c < nd->ncand; c++)
-            nd->ccount[c] += od->ccount[c];
+        for (uint32_t b = 0; b < nd->f->nf; b++)
+            nd->f->fcount[b] += od->f->fcount[b];
+        for (uint32_t c = 0; c < nd->f->ncand; c++)
+            nd->f->ccount[c] += od->f->ccount[c];
     }
 }
 
@@ -464,19 +473,19 @@ int ah__hist_counts_read(void *rep, const unsigned char *buf, size_t len,
         hnode *nd = &h->node[j];
         int enc = p < end ? *p++ : -1;
         if (enc < 0 || enc > AH__COUNTS_RICE ||
-            !(p = ah__counts_read(enc, p, end, nd->fcount, nd->nf)))
+            !(p = ah__counts_read(enc, p, end, nd->f->fcount, nd->f->nf)))
             p = NULL;
-        for (uint32_t c = 0; c < nd->ncand && p; c++)
-            p = ah__varint_get(p, end, &nd->ccount[c]);
+        for (uint32_t c = 0; c < nd->f->ncand && p; c++)
+            p = ah__varint_get(p, end, &nd->f->ccount[c]);
         if (!p)
             return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
                             "counts of node %zu are malformed or truncated",
                             j);
         uint64_t total = 0;
-        for (uint32_t b = 0; b < nd->nf; b++)
-            total += nd->fcount[b];
-        for (uint32_t c = 0; c < nd->ncand; c++)
-            total += nd->ccount[c];
+        for (uint32_t b = 0; b < nd->f->nf; b++)
+            total += nd->f->fcount[b];
+        for (uint32_t c = 0; c < nd->f->ncand; c++)
+            total += nd->f->ccount[c];
         if (total != rows)
             return ah__fail(diag, AH_ERR_FORMAT, -1, (int64_t)j,
                             "counts of node %zu total %llu, not the shard's "

@@ -15,8 +15,8 @@
  * corrected against the computed edges, as the fit placed values. */
 static size_t grid_bin_exact(const hnode *nd, double x, size_t g)
 {
-    double lo = nd->grid.lo, hi = nd->grid.hi;
-    size_t nb = nd->grid.B, k = g < nb ? g : nb - 1u;
+    double lo = nd->grid->lo, hi = nd->grid->hi;
+    size_t nb = nd->grid->B, k = g < nb ? g : nb - 1u;
     while (k + 1 < nb && x >= grid_edge(lo, hi, k + 1, nb))
         k++;
     while (k > 0 && x < grid_edge(lo, hi, k, nb))
@@ -29,8 +29,8 @@ static size_t grid_bin_exact(const hnode *nd, double x, size_t g)
 static inline uint32_t grid_cell(const hnode *nd, double x)
 {
     uint32_t c;
-    if (ah__grid_guess(&nd->grid, x, &c)) {
-        double f = (x - nd->grid.lo) * nd->grid.scale;
+    if (ah__grid_guess(nd->grid, x, &c)) {
+        double f = (x - nd->grid->lo) * nd->grid->scale;
         c = 2u + (uint32_t)grid_bin_exact(nd, x, f > 0.0 ? (size_t)f : 0);
     }
     return c;
@@ -42,8 +42,10 @@ static inline void hist_lookup(const hnode *nd, double n, double x,
 {
     if (!nd->edges) {
         uint32_t c = grid_cell(nd, x);
-        *gt_lo = ah__grid_entry(&nd->grid, c + 1);
-        *ge_hi = ah__grid_entry(&nd->grid, c);
+        uint32_t ge, gt;
+        ah__grid_bounds(nd->grid, c, &ge, &gt);
+        *gt_lo = gt;
+        *ge_hi = ge;
         return;
     }
     uint32_t nb = nd->nb;
@@ -59,7 +61,7 @@ static inline void hist_lookup(const hnode *nd, double n, double x,
     size_t k = 0;
     if (nb == 0)
         goto atom; /* constant node: x is its value */
-    k = locator_find(&nd->loc, nd->edges, nb, x);
+    k = locator_find(nd->loc, nd->edges, nb, x);
     /* every atom is an edge: only x on an edge can be one */
     if (nd->na && (x == nd->edges[k] || x == hi)) {
     atom:;
@@ -112,8 +114,7 @@ static inline void grid_count_few(const hnode *nd, const ah__grid *g,
     for (size_t i = 0; i < count; i++) {
         uint32_t c, e, t;
         int near = ah__grid_guess(g, x[i], &c);
-        e = ah__grid_entry(g, g->stride * c);
-        t = ah__grid_entry(g, g->stride * c + 1);
+        ah__grid_bounds(g, c, &e, &t);
         if (near || (g->stride == 2 && t > e)) {
             double gt_lo, ge_hi;
             hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
@@ -134,7 +135,7 @@ static void grid_count_many(const hnode *nd, double n, const double *x,
     uint32_t near[256];
     for (size_t i0 = 0; i0 < count; i0 += 256) {
         size_t len = count - i0 < 256 ? count - i0 : 256;
-        size_t nn = ah__grid_count(&nd->grid, x + i0, len, gt + i0, ge + i0,
+        size_t nn = ah__grid_count(nd->grid, x + i0, len, gt + i0, ge + i0,
                                    near, isa);
         for (size_t a = 0; a < nn; a++) {
             size_t i = i0 + near[a];
@@ -159,15 +160,13 @@ void ah__hist_count_isa(const void *rep, size_t j, const double *x,
      * node's now, so its cache misses overlap this node's work. */
     if (count >= 256 && j + 1 < h->D) {
         const hnode *next = &h->node[j + 1];
-        const char *c = (const char *)next->grid.table;
-        size_t B = next->grid.B,
-               bytes = (next->grid.stride == 2 ? (B + 4) * 2 : B + 5) *
-                       (next->grid.narrow ? 2 : 4);
+        const char *c = (const char *)next->grid->table;
+        size_t bytes = ah__grid_table_bytes(next->grid);
         for (size_t o = 0; c && o < bytes; o += 64)
             __builtin_prefetch(c + o);
     }
 #endif
-    if (nd->grid.table) {
+    if (nd->grid->table) {
         grid_count_many(nd, n, x, count, gt, ge, isa);
         return;
     }
@@ -187,8 +186,7 @@ static inline void grid_prefetch(const ah__grid *g, double x)
     if (!g->table)
         return;
     (void)ah__grid_guess(g, x, &c);
-    __builtin_prefetch((const char *)g->table +
-                       (size_t)g->stride * c * (g->narrow ? 2 : 4));
+    __builtin_prefetch(ah__grid_entry_at(g, (size_t)g->stride * c));
 #else
     (void)g, (void)x;
 #endif
@@ -209,8 +207,8 @@ void ah__hist_count_many(const void *rep, size_t j, const double *x,
                          size_t count, uint32_t *gt, uint32_t *ge)
 {
     const hist *h = rep;
-    if (count < 16 && h->node[j].grid.table) {
-        grid_count_few(&h->node[j], &h->node[j].grid, (double)h->n, x, count,
+    if (count < 16 && h->node[j].grid->table) {
+        grid_count_few(&h->node[j], h->node[j].grid, (double)h->n, x, count,
                        gt, ge);
         return;
     }

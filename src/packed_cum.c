@@ -1,0 +1,67 @@
+/*
+ * packed_cum.c - building the bit-packed cumulative counts of
+ * packed_cum.h.  tests/test_packed_cum.c reads every entry back against
+ * the plain array.
+ */
+#include "packed_cum.h"
+
+static unsigned bits_for(uint32_t v)
+{
+    unsigned w = 0;
+    while (w < 32 && (v >> w) != 0)
+        w++;
+    return w;
+}
+
+/* Block b of v[0..n): its first index and one past its last (the next
+ * block's first entry is its last). */
+static void block_span(size_t b, size_t n, size_t *i0, size_t *i1)
+{
+    *i0 = b * AH__PACK_BLOCK;
+    *i1 = *i0 + AH__PACK_BLOCK + 1 < n ? *i0 + AH__PACK_BLOCK + 1 : n;
+}
+
+size_t ah__packed_bytes(const uint32_t *v, size_t n)
+{
+    size_t blocks = ah__packed_blocks(n);
+    uint64_t bits = 0;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] > v[i - 1])
+            return SIZE_MAX;
+    for (size_t b = 0; b < blocks; b++) {
+        size_t i0, i1;
+        block_span(b, n, &i0, &i1);
+        unsigned w = bits_for(v[i0] - v[i1 - 1]);
+        if (w > AH__PACK_MAX_WIDTH)
+            return SIZE_MAX;
+        bits += (uint64_t)(i1 - i0) * w;
+    }
+    if (bits >= AH__PACK_MAX_BITS)
+        return SIZE_MAX;
+    return 8 * blocks + (size_t)((bits + 7) / 8) + 8;
+}
+
+void ah__packed_write(const uint32_t *v, size_t n, void *out)
+{
+    size_t blocks = ah__packed_blocks(n);
+    uint32_t *head = out;
+    unsigned char *bits = (unsigned char *)(head + 2 * blocks);
+    uint64_t off = 0;
+    memset(bits, 0, ah__packed_bytes(v, n) - 8 * blocks);
+    for (size_t b = 0; b < blocks; b++) {
+        size_t i0, i1;
+        block_span(b, n, &i0, &i1);
+        uint32_t base = v[i1 - 1];
+        unsigned w = bits_for(v[i0] - base);
+        head[2 * b] = base;
+        head[2 * b + 1] = (uint32_t)(off << 6) | w;
+        for (size_t i = i0; w && i < i1; i++, off += w) {
+            uint64_t word = ah__packed_word(bits + (off >> 3));
+            word |= (uint64_t)(v[i] - base) << (off & 7u);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            word = __builtin_bswap64(word);
+#endif
+            memcpy(bits + (off >> 3), &word, 8);
+        }
+    }
+}
