@@ -16,6 +16,7 @@
 #include "acthist.h"
 #include "check.h"
 #include "grid_count.h"
+#include "hist.h"
 #include "model.h"
 
 #include <float.h>
@@ -78,7 +79,7 @@ static size_t queries(const ah_model *m, size_t j, double *q, uint64_t *rng)
     return k;
 }
 
-static size_t runs_checked, isa_checked[3];
+static size_t runs_checked, isa_checked[3], packed_checked;
 
 /* Every kernel against the scalar one on q[0..nq) at node j. */
 static void check_node(const ah_model *m, size_t j, const double *q,
@@ -92,6 +93,7 @@ static void check_node(const ah_model *m, size_t j, const double *q,
         goto out;
     }
     ah__hist_count_isa(rep, j, q, nq, gt0, ge0, AH__ISA_SCALAR);
+    packed_checked += ((const hist *)rep)->grids[j].packed != 0;
     for (int isa = 1; isa <= ah__isa_best(); isa++) {
         /* whole runs, then short runs at every offset and length */
         memset(gt1, 0xab, nq * 4);
@@ -134,11 +136,16 @@ static void check_raw_grid(uint64_t *rng)
         if (i % 11 == 0)
             x[i] = -2.0 + 5.0 * (double)(i % B) / B; /* on an edge */
     }
-    for (int kind = 0; kind < 4; kind++) {
-        int stride = 1 + kind % 2, narrow = kind / 2;
-        const void *t[4] = {cum, pair, cum16, pair16};
-        ah__grid g = {-2.0, 3.0, B / 5.0, 1e-9, B, 1, B + 2, (uint32_t)stride,
-                      (uint32_t)narrow, t[kind]};
+    /* kind 4: the cumulative counts bit-packed (packed_cum.h) */
+    uint32_t packed[(B + 5) + 16];
+    CHECK(ah__packed_bytes(cum, B + 5) <= sizeof packed, "packed size");
+    ah__packed_write(cum, B + 5, packed);
+    for (int kind = 0; kind < 5; kind++) {
+        int stride = 1 + kind % 2, narrow = kind / 2 == 1;
+        const void *t[5] = {cum, pair, cum16, pair16, packed};
+        ah__grid g = {-2.0, 3.0, B / 5.0, 1e-9, B, 1, B + 2,
+                      (uint32_t)(kind == 4 ? 1 : stride), (uint32_t)narrow,
+                      (uint32_t)(kind == 4), t[kind]};
         uint32_t gt0[M], ge0[M], n0[M], gt1[M], ge1[M], n1[M];
         size_t k0 = ah__grid_count(&g, x, M, gt0, ge0, n0, AH__ISA_SCALAR);
         CHECK(k0 > 0 && k0 < M, "table %d: %zu values left to the exact path",
@@ -255,8 +262,10 @@ int main(void)
         }
         ah_model_free(m);
     }
-    printf("runs checked: %zu; AVX2 %zu, AVX-512 %zu\n", runs_checked,
-           isa_checked[1], isa_checked[2]);
+    printf("runs checked: %zu; AVX2 %zu, AVX-512 %zu; bit-packed tables "
+           "%zu\n", runs_checked, isa_checked[1], isa_checked[2],
+           packed_checked);
+    CHECK(packed_checked > 0, "no bit-packed table was checked");
     free(real);
     free(bg);
     free(q);
