@@ -609,6 +609,20 @@ static void run_load(void *ctx, size_t call)
     ah_model_free(m);
 }
 
+/* The resident set now, in bytes (/proc/self/statm), or -1. */
+static long long rss_now(void)
+{
+    long long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    int got = fscanf(f, "%lld %lld", &size, &resident);
+    fclose(f);
+    return got == 2 ? resident * sysconf(_SC_PAGESIZE) : -1;
+}
+
+/* Load time, and what the first load adds to the resident set beside
+ * what ah_model_get_info says the model holds. */
 static int cmd_load(int argc, char **argv, const opts *o)
 {
     if (argc != 1) {
@@ -617,14 +631,18 @@ static int cmd_load(int argc, char **argv, const opts *o)
     }
     ah_model *m;
     ah_diag d;
+    long long before = rss_now();
     if (ah_model_load(&m, argv[0], &d) != AH_OK)
         die(argv[0], &d);
+    long long added = before < 0 ? -1 : rss_now() - before;
+    ah_model_info in;
+    ah_model_get_info(m, &in);
     timing t = time_op(run_load, argv[0], o);
     line_begin(o, "load");
     model_fields(m);
-    ah_model_info in;
-    ah_model_get_info(m, &in);
-    printf(", \"file_bytes\": %zu", in.file_bytes);
+    printf(", \"file_bytes\": %zu, \"memory_bytes\": %zu, "
+           "\"rss_added_bytes\": %lld, \"labels\": %zu",
+           in.file_bytes, in.memory_bytes, added, in.labels);
     line_end(t);
     ah_model_free(m);
     return 0;

@@ -388,6 +388,32 @@ def scale_table(recs):
               "time / row flat = linear in N; peak RSS flat = memory independent of N")
 
 
+def memory_table(recs):
+    """MEMORY: acthist info's memory line against the resident set that
+    loading adds; the issue's targets are 5% (pooled) and 10% (10 labels)
+    of the raw float32 background, and info within 1.5x of the RSS."""
+    rows = []
+    for r in recs:
+        if r["bench"] != "load" or not r.get("tag", "").startswith("memory"):
+            continue
+        raw = r["N"] * r["D"] * 4
+        mem, rss = r["memory_bytes"], r["rss_added_bytes"]
+        share = mem / raw
+        limit = 0.10 if r["labels"] else 0.05
+        ratio = max(mem, rss) / max(1, min(mem, rss)) if rss > 0 else float("nan")
+        rows.append([r["tag"].split()[-1], "%d x %d, %d labels" % (r["N"], r["D"], r["labels"]),
+                     fmt_b(r["file_bytes"]), fmt_b(mem), "%.2f%%" % (100 * share),
+                     fmt_b(rss), "%.2f" % ratio, fmt_t(r["median_s"]),
+                     "yes" if share <= limit and ratio <= 1.5 else "NO"])
+    if rows:
+        table("MEMORY: a loaded model (acthist info) against the resident set "
+              "its loading adds (/proc/self/statm)",
+              ["model", "background", "file", "info memory", "of raw f32",
+               "RSS added", "max/min", "load", "target met"], rows,
+              "target: at most 5% of the raw float32 background pooled, 10% "
+              "with 10 labels, and info within 1.5x of the RSS added")
+
+
 def raw_table(recs):
     rows = []
     for r in recs:
@@ -462,6 +488,7 @@ def main():
     python_table(py)
     shards_table(recs)
     scale_table(recs)
+    memory_table(recs)
     raw_table(recs)
     print()
     sanity(scores)

@@ -23,7 +23,9 @@
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
 #   BENCH_PARTS          which parts to run (default "cases isa python shards
-#                        scale";
+#                        scale memory";
+#                        memory: a loaded model's memory (acthist info)
+#                        against the resident set its loading adds;
 #                        isa: the library rebuilt with -DAH_ISA_MAX=0 and 1,
 #                        to time the scalar and AVX2 kernels on this CPU;
 #                        python: the same calls through the Python binding,
@@ -175,7 +177,7 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
-PARTS=${BENCH_PARTS:-cases isa python shards scale}
+PARTS=${BENCH_PARTS:-cases isa python shards scale memory}
 # The library's default bin count gets the thread and ratio rows.
 DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
@@ -317,6 +319,29 @@ for n in $SCALE_ROWS; do
         --tag "scale" >> "$RES"
     rm -f "$f" "$TMP/scale.model"
 done
+
+# Memory: what a loaded model holds (acthist info's memory line) against
+# what loading adds to the resident set, on bench/memory_case.py's
+# background (N = 50,000 x D = 1,024, 60% exact zeros, 10 labels), pooled
+# and conditional.
+memory_case() {
+    local d="$TMP/memory"
+    mkdir -p "$d"
+    log "memory: N=50000 D=1024, 60% zeros, 10 labels (bench/memory_case.py)"
+    "$PY" bench/memory_case.py "$d"
+    "$BUILD/acthist" fit "$d/bg.npy" -o "$d/pooled.model" 2> /dev/null
+    "$BUILD/acthist" fit "$d/bg.npy" --labels "$d/labels.npy" \
+        -o "$d/conditional.model" 2> /dev/null
+    for m in pooled conditional; do
+        "$BENCH" load "$d/$m.model" --reps 3 --min-time "$MINT" \
+            --tag "memory $m" >> "$RES"
+    done
+    rm -rf "$d"
+}
+if [[ " $PARTS " == *" memory "* ]]; then
+    if "$PY" -c 'import numpy' 2> /dev/null; then memory_case
+    else skip "memory" "$PY cannot import numpy (apt-get install -y python3-numpy)"; fi
+fi
 
 "$PY" bench/report.py "$RES" --scores "$TMP" | tee "$OUT/report.txt"
 log "results: $RES, tables: $OUT/report.txt"
