@@ -297,7 +297,7 @@ static int implicit_table(hnode *nd, const uint32_t *cum, size_t nb,
     if (!t)
         return AH_ERR_NOMEM;
     if (nd->grid->packed)
-        ah__packed_write(cum, n, t);
+        ah__packed_write(cum, n, t, packed);
     else
         for (size_t i = 0; i < n; i++)
             table_put(t, nd->grid->narrow, i, cum[i]);

@@ -41,13 +41,16 @@ size_t ah__packed_bytes(const uint32_t *v, size_t n)
     return 8 * blocks + (size_t)((bits + 7) / 8) + 8;
 }
 
-void ah__packed_write(const uint32_t *v, size_t n, void *out)
+/* Offsets go through a 64-bit accumulator, written out 32 bits at a time
+ * (little-endian): at most 31 bits wait and a width is at most 28. */
+void ah__packed_write(const uint32_t *v, size_t n, void *out, size_t bytes)
 {
     size_t blocks = ah__packed_blocks(n);
     uint32_t *head = out;
-    unsigned char *bits = (unsigned char *)(head + 2 * blocks);
-    uint64_t off = 0;
-    memset(bits, 0, ah__packed_bytes(v, n) - 8 * blocks);
+    unsigned char *bits = (unsigned char *)(head + 2 * blocks), *p = bits;
+    uint64_t off = 0, acc = 0;
+    unsigned used = 0;
+    memset(bits, 0, bytes - 8 * blocks);
     for (size_t b = 0; b < blocks; b++) {
         size_t i0, i1;
         block_span(b, n, &i0, &i1);
@@ -55,13 +58,18 @@ void ah__packed_write(const uint32_t *v, size_t n, void *out)
         unsigned w = bits_for(v[i0] - base);
         head[2 * b] = base;
         head[2 * b + 1] = (uint32_t)(off << 6) | w;
-        for (size_t i = i0; w && i < i1; i++, off += w) {
-            uint64_t word = ah__packed_word(bits + (off >> 3));
-            word |= (uint64_t)(v[i] - base) << (off & 7u);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-            word = __builtin_bswap64(word);
-#endif
-            memcpy(bits + (off >> 3), &word, 8);
+        for (size_t i = i0; w && i < i1; i++) {
+            acc |= (uint64_t)(v[i] - base) << used;
+            used += w;
+            if (used >= 32) {
+                for (int k = 0; k < 4; k++)
+                    *p++ = (unsigned char)(acc >> (8 * k));
+                acc >>= 32;
+                used -= 32;
+            }
         }
+        off += (uint64_t)(i1 - i0) * w;
     }
+    for (; used > 0; used = used > 8 ? used - 8 : 0, acc >>= 8)
+        *p++ = (unsigned char)acc;
 }

@@ -42,8 +42,8 @@ static inline size_t ah__packed_blocks(size_t n)
  * packed (v increases somewhere, an offset needs more than
  * AH__PACK_MAX_WIDTH bits, or too many bits in all). */
 size_t ah__packed_bytes(const uint32_t *v, size_t n);
-/* Pack v[0..n) into out (ah__packed_bytes(v, n) bytes, 4-byte aligned). */
-void ah__packed_write(const uint32_t *v, size_t n, void *out);
+/* Pack v[0..n) into out: bytes = ah__packed_bytes(v, n), 4-byte aligned. */
+void ah__packed_write(const uint32_t *v, size_t n, void *out, size_t bytes);
 
 /* The 8 bytes at p as a little-endian number. */
 static inline uint64_t ah__packed_word(const unsigned char *p)

@@ -139,7 +139,7 @@ static void check_raw_grid(uint64_t *rng)
     /* kind 4: the cumulative counts bit-packed (packed_cum.h) */
     uint32_t packed[(B + 5) + 16];
     CHECK(ah__packed_bytes(cum, B + 5) <= sizeof packed, "packed size");
-    ah__packed_write(cum, B + 5, packed);
+    ah__packed_write(cum, B + 5, packed, ah__packed_bytes(cum, B + 5));
     for (int kind = 0; kind < 5; kind++) {
         int stride = 1 + kind % 2, narrow = kind / 2 == 1;
         const void *t[5] = {cum, pair, cum16, pair16, packed};

@@ -34,7 +34,7 @@ static void check_one(const uint32_t *v, size_t n, const char *what)
         return;
     uint32_t *t = malloc(bytes + 4);
     memset(t, 0xa5, bytes + 4);
-    ah__packed_write(v, n, t);
+    ah__packed_write(v, n, t, bytes);
     CHECK(ah__packed_size(t, n) == bytes, "%s: size %zu, planned %zu", what,
           ah__packed_size(t, n), bytes);
     size_t bad = 0;
