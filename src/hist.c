@@ -269,6 +269,11 @@ int ah__hist_node_index(hnode *nd, size_t B, tables *tab)
         return AH_ERR_NOMEM;
     if (!grid)
         return AH_OK; /* binary search */
+    return ah__hist_grid_index(nd, B, tab);
+}
+
+int ah__hist_grid_index(hnode *nd, size_t B, tables *tab)
+{
     double lo = nd->edges[0], hi = nd->edges[nd->nb];
     double scale = (double)B / (hi - lo);
     if (!isfinite(scale) || !(scale > 0))

@@ -173,6 +173,9 @@ int ah__hist_node_alloc_final(hnode *h, uint32_t nb, uint32_t na);
 void ah__hist_node_derive(hnode *h);
 int ah__hist_atoms_at_ends(const hnode *nd, double lo, double hi);
 int ah__hist_node_index(hnode *nd, size_t B, tables *tab);
+/* ah__hist_node_index of a node known to be the grid of B bins merged
+ * with its atoms (a grid node read from a file, whose edges were made so). */
+int ah__hist_grid_index(hnode *nd, size_t B, tables *tab);
 int ah__hist_node_implicit(hnode *nd, size_t B, double lo, double hi,
                            double scale, tables *tab);
 size_t ah__hist_grid_merge(double lo, double hi, size_t B, const double *atom,

@@ -329,8 +329,8 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
         st = ah__hist_node_implicit(nd, gr.B, gr.lo, gr.hi, gr.scale, tab);
     } else {
         ah__hist_node_derive(nd);
-        if (hd.kind == KIND_GRID)
-            st = ah__hist_node_index(nd, gr.B, tab);
+        if (hd.kind == KIND_GRID) /* its edges are the grid's (read_edges) */
+            st = ah__hist_grid_index(nd, gr.B, tab);
     }
     if (st != AH_OK)
         return ah__fail(diag, st, -1, (int64_t)j,
