@@ -16,7 +16,9 @@ a CSV of scores, as a user runs it.
             (interpreter start and imports excluded, in NumPy's favour).
 
 Prints one JSON line per side (median of --reps runs) in the format of
-bench_acthist.c, and checks that both give the same scores (to 1e-9).
+bench_acthist.c, and checks the pipeline: acthist's exact model
+(`fit --method empirical`, the same mathematics as the NumPy pipeline)
+scores every input as NumPy does (to 1e-9).
 Any interpreter with NumPy; bench/run.sh runs it with the baseline's.
 """
 import argparse
@@ -86,10 +88,15 @@ def main():
     med, lo, hi = median_time(lambda: numpy_pipeline(sorted_path, a.q, out_np),
                               max(1, a.reps // 2))
     emit("numpy", med, lo, hi, max(1, a.reps // 2), rows, d, n)
+    subprocess.run([a.acthist, "fit", "--method", "empirical", a.bg, "-o", model],
+                   check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     ours = np.genfromtxt(out_c, delimiter=",", names=True)
     theirs = np.loadtxt(out_np)
-    same = np.allclose(ours["score"], theirs, rtol=1e-9, atol=1e-9)
-    print(json.dumps({"bench": "e2e_check", "same_scores": bool(same)}), flush=True)
+    same = bool(np.allclose(ours["score"], theirs, rtol=1e-9, atol=1e-9))
+    print(json.dumps({"bench": "e2e_check", "same_scores": same}), flush=True)
+    if not same:
+        sys.exit("e2e.py: the exact model's scores differ from NumPy's")
     for f in (model, sorted_path, out_c, out_np):
         os.remove(f)
 

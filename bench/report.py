@@ -414,10 +414,48 @@ def memory_table(recs):
               "with 10 labels, and info within 1.5x of the RSS added")
 
 
+def e2e_table(recs):
+    """E2E: acthist score from files to CSV against the NumPy pipeline."""
+    ours = [r for r in recs if r["bench"] == "e2e_score" and r["impl"] == "acthist"]
+    theirs = [r for r in recs if r["bench"] == "e2e_score" and r["impl"] == "numpy"]
+    if not ours or not theirs:
+        return
+    a, b = ours[-1], theirs[-1]
+    ratio = b["median_s"] / a["median_s"]
+    table("E2E: `acthist score` (a process: load, read, p-values, scan, CSV) "
+          "against the NumPy pipeline (in-process, imports excluded)",
+          ["D x N", "inputs", "acthist", "NumPy", "speed-up", "target 50x"],
+          [["%d x %d" % (a["D"], a["N"]), a["batch"], fmt_t(a["median_s"]),
+            fmt_t(b["median_s"]), fmt_x(ratio), "met" if ratio >= 50 else "NOT met"]])
+
+
+def realscale_table(recs):
+    """REALSCALE: bench/scale_real.c at real network sizes."""
+    fits = {(r["N"], r["D"], r["labels"]): r for r in recs
+            if r["bench"] == "scale_real_fit"}
+    rows = []
+    for r in recs:
+        if r["bench"] != "scale_real":
+            continue
+        f = fits.get((r["N"], r["D"], r["labels"]), {})
+        rows.append(["%d x %d, %d labels" % (r["N"], r["D"], r["labels"]),
+                     "%.0f s" % f.get("fit_s", float("nan")),
+                     fmt_b(f.get("fit_peak_rss_kb", 0) * 1024),
+                     fmt_b(r["raw_bytes"]), fmt_b(r["file_bytes"]),
+                     fmt_b(r["memory_bytes"]), fmt_b(r["rss_added_bytes"]),
+                     fmt_t(r["load_s"]), fmt_t(r["score_s_per_row"])])
+    if rows:
+        table("REALSCALE: real network sizes, rows made on demand "
+              "(bench/scale_real.c)",
+              ["N x D", "fit", "fit peak RSS", "raw f32", "file", "info memory",
+               "RSS added", "load", "score a row"], rows)
+
+
 def raw_table(recs):
     rows = []
     for r in recs:
-        if r["bench"] in ("skip", "scale_fit", "shards"):
+        if r["bench"] in ("skip", "scale_fit", "shards", "e2e_score",
+                          "e2e_check", "scale_real", "scale_real_fit"):
             continue
         name = r.get("method", "") + (":%d" % r["bins"] if r.get("method") == "hist" else "")
         rate = ""
@@ -489,6 +527,8 @@ def main():
     shards_table(recs)
     scale_table(recs)
     memory_table(recs)
+    e2e_table(recs)
+    realscale_table(recs)
     raw_table(recs)
     print()
     sanity(scores)

@@ -23,9 +23,13 @@
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
 #   BENCH_PARTS          which parts to run (default "cases isa python shards
-#                        scale memory";
+#                        scale memory e2e";
 #                        memory: a loaded model's memory (acthist info)
 #                        against the resident set its loading adds;
+#                        e2e: acthist score end to end against the NumPy
+#                        pipeline (bench/e2e.py);
+#                        realscale, not by default: real network sizes,
+#                        bench/scale_real.c, minutes and 13 GB each;
 #                        isa: the library rebuilt with -DAH_ISA_MAX=0 and 1,
 #                        to time the scalar and AVX2 kernels on this CPU;
 #                        python: the same calls through the Python binding,
@@ -177,7 +181,7 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
-PARTS=${BENCH_PARTS:-cases isa python shards scale memory}
+PARTS=${BENCH_PARTS:-cases isa python shards scale memory e2e}
 # The library's default bin count gets the thread and ratio rows.
 DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
@@ -338,6 +342,41 @@ memory_case() {
     done
     rm -rf "$d"
 }
+# End to end: `acthist score` of 2,000 x 2,048 float32 inputs against a
+# model of N = 20,000 (load, read, p-values, scan, CSV) and the NumPy
+# pipeline on the same files (bench/e2e.py, in the baseline's interpreter).
+e2e_case() {
+    local d="$TMP/e2e" n=20000 q=2000
+    [ "$QUICK" = 1 ] && n=5000 q=500
+    mkdir -p "$d"
+    log "e2e: acthist score against the NumPy pipeline, D=2048 N=$n, $q inputs"
+    "$GEN" -n "$n" -d 2048 --seed 1 -o "$d/bg.npy"
+    "$GEN" -n "$q" -d 2048 --seed 2 --anomalous 0.1 -o "$d/q.npy"
+    "$BPY" bench/e2e.py "$BUILD/acthist" "$d/bg.npy" "$d/q.npy" "$d" \
+        --reps "$REPS" >> "$RES"
+    rm -rf "$d"
+}
+if [[ " $PARTS " == *" e2e "* ]]; then
+    if [ "$HAVE_NUMPY" = 1 ]; then e2e_case
+    else skip "e2e" "no NumPy for the pipeline"; fi
+fi
+
+# Real network sizes (bench/scale_real.c: rows made on demand, the raw
+# data never on disk), opt-in: BENCH_PARTS=realscale.  Minutes and up to
+# 13 GB of memory each.
+realscale_case() {
+    $CC $FLAGS bench/scale_real.c "$BUILD/libacthist.a" -o "$OUT/scale_real" -lm -lpthread
+    log "realscale: D=200704 pooled, N=10000"
+    "$OUT/scale_real" --rows 10000 --cols 200704 --out "$TMP/real_a.model" \
+        --score-rows 100 >> "$RES"
+    rm -f "$TMP/real_a.model"
+    log "realscale: D=1024, 1000 labels, N=1281167"
+    "$OUT/scale_real" --rows 1281167 --cols 1024 --labels 1000 \
+        --out "$TMP/real_b.model" --score-rows 1000 >> "$RES"
+    rm -f "$TMP/real_b.model"
+}
+[[ " $PARTS " == *" realscale "* ]] && realscale_case
+
 if [[ " $PARTS " == *" memory "* ]]; then
     if "$PY" -c 'import numpy' 2> /dev/null; then memory_case
     else skip "memory" "$PY cannot import numpy (apt-get install -y python3-numpy)"; fi
