@@ -22,10 +22,13 @@
  * Queries: an equal-width node finds its bin by arithmetic, corrected by
  * comparing with the edges (so rounding never changes an answer), with the
  * vector kernels of grid_count.c for runs of values; when its atoms are
- * only at its ends it keeps no edges at all (they are recomputed by the
- * same function), 6 or 8 bytes a bin in memory (counts, and cumulative
- * counts in 2 bytes when every count fits).  Other nodes use binary
- * search.  Cost per value: O(1), or O(log bins).
+ * only at its ends (an implicit grid) it keeps neither edges (recomputed
+ * by the same function) nor bin counts (differences of the cumulative
+ * ones): only its cumulative counts, 2 or 4 bytes a bin, or bit-packed
+ * in blocks (packed_cum.h) when that takes at most half as much, as for
+ * the sparse tables of small label sets.  Other nodes use binary search.
+ * Cost per value: O(1), or O(log bins).  A loaded node holds no fitting
+ * state (hfit), and its grid lies in the set's array of grids.
  *
  * The representation is split by what it does: hist.c the structure, its
  * life and query index, and ah__hist_ops (the one table of its entry
