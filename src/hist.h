@@ -123,6 +123,8 @@ typedef struct hist {
     double atom_share;
     hnode *node;
     hfit *fit;        /* D fitting states while a fit runs, else NULL */
+    size_t payload;   /* bytes of the encoded nodes, once complete (0 for
+                         a set still fitting) */
     /* Each node's grid, side by side (64 bytes a node, where a node is
      * three times that): one input's lookups walk every node, and this is
      * what they read of it. */
@@ -209,6 +211,7 @@ void ah__hist_prefetch(const void *rep, size_t j0, size_t nj,
                        const double *x);
 
 size_t ah__hist_payload_bytes(const void *rep);
+size_t ah__hist_payload_measure(const hist *h);
 void ah__hist_write(const void *rep, unsigned char *buf);
 int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
                   const unsigned char *buf, size_t len, size_t *used,

@@ -399,5 +399,6 @@ int ah__hist_end_pass(void *rep, int pass, ah_diag *diag)
             return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     }
     ah__hist_fit_free(h);
+    h->payload = ah__hist_payload_measure(h);
     return AH_OK;
 }

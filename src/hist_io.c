@@ -61,9 +61,11 @@ static size_t node_bytes(const hnode *nd, int kind,
     return (b + 7) & ~(size_t)7;
 }
 
-size_t ah__hist_payload_bytes(const void *rep)
+/* The size of the set's nodes encoded: measured once (every bin count
+ * read again, through the cumulative counts of an implicit grid) when the
+ * set is complete, then kept. */
+size_t ah__hist_payload_measure(const hist *h)
 {
-    const hist *h = rep;
     size_t s = 0;
     for (size_t j = 0; j < h->D; j++) {
         const hnode *nd = &h->node[j];
@@ -73,6 +75,12 @@ size_t ah__hist_payload_bytes(const void *rep)
         s += node_bytes(nd, node_kind(nd), &plan);
     }
     return s;
+}
+
+size_t ah__hist_payload_bytes(const void *rep)
+{
+    const hist *h = rep;
+    return h->payload ? h->payload : ah__hist_payload_measure(h);
 }
 
 void ah__hist_write(const void *rep, unsigned char *buf)
@@ -307,8 +315,11 @@ static int node_read_counts(hnode *nd, const unsigned char *q,
  * its header against its documented range (docs/FORMAT.md), then its
  * contents, then its query index.  AH_ERR_FORMAT or AH_ERR_NOMEM, with a
  * message. */
+/* *canonical tells whether writing the node again gives hd.nbytes bytes
+ * (a file may pad or encode more loosely than the writer does). */
 static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
-                     size_t avail, size_t *used, size_t j, ah_diag *diag)
+                     size_t avail, size_t *used, int *canonical, size_t j,
+                     ah_diag *diag)
 {
     node_head hd = {0};
     node_grid gr = {0};
@@ -325,6 +336,8 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
     if ((st = node_read_counts(nd, q, end, &hd, n, j, diag)) != AH_OK)
         return st;
     *used = hd.nbytes;
+    ah__counts_plan plan =
+        ah__counts_plan_with(nd->cenc, nd->ck, nd->count, nd->nb);
     if (gr.implicit) {
         st = ah__hist_node_implicit(nd, gr.B, gr.lo, gr.hi, gr.scale, tab);
     } else {
@@ -337,6 +350,7 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
                         st == AH_ERR_NOMEM
                             ? "out of memory for the histogram of node %zu"
                             : "histogram of node %zu: inconsistent", j);
+    *canonical = node_bytes(nd, node_kind(nd), &plan) == hd.nbytes;
     return AH_OK;
 }
 
@@ -348,10 +362,13 @@ int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
     if (!h)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     size_t off = 0;
+    int canonical = 1;
     for (size_t j = 0; j < D; j++) {
         size_t k = 0;
+        int same = 0;
         int st = node_read(&h->node[j], &h->tab, n, buf + off, len - off, &k,
-                           j, diag);
+                           &same, j, diag);
+        canonical &= same;
         if (st != AH_OK) {
             ah__hist_free(h);
             return st;
@@ -359,6 +376,7 @@ int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
         off += k;
     }
     *used = off;
+    h->payload = canonical ? off : 0; /* else measured when asked */
     *rep = h;
     return AH_OK;
 }
