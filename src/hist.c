@@ -405,16 +405,26 @@ void ah__hist_free(void *rep)
     free(h);
 }
 
-/* Bins actually used for a set of n rows: the requested count, but at most
- * one per 2 background values (and at least 16).  A conditional model's
- * label sets are small; more bins than values would only cost bytes.  One
- * per 4 cost up to 0.007 AUC against exact p-values on cnn/conv2's label
- * sets (about 1,000 rows each); one per 2 keeps them within 0.0043. */
+/* Bins actually used for a set of n rows: the requested count B, but at
+ * least one bin per 2 values, and for a small set (a conditional model's
+ * label sets) two bins a value up to SMALL_SET_BINS (and at least 16):
+ * min(B, max(n / 2, min(2 n, SMALL_SET_BINS))).  Bins that hold no value
+ * cost little (zero runs in the file, bit-packed tables in memory), and a
+ * set of a few hundred rows needs them: over the 104 tasks of
+ * docs/RESULTS.md with the background cut to 1,000, 2,000 and 5,000 rows,
+ * one bin per 2 values put the default's AUCs up to 0.0083 from the exact
+ * ones, this rule 0.0038 (B / 2 in place of 512: the same at 1,000 and
+ * 2,000 rows, 33% larger files in full); sets of 1,024 rows and more keep
+ * one bin per 2 values (experiments/small_backgrounds.py). */
+#define SMALL_SET_BINS 512u
+
 int ah__hist_effective_bins(int bins, size_t n)
 {
     if (bins <= 0)
         return bins;
-    size_t cap = (n + 1) / 2;
+    size_t half = (n + 1) / 2, twice = 2 * n, cap = SMALL_SET_BINS;
+    cap = twice < cap ? twice : cap;
+    cap = cap > half ? cap : half;
     if (cap < 16)
         cap = 16;
     return (size_t)bins > cap ? (int)cap : bins;

@@ -17,7 +17,8 @@
  * edges are chosen among the fine edges: the equal-width grid itself, or
  * quantile, tail-refined or NumPy-'auto' edges read off a fine grid of
  * max(1024, 4 bins) bins.  Memory during the fit is O(D x fine bins),
- * whatever N is.  A set gets at most one bin per 2 of its values.
+ * whatever N is.  A set of n rows gets min(B, max(n / 2, min(2 n, 512)))
+ * bins (ah__hist_effective_bins).
  *
  * Queries: an equal-width node finds its bin by arithmetic, corrected by
  * comparing with the edges (so rounding never changes an answer), with the
