@@ -100,8 +100,7 @@ count_avx2(const ah__grid *g, const double *x, size_t n, uint32_t *gt,
     const long long *pbits =
         packed ? (const long long *)(const void *)(
                      (const char *)g->table +
-                     8u * (((size_t)g->B + 5u + AH__PACK_BLOCK - 1u) /
-                           AH__PACK_BLOCK))
+                     8u * ah__packed_blocks((size_t)g->B + 5u))
                : NULL;
     size_t nn = 0, i = 0;
     for (; i + 4 <= n; i += 4) {

@@ -20,7 +20,7 @@
  * the cumulative counts of an implicit grid, stride 2 a pair table.
  * Entries are uint16_t when narrow (every count below 65535), else
  * uint32_t; when packed, the B + 5 cumulative counts are bit-packed
- * (packed_cum.h; stride 1 only) and the scalar kernel reads them. */
+ * (packed_cum.h; stride 1 only), read by the scalar and AVX2 kernels. */
 typedef struct ah__grid {
     double lo, hi, scale, guard;
     uint32_t B, clo, chi, stride, narrow, packed;
