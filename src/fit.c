@@ -453,7 +453,9 @@ int ah__model_begin(ah_model **out, const ah__fitter *f, size_t rows,
         m->sets[s].n = p->n;
         if (s > 0)
             m->labels[s - 1] = f->lab[s - 1].label;
-        int st = m->ops->begin(&m->sets[s].rep, f->D, p, opts, diag);
+        ah__pass1 set = *p; /* several sets: compact tables (model.h) */
+        set.compact = m->nsets > 1;
+        int st = m->ops->begin(&m->sets[s].rep, f->D, &set, opts, diag);
         if (st != AH_OK) {
             ah_model_free(m);
             return st;

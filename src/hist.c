@@ -285,9 +285,10 @@ int ah__hist_grid_index(hnode *nd, size_t B, tables *tab)
     return ah__hist_node_implicit(nd, B, lo, hi, scale, tab);
 }
 
-/* Store an implicit grid's cumulative counts bit-packed (packed_cum.h)
- * when that takes at most this share of the plain table: small label
- * sets, whose thousands of bins hold a few values each. */
+/* In a compact set (ah__rep_ops.read), store an implicit grid's
+ * cumulative counts bit-packed (packed_cum.h) when that takes at most
+ * this share of the plain table: small label sets, whose thousands of
+ * bins hold a few values each, pack to a fifth or less. */
 #define PACK_SHARE 0.5
 
 /* cum[0..nb+5) into the set's tables, plain or packed: the node's table. */
@@ -296,7 +297,8 @@ static int implicit_table(hnode *nd, const uint32_t *cum, size_t nb,
 {
     size_t n = nb + 5, plain = n * (narrow_ok(total) ? 2 : 4),
            packed = ah__packed_bytes(cum, n);
-    nd->grid->packed = packed != SIZE_MAX && packed <= PACK_SHARE * plain;
+    nd->grid->packed = tab->compact && packed != SIZE_MAX &&
+                       packed <= PACK_SHARE * plain;
     nd->grid->narrow = !nd->grid->packed && narrow_ok(total);
     void *t = table_alloc(tab, nd->grid->packed ? packed : plain);
     if (!t)

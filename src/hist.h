@@ -114,6 +114,7 @@ typedef struct hnode {
 typedef struct tables {
     unsigned char **chunk;
     size_t nchunks, cap, used, size; /* used of the last chunk's size */
+    int compact; /* bit-pack the tables it halves (ah__rep_ops.read) */
 } tables;
 
 typedef struct hist {
@@ -215,8 +216,8 @@ size_t ah__hist_payload_bytes(const void *rep);
 size_t ah__hist_payload_measure(const hist *h);
 void ah__hist_write(const void *rep, unsigned char *buf);
 int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
-                  const unsigned char *buf, size_t len, size_t *used,
-                  ah_diag *diag);
+                  int compact, const unsigned char *buf, size_t len,
+                  size_t *used, ah_diag *diag);
 size_t ah__hist_read_bytes(size_t D, const unsigned char *buf, size_t len);
 int ah__hist_range_exceeded(const void *rep);
 size_t ah__hist_counts_bytes(const void *rep);

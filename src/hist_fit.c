@@ -115,6 +115,7 @@ int ah__hist_begin(void **rep, size_t D, const ah__pass1 *p1,
     hist *h = ah__hist_new(D, p1->n, o);
     if (!h)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    h->tab.compact = p1->compact;
     size_t grid = fine_grid_size(h);
     if (!(h->fit = calloc(D ? D : 1, sizeof *h->fit))) {
         ah__hist_free(h);

@@ -355,12 +355,13 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
 }
 
 int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
-                  const unsigned char *buf, size_t len, size_t *used,
-                  ah_diag *diag)
+                  int compact, const unsigned char *buf, size_t len,
+                  size_t *used, ah_diag *diag)
 {
     hist *h = ah__hist_new(D, n, o);
     if (!h)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    h->tab.compact = compact;
     size_t off = 0;
     int canonical = 1;
     for (size_t j = 0; j < D; j++) {

@@ -245,8 +245,8 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
             label_rows += n;
         }
         size_t used = 0;
-        st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &o, p + off,
-                          (size_t)pb, &used, diag);
+        st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &o,
+                          m->nsets > 1, p + off, (size_t)pb, &used, diag);
         if (st != AH_OK) {
             char inner[sizeof diag->message];
             snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");

@@ -44,12 +44,13 @@ static double shape(int s, size_t j, uint64_t *rng)
 
 /* Queries for node j of m: its cells' edges and neighbours, atoms, the
  * range ends and beyond, random values; q has room for Q. */
-static size_t queries(const ah_model *m, size_t j, double *q, uint64_t *rng)
+static size_t queries(const ah_model *m, int64_t label, size_t j, double *q,
+                      uint64_t *rng)
 {
     ah_cell cells[600];
     size_t nc = 0, k = 0;
     ah_diag dg;
-    if (ah_model_node_cells(m, AH_POOLED, j, cells, 600, &nc, &dg) != AH_OK ||
+    if (ah_model_node_cells(m, label, j, cells, 600, &nc, &dg) != AH_OK ||
         nc == 0)
         return 0;
     double lo = cells[0].lo, hi = cells[nc - 1].hi;
@@ -82,10 +83,10 @@ static size_t queries(const ah_model *m, size_t j, double *q, uint64_t *rng)
 static size_t runs_checked, isa_checked[3], packed_checked;
 
 /* Every kernel against the scalar one on q[0..nq) at node j. */
-static void check_node(const ah_model *m, size_t j, const double *q,
-                       size_t nq, const char *what)
+static void check_node(const ah_model *m, size_t set, size_t j,
+                       const double *q, size_t nq, const char *what)
 {
-    const void *rep = m->sets[0].rep;
+    const void *rep = m->sets[set].rep;
     uint32_t *gt0 = malloc(nq * 4), *ge0 = malloc(nq * 4),
              *gt1 = malloc(nq * 4), *ge1 = malloc(nq * 4);
     if (!gt0 || !ge0 || !gt1 || !ge1) {
@@ -161,8 +162,8 @@ static void check_raw_grid(uint64_t *rng)
     }
 }
 
-static ah_model *fit(const double *bg, size_t n, size_t d, int bins,
-                     int binning)
+static ah_model *fit_labels(const double *bg, size_t n, size_t d, int bins,
+                            int binning, const int64_t *labels)
 {
     ah_fit_options o;
     ah_fit_options_default(&o);
@@ -170,9 +171,15 @@ static ah_model *fit(const double *bg, size_t n, size_t d, int bins,
     o.binning = binning;
     ah_model *m = NULL;
     ah_diag dg;
-    int st = ah_model_fit(&m, bg, n, d, d, NULL, &o, &dg);
+    int st = ah_model_fit(&m, bg, n, d, d, labels, &o, &dg);
     CHECK(st == AH_OK, "fit: %s", dg.message);
     return st == AH_OK ? m : NULL;
+}
+
+static ah_model *fit(const double *bg, size_t n, size_t d, int bins,
+                     int binning)
+{
+    return fit_labels(bg, n, d, bins, binning, NULL);
 }
 
 static double *read_npy(const char *path, size_t *rows, size_t *cols)
@@ -213,13 +220,39 @@ int main(void)
                     bg[i * DB + j] = shape(s, j, &rng);
             ah_model *m = fit(bg, NB, DB, bins[b], AH_BINNING_WIDTH);
             for (size_t j = 0; m && j < DB; j++) {
-                size_t nq = queries(m, j, q, &rng);
+                size_t nq = queries(m, AH_POOLED, j, q, &rng);
                 char what[64];
                 snprintf(what, sizeof what, "shape %d, %d bins", s, bins[b]);
-                check_node(m, j, q, nq, what);
+                check_node(m, 0, j, q, nq, what);
             }
             ah_model_free(m);
         }
+
+    CHECK(packed_checked == 0, "a pooled model's tables were bit-packed: "
+                               "its lookups would be slower than they need");
+    /* A conditional model's sets are compact: their sparse tables are
+     * bit-packed (model.h), read by the same kernels. */
+    {
+        int64_t *lab = malloc(sizeof *lab * NB);
+        for (size_t i = 0; lab && i < NB; i++)
+            lab[i] = (int64_t)(i % 3);
+        for (int s = 0; lab && s < 6; s++) {
+            for (size_t i = 0; i < NB; i++)
+                for (size_t j = 0; j < DB; j++)
+                    bg[i * DB + j] = shape(s, j, &rng);
+            ah_model *m = fit_labels(bg, NB, DB, 3072, AH_BINNING_WIDTH, lab);
+            for (size_t set = 1; m && set < m->nsets; set++)
+                for (size_t j = 0; j < DB; j++) {
+                    size_t nq = queries(m, m->sets[set].label, j, q, &rng);
+                    char what[64];
+                    snprintf(what, sizeof what, "shape %d, label set %zu", s,
+                             set);
+                    check_node(m, set, j, q, nq, what);
+                }
+            ah_model_free(m);
+        }
+        free(lab);
+    }
 
     /* 70,000 rows: counts above 65535 need 4-byte tables. */
     {
@@ -232,8 +265,8 @@ int main(void)
         for (size_t j = 0; m && j < DW; j++) {
             const ah__set *set = &m->sets[0];
             (void)set;
-            size_t nq = queries(m, j, q, &rng);
-            check_node(m, j, q, nq, "70000 rows");
+            size_t nq = queries(m, AH_POOLED, j, q, &rng);
+            check_node(m, 0, j, q, nq, "70000 rows");
         }
         ah_model_free(m);
         free(w);
@@ -255,7 +288,7 @@ int main(void)
             for (size_t j = 0; col && j < cols; j++) {
                 for (size_t i = 0; i < qr; i++)
                     col[i] = x[i * cols + j];
-                check_node(m, j, col, qr, qfiles[f]);
+                check_node(m, 0, j, col, qr, qfiles[f]);
             }
             free(col);
             free(x);
