@@ -16,12 +16,7 @@ const char cmd_calibrate_usage[] =
     "in OUT.ahm (the model with a threshold) the score above which at most\n"
     "a share F of them lie: 'acthist score OUT.ahm' then flags inputs above\n"
     "it.  The threshold holds for the scan settings given here.  fit --fpr\n"
-    "does the same without extra data, cross-fitting the background.\n"
-    "  --fpr        the false-positive rate, in (0, 1)\n"
-    "  --labels     one label per row of CLEAN (a conditional model needs\n"
-    "               them, or --pooled)\n"
-    "  --pooled     compare every input with the pooled background\n"
-    "  --stat, --alpha-max, --tail, --threads  as for acthist score\n";
+    "does the same without extra data, cross-fitting the background.\n";
 
 int cmd_calibrate(int argc, char **argv)
 {
@@ -32,14 +27,21 @@ int cmd_calibrate(int argc, char **argv)
     int pooled = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},          {"--output", CLI_STRING, &out},
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},   {"--fpr", CLI_STRING, &fpr_s},
-        {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT.ahm",
+         "the model with the threshold (may be MODEL itself)"},
+        {"--fpr", CLI_STRING, &fpr_s, "F",
+         "the false-positive rate, in (0, 1)"},
+        {"--labels", CLI_STRING, &labels_path, "L.npy",
+         "one label per row of CLEAN (a conditional model needs them, or "
+         "--pooled)"},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     ah_threshold t = {0};
@@ -51,7 +53,7 @@ int cmd_calibrate(int argc, char **argv)
     rc = CLI_USAGE;
     if (pos.n != 2 || !out || !fpr_s) {
         cli_error("calibrate: give MODEL CLEAN.npy, --fpr F and -o OUT.ahm");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &t.fpr) != 0)

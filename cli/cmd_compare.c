@@ -52,24 +52,43 @@ int cmd_compare(int argc, char **argv)
     cli_list pos = {0}, bg = {0}, bg_lab = {0}, anom = {0}, anom_lab = {0},
              methods = {0}, tails = {0}, fracs = {0};
     cli_opt opts[] = {
-        {"--background", CLI_MULTI, &bg},
-        {"--background-labels", CLI_MULTI, &bg_lab},
-        {"--clean", CLI_STRING, &clean_s},
-        {"--clean-labels", CLI_STRING, &clean_lab},
-        {"--anomalous", CLI_MULTI, &anom},
-        {"--anomalous-labels", CLI_MULTI, &anom_lab},
-        {"--methods", CLI_STRING, &methods_s}, {"--tails", CLI_STRING, &tails_s},
-        {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--threads", CLI_STRING, &threads_s}, {"--group", CLI_STRING, &group_s},
-        {"--fractions", CLI_STRING, &fractions_s},
-        {"--runs", CLI_STRING, &runs_s},   {"--restarts", CLI_STRING, &restarts_s},
-        {"--seed", CLI_STRING, &seed_s},   {"--json", CLI_FLAG, &json},
+        {"--background", CLI_MULTI, &bg, "BG.npy",
+         "background activations to fit each method on; several files are "
+         "one background"},
+        {"--background-labels", CLI_MULTI, &bg_lab, "L.npy",
+         "one labels file per --background, in order: adds the "
+         "conditional rows"},
+        {"--clean", CLI_STRING, &clean_s, "C.npy", "the clean inputs"},
+        {"--clean-labels", CLI_STRING, &clean_lab, "CL.npy",
+         "one label per row of --clean"},
+        {"--anomalous", CLI_MULTI, &anom, "A.npy",
+         "an anomalous set (give several for several columns)"},
+        {"--anomalous-labels", CLI_MULTI, &anom_lab, "AL.npy",
+         "one labels file per --anomalous, in order"},
+        {"--methods", CLI_STRING, &methods_s, "LIST",
+         "comma-separated methods (default "
+         "empirical,kde,hist:auto,hist:64,hist)"},
+        {"--tails", CLI_STRING, &tails_s, "LIST",
+         "comma-separated tails (default upper,lower,two,both)"},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--group", CLI_STRING, &group_s, "M",
+         "also group-scan power: R runs, each a batch of M clean inputs "
+         "against the same batch with a fraction of them replaced by "
+         "anomalous inputs"},
+        {"--fractions", CLI_STRING, &fractions_s, "LIST",
+         "comma-separated fractions for --group (default 0.1,0.5)"},
+        {"--runs", CLI_STRING, &runs_s, "R",
+         "runs per fraction for --group (default 50)"},
+        {"--restarts", CLI_STRING, &restarts_s, "K", CLI_HELP_RESTARTS},
+        {"--seed", CLI_STRING, &seed_s, "S", CLI_HELP_SEED},
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
     };
     char *mcopy = NULL, *tcopy = NULL, *fcopy = NULL;
     compare_job job;
     memset(&job, 0, sizeof job);
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done;
     int tail_unused;
@@ -81,7 +100,7 @@ int cmd_compare(int argc, char **argv)
     if (pos.n || bg.n == 0 || !clean_s || anom.n == 0) {
         cli_error("compare: give --background, --clean and at least one "
                   "--anomalous");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done;
     }
     if ((bg_lab.n && bg_lab.n != bg.n) || (anom_lab.n && anom_lab.n != anom.n)) {

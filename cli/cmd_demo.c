@@ -150,10 +150,17 @@ int cmd_demo(int argc, char **argv)
     const char *data = NULL, *plot = "demo_roc.svg",
                *methods_s = "empirical,hist,hist:64,hist:auto";
     cli_list pos = {0}, methods = {0};
-    cli_opt opts[] = {{"--data", CLI_STRING, &data},
-                      {"--plot", CLI_STRING, &plot},
-                      {"--methods", CLI_STRING, &methods_s}};
-    int rc = cli_parse(argc, argv, opts, 3, &pos, self);
+    cli_opt opts[] = {
+        {"--data", CLI_STRING, &data, "DIR",
+         "the folder of demo.txt (default: $ACTHIST_DATA, ./data, or the "
+         "data folder beside the build folder)"},
+        {"--plot", CLI_STRING, &plot, "ROC.svg",
+         "where the ROC curves go (default demo_roc.svg)"},
+        {"--methods", CLI_STRING, &methods_s, "LIST",
+         "comma-separated methods as for acthist compare (default "
+         "empirical,hist,hist:64,hist:auto)"},
+    };
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;

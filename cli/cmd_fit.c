@@ -14,8 +14,10 @@
 
 const char cmd_fit_usage[] =
     "usage: acthist fit [--method hist|empirical|kde] [--bins N|auto]\n"
-    "                   [--binning width|quantile|tails] [--tail upper|lower|two|both]\n"
-    "                   [--atom-share S] [--chunk-rows R]\n"
+    "                   [--binning width|quantile|tails]\n"
+    "                   [--tail upper|lower|two|both|default]\n"
+    "                   [--atom-share S] [--chunk-rows R] [--threads K]\n"
+    "                   [--fpr F [--folds K]]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
     "       acthist fit [fit options] --plan-only -o PLAN SHARD.npy [...]\n"
     "       acthist fit --plan PLAN -o COUNTS SHARD.npy [...] [--labels ...]\n"
@@ -27,31 +29,7 @@ const char cmd_fit_usage[] =
     "read on its own machine: --plan-only writes the shard's first pass;\n"
     "'acthist merge' merges the shards' plans into one; --plan PLAN counts\n"
     "the shard against it; 'acthist merge' of all counts writes the model,\n"
-    "the same bytes as one fit of every shard with equal-width bins.\n"
-    "  --method     hist (default), empirical (sorted columns) or kde\n"
-    "  --bins       bins per node, or auto (NumPy's rule); default 3072\n"
-    "  --binning    width (default, equal-width), quantile, or tails (finer\n"
-    "               where p-values are small: geometric levels per tail)\n"
-    "  --tail       the model's tail: upper, lower, two, both, or default:\n"
-    "               two-tailed with --labels, lower without (the evidence\n"
-    "               of docs/RESULTS.md); --tail upper without --labels is\n"
-    "               the paper's configuration (and IBM ART's)\n"
-    "  --labels     one integer label per background row, one file per\n"
-    "               background file in the same order: a conditional model\n"
-    "  --atom-share values taken by at least this share of a node's\n"
-    "               background are kept exactly (default 1/32)\n"
-    "  --chunk-rows rows read at a time (default 1024)\n"
-    "  --threads K  K threads, each fitting a slice of the rows, merged\n"
-    "               exactly: the same model, K times the memory (equal-\n"
-    "               width bins only; default 1)\n"
-    "  --fpr F      also keep in the model the score threshold with false-\n"
-    "               positive rate F, cross-fitted on the background: each\n"
-    "               of K folds scored against a model of the others (for\n"
-    "               acthist score with --stat bj --alpha-max 0.5)\n"
-    "  --folds K    folds for --fpr (default 5)\n"
-    "  --plan-only  write the first pass of this shard (a plan) to -o\n"
-    "  --plan PLAN  count this shard against the merged PLAN, write the\n"
-    "               counts to -o (the fit options come from the plan)\n";
+    "the same bytes as one fit of every shard with equal-width bins.\n";
 
 /* One shard's part: its plan (plan_path NULL) or its counts against the
  * plan in plan_path. */
@@ -110,18 +88,42 @@ int cmd_fit(int argc, char **argv)
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
-        {"--method", CLI_STRING, &method}, {"--bins", CLI_STRING, &bins},
-        {"--binning", CLI_STRING, &binning}, {"--tail", CLI_STRING, &tail},
-        {"-o", CLI_STRING, &out}, {"--output", CLI_STRING, &out},
-        {"--labels", CLI_MULTI, &labels}, {"--atom-share", CLI_STRING, &share},
-        {"--chunk-rows", CLI_STRING, &chunk},
-        {"--plan-only", CLI_FLAG, &plan_only},
-        {"--plan", CLI_STRING, &plan_path},
-        {"--threads", CLI_STRING, &threads_s},
-        {"--fpr", CLI_STRING, &fpr_s},     {"--folds", CLI_STRING, &folds_s},
+        {"--method", CLI_STRING, &method, "M",
+         "hist (default), empirical (sorted columns) or kde"},
+        {"--bins", CLI_STRING, &bins, "N|auto",
+         CLI_HELP_BINS},
+        {"--binning", CLI_STRING, &binning, "B",
+         CLI_HELP_BINNING},
+        {"--tail", CLI_STRING, &tail, "T",
+         CLI_HELP_FIT_TAIL},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "MODEL",
+         "the model file (a plan or counts with --plan-only, --plan), "
+         "written atomically"},
+        {"--labels", CLI_MULTI, &labels, "L.npy",
+         CLI_HELP_FIT_LABELS},
+        {"--atom-share", CLI_STRING, &share, "S",
+         CLI_HELP_ATOM_SHARE},
+        {"--chunk-rows", CLI_STRING, &chunk, "R",
+         CLI_HELP_FIT_CHUNK_ROWS},
+        {"--plan-only", CLI_FLAG, &plan_only, NULL,
+         "write the first pass of this shard (a plan) to -o"},
+        {"--plan", CLI_STRING, &plan_path, "PLAN",
+         "count this shard against the merged PLAN, write the counts to -o "
+         "(the fit options come from the plan)"},
+        {"--threads", CLI_STRING, &threads_s, "K",
+         "K threads, each fitting a slice of the rows, merged exactly: the "
+         "same model, K times the memory (equal-width bins only; default "
+         "1)"},
+        {"--fpr", CLI_STRING, &fpr_s, "F",
+         "also keep in the model the score threshold with false-positive "
+         "rate F, cross-fitted on the background: each of K folds scored "
+         "against a model of the others (for acthist score with --stat bj "
+         "--alpha-max 0.5)"},
+        {"--folds", CLI_STRING, &folds_s, "K",
+         "folds for --fpr (default 5)"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
@@ -188,12 +190,12 @@ int cmd_fit(int argc, char **argv)
     }
     if (!out) {
         cli_error("fit: missing -o MODEL");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (files.n == 0) {
         cli_error("fit: no background file given");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (labels.n && labels.n != files.n) {

@@ -94,13 +94,15 @@ int cmd_info(int argc, char **argv)
     const cli_command *self = cli_find("info");
     int json = 0;
     cli_list pos = {0};
-    cli_opt opts[] = {{"--json", CLI_FLAG, &json}};
-    int rc = cli_parse(argc, argv, opts, 1, &pos, self);
+    cli_opt opts[] = {
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
+    };
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done;
     if (pos.n != 1) {
         cli_error("info: give exactly one MODEL");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         rc = CLI_USAGE;
         goto done;
     }

@@ -20,8 +20,6 @@ const char cmd_merge_usage[] =
     "shards' rows.  Every input must come from the same options and the\n"
     "counts from the same plan; counts must cover each of the plan's rows\n"
     "once (a shard missing or counted twice is an error).\n"
-    "  --counts  merge counts into counts rather than a model (to merge in\n"
-    "            a tree: the last merge writes the model)\n"
     "\n"
     "  acthist fit --plan-only -o a.plan a.npy     # on each machine\n"
     "  acthist merge -o all.plan a.plan b.plan     # anywhere\n"
@@ -39,17 +37,21 @@ int cmd_merge(int argc, char **argv)
     const char *out = NULL;
     int keep_counts = 0;
     cli_list pos = {0};
-    cli_opt opts[] = {{"-o", CLI_STRING, &out},
-                      {"--output", CLI_STRING, &out},
-                      {"--counts", CLI_FLAG, &keep_counts}};
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    cli_opt opts[] = {
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT",
+         "the merged plan, counts or model, written atomically"},
+        {"--counts", CLI_FLAG, &keep_counts, NULL,
+         "merge counts into counts rather than a model (to merge in a "
+         "tree: the last merge writes the model)"},
+    };
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (!out || pos.n == 0) {
         cli_error(!out ? "merge: missing -o OUT" : "merge: no shard given");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     /* the same file twice would count its rows twice */

@@ -22,18 +22,7 @@ const char cmd_plot_node_usage[] =
     "Draw the background histogram of node J (0-based) as SVG: bins as bars\n"
     "of their counts, exact values (atoms) as narrow bars with their counts,\n"
     "and with --input the node's new activations (column J of X.npy) as a\n"
-    "rug and lines.  The SVG goes to standard output unless -o is given.\n"
-    "  --node          the node, 0 <= J < D\n"
-    "  --label         the conditional background of label L (default: pooled)\n"
-    "  --input         new activations, one row per input with the model's D\n"
-    "                  nodes\n"
-    "  --input-labels  one label per row of --input: with --label L only the\n"
-    "                  inputs labelled L are drawn (all without --label)\n"
-    "  --bins          display at most N bars (1..500), each a run of the\n"
-    "                  model's bins with their counts summed; a node of only\n"
-    "                  exact values (empirical, KDE) is grouped into about N;\n"
-    "                  the model is unchanged\n"
-    "  -o              output file, written atomically\n";
+    "rug and lines.  The SVG goes to standard output unless -o is given.\n";
 
 #define DISPLAY_BARS_MAX 500 /* about one bar per pixel pair of the plot */
 
@@ -55,20 +44,30 @@ int cmd_plot_node(int argc, char **argv)
                *input_labels = NULL, *bins_s = NULL;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},        {"--output", CLI_STRING, &out},
-        {"--node", CLI_STRING, &node_s}, {"--label", CLI_STRING, &label_s},
-        {"--input", CLI_STRING, &input},
-        {"--input-labels", CLI_STRING, &input_labels},
-        {"--bins", CLI_STRING, &bins_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT.svg",
+         "output file, written atomically (default: standard output)"},
+        {"--node", CLI_STRING, &node_s, "J", "the node, 0 <= J < D"},
+        {"--label", CLI_STRING, &label_s, "L",
+         "the conditional background of label L (default: pooled)"},
+        {"--input", CLI_STRING, &input, "X.npy",
+         "new activations, one row per input with the model's D nodes"},
+        {"--input-labels", CLI_STRING, &input_labels, "XL.npy",
+         "one label per row of --input: with --label L only the inputs "
+         "labelled L are drawn (all without --label)"},
+        {"--bins", CLI_STRING, &bins_s, "N",
+         "display at most N bars (1..500), each a run of the model's bins "
+         "with their counts summed; a node of only exact values "
+         "(empirical, KDE) is grouped into about N; the model is "
+         "unchanged"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (pos.n != 1 || !node_s) {
         cli_error("plot-node: give one MODEL and --node J");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (input_labels && !input) {

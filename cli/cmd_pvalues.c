@@ -16,13 +16,7 @@ const char cmd_pvalues_usage[] =
     "\n"
     "Write the p-value range of every (input, node) as float64 of shape\n"
     "(n, D, 2): [..., 0] = p_min, [..., 1] = p_max.  With --tail both the\n"
-    "shape is (n, 2D, 2), upper-tail block first.\n"
-    "  --labels   one label per input row: a conditional model needs them\n"
-    "             (or --pooled); labels the model has not seen use the\n"
-    "             pooled background, with a note\n"
-    "  --pooled   compare every input with the pooled background\n"
-    "  --tail     upper, lower, two or both (default: the model's tail)\n"
-    "  --threads  worker threads (default: all cores)\n";
+    "shape is (n, 2D, 2), upper-tail block first.\n";
 
 int cmd_pvalues(int argc, char **argv)
 {
@@ -32,19 +26,22 @@ int cmd_pvalues(int argc, char **argv)
     int pooled = 0, use = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},          {"--output", CLI_STRING, &out},
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},
-        {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT.npy",
+         "the p-values, written in chunks to a temporary file renamed "
+         "into place"},
+        {"--labels", CLI_STRING, &labels_path, "L.npy", CLI_HELP_LABELS},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (pos.n != 2 || !out) {
         cli_error("pvalues: give MODEL INPUT.npy and -o OUT.npy");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     int tail = -1;

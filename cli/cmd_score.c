@@ -19,17 +19,7 @@ const char cmd_score_usage[] =
     "the header index,score,alpha,size (or one JSON object with --json) to\n"
     "standard output or -o.  When the model holds a threshold (acthist\n"
     "calibrate, fit --fpr) a column flagged (1: score above the threshold)\n"
-    "is added and the count of flagged inputs goes to standard error.\n"
-    "  --stat       bj (Berk-Jones, default), hc (Higher Criticism), ks\n"
-    "  --alpha-max  largest p-value threshold considered (default 0.5)\n"
-    "  --tail       upper, lower, two or both (default: the model's tail)\n"
-    "  --labels     one label per input row: a conditional model needs\n"
-    "               them, or --pooled\n"
-    "  --pooled     compare every input with the pooled background\n"
-    "  --ignore-threshold  scores only, without the model's threshold\n"
-    "               (needed to score with other settings than it holds for)\n"
-    "  --chunk-rows rows read and scored at a time (default: 32 MB of\n"
-    "               activations as float64); scores do not depend on it\n";
+    "is added and the count of flagged inputs goes to standard error.\n";
 
 int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
                            const char *tail_s, const char *threads_s,
@@ -67,17 +57,25 @@ int cmd_score(int argc, char **argv)
     int json = 0, pooled = 0, use = 0, ignore_thr = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},         {"--output", CLI_STRING, &out},
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},
-        {"--ignore-threshold", CLI_FLAG, &ignore_thr},
-        {"--stat", CLI_STRING, &stat_s},  {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--tail", CLI_STRING, &tail_s},  {"--threads", CLI_STRING, &threads_s},
-        {"--json", CLI_FLAG, &json},
-        {"--chunk-rows", CLI_STRING, &chunk_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "SCORES.csv",
+         "where the scores go, written atomically (default: standard "
+         "output)"},
+        {"--labels", CLI_STRING, &labels_path, "L.npy", CLI_HELP_LABELS},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--ignore-threshold", CLI_FLAG, &ignore_thr, NULL,
+         "scores only, without the model's threshold (needed to score with "
+         "other settings than it holds for)"},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
+        {"--chunk-rows", CLI_STRING, &chunk_s, "R",
+         "rows read and scored at a time (default: 32 MB of activations "
+         "as float64); scores do not depend on it"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     int stat, tail, threads;
@@ -87,7 +85,7 @@ int cmd_score(int argc, char **argv)
         goto done0;
     if (pos.n != 2) {
         cli_error("score: give MODEL and INPUT.npy");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         rc = CLI_USAGE;
         goto done0;
     }

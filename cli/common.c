@@ -55,9 +55,105 @@ void cli_list_free(cli_list *l)
     l->n = l->cap = 0;
 }
 
-static void usage_to(FILE *f, const cli_command *cmd)
+/* The help column: names (with their argument) up to this many characters
+ * wide have their help beside them, longer ones above it. */
+#define CLI_NAMES_WIDE 20
+#define CLI_LINE_WIDTH 79
+
+/* Whether row k is the first of its group (the rows with its dest). */
+static int group_first(const cli_opt *opts, size_t k)
 {
-    fprintf(f, "%s", cmd->usage);
+    for (size_t j = 0; j < k; j++)
+        if (opts[j].dest == opts[k].dest)
+            return 0;
+    return 1;
+}
+
+/* Row k's group as it is listed: "-o, --output OUT.npy" into b (NULL:
+ * only the width); its help in *help.  Returns the width. */
+static size_t group_names(const cli_opt *opts, size_t nopts, size_t k,
+                          cli_buf *b, const char **help)
+{
+    size_t w = 0;
+    const char *arg = NULL;
+    *help = NULL;
+    for (size_t j = k; j < nopts; j++) {
+        if (opts[j].dest != opts[k].dest)
+            continue;
+        if (b)
+            cli_buf_printf(b, "%s%s", w ? ", " : "", opts[j].name);
+        w += (w ? 2 : 0) + strlen(opts[j].name);
+        arg = arg ? arg : opts[j].arg;
+        *help = *help ? *help : opts[j].help;
+    }
+    if (arg) {
+        if (b)
+            cli_buf_printf(b, " %s", arg);
+        w += 1 + strlen(arg);
+    }
+    return w;
+}
+
+/* Write help from column col (the cursor is there), wrapped at word
+ * boundaries to CLI_LINE_WIDTH; '\n' breaks the line. */
+static void wrap_help(FILE *f, const char *help, size_t col)
+{
+    size_t at = col;
+    const char *s = help;
+    while (*s) {
+        if (*s == '\n' || (*s == ' ' && at == col)) {
+            if (*s == '\n' && at > col) {
+                fprintf(f, "\n%*s", (int)col, "");
+                at = col;
+            }
+            s++;
+            continue;
+        }
+        size_t n = strcspn(s, " \n");
+        if (at > col && at + 1 + n > CLI_LINE_WIDTH) {
+            fprintf(f, "\n%*s", (int)col, "");
+            at = col;
+        }
+        if (at > col) {
+            fputc(' ', f);
+            at++;
+        }
+        fwrite(s, 1, n, f);
+        at += n;
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    fputc('\n', f);
+}
+
+void cli_usage(FILE *f, const cli_command *cmd, const cli_opt *opts,
+               size_t nopts)
+{
+    fputs(cmd->usage, f);
+    size_t wide = 10; /* "-h, --help" */
+    const char *help;
+    for (size_t k = 0; k < nopts; k++) {
+        size_t w = group_first(opts, k)
+                       ? group_names(opts, nopts, k, NULL, &help) : 0;
+        if (w <= CLI_NAMES_WIDE && w > wide)
+            wide = w;
+    }
+    size_t col = 2 + wide + 2;
+    fputs("\nOptions:\n", f);
+    for (size_t k = 0; k < nopts; k++) {
+        if (!group_first(opts, k))
+            continue;
+        cli_buf b = {0};
+        size_t w = group_names(opts, nopts, k, &b, &help);
+        if (w <= wide)
+            fprintf(f, "  %-*s  ", (int)wide, b.s);
+        else
+            fprintf(f, "  %s\n%*s", b.s, (int)col, "");
+        cli_buf_free(&b);
+        wrap_help(f, help ? help : "", col);
+    }
+    fprintf(f, "  %-*s  %s\n", (int)wide, "-h, --help", "print this help");
 }
 
 int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
@@ -66,7 +162,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage_to(stdout, cmd);
+            cli_usage(stdout, cmd, opts, nopts);
             return CLI_OK;
         }
         if (a[0] != '-' || strcmp(a, "-") == 0) {
@@ -87,7 +183,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
                 o = &opts[k];
         if (!o) {
             cli_error("%s: unknown option '%.*s'", cmd->name, (int)nlen, a);
-            usage_to(stderr, cmd);
+            cli_usage(stderr, cmd, opts, nopts);
             return CLI_USAGE;
         }
         if (o->kind == CLI_FLAG) {
@@ -101,7 +197,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
         const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!val) {
             cli_error("%s: option %s needs a value", cmd->name, o->name);
-            usage_to(stderr, cmd);
+            cli_usage(stderr, cmd, opts, nopts);
             return CLI_USAGE;
         }
         if (o->kind == CLI_STRING)

@@ -199,8 +199,7 @@ static void quiet_end(int saved)
  * exit code after a message. */
 static int parse_options(ah_fit_options *o, const char *bins,
                          const char *binning, const char *tail,
-                         const char *share, const char *chunk,
-                         const char *out, size_t nfiles)
+                         const char *share, const char *chunk)
 {
     long v;
     if ((o->tail = ah_tail_parse(tail)) == -1) {
@@ -225,11 +224,6 @@ static int parse_options(ah_fit_options *o, const char *bins,
             return CLI_USAGE;
         o->chunk_rows = (size_t)v;
     }
-    if (!out || nfiles == 0) {
-        cli_error(!out ? "missing -o MODEL" : "no background file given");
-        fputs(usage, stderr);
-        return CLI_USAGE;
-    }
     return -1;
 }
 
@@ -245,21 +239,28 @@ int main(int argc, char **argv)
                *out = NULL, *share = NULL, *chunk = NULL;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
-        {"--bins", CLI_STRING, &bins}, {"--binning", CLI_STRING, &binning},
-        {"--tail", CLI_STRING, &tail}, {"-o", CLI_STRING, &out},
-        {"--output", CLI_STRING, &out}, {"--labels", CLI_MULTI, &labels},
-        {"--atom-share", CLI_STRING, &share},
-        {"--chunk-rows", CLI_STRING, &chunk},
+        {"--bins", CLI_STRING, &bins, "N|auto", CLI_HELP_BINS},
+        {"--binning", CLI_STRING, &binning, "B", CLI_HELP_BINNING},
+        {"--tail", CLI_STRING, &tail, "T", CLI_HELP_FIT_TAIL},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "MODEL",
+         "the model file, written atomically by rank 0"},
+        {"--labels", CLI_MULTI, &labels, "L.npy", CLI_HELP_FIT_LABELS},
+        {"--atom-share", CLI_STRING, &share, "S", CLI_HELP_ATOM_SHARE},
+        {"--chunk-rows", CLI_STRING, &chunk, "R", CLI_HELP_FIT_CHUNK_ROWS},
     };
     /* every process parses the same arguments; rank 0 speaks for them */
     int quiet = quiet_begin(rank);
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
-                       &self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, &self);
     ah_fit_options o;
     ah_fit_options_default(&o);
     if (rc < 0)
-        rc = parse_options(&o, bins, binning, tail, share, chunk, out,
-                           files.n);
+        rc = parse_options(&o, bins, binning, tail, share, chunk);
+    if (rc < 0 && (!out || files.n == 0)) {
+        cli_error(!out ? "missing -o MODEL" : "no background file given");
+        cli_usage(stderr, &self, opts, CLI_NOPTS(opts));
+        rc = CLI_USAGE;
+    }
     if (rc >= 0) {
         quiet_end(quiet);
         cli_list_free(&labels);
