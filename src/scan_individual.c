@@ -475,135 +475,172 @@ static inline chord_t block_chord(int stat, double x0, double x1, double amax,
     return c;
 }
 
-/*
- * Find the buckets that can hold the best threshold, for SMALL < m <=
- * UINT32_MAX keys of values <= amax, with L nonpositive values.  Fills runs
- * (in descending order) and the proven lower bound *lb_out on pot.
- */
-static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
-                     double amax, run_t *runs, double *lb_out)
-{
-    enum {
-        BLK = 1 << BLOCK_BITS,
-        OCT = 1 << DEEP_BITS,
-        NCNT = (2 << FINE_BITS) + DEEP_MAX + 1,
-        NBLK = (2 << FINE_BITS) >> BLOCK_BITS
-    };
-    /* Top tier: keys >= f0, the octaves (exponent fields of keys) of amax
-     * and the one below, with 2^rf buckets per octave, about one key per
-     * bucket: clean inputs put their best threshold there, and bj and ks
-     * scores are flat near it.  Deep tier: 2^DEEP_BITS buckets per octave
-     * below f0, the last one also holding everything deeper.  For hc and
-     * ks, buckets reaching above NEAR_ONE (keys past knear) are kept. */
-    uint64_t top = bits_of(amax) - 1, et = top >> 52;
-    uint64_t f0 = et > 0 ? (et - 1) << 52 : 0;
-    uint64_t knear =
-        ah__stats[stat].exact_near_one ? UINT64_MAX : bits_of(NEAR_ONE);
-    int bl = 0, rf, sf, sd = 52 - DEEP_BITS, nruns = 0;
-    size_t nf, nd, nb, bbest = 0, C, cdeep, jlast = 0;
-    uint32_t cnt[NCNT], blk[NBLK];
-    size_t ctop[NBLK];
-    uint64_t mark[(NCNT + 63) / 64];
-    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
-    double lb = 0.0, fu = 0.0, fl = 0.0, qblk;
-    const int isa = ah__isa_best();
+enum {
+    BLK = 1 << BLOCK_BITS,
+    OCT = 1 << DEEP_BITS,
+    NCNT = (2 << FINE_BITS) + DEEP_MAX + 1,
+    NBLK = (2 << FINE_BITS) >> BLOCK_BITS
+};
 
+/*
+ * find_runs' working state for one input: the bucket grid of its keys,
+ * the counts, the bounds of the blocks and the buckets still in play.
+ *
+ * Top tier: keys >= f0, the octaves (exponent fields of keys) of amax
+ * and the one below, with 2^rf buckets per octave, about one key per
+ * bucket: clean inputs put their best threshold there, and bj and ks
+ * scores are flat near it.  Deep tier: 2^DEEP_BITS buckets per octave
+ * below f0, the last one also holding everything deeper.  For hc and
+ * ks, buckets reaching above NEAR_ONE (keys past knear) are kept.
+ */
+typedef struct run_scan {
+    int stat, isa;
+    double amax, qblk;
+    size_t L;
+    uint64_t top, f0, knear;
+    int sf, sd;
+    size_t nf, nd, nb;  /* top buckets, deep buckets, blocks of top ones */
+    double lb;          /* the proven lower bound on pot so far */
+    size_t bbest;       /* the block of the best lower bound */
+    size_t cdeep;       /* keys at or below the top of the deep tier */
+    size_t jlast;       /* deep buckets past the last candidate */
+    uint32_t cnt[NCNT], blk[NBLK];
+    size_t ctop[NBLK];  /* keys at or below the top of each block */
+    uint64_t mark[(NCNT + 63) / 64]; /* the candidate buckets */
+    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
+} run_scan;
+
+/* Keys of the grid points: a top bucket j holds keys [k0, k1), values
+ * in (value(k0), value(k1)] (a key is its value's bits minus one); deep
+ * bucket j lies between grid points j + 1 and j, the last reaching 0.
+ * Blocks of BLK top buckets never straddle an octave, so inside one the
+ * grid points are evenly spaced in value.  PRUNED compares with the
+ * local lb of the function that uses it. */
+#define FINE_K(j) (s->f0 + ((uint64_t)(j) << s->sf))
+#define BLOCK_J0(b) ((b) << BLOCK_BITS)
+#define BLOCK_J1(b) ((b) + 1 < s->nb ? ((b) + 1) << BLOCK_BITS : s->nf)
+#define DEEP_K(j) ((j) < s->nd ? s->f0 - ((uint64_t)(j) << s->sd) : 0)
+#define PRUNED(ub) ((ub) * (1.0 + MARGIN) < lb)
+#define MARK(j) (s->mark[(j) >> 6] |= UINT64_C(1) << ((j) & 63))
+#define MARKED(j) (s->mark[(j) >> 6] >> ((j) & 63) & 1)
+#define CHORD(b)                                                             \
+    block_chord(s->stat, s->bx[b], s->bx[(b) + 1], s->amax, s->bfu[b],       \
+                s->bfu[(b) + 1], s->bfl[b], s->bfl[(b) + 1],                 \
+                BLOCK_J1(b) - BLOCK_J0(b), s->qblk)
+#define FINE_FU(c, j, k)                                                     \
+    (FINE_K((j) + 1) > s->knear ? INFINITY : chord_fu(&c, k))
+
+/* The grid for m keys under amax. */
+static inline void runs_grid(run_scan *s, size_t m, size_t L, int stat,
+                             double amax)
+{
+    int bl = 0, rf;
+    s->stat = stat;
+    s->amax = amax;
+    s->L = L;
+    s->isa = ah__isa_best();
+    s->top = bits_of(amax) - 1;
+    uint64_t et = s->top >> 52;
+    s->f0 = et > 0 ? (et - 1) << 52 : 0;
+    s->knear =
+        ah__stats[stat].exact_near_one ? UINT64_MAX : bits_of(NEAR_ONE);
+    s->sd = 52 - DEEP_BITS;
     while (bl < 64 && (m >> bl) > 0)
         bl++;
     rf = bl - 2 < 3 ? 3 : bl - 2 > FINE_BITS ? FINE_BITS : bl - 2;
-    sf = 52 - rf;
-    nf = (size_t)((top - f0) >> sf) + 1;
-    nd = (size_t)(f0 >> sd);
-    nd = nd > DEEP_MAX ? DEEP_MAX + 1 : nd;
-    nb = (nf + BLK - 1) >> BLOCK_BITS;
-    qblk = (double)BLK / (double)(1 << rf);
+    s->sf = 52 - rf;
+    s->nf = (size_t)((s->top - s->f0) >> s->sf) + 1;
+    s->nd = (size_t)(s->f0 >> s->sd);
+    s->nd = s->nd > DEEP_MAX ? DEEP_MAX + 1 : s->nd;
+    s->nb = (s->nf + BLK - 1) >> BLOCK_BITS;
+    s->qblk = (double)BLK / (double)(1 << rf);
+}
 
-    /* cnt[0..nf) top tier ascending, cnt[nf..nf+nd) deep tier descending.
-     * d = k - f0 wraps past 2^63 for deep keys, whose distance below f0
-     * is then ~d.  So d >> sf is the top bucket of a top key and at least
-     * 2^14 for a deep key, and ~d >> sd the deep bucket (clamped to dmax)
-     * of a deep key and at least 2^15 for a top key: the smaller of the
-     * two indices is the right one, without a branch (which would
-     * mispredict) or a select. */
-    memset(cnt, 0, (nf + nd) * sizeof *cnt);
-    {
-        uint64_t dmax = nd > 0 ? nd - 1 : 0;
-        uint16_t idx[IDX_CHUNK];
-        for (size_t i = 0; i < m; i += IDX_CHUNK) {
-            size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
-            ah__keys_bucket(keys + i, k, f0, sf, sd, nf, dmax, idx, isa);
-            for (; q + 4 <= k; q += 4) {
-                cnt[idx[q]]++;
-                cnt[idx[q + 1]]++;
-                cnt[idx[q + 2]]++;
-                cnt[idx[q + 3]]++;
-            }
-            for (; q < k; q++)
-                cnt[idx[q]]++;
+/* cnt[0..nf) top tier ascending, cnt[nf..nf+nd) deep tier descending.
+ * d = k - f0 wraps past 2^63 for deep keys, whose distance below f0
+ * is then ~d.  So d >> sf is the top bucket of a top key and at least
+ * 2^14 for a deep key, and ~d >> sd the deep bucket (clamped to dmax)
+ * of a deep key and at least 2^15 for a top key: the smaller of the
+ * two indices is the right one, without a branch (which would
+ * mispredict) or a select. */
+static inline void runs_count(run_scan *s, const uint64_t *keys, size_t m)
+{
+    uint32_t *cnt = s->cnt;
+    uint64_t dmax = s->nd > 0 ? s->nd - 1 : 0;
+    uint16_t idx[IDX_CHUNK];
+    memset(cnt, 0, (s->nf + s->nd) * sizeof *cnt);
+    for (size_t i = 0; i < m; i += IDX_CHUNK) {
+        size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
+        ah__keys_bucket(keys + i, k, s->f0, s->sf, s->sd, s->nf, dmax, idx,
+                        s->isa);
+        for (; q + 4 <= k; q += 4) {
+            cnt[idx[q]]++;
+            cnt[idx[q + 1]]++;
+            cnt[idx[q + 2]]++;
+            cnt[idx[q + 3]]++;
         }
+        for (; q < k; q++)
+            cnt[idx[q]]++;
     }
+}
 
-    /* Keys of the grid points: a top bucket j holds keys [k0, k1), values
-     * in (value(k0), value(k1)] (a key is its value's bits minus one); deep
-     * bucket j lies between grid points j + 1 and j, the last reaching 0.
-     * Blocks of BLK top buckets never straddle an octave, so inside one the
-     * grid points are evenly spaced in value. */
-#define FINE_K(j) (f0 + ((uint64_t)(j) << sf))
-#define BLOCK_J0(b) ((b) << BLOCK_BITS)
-#define BLOCK_J1(b) ((b) + 1 < nb ? ((b) + 1) << BLOCK_BITS : nf)
-#define DEEP_K(j) ((j) < nd ? f0 - ((uint64_t)(j) << sd) : 0)
-#define PRUNED(ub) ((ub) * (1.0 + MARGIN) < lb)
-#define MARK(j) (mark[(j) >> 6] |= UINT64_C(1) << ((j) & 63))
-#define MARKED(j) (mark[(j) >> 6] >> ((j) & 63) & 1)
-#define CHORD(b)                                                             \
-    block_chord(stat, bx[b], bx[(b) + 1], amax, bfu[b], bfu[(b) + 1],        \
-                bfl[b], bfl[(b) + 1], BLOCK_J1(b) - BLOCK_J0(b), qblk)
-#define FINE_FU(c, j, k)                                                     \
-    (FINE_K((j) + 1) > knear ? INFINITY : chord_fu(&c, k))
-
-    memset(mark, 0, ((nf + nd + 63) >> 6) * sizeof *mark);
+/* Lower bound from blocks of top buckets, remembering the best; F at the
+ * blocks' grid points.  Returns the keys below the top tier. */
+static inline size_t runs_blocks(run_scan *s, size_t m)
+{
+    size_t nb = s->nb, C = s->L + m;
+    double lb = 0.0;
+    memset(s->mark, 0, ((s->nf + s->nd + 63) >> 6) * sizeof *s->mark);
     for (size_t b = 0; b <= nb; b++) {
-        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : nf);
-        bx[b] = value_of(k);
-        grid_f(stat, k, amax, &bfu[b], &bfl[b]);
+        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : s->nf);
+        s->bx[b] = value_of(k);
+        grid_f(s->stat, k, s->amax, &s->bfu[b], &s->bfl[b]);
     }
-
-    /* Lower bound from blocks of top buckets, remembering the best. */
-    C = L + m;
+    s->bbest = 0;
     for (size_t b = nb; b-- > 0;) {
-        uint32_t s = 0;
+        uint32_t sum = 0;
         if (b + 1 < nb) /* a full block: a fixed loop the compiler unrolls */
             for (size_t j = 0; j < BLK; j++)
-                s += cnt[BLOCK_J0(b) + j];
+                sum += s->cnt[BLOCK_J0(b) + j];
         else
-            for (size_t j = BLOCK_J0(b); j < nf; j++)
-                s += cnt[j];
-        blk[b] = s;
-        ctop[b] = C;
-        if (s && C * bfl[b + 1] > lb) {
-            lb = C * bfl[b + 1];
-            bbest = b;
+            for (size_t j = BLOCK_J0(b); j < s->nf; j++)
+                sum += s->cnt[j];
+        s->blk[b] = sum;
+        s->ctop[b] = C;
+        if (sum && C * s->bfl[b + 1] > lb) {
+            lb = C * s->bfl[b + 1];
+            s->bbest = b;
         }
-        C -= s;
+        C -= sum;
     }
-    /* Deep buckets, an octave at a time: lower bounds, and candidates
-     * against the bound so far (checked again at the end).  A whole octave
-     * whose bound cannot reach it is passed over. */
-    cdeep = C;
-    for (size_t o = 0; o < nd && C > L; o += OCT) {
+    s->lb = lb;
+    return C;
+}
+
+/* Deep buckets, an octave at a time: lower bounds, and candidates
+ * against the bound so far (checked again at the end).  A whole octave
+ * whose bound cannot reach it is passed over. */
+static inline void runs_deep(run_scan *s, size_t C)
+{
+    const uint32_t *cnt = s->cnt;
+    size_t nf = s->nf, nd = s->nd;
+    double lb = s->lb, fu = 0.0, fl = 0.0;
+    s->cdeep = C;
+    s->jlast = 0;
+    for (size_t o = 0; o < nd && C > s->L; o += OCT) {
         size_t end = o + OCT < nd ? o + OCT : nd, g = SIZE_MAX;
-        uint32_t s = 0;
+        uint32_t sum = 0;
         if (end - o == OCT)
             for (size_t j = 0; j < OCT; j++)
-                s += cnt[nf + o + j];
+                sum += cnt[nf + o + j];
         else
             for (size_t j = o; j < end; j++)
-                s += cnt[nf + j];
-        if (!s)
+                sum += cnt[nf + j];
+        if (!sum)
             continue;
-        grid_f(stat, DEEP_K(end), amax, &fu, &fl);
+        grid_f(s->stat, DEEP_K(end), s->amax, &fu, &fl);
         if (PRUNED(C * fu)) {
-            C -= s;
+            C -= sum;
             continue;
         }
         for (size_t j = o; j < end; j++) {
@@ -611,40 +648,48 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
             if (!cnt[nf + j])
                 continue;
             if (g != j) /* grid point j, unless the bucket above had it */
-                grid_f(stat, DEEP_K(j), amax, &fu, &fl);
+                grid_f(s->stat, DEEP_K(j), s->amax, &fu, &fl);
             v = C * fl;
             lb = v > lb ? v : lb;
-            grid_f(stat, DEEP_K(j + 1), amax, &fu, &fl);
+            grid_f(s->stat, DEEP_K(j + 1), s->amax, &fu, &fl);
             g = j + 1;
             if (!PRUNED(C * fu)) {
                 MARK(nf + j);
-                jlast = j + 1;
+                s->jlast = j + 1;
             }
             C -= cnt[nf + j];
         }
     }
-    /* Single top buckets of the blocks still in play, the best block first
-     * for a sharp bound early.  Branch-free, as about half the buckets are
-     * empty: an empty bucket's bound is still that of the largest value
-     * below it, if any (else the block is the lowest, done with tests). */
+    s->lb = lb;
+}
+
+/* Single top buckets of the blocks still in play, the best block first
+ * for a sharp bound early.  Branch-free, as about half the buckets are
+ * empty: an empty bucket's bound is still that of the largest value
+ * below it, if any (else the block is the lowest, done with tests). */
+static inline void runs_top(run_scan *s)
+{
+    const uint32_t *cnt = s->cnt;
+    size_t nb = s->nb, bbest = s->bbest, L = s->L;
+    double lb = s->lb;
     for (size_t q = 0; q <= nb; q++) {
         size_t b = q == 0 ? bbest : nb - q, J0 = BLOCK_J0(b);
-        int64_t Cj = (int64_t)ctop[b];
+        int64_t Cj = (int64_t)s->ctop[b];
         uint64_t keep = 0;
         double vmax = 0.0;
         chord_t c;
-        if ((q > 0 && b == bbest) || !blk[b] ||
-            (FINE_K(BLOCK_J1(b)) <= knear && PRUNED(Cj * bfu[b])))
+        if ((q > 0 && b == bbest) || !s->blk[b] ||
+            (FINE_K(BLOCK_J1(b)) <= s->knear && PRUNED(Cj * s->bfu[b])))
             continue;
         c = CHORD(b);
         if (BLOCK_J1(b) - J0 == BLK) { /* a full block: a kernel */
             uint32_t nofu = 0;
             for (int k = 0; k < BLK; k++)
-                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > knear) << k;
+                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > s->knear) << k;
             keep = ah__block_keep(&c, cnt + J0, (uint64_t)Cj, L, nofu, lb,
-                                  &vmax, isa);
+                                  &vmax, s->isa);
             lb = vmax > lb ? vmax : lb;
-            mark[J0 >> 6] |= keep << (J0 & 63);
+            s->mark[J0 >> 6] |= keep << (J0 & 63);
             continue;
         }
         /* Within the block, bounds go against lb as it was, so no chain of
@@ -659,13 +704,23 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
             Cj -= cnt[j];
         }
         lb = vmax > lb ? vmax : lb;
-        mark[J0 >> 6] |= keep << (J0 & 63);
+        s->mark[J0 >> 6] |= keep << (J0 & 63);
     }
-    /* The candidates against the final bound, in descending order. */
-    for (size_t b = nb; b-- > 0;) {
-        size_t Cj = ctop[b];
+    s->lb = lb;
+}
+
+/* The candidates against the final bound, in descending order, as runs.
+ * Returns how many runs. */
+static inline int runs_collect(const run_scan *s, run_t *runs)
+{
+    const uint32_t *cnt = s->cnt;
+    size_t nf = s->nf;
+    double lb = s->lb, fu = 0.0, fl = 0.0;
+    int nruns = 0;
+    for (size_t b = s->nb; b-- > 0;) {
+        size_t Cj = s->ctop[b];
         chord_t c;
-        if (!(mark[BLOCK_J0(b) >> 6] >> (BLOCK_J0(b) & 63) &
+        if (!(s->mark[BLOCK_J0(b) >> 6] >> (BLOCK_J0(b) & 63) &
               ((UINT64_C(1) << BLK) - 1)))
             continue;
         c = CHORD(b);
@@ -677,16 +732,18 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
             Cj -= cnt[j];
         }
     }
-    C = cdeep;
-    for (size_t j = 0; j < jlast; j++) {
+    size_t C = s->cdeep;
+    for (size_t j = 0; j < s->jlast; j++) {
         if (MARKED(nf + j)) {
-            grid_f(stat, DEEP_K(j + 1), amax, &fu, &fl);
+            grid_f(s->stat, DEEP_K(j + 1), s->amax, &fu, &fl);
             if (!PRUNED(C * fu))
                 add_bucket(runs, &nruns, DEEP_K(j + 1), DEEP_K(j), C,
                            cnt[nf + j]);
         }
         C -= cnt[nf + j];
     }
+    return nruns;
+}
 #undef FINE_K
 #undef BLOCK_J0
 #undef BLOCK_J1
@@ -696,8 +753,22 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
 #undef MARKED
 #undef CHORD
 #undef FINE_FU
-    *lb_out = lb;
-    return nruns;
+
+/*
+ * Find the buckets that can hold the best threshold, for SMALL < m <=
+ * UINT32_MAX keys of values <= amax, with L nonpositive values.  Fills runs
+ * (in descending order) and the proven lower bound *lb_out on pot.
+ */
+static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
+                     double amax, run_t *runs, double *lb_out)
+{
+    run_scan s;
+    runs_grid(&s, m, L, stat, amax);
+    runs_count(&s, keys, m);
+    runs_deep(&s, runs_blocks(&s, m));
+    runs_top(&s);
+    *lb_out = s.lb;
+    return runs_collect(&s, runs);
 }
 
 /* The scan; with unit, a p-value outside [0, 1] fails as NaN does, found
