@@ -146,6 +146,13 @@ int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
                            const char *tail_s, const char *threads_s,
                            int *stat, double *alpha, int *tail, int *threads);
 
+/* The fit options of acthist fit and acthist-mpi-fit from their texts,
+ * over ah_fit_options_default (NULL: the default).  0, or CLI_USAGE after
+ * the message. */
+int cli_fit_options(ah_fit_options *o, const char *method, const char *bins,
+                    const char *binning, const char *tail, const char *share,
+                    const char *chunk);
+
 /* Read a whole .npy activation file (rows x D doubles, finite). */
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);
 /* Read labels and check that there is one per row of data_path. */

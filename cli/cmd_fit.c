@@ -79,6 +79,102 @@ static int fit_shard(ah_row_source *src, const ah_fit_options *o,
     return CLI_OK;
 }
 
+/* What cmd_fit parsed and checked, for fit_run. */
+typedef struct fit_job {
+    const char *out, *plan_path;
+    const cli_list *files, *labels;
+    ah_fit_options o;
+    long threads, folds;
+    double fpr; /* 0: no --fpr */
+    int plan_only;
+} fit_job;
+
+/* --threads, --fpr and --folds into j, and whether they go with the
+ * other options.  0, or CLI_USAGE after the message. */
+static int fit_values(fit_job *j, const char *threads_s, const char *fpr_s,
+                      const char *folds_s)
+{
+    if (threads_s && cli_parse_int("--threads", threads_s, 1, 256,
+                                   &j->threads))
+        return CLI_USAGE;
+    if (fpr_s && cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &j->fpr))
+        return CLI_USAGE;
+    if (folds_s && cli_parse_int("--folds", folds_s, 2, 100, &j->folds))
+        return CLI_USAGE;
+    if (folds_s && !fpr_s) {
+        cli_error("fit: --folds goes with --fpr");
+        return CLI_USAGE;
+    }
+    if (fpr_s && (j->plan_only || j->plan_path)) {
+        cli_error("fit: --fpr needs the whole background (not a shard)");
+        return CLI_USAGE;
+    }
+    if (j->threads > 1 && j->plan_only) {
+        cli_error("fit: --threads and --plan-only do not go together");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+/* Fit the background (or one shard's part) and save what was fitted to
+ * j->out.  Prints any error; returns an exit code. */
+static int fit_run(const fit_job *j)
+{
+    int rc;
+    ah_model *m = NULL;
+    double t0 = cli_now();
+    if (j->threads > 1) {
+        rc = cli_fit_threads(j->files->v, j->files->n, j->labels->v,
+                             j->labels->n, &j->o, (int)j->threads, &m);
+        if (rc != CLI_OK)
+            return rc;
+        if (!j->fpr) /* the background is read again only to cross-fit */
+            return cli_save_model(m, j->out, "fitted", t0);
+    }
+    cli_background bg;
+    rc = cli_background_open(&bg, j->files->v, j->files->n, j->labels->v,
+                             j->labels->n);
+    if (rc != CLI_OK) {
+        ah_model_free(m);
+        return rc;
+    }
+    rc = CLI_FAIL;
+    ah_diag d;
+    ah_row_source src = cli_background_source(&bg);
+    cli_progress prog;
+    cli_progress_start(&prog, "fit", bg.count);
+    bg.progress = &prog;
+    if (j->plan_only || j->plan_path) {
+        rc = fit_shard(&src, &j->o, j->plan_path, j->out);
+        goto done;
+    }
+    if (!m && ah_model_fit_source(&m, &src, &j->o, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    size_t above = 0, scored = 0;
+    if (j->fpr &&
+        (rc = cli_crossfit_threshold(&src, &j->o, (int)j->folds, j->fpr, m,
+                                     &above, &scored)) != CLI_OK) {
+        ah_model_free(m);
+        goto done;
+    }
+    cli_progress_end(&prog);
+    if (j->fpr) {
+        ah_threshold t;
+        ah_model_get_threshold(m, &t);
+        cli_error("threshold %.6g: %zu of %zu background rows above it, "
+                  "each scored against a model of the other %ld folds "
+                  "(asked: a false-positive rate of %g)", t.score, above,
+                  scored, j->folds - 1, j->fpr);
+    }
+    rc = cli_save_model(m, j->out, "fitted", t0);
+done:
+    cli_progress_end(bg.progress);
+    cli_background_close(&bg);
+    return rc;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     const cli_command *self = cli_find("fit");
@@ -133,61 +229,12 @@ int cmd_fit(int argc, char **argv)
                   "only -o, the shard's files and their --labels)");
         goto done0;
     }
-    method = method ? method : "hist";
-    bins = bins ? bins : "3072";
-    binning = binning ? binning : "width";
-    tail = tail ? tail : "default";
     ah_fit_options o;
-    ah_fit_options_default(&o);
-    if ((o.method = ah_method_parse(method)) < 0) {
-        cli_unknown_name("--method", method, ah_method_name);
+    if (cli_fit_options(&o, method, bins, binning, tail, share, chunk))
         goto done0;
-    }
-    if ((o.tail = ah_tail_parse(tail)) == -1) {
-        cli_unknown_name("--tail", tail, ah_tail_name);
+    fit_job job = {out, plan_path, &files, &labels, o, 1, 5, 0, plan_only};
+    if (fit_values(&job, threads_s, fpr_s, folds_s))
         goto done0;
-    }
-    if ((o.binning = ah_binning_parse(binning)) < 0) {
-        cli_unknown_name("--binning", binning, ah_binning_name);
-        goto done0;
-    }
-    long v;
-    if (strcmp(bins, "auto") == 0)
-        o.bins = AH_BINS_AUTO;
-    else if (cli_parse_option_int("--bins", bins, AH_OPTION_BINS, &v) != 0)
-        goto done0;
-    else
-        o.bins = (int)v;
-    if (share && cli_parse_option_double("--atom-share", share,
-                                         AH_OPTION_ATOM_SHARE, &o.atom_share))
-        goto done0;
-    if (chunk) {
-        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
-                                 &v) != 0)
-            goto done0;
-        o.chunk_rows = (size_t)v;
-    }
-    long threads = 1;
-    if (threads_s && cli_parse_int("--threads", threads_s, 1, 256, &threads))
-        goto done0;
-    double fpr = 0;
-    long folds = 5;
-    if (fpr_s && cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &fpr))
-        goto done0;
-    if (folds_s && cli_parse_int("--folds", folds_s, 2, 100, &folds))
-        goto done0;
-    if (folds_s && !fpr_s) {
-        cli_error("fit: --folds goes with --fpr");
-        goto done0;
-    }
-    if (fpr_s && (plan_only || plan_path)) {
-        cli_error("fit: --fpr needs the whole background (not a shard)");
-        goto done0;
-    }
-    if (threads > 1 && plan_only) {
-        cli_error("fit: --threads and --plan-only do not go together");
-        goto done0;
-    }
     if (!out) {
         cli_error("fit: missing -o MODEL");
         cli_usage(stderr, self, opts, CLI_NOPTS(opts));
@@ -208,62 +255,11 @@ int cmd_fit(int argc, char **argv)
             CLI_OK ||
         (rc = cli_output_not_input("fit", out, &plan_path, 1)) != CLI_OK)
         goto done0;
-    rc = CLI_USAGE;
     if (labels.n == 0 && !plan_path)
         cli_error("note: no --labels: a pooled model.  Labels (the class "
                   "the network predicts for each background row) usually "
                   "detect far better: see docs/RESULTS.md");
-    ah_model *m = NULL;
-    double t0 = cli_now();
-    if (threads > 1) {
-        rc = cli_fit_threads(files.v, files.n, labels.v, labels.n, &o,
-                             (int)threads, &m);
-        if (rc != CLI_OK)
-            goto done0;
-        if (!fpr_s) { /* the background is read again only to cross-fit */
-            rc = cli_save_model(m, out, "fitted", t0);
-            goto done0;
-        }
-    }
-    cli_background bg;
-    rc = cli_background_open(&bg, files.v, files.n, labels.v, labels.n);
-    if (rc != CLI_OK) {
-        ah_model_free(m);
-        goto done0;
-    }
-    rc = CLI_FAIL;
-    ah_diag d;
-    ah_row_source src = cli_background_source(&bg);
-    cli_progress prog;
-    cli_progress_start(&prog, "fit", bg.count);
-    bg.progress = &prog;
-    if (plan_only || plan_path) {
-        rc = fit_shard(&src, &o, plan_path, out);
-        goto done;
-    }
-    if (!m && ah_model_fit_source(&m, &src, &o, &d) != AH_OK) {
-        rc = cli_diag(NULL, &d);
-        goto done;
-    }
-    size_t above = 0, scored = 0;
-    if (fpr_s && (rc = cli_crossfit_threshold(&src, &o, (int)folds, fpr, m,
-                                              &above, &scored)) != CLI_OK) {
-        ah_model_free(m);
-        goto done;
-    }
-    cli_progress_end(&prog);
-    if (fpr_s) {
-        ah_threshold t;
-        ah_model_get_threshold(m, &t);
-        cli_error("threshold %.6g: %zu of %zu background rows above it, "
-                  "each scored against a model of the other %ld folds "
-                  "(asked: a false-positive rate of %g)", t.score, above,
-                  scored, folds - 1, fpr);
-    }
-    rc = cli_save_model(m, out, "fitted", t0);
-done:
-    cli_progress_end(bg.progress);
-    cli_background_close(&bg);
+    rc = fit_run(&job);
 done0:
     cli_list_free(&labels);
     cli_list_free(&files);

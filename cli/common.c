@@ -331,6 +331,44 @@ int cli_parse_name(const char *opt, const char *s, cli_name_fn name, int *out)
     return CLI_USAGE;
 }
 
+int cli_fit_options(ah_fit_options *o, const char *method, const char *bins,
+                    const char *binning, const char *tail, const char *share,
+                    const char *chunk)
+{
+    long v;
+    ah_fit_options_default(o);
+    if (method && (o->method = ah_method_parse(method)) < 0) {
+        cli_unknown_name("--method", method, ah_method_name);
+        return CLI_USAGE;
+    }
+    if (tail && (o->tail = ah_tail_parse(tail)) == -1) {
+        cli_unknown_name("--tail", tail, ah_tail_name);
+        return CLI_USAGE;
+    }
+    if (binning && (o->binning = ah_binning_parse(binning)) < 0) {
+        cli_unknown_name("--binning", binning, ah_binning_name);
+        return CLI_USAGE;
+    }
+    if (bins && strcmp(bins, "auto") == 0)
+        o->bins = AH_BINS_AUTO;
+    else if (bins && cli_parse_option_int("--bins", bins, AH_OPTION_BINS,
+                                          &v) != 0)
+        return CLI_USAGE;
+    else if (bins)
+        o->bins = (int)v;
+    if (share && cli_parse_option_double("--atom-share", share,
+                                         AH_OPTION_ATOM_SHARE,
+                                         &o->atom_share))
+        return CLI_USAGE;
+    if (chunk) {
+        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
+                                 &v) != 0)
+            return CLI_USAGE;
+        o->chunk_rows = (size_t)v;
+    }
+    return 0;
+}
+
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols)
 {
     ah_npy_reader *r = NULL;

@@ -195,38 +195,6 @@ static void quiet_end(int saved)
     close(saved);
 }
 
-/* The fit options from their texts; -1 when they are good, else the
- * exit code after a message. */
-static int parse_options(ah_fit_options *o, const char *bins,
-                         const char *binning, const char *tail,
-                         const char *share, const char *chunk)
-{
-    long v;
-    if ((o->tail = ah_tail_parse(tail)) == -1) {
-        cli_unknown_name("--tail", tail, ah_tail_name);
-        return CLI_USAGE;
-    }
-    if (cli_parse_name("--binning", binning, ah_binning_name, &o->binning))
-        return CLI_USAGE;
-    if (strcmp(bins, "auto") == 0)
-        o->bins = AH_BINS_AUTO;
-    else if (cli_parse_option_int("--bins", bins, AH_OPTION_BINS, &v) != 0)
-        return CLI_USAGE;
-    else
-        o->bins = (int)v;
-    if (share && cli_parse_option_double("--atom-share", share,
-                                         AH_OPTION_ATOM_SHARE,
-                                         &o->atom_share) != 0)
-        return CLI_USAGE;
-    if (chunk) {
-        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
-                                 &v) != 0)
-            return CLI_USAGE;
-        o->chunk_rows = (size_t)v;
-    }
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -253,9 +221,8 @@ int main(int argc, char **argv)
     int quiet = quiet_begin(rank);
     int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, &self);
     ah_fit_options o;
-    ah_fit_options_default(&o);
-    if (rc < 0)
-        rc = parse_options(&o, bins, binning, tail, share, chunk);
+    if (rc < 0 && cli_fit_options(&o, NULL, bins, binning, tail, share, chunk))
+        rc = CLI_USAGE;
     if (rc < 0 && (!out || files.n == 0)) {
         cli_error(!out ? "missing -o MODEL" : "no background file given");
         cli_usage(stderr, &self, opts, CLI_NOPTS(opts));
