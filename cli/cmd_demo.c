@@ -33,12 +33,11 @@ const char cmd_demo_usage[] =
     "configuration per anomaly with the command that reproduces it, and\n"
     "write its ROC curves (default demo_roc.svg).\n";
 
-#define MAX_SETS 16
-
 typedef struct demo_files {
     char bg[PATH_MAX], bgl[PATH_MAX], clean[PATH_MAX], cleanl[PATH_MAX];
-    char name[MAX_SETS][64], anom[MAX_SETS][PATH_MAX], anoml[MAX_SETS][PATH_MAX];
-    int is_null[MAX_SETS]; /* a second clean set: shown, never "best" */
+    char name[COMPARE_MAX_SETS][64], anom[COMPARE_MAX_SETS][PATH_MAX],
+        anoml[COMPARE_MAX_SETS][PATH_MAX];
+    int is_null[COMPARE_MAX_SETS]; /* a second clean set: shown, never "best" */
     size_t n;
 } demo_files;
 
@@ -115,7 +114,7 @@ static int read_manifest(const char *dir, demo_files *f)
             JOIN(f->cleanl, b);
         } else if ((strcmp(kind, "anomalous") == 0 ||
                     strcmp(kind, "null") == 0) &&
-                   k == 4 && f->n < MAX_SETS) {
+                   k == 4 && f->n < COMPARE_MAX_SETS) {
             f->is_null[f->n] = strcmp(kind, "null") == 0;
             if (strlen(a) >= sizeof f->name[f->n]) {
                 cli_error("%s:%d: set name too long", path, lineno);
@@ -226,9 +225,9 @@ static void demo_best(const demo_files *f, const compare_row *rows,
 
 /* The ROC curves of the default detector's sets. */
 typedef struct demo_curves {
-    double *fpr[MAX_SETS], *tpr[MAX_SETS], auc[MAX_SETS];
-    size_t np[MAX_SETS];
-    const char *names[MAX_SETS];
+    double *fpr[COMPARE_MAX_SETS], *tpr[COMPARE_MAX_SETS], auc[COMPARE_MAX_SETS];
+    size_t np[COMPARE_MAX_SETS];
+    const char *names[COMPARE_MAX_SETS];
 } demo_curves;
 
 /* Score every anomalous set with model m against the clean scores cs
@@ -315,8 +314,8 @@ static int demo_default(const demo_files *f, const char *plot)
 static int demo_rows(const demo_files *f, const cli_list *methods,
                      compare_row **rows, size_t *nrows)
 {
-    const char *bgv[1] = {f->bg}, *bglv[1] = {f->bgl}, *anv[MAX_SETS],
-               *anlv[MAX_SETS], *tails[4] = {"upper", "lower", "two", "both"};
+    const char *bgv[1] = {f->bg}, *bglv[1] = {f->bgl}, *anv[COMPARE_MAX_SETS],
+               *anlv[COMPARE_MAX_SETS], *tails[4] = {"upper", "lower", "two", "both"};
     for (size_t i = 0; i < f->n; i++) {
         anv[i] = f->anom[i];
         anlv[i] = f->anoml[i];

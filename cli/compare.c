@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SETS 16
-
 int compare_parse_method(const char *s, ah_fit_options *o)
 {
     ah_fit_options tmp;
@@ -135,14 +133,14 @@ static int timed_scores(const ah_model *m, const eval_data *d, int tail,
 int compare_run_rows(const compare_job *job, compare_row **rows_out,
                      size_t *nrows_out, FILE *log)
 {
-    eval_data bg, clean = {0}, anom[MAX_SETS];
+    eval_data bg, clean = {0}, anom[COMPARE_MAX_SETS];
     memset(anom, 0, sizeof anom);
     compare_row *rows = NULL;
     size_t nrows = 0;
-    double *p = NULL, *cs = NULL, *as[MAX_SETS] = {0};
+    double *p = NULL, *cs = NULL, *as[COMPARE_MAX_SETS] = {0};
     int rc = CLI_FAIL;
-    if (job->nanomalous > MAX_SETS) {
-        cli_error("compare: at most %d anomalous sets", MAX_SETS);
+    if (job->nanomalous > COMPARE_MAX_SETS) {
+        cli_error("compare: at most %d anomalous sets", COMPARE_MAX_SETS);
         return CLI_USAGE;
     }
     if (load_background(job, &bg) ||
@@ -156,7 +154,7 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
         if (anom[i].n > maxn)
             maxn = anom[i].n;
     }
-    const eval_data *all[MAX_SETS + 1] = {&clean};
+    const eval_data *all[COMPARE_MAX_SETS + 1] = {&clean};
     for (size_t i = 0; i < job->nanomalous; i++)
         all[i + 1] = &anom[i];
     for (size_t i = 0; i <= job->nanomalous; i++)
@@ -250,7 +248,7 @@ int compare_run_rows(const compare_job *job, compare_row **rows_out,
 out:
     eval_free(&bg);
     eval_free(&clean);
-    for (size_t i = 0; i < MAX_SETS; i++) {
+    for (size_t i = 0; i < COMPARE_MAX_SETS; i++) {
         eval_free(&anom[i]);
         free(as[i]);
     }
@@ -283,7 +281,7 @@ int compare_run(const compare_job *job, int json, cli_buf *out, FILE *log)
     int rc = compare_run_rows(job, &rows, &nrows, log);
     if (rc)
         return rc;
-    char name[MAX_SETS][64];
+    char name[COMPARE_MAX_SETS][64];
     for (size_t i = 0; i < job->nanomalous; i++)
         short_name(job->anomalous[i], name[i], sizeof name[i]);
     if (json) {
