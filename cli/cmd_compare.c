@@ -41,6 +41,30 @@ static int split(char *s, cli_list *out)
     return out->n > 0;
 }
 
+/* The fractions into job, and every method and tail checked.  0, or
+ * CLI_USAGE after the message. */
+static int check_lists(compare_job *job, const cli_list *fracs,
+                       const cli_list *methods, const cli_list *tails)
+{
+    int tail;
+    job->nfractions = fracs->n;
+    for (size_t i = 0; i < fracs->n && i < COMPARE_MAX_FRACTIONS; i++)
+        if (cli_parse_double("--fractions", fracs->v[i], 0, 1,
+                             &job->fractions[i]))
+            return CLI_USAGE;
+    if (fracs->n > COMPARE_MAX_FRACTIONS) {
+        cli_error("compare: at most %d fractions", COMPARE_MAX_FRACTIONS);
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; i < methods->n; i++)
+        if (compare_parse_method(methods->v[i], NULL) != 0)
+            return CLI_USAGE;
+    for (size_t i = 0; i < tails->n; i++)
+        if (cli_parse_name("--tails", tails->v[i], ah_tail_name, &tail))
+            return CLI_USAGE;
+    return 0;
+}
+
 int cmd_compare(int argc, char **argv)
 {
     const cli_command *self = cli_find("compare");
@@ -122,40 +146,12 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: empty --methods, --tails or --fractions");
         goto done;
     }
-    long v;
     job.group.runs = 50;
     job.group.restarts = 10;
-    if (group_s) {
-        if (cli_parse_int("--group", group_s, 1, 1000000, &v))
-            goto done;
-        job.group.batch = (size_t)v;
-    }
-    if (runs_s && !cli_parse_int("--runs", runs_s, 1, 1000000, &v))
-        job.group.runs = (int)v;
-    else if (runs_s)
+    if (eval_parse_group(group_s, runs_s, restarts_s, seed_s, &job.group))
         goto done;
-    if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
-                                            AH_OPTION_RESTARTS, &v))
-        job.group.restarts = (int)v;
-    else if (restarts_s)
+    if (check_lists(&job, &fracs, &methods, &tails))
         goto done;
-    if (seed_s && cli_parse_seed("--seed", seed_s, &job.group.seed))
-        goto done;
-    job.nfractions = fracs.n;
-    for (size_t i = 0; i < fracs.n && i < COMPARE_MAX_FRACTIONS; i++)
-        if (cli_parse_double("--fractions", fracs.v[i], 0, 1,
-                             &job.fractions[i]))
-            goto done;
-    if (fracs.n > COMPARE_MAX_FRACTIONS) {
-        cli_error("compare: at most %d fractions", COMPARE_MAX_FRACTIONS);
-        goto done;
-    }
-    for (size_t i = 0; i < methods.n; i++)
-        if (compare_parse_method(methods.v[i], NULL) != 0)
-            goto done;
-    for (size_t i = 0; i < tails.n; i++)
-        if (cli_parse_name("--tails", tails.v[i], ah_tail_name, &tail_unused))
-            goto done;
     job.background = bg.v;
     job.background_labels = bg_lab.n ? bg_lab.v : NULL;
     job.nbackground = bg.n;

@@ -106,25 +106,10 @@ static int eval_parse(int argc, char **argv, const cli_command *self,
                                      &a->c.threads)) != 0)
         return rc;
     group_config g = {0, 0.1, 50, 10, fractional, 0};
-    long v;
-    if (group_s) {
-        if (cli_parse_int("--group", group_s, 1, 1000000, &v))
-            return CLI_USAGE;
-        g.batch = (size_t)v;
-    }
+    if (eval_parse_group(group_s, runs_s, restarts_s, seed_s, &g))
+        return CLI_USAGE;
     if (fraction_s && cli_parse_double("--fraction", fraction_s, 0, 1,
                                        &g.fraction))
-        return CLI_USAGE;
-    if (runs_s && !cli_parse_int("--runs", runs_s, 1, 1000000, &v))
-        g.runs = (int)v;
-    else if (runs_s)
-        return CLI_USAGE;
-    if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
-                                            AH_OPTION_RESTARTS, &v))
-        g.restarts = (int)v;
-    else if (restarts_s)
-        return CLI_USAGE;
-    if (seed_s && cli_parse_seed("--seed", seed_s, &g.seed))
         return CLI_USAGE;
     a->g = g;
     if (a->pos.n != 1 || !a->clean_s || a->anom.n == 0) {
