@@ -65,6 +65,54 @@ static int check_lists(compare_job *job, const cli_list *fracs,
     return 0;
 }
 
+/* One labels file per background and anomalous file, and labels for
+ * all the sets or none.  0, or CLI_USAGE after the message. */
+static int check_labels(const cli_list *bg, const cli_list *bg_lab,
+                        const char *clean_lab, const cli_list *anom,
+                        const cli_list *anom_lab)
+{
+    if ((bg_lab->n && bg_lab->n != bg->n) || (anom_lab->n && anom_lab->n != anom->n)) {
+        cli_error("compare: give one labels file per background and per "
+                  "anomalous file, in order");
+        return CLI_USAGE;
+    }
+    if ((bg_lab->n > 0) != (clean_lab != NULL) ||
+        (bg_lab->n > 0) != (anom_lab->n > 0)) {
+        cli_error("compare: give labels for the background, the clean and "
+                  "every anomalous set, or for none");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+/* The files of the comparison into job (the lists stay the caller's). */
+static void job_files(compare_job *job, const cli_list *bg,
+                      const cli_list *bg_lab, const char *clean_s,
+                      const char *clean_lab, const cli_list *anom,
+                      const cli_list *anom_lab)
+{
+    job->background = bg->v;
+    job->background_labels = bg_lab->n ? bg_lab->v : NULL;
+    job->nbackground = bg->n;
+    job->clean = clean_s;
+    job->clean_labels = clean_lab;
+    job->anomalous = anom->v;
+    job->anomalous_labels = anom_lab->n ? anom_lab->v : NULL;
+    job->nanomalous = anom->n;
+}
+
+/* Run the comparison and print the table (or JSON); progress goes to
+ * standard error.  Returns an exit code. */
+static int compare_print(const compare_job *job, int json)
+{
+    cli_buf out = {0};
+    int rc = compare_run(job, json, &out, stderr);
+    if (rc == 0)
+        rc = cli_write_text(NULL, out.s, out.n) == 0 ? CLI_OK : CLI_FAIL;
+    cli_buf_free(&out);
+    return rc;
+}
+
 int cmd_compare(int argc, char **argv)
 {
     const cli_command *self = cli_find("compare");
@@ -127,17 +175,8 @@ int cmd_compare(int argc, char **argv)
         cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done;
     }
-    if ((bg_lab.n && bg_lab.n != bg.n) || (anom_lab.n && anom_lab.n != anom.n)) {
-        cli_error("compare: give one labels file per background and per "
-                  "anomalous file, in order");
+    if (check_labels(&bg, &bg_lab, clean_lab, &anom, &anom_lab))
         goto done;
-    }
-    if ((bg_lab.n > 0) != (clean_lab != NULL) ||
-        (bg_lab.n > 0) != (anom_lab.n > 0)) {
-        cli_error("compare: give labels for the background, the clean and "
-                  "every anomalous set, or for none");
-        goto done;
-    }
     mcopy = strdup(methods_s ? methods_s : "empirical,kde,hist:auto,hist:64,hist");
     tcopy = strdup(tails_s ? tails_s : "upper,lower,two,both");
     fcopy = strdup(fractions_s ? fractions_s : "0.1,0.5");
@@ -152,23 +191,12 @@ int cmd_compare(int argc, char **argv)
         goto done;
     if (check_lists(&job, &fracs, &methods, &tails))
         goto done;
-    job.background = bg.v;
-    job.background_labels = bg_lab.n ? bg_lab.v : NULL;
-    job.nbackground = bg.n;
-    job.clean = clean_s;
-    job.clean_labels = clean_lab;
-    job.anomalous = anom.v;
-    job.anomalous_labels = anom_lab.n ? anom_lab.v : NULL;
-    job.nanomalous = anom.n;
+    job_files(&job, &bg, &bg_lab, clean_s, clean_lab, &anom, &anom_lab);
     job.methods = methods.v;
     job.nmethods = methods.n;
     job.tails = tails.v;
     job.ntails = tails.n;
-    cli_buf out = {0};
-    rc = compare_run(&job, json, &out, stderr);
-    if (rc == 0)
-        rc = cli_write_text(NULL, out.s, out.n) == 0 ? CLI_OK : CLI_FAIL;
-    cli_buf_free(&out);
+    rc = compare_print(&job, json);
 done:
     free(mcopy);
     free(tcopy);
