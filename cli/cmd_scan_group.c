@@ -17,6 +17,46 @@ const char cmd_scan_group_usage[] =
     "nodes that maximises the scan statistic, by iterative ascent from R\n"
     "random starts (default 10, seed 0: reproducible at any thread count).\n";
 
+/* The result of the group scan as text or JSON into b: the score, the
+ * inputs and nodes flagged (in_flags of n, node_flags of w). */
+static void group_text(cli_buf *b, int json, const ah_group_options *o,
+                       const ah_group_result *r, double secs,
+                       const unsigned char *in_flags, size_t n,
+                       const unsigned char *node_flags, size_t w)
+{
+    if (json) {
+        cli_buf_printf(b, "{\"stat\": \"%s\", \"score\": %.17g, \"alpha\": "
+                           "%.17g, \"n_inputs\": %zu, \"n_nodes\": %zu, "
+                           "\"restarts\": %d, \"seed\": %llu, \"seconds\": %.6f, "
+                           "\"inputs\": [", ah_stat_name(o->stat), r->score,
+                       r->alpha, r->n_inputs, r->n_nodes, o->restarts,
+                       (unsigned long long)o->seed, secs);
+        int first = 1;
+        for (size_t i = 0; i < n; i++)
+            if (in_flags[i]) {
+                cli_buf_printf(b, "%s%zu", first ? "" : ", ", i);
+                first = 0;
+            }
+        cli_buf_printf(b, "], \"nodes\": [");
+        first = 1;
+        for (size_t j = 0; j < w; j++)
+            if (node_flags[j]) {
+                cli_buf_printf(b, "%s%zu", first ? "" : ", ", j);
+                first = 0;
+            }
+        cli_buf_printf(b, "]}\n");
+    } else {
+        cli_buf_printf(b, "score    %.10g\nalpha    %.10g\ninputs   %zu of "
+                           "%zu:", r->score, r->alpha, r->n_inputs, n);
+        for (size_t i = 0; i < n; i++)
+            if (in_flags[i])
+                cli_buf_printf(b, " %zu", i);
+        cli_buf_printf(b, "\nnodes    %zu of %zu\nrestarts %d (seed %llu), "
+                           "%.3f s\n", r->n_nodes, w, o->restarts,
+                       (unsigned long long)o->seed, secs);
+    }
+}
+
 int cmd_scan_group(int argc, char **argv)
 {
     const cli_command *self = cli_find("scan-group");
@@ -101,37 +141,7 @@ int cmd_scan_group(int argc, char **argv)
     }
     double secs = cli_now() - t0;
     cli_buf b = {0};
-    if (json) {
-        cli_buf_printf(&b, "{\"stat\": \"%s\", \"score\": %.17g, \"alpha\": "
-                           "%.17g, \"n_inputs\": %zu, \"n_nodes\": %zu, "
-                           "\"restarts\": %d, \"seed\": %llu, \"seconds\": %.6f, "
-                           "\"inputs\": [", ah_stat_name(o.stat), r.score,
-                       r.alpha, r.n_inputs, r.n_nodes, o.restarts,
-                       (unsigned long long)o.seed, secs);
-        int first = 1;
-        for (size_t i = 0; i < n; i++)
-            if (in_flags[i]) {
-                cli_buf_printf(&b, "%s%zu", first ? "" : ", ", i);
-                first = 0;
-            }
-        cli_buf_printf(&b, "], \"nodes\": [");
-        first = 1;
-        for (size_t j = 0; j < w; j++)
-            if (node_flags[j]) {
-                cli_buf_printf(&b, "%s%zu", first ? "" : ", ", j);
-                first = 0;
-            }
-        cli_buf_printf(&b, "]}\n");
-    } else {
-        cli_buf_printf(&b, "score    %.10g\nalpha    %.10g\ninputs   %zu of "
-                           "%zu:", r.score, r.alpha, r.n_inputs, n);
-        for (size_t i = 0; i < n; i++)
-            if (in_flags[i])
-                cli_buf_printf(&b, " %zu", i);
-        cli_buf_printf(&b, "\nnodes    %zu of %zu\nrestarts %d (seed %llu), "
-                           "%.3f s\n", r.n_nodes, w, o.restarts,
-                       (unsigned long long)o.seed, secs);
-    }
+    group_text(&b, json, &o, &r, secs, in_flags, n, node_flags, w);
     rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
     cli_buf_free(&b);
 done:
