@@ -228,6 +228,14 @@ int cli_load_model_input(const char *cmd, const char *model_path,
                          const char *input_path, const char *labels_path,
                          int pooled, ah_model **m, double **x, size_t *n,
                          size_t *D, int64_t **labels);
+/* Load MODEL and open INPUT for reading in chunks: not empty, with the
+ * model's D, and labels_path and pooled as cli_labels_check allows (*use:
+ * whether to read the labels).  On failure the error is printed, the exit
+ * code returned and nothing is left open. */
+int cli_open_model_stream(const char *cmd, const char *model_path,
+                          const char *input_path, const char *labels_path,
+                          int pooled, ah_model **m, ah_npy_reader **r,
+                          int *use);
 /* Labels for scoring inputs with model m: a conditional model needs
  * labels_path (given as option labels_opt) or pooled, never a silent
  * fallback to the pooled background; a pooled model does not use labels

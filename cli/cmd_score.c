@@ -84,26 +84,12 @@ static void score_state_free(score_state *st)
  * chunk.  CLI_OK, or the exit code after the message. */
 static int score_open(const score_job *j, score_state *st)
 {
-    ah_diag d;
     int use = 0, rc;
-    if (cli_load_model(j->model_path, &st->m) != 0)
-        return CLI_FAIL;
-    if ((rc = cli_labels_check("score", j->model_path, st->m, "--labels",
-                               j->labels_path, j->pooled, &use)) != CLI_OK)
+    if ((rc = cli_open_model_stream("score", j->model_path, j->input_path,
+                                    j->labels_path, j->pooled, &st->m,
+                                    &st->r, &use)) != CLI_OK)
         return rc;
-    if (ah_npy_open(&st->r, j->input_path, &d) != AH_OK)
-        return cli_diag(NULL, &d);
     size_t n = st->n = ah_npy_rows(st->r), D = st->D = ah_npy_cols(st->r);
-    if (n == 0 || D == 0) {
-        cli_error("%s: empty array (%zu rows x %zu columns)", j->input_path,
-                  n, D);
-        return CLI_FAIL;
-    }
-    if (D != ah_model_nodes(st->m)) {
-        cli_error("%s: %zu nodes per row, but the model %s has %zu",
-                  j->input_path, D, j->model_path, ah_model_nodes(st->m));
-        return CLI_FAIL;
-    }
     ah_model_get_threshold(st->m, &st->thr);
     if (j->ignore_thr)
         st->thr.source = AH_THRESHOLD_NONE;

@@ -491,6 +491,45 @@ fail:
     return rc;
 }
 
+int cli_open_model_stream(const char *cmd, const char *model_path,
+                          const char *input_path, const char *labels_path,
+                          int pooled, ah_model **m, ah_npy_reader **r,
+                          int *use)
+{
+    ah_diag d;
+    int rc = CLI_FAIL;
+    *m = NULL;
+    *r = NULL;
+    if (cli_load_model(model_path, m) != 0)
+        goto fail;
+    if ((rc = cli_labels_check(cmd, model_path, *m, "--labels", labels_path,
+                               pooled, use)) != CLI_OK)
+        goto fail;
+    rc = CLI_FAIL;
+    if (ah_npy_open(r, input_path, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto fail;
+    }
+    size_t n = ah_npy_rows(*r), D = ah_npy_cols(*r);
+    if (n == 0 || D == 0) {
+        cli_error("%s: empty array (%zu rows x %zu columns)", input_path, n,
+                  D);
+        goto fail;
+    }
+    if (D != ah_model_nodes(*m)) {
+        cli_error("%s: %zu nodes per row, but the model %s has %zu",
+                  input_path, D, model_path, ah_model_nodes(*m));
+        goto fail;
+    }
+    return CLI_OK;
+fail:
+    ah_npy_close(*r);
+    ah_model_free(*m);
+    *r = NULL;
+    *m = NULL;
+    return rc;
+}
+
 double cli_now(void)
 {
     struct timespec ts;
