@@ -18,6 +18,39 @@ const char cmd_calibrate_usage[] =
     "it.  The threshold holds for the scan settings given here.  fit --fpr\n"
     "does the same without extra data, cross-fitting the background.\n";
 
+/* The scores of the n clean rows x (D nodes, labels may be NULL) with
+ * t's settings, into *scores (malloc'd).  CLI_OK, or the exit code
+ * after the message. */
+static int clean_scores(const ah_model *m, const double *x, size_t n,
+                        size_t D, const int64_t *labels, const ah_threshold *t,
+                        int threads, const char *path, double **scores)
+{
+    ah_diag d;
+    ah_scan_result *res = malloc(n * sizeof *res);
+    *scores = malloc(n * sizeof **scores);
+    size_t unseen = 0;
+    int rc = CLI_FAIL;
+    if (!res || !*scores) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (ah_score(m, x, n, D, D, labels, t->tail, t->stat, t->alpha_max, res,
+                 &unseen, threads, &d) != AH_OK) {
+        rc = cli_diag(path, &d);
+        goto done;
+    }
+    if (unseen)
+        cli_error("note: %zu of %zu rows of %s have labels that the model "
+                  "was not fitted with; they were compared with the pooled "
+                  "background", unseen, n, path);
+    for (size_t i = 0; i < n; i++)
+        (*scores)[i] = res[i].score;
+    rc = CLI_OK;
+done:
+    free(res);
+    return rc;
+}
+
 int cmd_calibrate(int argc, char **argv)
 {
     const cli_command *self = cli_find("calibrate");
@@ -65,32 +98,15 @@ int cmd_calibrate(int argc, char **argv)
     ah_model *m = NULL;
     double *x = NULL, *scores = NULL;
     int64_t *labels = NULL;
-    ah_scan_result *res = NULL;
     size_t n = 0, D = 0;
     ah_diag d;
     if ((rc = cli_load_model_input("calibrate", pos.v[0], pos.v[1],
                                    labels_path, pooled, &m, &x, &n, &D,
                                    &labels)) != CLI_OK)
         goto done;
-    rc = CLI_FAIL;
-    res = malloc(n * sizeof *res);
-    scores = malloc(n * sizeof *scores);
-    if (!res || !scores) {
-        cli_error("out of memory");
+    if ((rc = clean_scores(m, x, n, D, labels, &t, threads, pos.v[1],
+                           &scores)) != CLI_OK)
         goto done;
-    }
-    size_t unseen = 0;
-    if (ah_score(m, x, n, D, D, labels, t.tail, t.stat, t.alpha_max, res,
-                 &unseen, threads, &d) != AH_OK) {
-        rc = cli_diag(pos.v[1], &d);
-        goto done;
-    }
-    if (unseen)
-        cli_error("note: %zu of %zu rows of %s have labels that the model "
-                  "was not fitted with; they were compared with the pooled "
-                  "background", unseen, n, pos.v[1]);
-    for (size_t i = 0; i < n; i++)
-        scores[i] = res[i].score;
     if (ah_threshold_at_fpr(scores, n, t.fpr, &t.score, &d) != AH_OK) {
         rc = cli_diag(pos.v[1], &d);
         goto done;
@@ -115,7 +131,6 @@ done:
     ah_model_free(m);
     free(x);
     free(labels);
-    free(res);
     free(scores);
 done0:
     cli_list_free(&pos);
