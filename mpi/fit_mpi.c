@@ -195,6 +195,65 @@ static void quiet_end(int saved)
     close(saved);
 }
 
+/* This process's share of the rows of bg: its plan, merged up the tree
+ * and broadcast, then its counts against the plan, merged up the tree;
+ * rank 0 finishes the model and saves it to out.  Every step ends with
+ * an agreement on failure.  Returns an exit code. */
+static int fit_all(cli_background *bg, const ah_fit_options *o,
+                   const char *out, int rank, int size, double t0)
+{
+    ah_shard *part = NULL, *plan = NULL;
+    ah_model *m = NULL;
+    ah_diag d;
+    int ok = 1, rc = CLI_FAIL;
+    cli_background_share(bg, (size_t)rank, (size_t)size);
+    ah_row_source src = cli_background_source(bg);
+    if (ah_shard_plan(&part, &src, o, &d) != AH_OK) {
+        cli_error("process %d: %s", rank, d.message);
+        ok = 0;
+    }
+    if (!all_ok(ok))
+        goto fail;
+    int merged = tree_merge(&part, 1, rank, size);
+    plan = broadcast_plan(rank == 0 && merged ? part : NULL, rank);
+    ah_shard_free(part);
+    part = NULL;
+    if (!all_ok(plan != NULL))
+        goto fail;
+    src.rewind(src.ctx, &d);
+    if (ah_shard_count(&part, plan, &src, &d) != AH_OK) {
+        cli_error("process %d: %s", rank, d.message);
+        ok = 0;
+    }
+    if (!all_ok(ok))
+        goto fail;
+    ok = tree_merge(&part, 1, rank, size);
+    if (rank == 0 && ok) {
+        if (ah_shard_finish(&m, part, &d) != AH_OK ||
+            ah_model_save(m, out, &d) != AH_OK) {
+            cli_error("%s", d.message);
+            ok = 0;
+        }
+    }
+    if (!all_ok(rank == 0 ? ok : 1))
+        goto fail;
+    if (rank == 0) {
+        ah_model_info info;
+        ah_model_get_info(m, &info);
+        fprintf(stderr,
+                "acthist-mpi-fit: fitted hist model with %d processes: %zu "
+                "rows x %zu nodes, %zu labels, %zu bytes in %.2f s\n",
+                size, info.rows, info.nodes, info.labels, info.file_bytes,
+                MPI_Wtime() - t0);
+    }
+    rc = CLI_OK;
+fail:
+    ah_model_free(m);
+    ah_shard_free(part);
+    ah_shard_free(plan);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -240,57 +299,11 @@ int main(int argc, char **argv)
     int ok = cli_background_open(&bg, files.v, files.n, labels.v,
                                  labels.n) == CLI_OK;
     quiet_end(quiet);
-    ah_shard *part = NULL, *plan = NULL;
-    ah_model *m = NULL;
-    ah_diag d;
     rc = CLI_FAIL;
     if (!all_ok(ok))
         goto done;
-    cli_background_share(&bg, (size_t)rank, (size_t)size);
-    ah_row_source src = cli_background_source(&bg);
-    if (ah_shard_plan(&part, &src, &o, &d) != AH_OK) {
-        cli_error("process %d: %s", rank, d.message);
-        ok = 0;
-    }
-    if (!all_ok(ok))
-        goto done;
-    int merged = tree_merge(&part, 1, rank, size);
-    plan = broadcast_plan(rank == 0 && merged ? part : NULL, rank);
-    ah_shard_free(part);
-    part = NULL;
-    if (!all_ok(plan != NULL))
-        goto done;
-    src.rewind(src.ctx, &d);
-    if (ah_shard_count(&part, plan, &src, &d) != AH_OK) {
-        cli_error("process %d: %s", rank, d.message);
-        ok = 0;
-    }
-    if (!all_ok(ok))
-        goto done;
-    ok = tree_merge(&part, 1, rank, size);
-    if (rank == 0 && ok) {
-        if (ah_shard_finish(&m, part, &d) != AH_OK ||
-            ah_model_save(m, out, &d) != AH_OK) {
-            cli_error("%s", d.message);
-            ok = 0;
-        }
-    }
-    if (!all_ok(rank == 0 ? ok : 1))
-        goto done;
-    if (rank == 0) {
-        ah_model_info info;
-        ah_model_get_info(m, &info);
-        fprintf(stderr,
-                "acthist-mpi-fit: fitted hist model with %d processes: %zu "
-                "rows x %zu nodes, %zu labels, %zu bytes in %.2f s\n",
-                size, info.rows, info.nodes, info.labels, info.file_bytes,
-                MPI_Wtime() - t0);
-    }
-    rc = CLI_OK;
+    rc = fit_all(&bg, &o, out, rank, size, t0);
 done:
-    ah_model_free(m);
-    ah_shard_free(part);
-    ah_shard_free(plan);
     cli_background_close(&bg);
     cli_list_free(&labels);
     cli_list_free(&files);
