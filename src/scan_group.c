@@ -749,6 +749,158 @@ static void starts_of(size_t *const cnt[2], int nthreads, size_t n,
 }
 
 /* Thresholds, ranks and the event lists. */
+/* Pass 0's buffers of each of the sj->nthreads threads: its key, node
+ * and score buffers, its events (room for half the pairs at first, as
+ * at alpha_max 0.5) and its set of distinct p-values.  0 when memory is
+ * short. */
+static int setup_alloc(setup_job *sj, const gs_problem *pb)
+{
+    int nth = sj->nthreads;
+    for (int t = 0; t < nth; t++) {
+        seen_set *ss = &sj->seen[t];
+        size_t rows_t = t == 0 && nth > 1 ? pb->rows / 2
+                                           : pb->rows - (t ? pb->rows / 2 : 0);
+        sj->evcap[t] = rows_t * pb->cols / 2 + pb->cols;
+        if (!(sj->kb[t] = malloc((pb->cols + 1) * sizeof *sj->kb[t])) ||
+            !(sj->jb[t] = malloc((pb->cols + 1) * sizeof *sj->jb[t])) ||
+            !(sj->sb[t] = malloc((pb->cols + 1) * sizeof *sj->sb[t])) ||
+            !(sj->evb[t] = malloc(sj->evcap[t] * sizeof *sj->evb[t])) ||
+            !(ss->slot = malloc(SEEN_SLOTS * sizeof *ss->slot)) ||
+            !(ss->list = malloc(SEEN_LIMIT * sizeof *ss->list)))
+            return 0;
+        memset(ss->slot, 0xff, SEEN_SLOTS * sizeof *ss->slot);
+    }
+    return 1;
+}
+
+/* After pass 0: the distinct p-values' keys into *d (n of them), which
+ * find_thresholds reads.  With few distinct values (not full) the
+ * threads' events become row_ev, thread 0's then thread 1's, and the
+ * threads' sets give the keys; else (continuous p-values) every kept key
+ * goes to the sort, written by pass 1.  0 when memory is short. */
+static int setup_keys(setup_job *sj, gs_problem *pb, int full, uint64_t **d,
+                      size_t *n)
+{
+    int nth = sj->nthreads;
+    size_t P = pb->P;
+    if (!full) {
+        gs_event *ev = realloc(sj->evb[0], (P ? P : 1) * sizeof *ev);
+        if (!ev)
+            return 0;
+        sj->evb[0] = NULL;
+        pb->row_ev = ev;
+        if (nth > 1)
+            memcpy(ev + sj->evn[0], sj->evb[1], sj->evn[1] * sizeof *ev);
+    }
+    for (int t = 0; t < nth; t++) {
+        free(sj->evb[t]);
+        sj->evb[t] = NULL;
+    }
+    if (full) {
+        if (!(*d = sj->keys = malloc(P * sizeof **d)))
+            return 0;
+        sj->pass = 1;
+        ah__parallel(nth, setup_thread, sj);
+        *n = P;
+        return 1;
+    }
+    *n = sj->seen[0].n + (nth > 1 ? sj->seen[1].n : 0);
+    if (!(*d = malloc(*n * sizeof **d)))
+        return 0;
+    memcpy(*d, sj->seen[0].list, sj->seen[0].n * sizeof **d);
+    if (nth > 1)
+        memcpy(*d + sj->seen[0].n, sj->seen[1].list,
+               sj->seen[1].n * sizeof **d);
+    return 1;
+}
+
+/* Each occupied slot's key gives its rank, in 2 bytes (T <=
+ * GS_MAX_THRESHOLDS), so that pass 3's random reads of the ranks stay in
+ * L2 (256 KB, not the set's 1 MB).  0 when memory is short. */
+static int setup_rank16(setup_job *sj, const rank_map *rm)
+{
+    for (int t = 0; t < sj->nthreads; t++) {
+        if (!(sj->rank16[t] = malloc(SEEN_SLOTS * sizeof *sj->rank16[t])))
+            return 0;
+        for (size_t h = 0; h < SEEN_SLOTS; h++)
+            sj->rank16[t][h] =
+                sj->seen[t].slot[h] == UINT64_MAX
+                    ? 0
+                    : (uint16_t)rank_of(rm, sj->seen[t].slot[h]);
+    }
+    return 1;
+}
+
+/* The problem's arrays by node and by rank, and the lazily built parts'
+ * lock, which takes pos (C entries) over.  0 when memory is short (pos
+ * is then still the caller's). */
+static int setup_lazy(gs_problem *pb, size_t **pos)
+{
+    size_t C = pb->cols, T = pb->T, P = pb->P;
+    pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
+    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
+    pb->col_ev = malloc(P * sizeof *pb->col_ev);
+    pb->full = malloc(P * sizeof *pb->full);
+    if (!pb->col_start || !pb->full_start || !pb->col_ev || !pb->full ||
+        !(pb->lazy = calloc(1, sizeof *pb->lazy)))
+        return 0;
+    if (pthread_mutex_init(&pb->lazy->lock, NULL) != 0) {
+        free(pb->lazy);
+        pb->lazy = NULL;
+        return 0;
+    }
+    atomic_init(&pb->lazy->ready, 0);
+    atomic_init(&pb->lazy->asked, 0);
+    pb->lazy->pos = *pos;
+    *pos = NULL;
+    return 1;
+}
+
+/* Passes 2 or 3 (the counts by node and by rank), then pass 4, the pairs
+ * by rank: a counting sort in two halves, each thread filling, in input
+ * order, its share of every rank's bucket, thread 0's first, so the order
+ * is that of one thread.  counts holds 2 (C + T) entries, pos C.  0 when
+ * memory is short. */
+static int setup_sort(setup_job *sj, gs_problem *pb, const rank_map *rm,
+                      int full, size_t *counts, size_t **pos)
+{
+    const size_t C = pb->cols, T = pb->T;
+    int nth = sj->nthreads;
+    sj->rm = rm;
+    sj->col_cnt[0] = counts;
+    sj->col_cnt[1] = counts + C;
+    sj->rank_cnt[0] = counts + 2 * C;
+    sj->rank_cnt[1] = counts + 2 * C + T;
+    sj->pass = full ? 2 : 3;
+    ah__parallel(nth, setup_thread, sj);
+    if (!setup_lazy(pb, pos))
+        return 0;
+    starts_of(sj->col_cnt, nth, C, pb->col_start, pb->lazy->pos);
+    starts_of(sj->rank_cnt, nth, T, pb->full_start, NULL);
+    for (size_t k = 0; k < T; k++) {
+        size_t c0 = sj->rank_cnt[0][k];
+        sj->rank_cnt[0][k] = pb->full_start[k];
+        if (nth > 1)
+            sj->rank_cnt[1][k] = pb->full_start[k] + c0;
+    }
+    sj->pass = 4;
+    ah__parallel(nth, setup_thread, sj);
+    return 1;
+}
+
+static void setup_job_free(setup_job *sj)
+{
+    for (int t = 0; t < 2; t++) {
+        free(sj->kb[t]);
+        free(sj->jb[t]);
+        free(sj->sb[t]);
+        free(sj->evb[t]);
+        free(sj->seen[t].slot);
+        free(sj->seen[t].list);
+        free(sj->rank16[t]);
+    }
+}
+
 static int problem_build(gs_problem *pb, ah_diag *diag)
 {
     size_t P = 0, n = 0, *counts = NULL, *pos = NULL;
@@ -762,23 +914,9 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     if (pb->rows < 2 || pb->rows * pb->cols < SETUP_THREADS_PAIRS)
         nth = 1;
     setup_job sj = {.pb = pb, .nthreads = nth};
-    if (!(pb->row_start = calloc(pb->rows + 1, sizeof *pb->row_start)))
+    if (!(pb->row_start = calloc(pb->rows + 1, sizeof *pb->row_start)) ||
+        !setup_alloc(&sj, pb))
         goto done;
-    for (int t = 0; t < nth; t++) {
-        seen_set *ss = &sj.seen[t];
-        size_t rows_t = t == 0 && nth > 1 ? pb->rows / 2
-                                           : pb->rows - (t ? pb->rows / 2 : 0);
-        /* events: room for half the pairs at first (alpha_max 0.5) */
-        sj.evcap[t] = rows_t * pb->cols / 2 + pb->cols;
-        if (!(sj.kb[t] = malloc((pb->cols + 1) * sizeof *sj.kb[t])) ||
-            !(sj.jb[t] = malloc((pb->cols + 1) * sizeof *sj.jb[t])) ||
-            !(sj.sb[t] = malloc((pb->cols + 1) * sizeof *sj.sb[t])) ||
-            !(sj.evb[t] = malloc(sj.evcap[t] * sizeof *sj.evb[t])) ||
-            !(ss->slot = malloc(SEEN_SLOTS * sizeof *ss->slot)) ||
-            !(ss->list = malloc(SEEN_LIMIT * sizeof *ss->list)))
-            goto done;
-        memset(ss->slot, 0xff, SEEN_SLOTS * sizeof *ss->slot);
-    }
     st = problem_check(pb, &sj, diag);
     if (st != AH_OK || pb->P == 0) {
         ok = 1;
@@ -787,106 +925,24 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     P = pb->P;
     for (int t = 0; t < nth; t++)
         full |= sj.seen[t].full || sj.evfail[t];
-    if (!full) { /* the events, thread 0's then thread 1's: row_ev */
-        gs_event *ev = realloc(sj.evb[0], (P ? P : 1) * sizeof *ev);
-        if (!ev)
-            goto done;
-        sj.evb[0] = NULL;
-        pb->row_ev = ev;
-        if (nth > 1)
-            memcpy(ev + sj.evn[0], sj.evb[1], sj.evn[1] * sizeof *ev);
-    }
-    for (int t = 0; t < nth; t++) {
-        free(sj.evb[t]);
-        sj.evb[t] = NULL;
-    }
-    if (full) { /* continuous p-values: every kept key goes to the sort */
-        if (!(d = sj.keys = malloc(P * sizeof *d)))
-            goto done;
-        sj.pass = 1;
-        ah__parallel(nth, setup_thread, &sj);
-        n = P;
-    } else {
-        n = sj.seen[0].n + (nth > 1 ? sj.seen[1].n : 0);
-        if (!(d = malloc(n * sizeof *d)))
-            goto done;
-        memcpy(d, sj.seen[0].list, sj.seen[0].n * sizeof *d);
-        if (nth > 1)
-            memcpy(d + sj.seen[0].n, sj.seen[1].list,
-                   sj.seen[1].n * sizeof *d);
-    }
-    if (!find_thresholds(pb, d, n, &tk) || !rank_map_init(&rm, tk, pb->T))
+    if (!setup_keys(&sj, pb, full, &d, &n) ||
+        !find_thresholds(pb, d, n, &tk) || !rank_map_init(&rm, tk, pb->T))
         goto done;
     free(d);
     d = sj.keys = NULL;
-    if (!full) /* each occupied slot's key gives its rank, in 2 bytes
-                * (T <= GS_MAX_THRESHOLDS), so that pass 3's random reads
-                * of the ranks stay in L2 (256 KB, not the set's 1 MB) */
-        for (int t = 0; t < nth; t++) {
-            if (!(sj.rank16[t] = malloc(SEEN_SLOTS * sizeof *sj.rank16[t])))
-                goto done;
-            for (size_t h = 0; h < SEEN_SLOTS; h++)
-                sj.rank16[t][h] = sj.seen[t].slot[h] == UINT64_MAX
-                                      ? 0
-                                      : (uint16_t)rank_of(&rm,
-                                                          sj.seen[t].slot[h]);
-        }
-
+    if (!full && !setup_rank16(&sj, &rm))
+        goto done;
     const size_t C = pb->cols, T = pb->T;
     if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
         !(pos = malloc(C * sizeof *pos)) ||
-        (full && !(pb->row_ev = malloc(P * sizeof *pb->row_ev))))
+        (full && !(pb->row_ev = malloc(P * sizeof *pb->row_ev))) ||
+        !setup_sort(&sj, pb, &rm, full, counts, &pos))
         goto done;
-    sj.rm = &rm;
-    sj.col_cnt[0] = counts;
-    sj.col_cnt[1] = counts + C;
-    sj.rank_cnt[0] = counts + 2 * C;
-    sj.rank_cnt[1] = counts + 2 * C + T;
-    sj.pass = full ? 2 : 3;
-    ah__parallel(nth, setup_thread, &sj);
-
-    pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
-    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
-    pb->col_ev = malloc(P * sizeof *pb->col_ev);
-    pb->full = malloc(P * sizeof *pb->full);
-    if (!pb->col_start || !pb->full_start || !pb->col_ev || !pb->full ||
-        !(pb->lazy = calloc(1, sizeof *pb->lazy)))
-        goto done;
-    if (pthread_mutex_init(&pb->lazy->lock, NULL) != 0) {
-        free(pb->lazy);
-        pb->lazy = NULL;
-        goto done;
-    }
-    atomic_init(&pb->lazy->ready, 0);
-    atomic_init(&pb->lazy->asked, 0);
-    pb->lazy->pos = pos;
-    pos = NULL;
-    starts_of(sj.col_cnt, nth, C, pb->col_start, pb->lazy->pos);
-    starts_of(sj.rank_cnt, nth, T, pb->full_start, NULL);
-    /* Step 4, the pairs by rank, a counting sort in two halves: each
-     * thread fills, in input order, its share of every rank's bucket,
-     * thread 0's first, so the order is that of one thread. */
-    for (size_t k = 0; k < T; k++) {
-        size_t c0 = sj.rank_cnt[0][k];
-        sj.rank_cnt[0][k] = pb->full_start[k];
-        if (nth > 1)
-            sj.rank_cnt[1][k] = pb->full_start[k] + c0;
-    }
-    sj.pass = 4;
-    ah__parallel(nth, setup_thread, &sj);
     if (pb->o->fractional && !build_fractional(pb))
         goto done;
     ok = 1;
 done:
-    for (int t = 0; t < 2; t++) {
-        free(sj.kb[t]);
-        free(sj.jb[t]);
-        free(sj.sb[t]);
-        free(sj.evb[t]);
-        free(sj.seen[t].slot);
-        free(sj.seen[t].list);
-        free(sj.rank16[t]);
-    }
+    setup_job_free(&sj);
     free(d);
     free(tk);
     free(rm.first);
