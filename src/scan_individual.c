@@ -774,17 +774,117 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
 /* The scan; with unit, a p-value outside [0, 1] fails as NaN does, found
  * from the flags of the pass that copies the keys (no pass of its own
  * unless a flag is up: an input with a value <= 0 or above 1). */
+/* The keys of the p-values in (0, amax] into *keys (at first the caller's
+ * stack buffer of KEYS_STACK, whose address is stack), *m of them, in a
+ * buffer of *cap; *L the values <= 0.  Keys go to the stack buffer while
+ * it has room; should it fill up, the rest are counted (the NaN check
+ * coming first, as before) and the keys move to a heap buffer as large as
+ * before, with sorting scratch.  NaN poisons the sums, and no key is
+ * written past the room.  On failure nothing is left allocated. */
+static inline int collect_keys(const double *pmax, size_t n, int unit,
+                               uint64_t ka, uint64_t *stack, uint64_t **keys,
+                               size_t *cap, size_t *m, size_t *L,
+                               ah_diag *diag)
+{
+    size_t i = 0, bytes;
+    double sum[4] = {0.0, 0.0, 0.0, 0.0};
+    uint64_t neg = 0;
+    int above = 0;
+    while (i < n) {
+        size_t room = *cap - *m, end = n - i < room ? n : i + room;
+        ah__keys_copy(pmax, i, end, ka, *keys, m, sum, &neg, &above,
+                      ah__isa_best());
+        i = end;
+        if (i < n && *cap - *m < KEYS_STACK / 16 && *keys == stack) {
+            size_t more = 0, nan = 0, j;
+            for (j = i; j < n; j++) {
+                more += bits_of(pmax[j]) - 1 < ka;
+                nan += unit ? !(pmax[j] >= 0.0 && pmax[j] <= 1.0)
+                            : isnan(pmax[j]) != 0;
+            }
+            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
+                (unit && (above || neg >> 63))) {
+                j = first_bad(pmax, n, unit);
+                if (j < n)
+                    return bad_fail(diag, pmax, j);
+            }
+            if (!ah__mul_ok(3 * (*m + more) + 2, sizeof **keys, &bytes) ||
+                !(*keys = malloc(bytes)))
+                return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                                "scan_individual: out of memory for %zu "
+                                "values", *m + more);
+            memcpy(*keys, stack, *m * sizeof **keys);
+            *cap = 3 * (*m + more) + 2;
+        }
+    }
+    /* a NaN (or infinities of both signs); with unit, also a value <= 0
+     * (zeros are in, negative values not) or above 1 */
+    if (isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
+        (unit && (above || neg >> 63))) {
+        i = first_bad(pmax, n, unit);
+        if (i < n) {
+            if (*keys != stack)
+                free(*keys);
+            *keys = stack;
+            return bad_fail(diag, pmax, i);
+        }
+    }
+    if (neg >> 63)
+        for (i = 0; i < n; i++)
+            *L += pmax[i] <= 0.0;
+    return AH_OK;
+}
+
+/* Sort the m keys (buffer of cap, the rest sorting scratch) and score
+ * them into best; with many keys only the ranges find_runs keeps.  AH_OK
+ * or AH_ERR_NOMEM. */
+static inline int score_keys(uint64_t *keys, size_t m, size_t cap, size_t L,
+                             int stat, double amax, best_t *best)
+{
+    run_t runs[MAX_RUNS];
+    int st;
+    if (m > SMALL && m <= UINT32_MAX) {
+        /* Pull the ranges' keys to the front of the buffer in one pass (in
+         * place: the rest only moves within the buffer), sort them together
+         * and score each range; the buffer after them is sorting scratch. */
+        size_t g = 0, at = 0;
+        uint64_t lo[MAX_RUNS], span[MAX_RUNS];
+        int nruns = find_runs(keys, m, L, stat, amax, runs, &best->pot);
+        for (int q = 0; q < MAX_RUNS; q++) {
+            /* unused ranges repeat the first: no key is tested twice */
+            lo[q] = runs[q < nruns ? q : 0].klo;
+            span[q] = runs[q < nruns ? q : 0].khi - lo[q];
+        }
+        if (nruns > 0)
+            g = ah__keys_gather(keys, m, lo, span, nruns > 2 ? MAX_RUNS : nruns,
+                                ah__isa_best());
+        st = sort_run(keys, g, keys + g, cap - g);
+        /* Ranges come in descending order, so ascending keys meet the last
+         * range first. */
+        for (int q = nruns; q-- > 0 && st == AH_OK;) {
+            score_run(best, keys + at, runs[q].count,
+                      runs[q].top - runs[q].count);
+            at += runs[q].count;
+        }
+        return st;
+    }
+    if (m == 0)
+        return AH_OK;
+    st = sort_run(keys, m, keys + m, cap - m);
+    if (st == AH_OK)
+        score_run(best, keys, m, L);
+    return st;
+}
+
 static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
                     ah_scan_result *res, size_t *nodes, ah_diag *diag,
                     int unit)
 {
     uint64_t stack_keys[KEYS_STACK], *keys = stack_keys;
-    size_t cap = KEYS_STACK, m = 0, L = 0, i = 0, bytes;
-    double amax, sum[4] = {0.0, 0.0, 0.0, 0.0};
-    uint64_t ka, neg = 0;
+    size_t cap = KEYS_STACK, m = 0, L = 0;
+    double amax;
     best_t best = {stat, 0, 0, 0.0, 0.0, 0.0, 0};
-    run_t runs[MAX_RUNS];
-    int nruns, st = AH_OK, above = 0;
+    int st;
 
     ah__diag_clear(diag);
     if (!res || (!pmax && n > 0))
@@ -804,85 +904,15 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
     /* Thresholds at or above 1 and at or below 0 score 0, so only values
      * in (0, amax] can win; those below count towards every rank. */
     amax = alpha_max < ONE_BELOW ? alpha_max : ONE_BELOW;
-    ka = bits_of(amax);
     if (!(amax > 0.0)) {
-        i = first_bad(pmax, n, unit);
+        size_t i = first_bad(pmax, n, unit);
         return i < n ? bad_fail(diag, pmax, i) : AH_OK;
     }
-    /* Keys go to the stack buffer while it has room; should it fill up,
-     * the rest are counted (the NaN check coming first, as before) and the
-     * keys move to a heap buffer as large as before, with sorting scratch.
-     * NaN poisons the sums, and no key is written past the room. */
-    while (i < n) {
-        size_t room = cap - m, end = n - i < room ? n : i + room;
-        ah__keys_copy(pmax, i, end, ka, keys, &m, sum, &neg, &above,
-                      ah__isa_best());
-        i = end;
-        if (i < n && cap - m < KEYS_STACK / 16 && keys == stack_keys) {
-            size_t more = 0, nan = 0, j;
-            for (j = i; j < n; j++) {
-                more += bits_of(pmax[j]) - 1 < ka;
-                nan += unit ? !(pmax[j] >= 0.0 && pmax[j] <= 1.0)
-                            : isnan(pmax[j]) != 0;
-            }
-            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
-                (unit && (above || neg >> 63))) {
-                j = first_bad(pmax, n, unit);
-                if (j < n)
-                    return bad_fail(diag, pmax, j);
-            }
-            if (!ah__mul_ok(3 * (m + more) + 2, sizeof *keys, &bytes) ||
-                !(keys = malloc(bytes)))
-                return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                                "scan_individual: out of memory for %zu "
-                                "values", m + more);
-            memcpy(keys, stack_keys, m * sizeof *keys);
-            cap = 3 * (m + more) + 2;
-        }
-    }
-    /* a NaN (or infinities of both signs); with unit, also a value <= 0
-     * (zeros are in, negative values not) or above 1 */
-    if (isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
-        (unit && (above || neg >> 63))) {
-        i = first_bad(pmax, n, unit);
-        if (i < n) {
-            if (keys != stack_keys)
-                free(keys);
-            return bad_fail(diag, pmax, i);
-        }
-    }
-    if (neg >> 63)
-        for (i = 0; i < n; i++)
-            L += pmax[i] <= 0.0;
-
-    if (m > SMALL && m <= UINT32_MAX) {
-        /* Pull the ranges' keys to the front of the buffer in one pass (in
-         * place: the rest only moves within the buffer), sort them together
-         * and score each range; the buffer after them is sorting scratch. */
-        size_t g = 0, at = 0;
-        uint64_t lo[MAX_RUNS], span[MAX_RUNS];
-        nruns = find_runs(keys, m, L, stat, amax, runs, &best.pot);
-        for (int q = 0; q < MAX_RUNS; q++) {
-            /* unused ranges repeat the first: no key is tested twice */
-            lo[q] = runs[q < nruns ? q : 0].klo;
-            span[q] = runs[q < nruns ? q : 0].khi - lo[q];
-        }
-        if (nruns > 0)
-            g = ah__keys_gather(keys, m, lo, span, nruns > 2 ? MAX_RUNS : nruns,
-                                ah__isa_best());
-        st = sort_run(keys, g, keys + g, cap - g);
-        /* Ranges come in descending order, so ascending keys meet the last
-         * range first. */
-        for (int q = nruns; q-- > 0 && st == AH_OK;) {
-            score_run(&best, keys + at, runs[q].count,
-                      runs[q].top - runs[q].count);
-            at += runs[q].count;
-        }
-    } else if (m > 0) {
-        st = sort_run(keys, m, keys + m, cap - m);
-        if (st == AH_OK)
-            score_run(&best, keys, m, L);
-    }
+    st = collect_keys(pmax, n, unit, bits_of(amax), stack_keys, &keys, &cap,
+                      &m, &L, diag);
+    if (st != AH_OK)
+        return st;
+    st = score_keys(keys, m, cap, L, stat, amax, &best);
     if (keys != stack_keys)
         free(keys);
     if (st != AH_OK)
@@ -897,7 +927,7 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
             /* Branch-free again; the write at k never passes n - 1, since
              * k < best.size until the last member is written. */
             size_t k = 0;
-            for (i = 0; i < n && k < best.size; i++) {
+            for (size_t i = 0; i < n && k < best.size; i++) {
                 nodes[k] = i;
                 k += pmax[i] <= best.alpha;
             }
