@@ -1151,6 +1151,74 @@ static int group_below(gs_work *w, uint32_t n, uint32_t m, int stat,
  * r ln(q/a) + (1-r) ln((1-q)/(1-a)), which is -KL(a||q) < 0 at r = a and
  * rises with r), and every later block has a smaller count.
  */
+/* The histogram of the n counts (h0; h1 cleared), from them; returns
+ * the largest count. */
+static inline uint32_t counts_histogram(gs_work *w, uint32_t n, uint32_t m)
+{
+    uint32_t cmax = 0;
+    memset(w->h0, 0, (m + 2) * sizeof *w->h0);
+    memset(w->h1, 0, (m + 2) * sizeof *w->h1);
+    for (uint32_t k = 0; k < n; k++) {
+        w->h0[w->cnt[k]]++;
+        cmax = w->cnt[k] > cmax ? w->cnt[k] : cmax;
+    }
+    return cmax;
+}
+
+/* Add the pairs e0..e1 of one threshold to the counts and to the two
+ * histograms of the counts, taking alternate pairs, so two increments of
+ * one count do not wait on each other.  Returns the new largest count. */
+static inline uint32_t counts_add(gs_work *w, size_t e0, size_t e1,
+                                  uint32_t cmax)
+{
+    size_t e = e0;
+    for (; e + 2 <= e1; e += 2) {
+        uint32_t c0 = w->cnt[w->ev[e]]++;
+        w->h0[c0]--;
+        w->h0[c0 + 1]++;
+        uint32_t c1 = w->cnt[w->ev[e + 1]]++;
+        w->h1[c1]--;
+        w->h1[c1 + 1]++;
+        c0 = c0 > c1 ? c0 : c1;
+        cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+    }
+    if (e < e1) {
+        uint32_t c0 = w->cnt[w->ev[e]]++;
+        w->h0[c0]--;
+        w->h0[c0 + 1]++;
+        cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+    }
+    return cmax;
+}
+
+/* Walk the counts present at threshold z from the highest (cmax) down to
+ * above m a: each is a block of items of equal count, and a prefix of the
+ * items sorted by count ends at a block's end.  A score above *best sets
+ * it and *best_c (the count the prefix ends at); returns whether one
+ * did. */
+static inline int counts_walk(const gs_work *w, gs_thr *z,
+                              uint32_t cmax, double ma, double dm,
+                              double *best, uint32_t *best_c)
+{
+    double A = 0.0, K = 0.0;
+    int better = 0;
+    for (uint32_t c = cmax; (double)c > ma; c--) {
+        int32_t k = w->h0[c] + w->h1[c];
+        double s;
+        if (k == 0)
+            continue;
+        K += (double)k;
+        A += (double)k * (double)c;
+        s = score_if_better(z, A, K * dm, *best);
+        if (s > *best) {
+            *best = s;
+            *best_c = c;
+            better = 1;
+        }
+    }
+    return better;
+}
+
 static double half_step_count(const gs_problem *pb, gs_work *w, int side,
                               const unsigned char *fixed, uint32_t m,
                               double floor, unsigned char *out,
@@ -1187,66 +1255,25 @@ static double half_step_count(const gs_problem *pb, gs_work *w, int side,
             for (size_t e = bs[g0]; e < bs[g1]; e++)
                 w->cnt[w->ev[e]]--;
         }
-        if (!hist_valid) { /* the histogram of the counts, from them */
-            memset(w->h0, 0, (m + 2) * sizeof *w->h0);
-            memset(w->h1, 0, (m + 2) * sizeof *w->h1);
-            cmax = 0;
-            for (uint32_t k = 0; k < n; k++) {
-                w->h0[w->cnt[k]]++;
-                cmax = w->cnt[k] > cmax ? w->cnt[k] : cmax;
-            }
+        if (!hist_valid) {
+            cmax = counts_histogram(w, n, m);
             hist_valid = 1;
         }
         for (size_t t = g0; t < g1; t++) {
-            const double a = pb->thr[t], ma = dm * a;
-            const size_t e0 = bs[t], e1 = bs[t + 1];
-            double A = 0.0, K = 0.0;
+            const double a = pb->thr[t];
             gs_thr z;
-            size_t e = e0;
-            /* Two histograms of the counts, taking alternate pairs, so two
-             * increments of one count do not wait on each other. */
-            for (; e + 2 <= e1; e += 2) {
-                uint32_t c0 = w->cnt[w->ev[e]]++;
-                w->h0[c0]--;
-                w->h0[c0 + 1]++;
-                uint32_t c1 = w->cnt[w->ev[e + 1]]++;
-                w->h1[c1]--;
-                w->h1[c1 + 1]++;
-                c0 = c0 > c1 ? c0 : c1;
-                cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
-            }
-            if (e < e1) {
-                uint32_t c0 = w->cnt[w->ev[e]]++;
-                w->h0[c0]--;
-                w->h0[c0 + 1]++;
-                cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
-            }
+            cmax = counts_add(w, bs[t], bs[t + 1], cmax);
             /* An unchanged count at a larger a scores lower than at the
              * last threshold evaluated, unless that was skipped as a <= 0
              * (p-values of 0, which a KDE far in the tail gives): counts
              * that changed there are first scored at the first a > 0. */
-            changed |= e0 != e1;
+            changed |= bs[t] != bs[t + 1];
             if (!changed || !(a > 0.0 && a < 1.0))
                 continue;
             changed = 0;
             thr_init(&z, stat, a);
-            /* Walk the counts present from the highest down: each is a
-             * block of items of equal count, and a prefix of the items
-             * sorted by count ends at a block's end. */
-            for (uint32_t c = cmax; (double)c > ma; c--) {
-                int32_t k = w->h0[c] + w->h1[c];
-                double s;
-                if (k == 0)
-                    continue;
-                K += (double)k;
-                A += (double)k * (double)c;
-                s = score_if_better(&z, A, K * dm, best);
-                if (s > best) {
-                    best = s;
-                    best_t = t;
-                    best_c = c;
-                }
-            }
+            if (counts_walk(w, &z, cmax, dm * a, dm, &best, &best_c))
+                best_t = t;
         }
     }
     if (best_t == SIZE_MAX)
