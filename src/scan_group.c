@@ -1356,15 +1356,92 @@ static void sort_items(gs_item *it, gs_item *tmp, size_t *cnt, size_t n)
  * threshold of an earlier sweep), skipping the evaluations, and leave the
  * sorted items there in w->items (*nu of them).
  */
+/* Threshold t's pairs of the fixed side's items into the items' counts:
+ * pairs whose range starts at or below it become active (a share of
+ * each counts, kept as sums s1, s0), pairs whose range ends at or below
+ * it count whole.  *total_active follows the active pairs.  Returns
+ * whether any count changed. */
+static inline int frac_add(const gs_problem *pb, gs_work *w, int side,
+                           const unsigned char *fixed, size_t t,
+                           size_t *total_active)
+{
+    const size_t C = pb->cols;
+    const double *p = pb->p;
+    int dirty = 0;
+    for (size_t e = pb->act_start[t]; e < pb->act_start[t + 1]; e++) {
+        const gs_pair pr = pb->act[e];
+        uint32_t x;
+        double lo, wd;
+        if (!fixed[FIXED(side, pr)])
+            continue;
+        x = ITEM(side, pr);
+        lo = p[((size_t)pr.i * C + pr.j) * 2];
+        wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
+        w->active[x]++;
+        w->s1[x] += 1.0 / wd;
+        w->s0[x] += lo / wd;
+        (*total_active)++;
+        w->is_touched[x] = 1;
+        dirty = 1;
+    }
+    for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++) {
+        const gs_pair pr = {full_i(pb, e), full_j(pb, e)};
+        uint32_t x;
+        if (!fixed[FIXED(side, pr)])
+            continue;
+        x = ITEM(side, pr);
+        w->cnt[x]++;
+        if (pb->was_active[e]) {
+            double lo = p[((size_t)pr.i * C + pr.j) * 2];
+            double wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
+            (*total_active)--;
+            if (--w->active[x] == 0) {
+                w->s1[x] = w->s0[x] = 0.0; /* drop rounding residue */
+            } else {
+                w->s1[x] -= 1.0 / wd;
+                w->s0[x] -= lo / wd;
+            }
+        }
+        w->is_touched[x] = 1;
+        dirty = 1;
+    }
+    return dirty;
+}
+
+/* The items with a fractional count above the expected m a at threshold
+ * a, sorted by count into w->items.  Only those can be in a best prefix
+ * (see half_step_count); they are collected in idx order.  Returns how
+ * many. */
+static inline size_t frac_items(gs_work *w, uint32_t n, double a, double ma)
+{
+    size_t nitems = 0;
+    for (uint32_t x = 0; x < n; x++) {
+        double c;
+        if (!w->is_touched[x])
+            continue;
+        c = (double)w->cnt[x];
+        if (w->active[x]) {
+            double part = a * w->s1[x] - w->s0[x];
+            if (part < 0.0)
+                part = 0.0;
+            if (part > (double)w->active[x])
+                part = (double)w->active[x];
+            c += part;
+        }
+        if (c > ma)
+            w->items[nitems++] = (gs_item){c, x};
+    }
+    sort_items(w->items, w->items2, w->bcnt, nitems);
+    return nitems;
+}
+
 static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
                                const unsigned char *fixed, uint32_t m,
                                double floor, int replay, size_t stop,
                                size_t *best_t, size_t *best_k, size_t *nu)
 {
     const uint32_t n = (uint32_t)(side == 0 ? pb->cols : pb->rows);
-    const size_t C = pb->cols;
     const double dm = (double)m;
-    const double *p = pb->p;
     double best = floor;
     size_t nitems = 0, total_active = 0;
     size_t last = replay ? stop + 1 : pb->T;
@@ -1380,67 +1457,12 @@ static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
         const double a = pb->thr[t], ma = dm * a;
         double A = 0.0;
         gs_thr z;
-        for (size_t e = pb->act_start[t]; e < pb->act_start[t + 1]; e++) {
-            const gs_pair pr = pb->act[e];
-            uint32_t x;
-            double lo, wd;
-            if (!fixed[FIXED(side, pr)])
-                continue;
-            x = ITEM(side, pr);
-            lo = p[((size_t)pr.i * C + pr.j) * 2];
-            wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
-            w->active[x]++;
-            w->s1[x] += 1.0 / wd;
-            w->s0[x] += lo / wd;
-            total_active++;
-            w->is_touched[x] = 1;
-            dirty = 1;
-        }
-        for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++) {
-            const gs_pair pr = {full_i(pb, e), full_j(pb, e)};
-            uint32_t x;
-            if (!fixed[FIXED(side, pr)])
-                continue;
-            x = ITEM(side, pr);
-            w->cnt[x]++;
-            if (pb->was_active[e]) {
-                double lo = p[((size_t)pr.i * C + pr.j) * 2];
-                double wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
-                total_active--;
-                if (--w->active[x] == 0) {
-                    w->s1[x] = w->s0[x] = 0.0; /* drop rounding residue */
-                } else {
-                    w->s1[x] -= 1.0 / wd;
-                    w->s0[x] -= lo / wd;
-                }
-            }
-            w->is_touched[x] = 1;
-            dirty = 1;
-        }
+        dirty |= frac_add(pb, w, side, fixed, t, &total_active);
         if (replay ? t != stop
                    : (!dirty && total_active == 0) || !(a > 0.0 && a < 1.0))
             continue;
         dirty = 0;
-        /* Only items above the expected count can be in a best prefix
-         * (see half_step_count); collect them in idx order. */
-        nitems = 0;
-        for (uint32_t x = 0; x < n; x++) {
-            double c;
-            if (!w->is_touched[x])
-                continue;
-            c = (double)w->cnt[x];
-            if (w->active[x]) {
-                double part = a * w->s1[x] - w->s0[x];
-                if (part < 0.0)
-                    part = 0.0;
-                if (part > (double)w->active[x])
-                    part = (double)w->active[x];
-                c += part;
-            }
-            if (c > ma)
-                w->items[nitems++] = (gs_item){c, x};
-        }
-        sort_items(w->items, w->items2, w->bcnt, nitems);
+        nitems = frac_items(w, n, a, ma);
         if (replay) {
             *nu = nitems;
             return best;
@@ -1642,17 +1664,14 @@ void ah_group_options_default(ah_group_options *o)
     o->threads = 0;
 }
 
-static int scan_group(const double *p, size_t rows, size_t cols,
-                      const ah_group_options *o, ah_group_result *res,
-                      unsigned char *inputs, unsigned char *nodes,
-                      ah_diag *diag, int shortcuts)
+/* The arguments of a group scan, checked; *cbits the bits of a node in
+ * a pair (res cleared).  AH_OK, or the status with the diagnostic. */
+static int group_check(const double *p, size_t rows, size_t cols,
+                       const ah_group_options *o, ah_group_result *res,
+                       ah_diag *diag, int *cbits)
 {
-    gs_problem pb;
-    gs_shared sh;
-    gs_work *work = NULL;
-    int nth, st, best = -1, cbits = 0;
     size_t total;
-
+    int st, cb = 0;
     ah__diag_clear(diag);
     if (!p || !o || !res)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "scan_group: NULL argument");
@@ -1676,9 +1695,9 @@ static int scan_group(const double *p, size_t rows, size_t cols,
     /* A pair is input << cbits | node in 32 bits (gs_problem.full), which
      * also keeps counts exact in a double; the histograms of a half step
      * count up to rows or cols items in an int32_t. */
-    while (cbits < 32 && ((size_t)1 << cbits) < cols)
-        cbits++;
-    if (rows > ((size_t)1 << (32 - cbits)) || ((size_t)1 << cbits) < cols ||
+    while (cb < 32 && ((size_t)1 << cb) < cols)
+        cb++;
+    if (rows > ((size_t)1 << (32 - cb)) || ((size_t)1 << cb) < cols ||
         rows > INT32_MAX || cols > INT32_MAX ||
         !ah__mul_ok(rows, cols, &total) ||
         !ah__mul_ok(total, 2 * sizeof(double), &total))
@@ -1686,6 +1705,53 @@ static int scan_group(const double *p, size_t rows, size_t cols,
                         "scan_group: batch of %zu x %zu is too large (inputs "
                         "x the node count rounded up to a power of 2 must "
                         "not exceed 2^32; split the batch)", rows, cols);
+    *cbits = cb;
+    return AH_OK;
+}
+
+/* The best of the threads' bests (the earliest restart among equal
+ * scores) into res, inputs and nodes (each may be NULL). */
+static void group_best(const gs_work *work, int nth, size_t rows,
+                       size_t cols, ah_group_result *res,
+                       unsigned char *inputs, unsigned char *nodes)
+{
+    int best = -1;
+    for (int t = 0; t < nth; t++) {
+        const gs_work *w = &work[t];
+        if (w->tb_restart < 0)
+            continue;
+        if (best < 0 || w->tb_score > work[best].tb_score ||
+            (w->tb_score == work[best].tb_score &&
+             w->tb_restart < work[best].tb_restart))
+            best = t;
+    }
+    if (best >= 0) {
+        const gs_work *w = &work[best];
+        res->score = w->tb_score;
+        res->alpha = w->tb_alpha;
+        for (size_t i = 0; i < rows; i++)
+            res->n_inputs += w->tb_I[i];
+        for (size_t j = 0; j < cols; j++)
+            res->n_nodes += w->tb_N[j];
+        if (inputs)
+            memcpy(inputs, w->tb_I, rows);
+        if (nodes)
+            memcpy(nodes, w->tb_N, cols);
+    }
+}
+
+static int scan_group(const double *p, size_t rows, size_t cols,
+                      const ah_group_options *o, ah_group_result *res,
+                      unsigned char *inputs, unsigned char *nodes,
+                      ah_diag *diag, int shortcuts)
+{
+    gs_problem pb;
+    gs_shared sh;
+    gs_work *work = NULL;
+    int nth, st, cbits = 0;
+
+    if ((st = group_check(p, rows, cols, o, res, diag, &cbits)) != AH_OK)
+        return st;
     if (inputs)
         memset(inputs, 0, rows);
     if (nodes)
@@ -1731,28 +1797,7 @@ static int scan_group(const double *p, size_t rows, size_t cols,
     /* If some threads cannot start, ah__parallel runs their share here. */
     ah__parallel(nth, worker, &sh);
 
-    for (int t = 0; t < nth; t++) {
-        const gs_work *w = &work[t];
-        if (w->tb_restart < 0)
-            continue;
-        if (best < 0 || w->tb_score > work[best].tb_score ||
-            (w->tb_score == work[best].tb_score &&
-             w->tb_restart < work[best].tb_restart))
-            best = t;
-    }
-    if (best >= 0) {
-        const gs_work *w = &work[best];
-        res->score = w->tb_score;
-        res->alpha = w->tb_alpha;
-        for (size_t i = 0; i < rows; i++)
-            res->n_inputs += w->tb_I[i];
-        for (size_t j = 0; j < cols; j++)
-            res->n_nodes += w->tb_N[j];
-        if (inputs)
-            memcpy(inputs, w->tb_I, rows);
-        if (nodes)
-            memcpy(nodes, w->tb_N, cols);
-    }
+    group_best(work, nth, rows, cols, res, inputs, nodes);
     for (int t = 0; t < nth; t++)
         work_free(&work[t]);
     free(work);
