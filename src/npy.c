@@ -19,6 +19,7 @@
  * it writes to a temporary file beside the target and renames it into place,
  * so a reader of the target never sees a half-written file.
  */
+#include "bytes.h"
 #include "file_io.h"
 #include "internal.h"
 
@@ -44,41 +45,7 @@
 /* Element loaders and converters                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Loads assemble values byte by byte, so they are independent of the host's
- * byte order and alignment; compilers turn them into plain (swapped) loads. */
-static inline uint16_t ld16le(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-static inline uint16_t ld16be(const unsigned char *p)
-{
-    return (uint16_t)(p[1] | (unsigned)p[0] << 8);
-}
-static inline uint32_t ld32le(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-static inline uint32_t ld32be(const unsigned char *p)
-{
-    return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[0] << 24;
-}
-static inline uint64_t ld64le(const unsigned char *p)
-{
-    return (uint64_t)ld32le(p) | (uint64_t)ld32le(p + 4) << 32;
-}
-static inline uint64_t ld64be(const unsigned char *p)
-{
-    return (uint64_t)ld32be(p + 4) | (uint64_t)ld32be(p) << 32;
-}
-
-static inline double from_f64(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
+/* Loads of either byte order: bytes.h. */
 static inline double from_f32(uint32_t u)
 {
     float f;
@@ -138,7 +105,7 @@ static inline double from_f16(uint16_t h)
         }
         bits = sign | (uint64_t)(e + 1023) << 52 | (mant & 0x3ff) << 42;
     }
-    return from_f64(bits);
+    return ah__value_of(bits);
 }
 
 typedef void (*ah__conv_fn)(const unsigned char *src, size_t n, double *dst,
@@ -153,26 +120,26 @@ typedef void (*ah__conv_fn)(const unsigned char *src, size_t n, double *dst,
             *d = (EXPR);                                                  \
     }
 
-AH__CONV(conv_f2le, 2, from_f16(ld16le(s)))
-AH__CONV(conv_f2be, 2, from_f16(ld16be(s)))
-AH__CONV(conv_f4le, 4, from_f32(ld32le(s)))
-AH__CONV(conv_f4be, 4, from_f32(ld32be(s)))
-AH__CONV(conv_f8le, 8, from_f64(ld64le(s)))
-AH__CONV(conv_f8be, 8, from_f64(ld64be(s)))
+AH__CONV(conv_f2le, 2, from_f16(ah__ld16le(s)))
+AH__CONV(conv_f2be, 2, from_f16(ah__ld16be(s)))
+AH__CONV(conv_f4le, 4, from_f32(ah__ld32le(s)))
+AH__CONV(conv_f4be, 4, from_f32(ah__ld32be(s)))
+AH__CONV(conv_f8le, 8, ah__value_of(ah__ld64le(s)))
+AH__CONV(conv_f8be, 8, ah__value_of(ah__ld64be(s)))
 AH__CONV(conv_i1, 1, from_i8(s[0]))
-AH__CONV(conv_i2le, 2, from_i16(ld16le(s)))
-AH__CONV(conv_i2be, 2, from_i16(ld16be(s)))
-AH__CONV(conv_i4le, 4, from_i32(ld32le(s)))
-AH__CONV(conv_i4be, 4, from_i32(ld32be(s)))
-AH__CONV(conv_i8le, 8, (double)as_i64(ld64le(s)))
-AH__CONV(conv_i8be, 8, (double)as_i64(ld64be(s)))
+AH__CONV(conv_i2le, 2, from_i16(ah__ld16le(s)))
+AH__CONV(conv_i2be, 2, from_i16(ah__ld16be(s)))
+AH__CONV(conv_i4le, 4, from_i32(ah__ld32le(s)))
+AH__CONV(conv_i4be, 4, from_i32(ah__ld32be(s)))
+AH__CONV(conv_i8le, 8, (double)as_i64(ah__ld64le(s)))
+AH__CONV(conv_i8be, 8, (double)as_i64(ah__ld64be(s)))
 AH__CONV(conv_u1, 1, (double)s[0])
-AH__CONV(conv_u2le, 2, (double)ld16le(s))
-AH__CONV(conv_u2be, 2, (double)ld16be(s))
-AH__CONV(conv_u4le, 4, (double)ld32le(s))
-AH__CONV(conv_u4be, 4, (double)ld32be(s))
-AH__CONV(conv_u8le, 8, (double)ld64le(s))
-AH__CONV(conv_u8be, 8, (double)ld64be(s))
+AH__CONV(conv_u2le, 2, (double)ah__ld16le(s))
+AH__CONV(conv_u2be, 2, (double)ah__ld16be(s))
+AH__CONV(conv_u4le, 4, (double)ah__ld32le(s))
+AH__CONV(conv_u4be, 4, (double)ah__ld32be(s))
+AH__CONV(conv_u8le, 8, (double)ah__ld64le(s))
+AH__CONV(conv_u8be, 8, (double)ah__ld64be(s))
 
 static int host_is_little(void)
 {
@@ -544,10 +511,10 @@ static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
     unsigned major = pre[6], minor = pre[7];
     uint64_t hlen;
     if (major == 1 && minor == 0) {
-        hlen = ld16le(pre + 8);
+        hlen = ah__ld16le(pre + 8);
         r->data_off = 10;
     } else if ((major == 2 || major == 3) && minor == 0 && npre == 12) {
-        hlen = ld32le(pre + 8);
+        hlen = ah__ld32le(pre + 8);
         r->data_off = 12;
     } else if (major == 2 || major == 3) {
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
@@ -882,9 +849,9 @@ static int int_label(const ah_npy_reader *r, const unsigned char *s,
     uint64_t u;
     switch (r->itemsize) {
     case 1: u = s[0]; break;
-    case 2: u = r->big ? ld16be(s) : ld16le(s); break;
-    case 4: u = r->big ? ld32be(s) : ld32le(s); break;
-    default: u = r->big ? ld64be(s) : ld64le(s); break;
+    case 2: u = r->big ? ah__ld16be(s) : ah__ld16le(s); break;
+    case 4: u = r->big ? ah__ld32be(s) : ah__ld32le(s); break;
+    default: u = r->big ? ah__ld64be(s) : ah__ld64le(s); break;
     }
     if (r->kind == 'u') {
         if (u > (uint64_t)INT64_MAX)

@@ -30,6 +30,7 @@
  * most of the time.  Up to 4096 values in (0, alpha_max] need no allocation
  * (about 48 KB of stack); more allocate as much as before.
  */
+#include "bytes.h"
 #include "internal.h"
 #include "scan_bounds.h"
 #include "scan_keys.h"
@@ -113,19 +114,7 @@ static const double rc_tab[65] = {
     0.52459016393442626, 0.52032520325203258, 0.5161290322580645,
     0.51200000000000001, 0.50793650793650791, 0.50393700787401574, 0.5};
 
-static inline uint64_t bits_of(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
 
-static inline double value_of(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
 
 /* Insertion sort that gives up (returning 0) after budget element moves;
  * keys are then a permutation of the input, still to be sorted. */
@@ -166,8 +155,8 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
         kmin = keys[i] < kmin ? keys[i] : kmin;
         kmax = keys[i] > kmax ? keys[i] : kmax;
     }
-    lo = value_of(kmin + 1);
-    hi = value_of(kmax + 1);
+    lo = ah__value_of(kmin + 1);
+    hi = ah__value_of(kmax + 1);
     scale = (double)n / (hi - lo);
     if (kmin == kmax)
         return;
@@ -177,7 +166,7 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
     }
     /* Monotone bucket index: subtraction, product and truncation all
      * preserve order, so the buckets are ordered. */
-#define BUCKET(k) (size_t)((value_of((k) + 1) - lo) * scale)
+#define BUCKET(k) (size_t)((ah__value_of((k) + 1) - lo) * scale)
     memset(start, 0, (n + 1) * sizeof *start);
     for (size_t i = 0; i < n; i++) {
         size_t b = BUCKET(keys[i]);
@@ -221,7 +210,7 @@ static inline void unbounded(double *fu, double *fl)
 /* Normal x as 2^e (1 + (i + t) / 64), on the grid of the tables. */
 static inline void grid_split(double x, int *e, int *i, double *t)
 {
-    uint64_t b = bits_of(x);
+    uint64_t b = ah__bits_of(x);
     *e = (int)(b >> 52) - 1023;
     *i = (int)((b >> 46) & 63);
     *t = (double)(b & ((UINT64_C(1) << 46) - 1)) * 0x1p-46;
@@ -254,7 +243,7 @@ static inline void bound_recip(double x, double *fu, double *fl)
     }
     grid_split(x, &e, &i, &t);
     c = rc_tab[i] + t * (rc_tab[i + 1] - rc_tab[i]);
-    p = value_of((uint64_t)(1023 - e) << 52);
+    p = ah__value_of((uint64_t)(1023 - e) << 52);
     *fu = p * c - 1.0;
     *fl = x > NEAR_ONE ? 0.0 : p * (c - 6.2e-5) - 1.0;
     *fl = *fl > 0.0 ? *fl : 0.0;
@@ -293,7 +282,7 @@ static inline void bound_f(int stat, double x, double *fu, double *fl)
 static inline void grid_f(int stat, uint64_t k, double amax, double *fu,
                           double *fl)
 {
-    double x = value_of(k), unused;
+    double x = ah__value_of(k), unused;
     bound_f(stat, x, fu, fl);
     if (x > amax)
         bound_f(stat, amax, &unused, fl);
@@ -330,7 +319,7 @@ static void score_run(best_t *b, const uint64_t *keys, size_t k, size_t below)
         double a, r, s;
         if (i + 1 < k && keys[i + 1] == keys[i])
             continue; /* the threshold is at the last copy */
-        a = value_of(keys[i] + 1);
+        a = ah__value_of(keys[i] + 1);
         r = (double)(below + i + 1);
         if (pot_upper(b, r, a) * (1.0 + MARGIN) < b->pot)
             continue;
@@ -455,7 +444,7 @@ static inline chord_t block_chord(int stat, double x0, double x1, double amax,
     case AH_STAT_HC: /* 1 / x0 <= 2^-e, exactly a power of two */
         if (x0 >= DBL_MIN)
             gap = q * q / 4.0 *
-                  value_of((uint64_t)(2046 - (bits_of(x0) >> 52)) << 52);
+                  ah__value_of((uint64_t)(2046 - (ah__bits_of(x0) >> 52)) << 52);
         break;
     }
     c.iu = nb == (size_t)1 << BLOCK_BITS ? 1.0 / (1 << BLOCK_BITS)
@@ -539,11 +528,11 @@ static inline void runs_grid(run_scan *s, size_t m, size_t L, int stat,
     s->amax = amax;
     s->L = L;
     s->isa = ah__isa_best();
-    s->top = bits_of(amax) - 1;
+    s->top = ah__bits_of(amax) - 1;
     uint64_t et = s->top >> 52;
     s->f0 = et > 0 ? (et - 1) << 52 : 0;
     s->knear =
-        ah__stats[stat].exact_near_one ? UINT64_MAX : bits_of(NEAR_ONE);
+        ah__stats[stat].exact_near_one ? UINT64_MAX : ah__bits_of(NEAR_ONE);
     s->sd = 52 - DEEP_BITS;
     while (bl < 64 && (m >> bl) > 0)
         bl++;
@@ -593,7 +582,7 @@ static inline size_t runs_blocks(run_scan *s, size_t m)
     memset(s->mark, 0, ((s->nf + s->nd + 63) >> 6) * sizeof *s->mark);
     for (size_t b = 0; b <= nb; b++) {
         uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : s->nf);
-        s->bx[b] = value_of(k);
+        s->bx[b] = ah__value_of(k);
         grid_f(s->stat, k, s->amax, &s->bfu[b], &s->bfl[b]);
     }
     s->bbest = 0;
@@ -798,7 +787,7 @@ static inline int collect_keys(const double *pmax, size_t n, int unit,
         if (i < n && *cap - *m < KEYS_STACK / 16 && *keys == stack) {
             size_t more = 0, nan = 0, j;
             for (j = i; j < n; j++) {
-                more += bits_of(pmax[j]) - 1 < ka;
+                more += ah__bits_of(pmax[j]) - 1 < ka;
                 nan += unit ? !(pmax[j] >= 0.0 && pmax[j] <= 1.0)
                             : isnan(pmax[j]) != 0;
             }
@@ -908,7 +897,7 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
         size_t i = first_bad(pmax, n, unit);
         return i < n ? bad_fail(diag, pmax, i) : AH_OK;
     }
-    st = collect_keys(pmax, n, unit, bits_of(amax), stack_keys, &keys, &cap,
+    st = collect_keys(pmax, n, unit, ah__bits_of(amax), stack_keys, &keys, &cap,
                       &m, &L, diag);
     if (st != AH_OK)
         return st;
