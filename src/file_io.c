@@ -348,6 +348,18 @@ int ah__read_whole(const char *path, unsigned char **out, size_t *len_out,
     return AH_OK;
 }
 
+int ah__load_file(void *out, ah__load_fn load, const char *path,
+                  ah_diag *diag)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int st = ah__read_whole(path, &buf, &len, diag);
+    if (st == AH_OK)
+        st = load(out, buf, len, path, diag);
+    free(buf);
+    return st;
+}
+
 int ah__save_file(const void *obj, ah__save_fn save, const char *path,
                   ah_diag *diag)
 {

@@ -290,19 +290,19 @@ fail:
     return st;
 }
 
+static int model_from_bytes(void *out, const unsigned char *buf, size_t len,
+                            const char *name, ah_diag *diag)
+{
+    return ah_model_load_memory(out, buf, len, name, diag);
+}
+
 int ah_model_load(ah_model **out, const char *path, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!out || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     *out = NULL;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int st = ah__read_whole(path, &buf, &len, diag);
-    if (st == AH_OK)
-        st = ah_model_load_memory(out, buf, len, path, diag);
-    free(buf);
-    return st;
+    return ah__load_file(out, model_from_bytes, path, diag);
 }
 
 static int cmp_size(const void *a, const void *b)

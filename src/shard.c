@@ -1117,17 +1117,17 @@ fail:
     return st;
 }
 
+static int shard_from_bytes(void *out, const unsigned char *buf, size_t len,
+                            const char *name, ah_diag *diag)
+{
+    return ah_shard_load_memory(out, buf, len, name, diag);
+}
+
 int ah_shard_load(ah_shard **out, const char *path, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!out || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     *out = NULL;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int st = ah__read_whole(path, &buf, &len, diag);
-    if (st == AH_OK)
-        st = ah_shard_load_memory(out, buf, len, path, diag);
-    free(buf);
-    return st;
+    return ah__load_file(out, shard_from_bytes, path, diag);
 }
