@@ -492,7 +492,11 @@ static int parse_header(ah_npy_reader *r, const char *text, size_t len,
  * Parse the preamble and header, and check every size against the image
  * size (total bytes).  Shared by the file and memory readers.
  */
-static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
+/* The .npy preamble: magic, version, and the header's length into *hlen,
+ * checked against the limit and the file's size; r->data_off set past
+ * the preamble. */
+static int read_preamble(ah_npy_reader *r, uint64_t total, uint64_t *hlen_out,
+                         ah_diag *diag)
 {
     unsigned char pre[12];
     const unsigned char *p;
@@ -536,26 +540,14 @@ static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
                         "the file (%llu bytes)",
                         r->name, (unsigned long long)hlen,
                         (unsigned long long)total);
-    /* The header may be larger than r->buf, so read it into its own copy. */
-    char *text = malloc(hlen ? (size_t)hlen : 1);
-    if (!text)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "%s: out of memory reading the header", r->name);
-    st = AH_OK;
-    for (uint64_t done = 0; done < hlen && st == AH_OK;) {
-        size_t k = hlen - done > AH__NPY_BUF ? AH__NPY_BUF
-                                             : (size_t)(hlen - done);
-        if ((st = fetch(r, r->data_off + done, k, &p, diag)) == AH_OK)
-            memcpy(text + done, p, k);
-        done += k;
-    }
-    if (st == AH_OK)
-        st = parse_header(r, text, (size_t)hlen, diag);
-    free(text);
-    if (st != AH_OK)
-        return st;
-    r->data_off += hlen;
+    *hlen_out = hlen;
+    return AH_OK;
+}
 
+/* The shape read from the header: not 0-d, its size in bytes within
+ * size_t and equal to the file's data bytes; r->rows and r->cols set. */
+static int check_shape(ah_npy_reader *r, uint64_t total, ah_diag *diag)
+{
     if (r->ndim == 0)
         return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
                         "%s: 0-d arrays (shape ()) cannot be read; save an "
@@ -594,6 +586,35 @@ static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
                         (unsigned long long)bytes, r->rows, r->cols, r->descr,
                         (unsigned long long)(total - r->data_off));
     return AH_OK;
+}
+
+static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
+{
+    uint64_t hlen = 0;
+    const unsigned char *p;
+    int st = read_preamble(r, total, &hlen, diag);
+    if (st != AH_OK)
+        return st;
+    /* The header may be larger than r->buf, so read it into its own copy. */
+    char *text = malloc(hlen ? (size_t)hlen : 1);
+    if (!text)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: out of memory reading the header", r->name);
+    st = AH_OK;
+    for (uint64_t done = 0; done < hlen && st == AH_OK;) {
+        size_t k = hlen - done > AH__NPY_BUF ? AH__NPY_BUF
+                                             : (size_t)(hlen - done);
+        if ((st = fetch(r, r->data_off + done, k, &p, diag)) == AH_OK)
+            memcpy(text + done, p, k);
+        done += k;
+    }
+    if (st == AH_OK)
+        st = parse_header(r, text, (size_t)hlen, diag);
+    free(text);
+    if (st != AH_OK)
+        return st;
+    r->data_off += hlen;
+    return check_shape(r, total, diag);
 }
 
 static ah_npy_reader *reader_new(const char *name)
