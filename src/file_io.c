@@ -406,6 +406,20 @@ int ah__check_file(const ah__file_kind *k, const unsigned char *p, size_t len,
     return AH_OK;
 }
 
+void ah__put_header_fields(unsigned char *p, const unsigned char *magic,
+                           unsigned major, unsigned minor,
+                           const ah_fit_options *o)
+{
+    memcpy(p, magic, 8);
+    p[8] = (unsigned char)major;
+    p[10] = (unsigned char)minor;
+    ah__put_u32(p + 16, (uint32_t)o->method);
+    ah__put_u32(p + 20, (uint32_t)o->tail);
+    ah__put_u32(p + 24, (uint32_t)o->binning);
+    ah__put_u32(p + 28, (uint32_t)o->bins);
+    ah__put_f64(p + 32, o->atom_share);
+}
+
 int ah__check_header_fields(const ah__file_kind *k, const unsigned char *p,
                             const char *name, ah_fit_options *o,
                             ah_diag *diag)

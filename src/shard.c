@@ -916,15 +916,8 @@ int ah_shard_save_memory(const ah_shard *s, void *buf, size_t *len,
                         total);
     unsigned char *p = buf, *q;
     memset(p, 0, SHARD_HEADER);
-    memcpy(p, magic, 8);
-    p[8] = SHARD_MAJOR;
-    p[10] = SHARD_MINOR;
+    ah__put_header_fields(p, magic, SHARD_MAJOR, SHARD_MINOR, &s->opts);
     ah__put_u32(p + 12, (uint32_t)s->kind);
-    ah__put_u32(p + 16, (uint32_t)s->opts.method);
-    ah__put_u32(p + 20, (uint32_t)s->opts.tail);
-    ah__put_u32(p + 24, (uint32_t)s->opts.binning);
-    ah__put_u32(p + 28, (uint32_t)s->opts.bins);
-    ah__put_f64(p + 32, s->opts.atom_share);
     ah__put_u64(p + 40, s->plan.D);
     ah__put_u64(p + 48, 1 + s->plan.nlab);
     ah__put_u64(p + 56, total);
