@@ -477,20 +477,61 @@ static int pvalues_run(const ah_model *m, const void *x, int f32,
     return AH_OK;
 }
 
+int ah__input_check(const ah_input *in, ah_diag *diag)
+{
+    if (!in)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    if (in->dtype != AH_DTYPE_F64 && in->dtype != AH_DTYPE_F32)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "input: unknown dtype %d (AH_DTYPE_F64 or "
+                        "AH_DTYPE_F32)", in->dtype);
+    return AH_OK;
+}
+
+int ah_pvalues_in(const ah_model *m, const ah_input *in,
+                  const ah_query_options *o, double *out, size_t *unseen,
+                  ah_diag *diag)
+{
+    ah_query_options q;
+    ah__diag_clear(diag);
+    int st = ah__input_check(in, diag);
+    if (st == AH_OK)
+        st = ah__query_options_read(o, &q, diag);
+    if (st != AH_OK)
+        return st;
+    return pvalues_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
+                       in->cols, in->ld, in->labels, q.tail, out, 0, unseen,
+                       q.threads, diag);
+}
+
+/* The calls of version 0.1: a view and settings from their arguments. */
+static int pvalues_args(const ah_model *m, const void *x, int dtype,
+                        size_t rows, size_t cols, size_t ld,
+                        const int64_t *labels, int tail, double *out,
+                        size_t *unseen, int threads, ah_diag *diag)
+{
+    ah_input in = {x, dtype, rows, cols, ld, labels};
+    ah_query_options o;
+    ah_query_options_init(&o);
+    o.tail = tail;
+    o.threads = threads;
+    return ah_pvalues_in(m, &in, &o, out, unseen, diag);
+}
+
 int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                size_t ld, const int64_t *labels, int tail, double *out,
                size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, 0, rows, cols, ld, labels, tail, out, 0, unseen,
-                       threads, diag);
+    return pvalues_args(m, x, AH_DTYPE_F64, rows, cols, ld, labels, tail, out,
+                        unseen, threads, diag);
 }
 
 int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
                    size_t cols, size_t ld, const int64_t *labels, int tail,
                    double *out, size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, 1, rows, cols, ld, labels, tail, out, 0, unseen,
-                       threads, diag);
+    return pvalues_args(m, x, AH_DTYPE_F32, rows, cols, ld, labels, tail, out,
+                        unseen, threads, diag);
 }
 
 int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
