@@ -68,8 +68,11 @@ int ah__parallel(int nthreads, void (*fn)(void *ctx, int index), void *ctx);
  * (acthist.h).  AH_OK or AH_ERR_ARG. */
 int ah__query_options_read(const ah_query_options *o, ah_query_options *out,
                            ah_diag *diag);
-/* The input view checked: not NULL, a known dtype.  AH_OK or AH_ERR_ARG. */
-int ah__input_check(const ah_input *in, ah_diag *diag);
+/* The arguments of the view calls: in not NULL and of a known dtype, the
+ * options read into *q (ah__query_options_read); diag cleared first.
+ * AH_OK or AH_ERR_ARG. */
+int ah__query_args(const ah_input *in, const ah_query_options *o,
+                   ah_query_options *q, ah_diag *diag);
 int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      double *pmax, size_t *unseen, int threads,

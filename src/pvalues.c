@@ -477,15 +477,17 @@ static int pvalues_run(const ah_model *m, const void *x, int f32,
     return AH_OK;
 }
 
-int ah__input_check(const ah_input *in, ah_diag *diag)
+int ah__query_args(const ah_input *in, const ah_query_options *o,
+                   ah_query_options *q, ah_diag *diag)
 {
+    ah__diag_clear(diag);
     if (!in)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     if (in->dtype != AH_DTYPE_F64 && in->dtype != AH_DTYPE_F32)
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "input: unknown dtype %d (AH_DTYPE_F64 or "
                         "AH_DTYPE_F32)", in->dtype);
-    return AH_OK;
+    return ah__query_options_read(o, q, diag);
 }
 
 int ah_pvalues_in(const ah_model *m, const ah_input *in,
@@ -493,10 +495,7 @@ int ah_pvalues_in(const ah_model *m, const ah_input *in,
                   ah_diag *diag)
 {
     ah_query_options q;
-    ah__diag_clear(diag);
-    int st = ah__input_check(in, diag);
-    if (st == AH_OK)
-        st = ah__query_options_read(o, &q, diag);
+    int st = ah__query_args(in, o, &q, diag);
     if (st != AH_OK)
         return st;
     return pvalues_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,

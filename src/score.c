@@ -144,10 +144,7 @@ int ah_score_in(const ah_model *m, const ah_input *in,
                 size_t *unseen, ah_diag *diag)
 {
     ah_query_options q;
-    ah__diag_clear(diag);
-    int st = ah__input_check(in, diag);
-    if (st == AH_OK)
-        st = ah__query_options_read(o, &q, diag);
+    int st = ah__query_args(in, o, &q, diag);
     if (st != AH_OK)
         return st;
     return score_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
