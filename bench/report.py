@@ -112,8 +112,8 @@ def python_table(py):
               % (r0["D"], r0["N"], r0["method"], r0.get("bins"), numpy),
               ["operation", "C float64", "C float32", "Python",
                "Python/C"], rows,
-              "C float32: ah_pvalues_f32 / ah_score_f32, which the binding "
-              "calls for float32 arrays; Python/C is against them")
+              "C float32: ah_pvalues_f32 / ah_score_f32, the path of the "
+              "binding's float32 views; Python/C is against them")
 
 
 def shards_table(recs):

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes (docs/acthist.1, EXIT STATUS): success, runtime failure, bad
  * usage. */
@@ -21,7 +22,7 @@ typedef struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
-    const char *usage;
+    const char *usage; /* synopsis and prose; cli_usage adds the options */
 } cli_command;
 
 /* Print "acthist: ..." to standard error. */
@@ -39,21 +40,76 @@ void cli_list_push(cli_list *l, const char *s);
 void cli_list_free(cli_list *l);
 
 enum { CLI_FLAG, CLI_STRING, CLI_MULTI };
+/*
+ * One option of a command.  A command describes each of its options once,
+ * in one table of these: cli_parse accepts exactly the table's names, and
+ * the option list of the command's --help is generated from the same rows
+ * (cli_usage), so what a command accepts and what its help lists cannot
+ * differ (tests/cli/test_options_help.sh holds the two together).  Rows
+ * with the same dest are spellings of one option ("-o" and "--output"),
+ * listed on one line; the first non-NULL arg and help of the group are
+ * shown.
+ */
 typedef struct cli_opt {
     const char *name; /* "--bins" */
     int kind;
-    void *dest;       /* int*, const char**, or cli_list* */
+    void *dest;       /* int* (set to 1), const char** or cli_list* */
+    const char *arg;  /* the value's name in the help ("N|auto"); NULL
+                       * for a flag */
+    const char *help; /* one paragraph, wrapped by cli_usage; a '\n'
+                       * starts a new line */
 } cli_opt;
+#define CLI_NOPTS(opts) (sizeof(opts) / sizeof(opts)[0])
+
+/* Help texts that several commands share, written once. */
+#define CLI_HELP_STAT \
+    "bj (Berk-Jones, default), hc (Higher Criticism) or ks " \
+    "(Kolmogorov-Smirnov)"
+#define CLI_HELP_ALPHA_MAX \
+    "the largest p-value threshold considered (default 0.5)"
+#define CLI_HELP_TAIL "upper, lower, two or both (default: the model's tail)"
+#define CLI_HELP_THREADS "worker threads (default: all cores)"
+#define CLI_HELP_POOLED "compare every input with the pooled background"
+#define CLI_HELP_LABELS \
+    "one label per input row: a conditional model needs them (or " \
+    "--pooled); labels the model has not seen use the pooled background, " \
+    "with a note"
+#define CLI_HELP_RESTARTS "random starts of the group scan (default 10)"
+#define CLI_HELP_SEED "seed of the random starts (default 0)"
+
+/* The fit options (acthist fit, acthist-mpi-fit). */
+#define CLI_HELP_BINS \
+    "bins per node, or auto (NumPy's rule); default 3072"
+#define CLI_HELP_BINNING \
+    "width (default, equal-width), quantile, or tails (finer where " \
+    "p-values are small: geometric levels per tail)"
+#define CLI_HELP_FIT_TAIL \
+    "the model's tail: upper, lower, two, both, or default: " \
+    "two-tailed with --labels, lower without (the evidence of " \
+    "docs/RESULTS.md); --tail upper without --labels is the paper's " \
+    "configuration (and IBM ART's)"
+#define CLI_HELP_FIT_LABELS \
+    "one integer label per background row, one file per background " \
+    "file in the same order: a conditional model"
+#define CLI_HELP_ATOM_SHARE \
+    "values taken by at least this share of a node's background are " \
+    "kept exactly (default 1/32)"
+#define CLI_HELP_FIT_CHUNK_ROWS \
+    "rows read at a time (default 1024)"
 
 /*
- * Parse argv[1..] (argv[0] is the subcommand).  Options may be written
- * "--name value" or "--name=value"; "-o" is an alias the table may list.
- * Everything else is positional.  Returns -1 to go on, or an exit code:
- * CLI_OK after printing usage to stdout for --help, CLI_USAGE after printing
- * a message and the usage to stderr.
+ * Parse argv[1..] (argv[0] is the subcommand) by the table opts.  Options
+ * may be written "--name value" or "--name=value".  Everything else is
+ * positional ("-" too; everything after "--").  Returns -1 to go on, or an
+ * exit code: CLI_OK after printing the usage to stdout for -h or --help,
+ * CLI_USAGE after printing a message and the usage to stderr.
  */
 int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
               cli_list *positional, const cli_command *cmd);
+/* Print cmd's usage: its synopsis and prose (cmd->usage), then one line
+ * per option of the table, its help wrapped to 79 columns. */
+void cli_usage(FILE *f, const cli_command *cmd, const cli_opt *opts,
+               size_t nopts);
 
 /* Number parsing with a clear message on failure (returns 0 on success). */
 int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
@@ -89,6 +145,13 @@ void cli_unknown_name(const char *opt, const char *s, cli_name_fn name);
 int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
                            const char *tail_s, const char *threads_s,
                            int *stat, double *alpha, int *tail, int *threads);
+
+/* The fit options of acthist fit and acthist-mpi-fit from their texts,
+ * over ah_fit_options_default (NULL: the default).  0, or CLI_USAGE after
+ * the message. */
+int cli_fit_options(ah_fit_options *o, const char *method, const char *bins,
+                    const char *binning, const char *tail, const char *share,
+                    const char *chunk);
 
 /* Read a whole .npy activation file (rows x D doubles, finite). */
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols);
@@ -165,6 +228,14 @@ int cli_load_model_input(const char *cmd, const char *model_path,
                          const char *input_path, const char *labels_path,
                          int pooled, ah_model **m, double **x, size_t *n,
                          size_t *D, int64_t **labels);
+/* Load MODEL and open INPUT for reading in chunks: not empty, with the
+ * model's D, and labels_path and pooled as cli_labels_check allows (*use:
+ * whether to read the labels).  On failure the error is printed, the exit
+ * code returned and nothing is left open. */
+int cli_open_model_stream(const char *cmd, const char *model_path,
+                          const char *input_path, const char *labels_path,
+                          int pooled, ah_model **m, ah_npy_reader **r,
+                          int *use);
 /* Labels for scoring inputs with model m: a conditional model needs
  * labels_path (given as option labels_opt) or pooled, never a silent
  * fallback to the pooled background; a pooled model does not use labels

@@ -16,12 +16,40 @@ const char cmd_calibrate_usage[] =
     "in OUT.ahm (the model with a threshold) the score above which at most\n"
     "a share F of them lie: 'acthist score OUT.ahm' then flags inputs above\n"
     "it.  The threshold holds for the scan settings given here.  fit --fpr\n"
-    "does the same without extra data, cross-fitting the background.\n"
-    "  --fpr        the false-positive rate, in (0, 1)\n"
-    "  --labels     one label per row of CLEAN (a conditional model needs\n"
-    "               them, or --pooled)\n"
-    "  --pooled     compare every input with the pooled background\n"
-    "  --stat, --alpha-max, --tail, --threads  as for acthist score\n";
+    "does the same without extra data, cross-fitting the background.\n";
+
+/* The scores of the n clean rows x (D nodes, labels may be NULL) with
+ * t's settings, into *scores (malloc'd).  CLI_OK, or the exit code
+ * after the message. */
+static int clean_scores(const ah_model *m, const double *x, size_t n,
+                        size_t D, const int64_t *labels, const ah_threshold *t,
+                        int threads, const char *path, double **scores)
+{
+    ah_diag d;
+    ah_scan_result *res = malloc(n * sizeof *res);
+    *scores = malloc(n * sizeof **scores);
+    size_t unseen = 0;
+    int rc = CLI_FAIL;
+    if (!res || !*scores) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (ah_score(m, x, n, D, D, labels, t->tail, t->stat, t->alpha_max, res,
+                 &unseen, threads, &d) != AH_OK) {
+        rc = cli_diag(path, &d);
+        goto done;
+    }
+    if (unseen)
+        cli_error("note: %zu of %zu rows of %s have labels that the model "
+                  "was not fitted with; they were compared with the pooled "
+                  "background", unseen, n, path);
+    for (size_t i = 0; i < n; i++)
+        (*scores)[i] = res[i].score;
+    rc = CLI_OK;
+done:
+    free(res);
+    return rc;
+}
 
 int cmd_calibrate(int argc, char **argv)
 {
@@ -32,14 +60,21 @@ int cmd_calibrate(int argc, char **argv)
     int pooled = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},          {"--output", CLI_STRING, &out},
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},   {"--fpr", CLI_STRING, &fpr_s},
-        {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT.ahm",
+         "the model with the threshold (may be MODEL itself)"},
+        {"--fpr", CLI_STRING, &fpr_s, "F",
+         "the false-positive rate, in (0, 1)"},
+        {"--labels", CLI_STRING, &labels_path, "L.npy",
+         "one label per row of CLEAN (a conditional model needs them, or "
+         "--pooled)"},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     ah_threshold t = {0};
@@ -51,7 +86,7 @@ int cmd_calibrate(int argc, char **argv)
     rc = CLI_USAGE;
     if (pos.n != 2 || !out || !fpr_s) {
         cli_error("calibrate: give MODEL CLEAN.npy, --fpr F and -o OUT.ahm");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &t.fpr) != 0)
@@ -63,32 +98,15 @@ int cmd_calibrate(int argc, char **argv)
     ah_model *m = NULL;
     double *x = NULL, *scores = NULL;
     int64_t *labels = NULL;
-    ah_scan_result *res = NULL;
     size_t n = 0, D = 0;
     ah_diag d;
     if ((rc = cli_load_model_input("calibrate", pos.v[0], pos.v[1],
                                    labels_path, pooled, &m, &x, &n, &D,
                                    &labels)) != CLI_OK)
         goto done;
-    rc = CLI_FAIL;
-    res = malloc(n * sizeof *res);
-    scores = malloc(n * sizeof *scores);
-    if (!res || !scores) {
-        cli_error("out of memory");
+    if ((rc = clean_scores(m, x, n, D, labels, &t, threads, pos.v[1],
+                           &scores)) != CLI_OK)
         goto done;
-    }
-    size_t unseen = 0;
-    if (ah_score(m, x, n, D, D, labels, t.tail, t.stat, t.alpha_max, res,
-                 &unseen, threads, &d) != AH_OK) {
-        rc = cli_diag(pos.v[1], &d);
-        goto done;
-    }
-    if (unseen)
-        cli_error("note: %zu of %zu rows of %s have labels that the model "
-                  "was not fitted with; they were compared with the pooled "
-                  "background", unseen, n, pos.v[1]);
-    for (size_t i = 0; i < n; i++)
-        scores[i] = res[i].score;
     if (ah_threshold_at_fpr(scores, n, t.fpr, &t.score, &d) != AH_OK) {
         rc = cli_diag(pos.v[1], &d);
         goto done;
@@ -113,7 +131,6 @@ done:
     ah_model_free(m);
     free(x);
     free(labels);
-    free(res);
     free(scores);
 done0:
     cli_list_free(&pos);

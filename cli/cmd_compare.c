@@ -41,6 +41,78 @@ static int split(char *s, cli_list *out)
     return out->n > 0;
 }
 
+/* The fractions into job, and every method and tail checked.  0, or
+ * CLI_USAGE after the message. */
+static int check_lists(compare_job *job, const cli_list *fracs,
+                       const cli_list *methods, const cli_list *tails)
+{
+    int tail;
+    job->nfractions = fracs->n;
+    for (size_t i = 0; i < fracs->n && i < COMPARE_MAX_FRACTIONS; i++)
+        if (cli_parse_double("--fractions", fracs->v[i], 0, 1,
+                             &job->fractions[i]))
+            return CLI_USAGE;
+    if (fracs->n > COMPARE_MAX_FRACTIONS) {
+        cli_error("compare: at most %d fractions", COMPARE_MAX_FRACTIONS);
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; i < methods->n; i++)
+        if (compare_parse_method(methods->v[i], NULL) != 0)
+            return CLI_USAGE;
+    for (size_t i = 0; i < tails->n; i++)
+        if (cli_parse_name("--tails", tails->v[i], ah_tail_name, &tail))
+            return CLI_USAGE;
+    return 0;
+}
+
+/* One labels file per background and anomalous file, and labels for
+ * all the sets or none.  0, or CLI_USAGE after the message. */
+static int check_labels(const cli_list *bg, const cli_list *bg_lab,
+                        const char *clean_lab, const cli_list *anom,
+                        const cli_list *anom_lab)
+{
+    if ((bg_lab->n && bg_lab->n != bg->n) || (anom_lab->n && anom_lab->n != anom->n)) {
+        cli_error("compare: give one labels file per background and per "
+                  "anomalous file, in order");
+        return CLI_USAGE;
+    }
+    if ((bg_lab->n > 0) != (clean_lab != NULL) ||
+        (bg_lab->n > 0) != (anom_lab->n > 0)) {
+        cli_error("compare: give labels for the background, the clean and "
+                  "every anomalous set, or for none");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+/* The files of the comparison into job (the lists stay the caller's). */
+static void job_files(compare_job *job, const cli_list *bg,
+                      const cli_list *bg_lab, const char *clean_s,
+                      const char *clean_lab, const cli_list *anom,
+                      const cli_list *anom_lab)
+{
+    job->background = bg->v;
+    job->background_labels = bg_lab->n ? bg_lab->v : NULL;
+    job->nbackground = bg->n;
+    job->clean = clean_s;
+    job->clean_labels = clean_lab;
+    job->anomalous = anom->v;
+    job->anomalous_labels = anom_lab->n ? anom_lab->v : NULL;
+    job->nanomalous = anom->n;
+}
+
+/* Run the comparison and print the table (or JSON); progress goes to
+ * standard error.  Returns an exit code. */
+static int compare_print(const compare_job *job, int json)
+{
+    cli_buf out = {0};
+    int rc = compare_run(job, json, &out, stderr);
+    if (rc == 0)
+        rc = cli_write_text(NULL, out.s, out.n) == 0 ? CLI_OK : CLI_FAIL;
+    cli_buf_free(&out);
+    return rc;
+}
+
 int cmd_compare(int argc, char **argv)
 {
     const cli_command *self = cli_find("compare");
@@ -52,24 +124,43 @@ int cmd_compare(int argc, char **argv)
     cli_list pos = {0}, bg = {0}, bg_lab = {0}, anom = {0}, anom_lab = {0},
              methods = {0}, tails = {0}, fracs = {0};
     cli_opt opts[] = {
-        {"--background", CLI_MULTI, &bg},
-        {"--background-labels", CLI_MULTI, &bg_lab},
-        {"--clean", CLI_STRING, &clean_s},
-        {"--clean-labels", CLI_STRING, &clean_lab},
-        {"--anomalous", CLI_MULTI, &anom},
-        {"--anomalous-labels", CLI_MULTI, &anom_lab},
-        {"--methods", CLI_STRING, &methods_s}, {"--tails", CLI_STRING, &tails_s},
-        {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--threads", CLI_STRING, &threads_s}, {"--group", CLI_STRING, &group_s},
-        {"--fractions", CLI_STRING, &fractions_s},
-        {"--runs", CLI_STRING, &runs_s},   {"--restarts", CLI_STRING, &restarts_s},
-        {"--seed", CLI_STRING, &seed_s},   {"--json", CLI_FLAG, &json},
+        {"--background", CLI_MULTI, &bg, "BG.npy",
+         "background activations to fit each method on; several files are "
+         "one background"},
+        {"--background-labels", CLI_MULTI, &bg_lab, "L.npy",
+         "one labels file per --background, in order: adds the "
+         "conditional rows"},
+        {"--clean", CLI_STRING, &clean_s, "C.npy", "the clean inputs"},
+        {"--clean-labels", CLI_STRING, &clean_lab, "CL.npy",
+         "one label per row of --clean"},
+        {"--anomalous", CLI_MULTI, &anom, "A.npy",
+         "an anomalous set (give several for several columns)"},
+        {"--anomalous-labels", CLI_MULTI, &anom_lab, "AL.npy",
+         "one labels file per --anomalous, in order"},
+        {"--methods", CLI_STRING, &methods_s, "LIST",
+         "comma-separated methods (default "
+         "empirical,kde,hist:auto,hist:64,hist)"},
+        {"--tails", CLI_STRING, &tails_s, "LIST",
+         "comma-separated tails (default upper,lower,two,both)"},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--group", CLI_STRING, &group_s, "M",
+         "also group-scan power: R runs, each a batch of M clean inputs "
+         "against the same batch with a fraction of them replaced by "
+         "anomalous inputs"},
+        {"--fractions", CLI_STRING, &fractions_s, "LIST",
+         "comma-separated fractions for --group (default 0.1,0.5)"},
+        {"--runs", CLI_STRING, &runs_s, "R",
+         "runs per fraction for --group (default 50)"},
+        {"--restarts", CLI_STRING, &restarts_s, "K", CLI_HELP_RESTARTS},
+        {"--seed", CLI_STRING, &seed_s, "S", CLI_HELP_SEED},
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
     };
     char *mcopy = NULL, *tcopy = NULL, *fcopy = NULL;
     compare_job job;
     memset(&job, 0, sizeof job);
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done;
     int tail_unused;
@@ -81,20 +172,11 @@ int cmd_compare(int argc, char **argv)
     if (pos.n || bg.n == 0 || !clean_s || anom.n == 0) {
         cli_error("compare: give --background, --clean and at least one "
                   "--anomalous");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done;
     }
-    if ((bg_lab.n && bg_lab.n != bg.n) || (anom_lab.n && anom_lab.n != anom.n)) {
-        cli_error("compare: give one labels file per background and per "
-                  "anomalous file, in order");
+    if (check_labels(&bg, &bg_lab, clean_lab, &anom, &anom_lab))
         goto done;
-    }
-    if ((bg_lab.n > 0) != (clean_lab != NULL) ||
-        (bg_lab.n > 0) != (anom_lab.n > 0)) {
-        cli_error("compare: give labels for the background, the clean and "
-                  "every anomalous set, or for none");
-        goto done;
-    }
     mcopy = strdup(methods_s ? methods_s : "empirical,kde,hist:auto,hist:64,hist");
     tcopy = strdup(tails_s ? tails_s : "upper,lower,two,both");
     fcopy = strdup(fractions_s ? fractions_s : "0.1,0.5");
@@ -103,57 +185,18 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: empty --methods, --tails or --fractions");
         goto done;
     }
-    long v;
     job.group.runs = 50;
     job.group.restarts = 10;
-    if (group_s) {
-        if (cli_parse_int("--group", group_s, 1, 1000000, &v))
-            goto done;
-        job.group.batch = (size_t)v;
-    }
-    if (runs_s && !cli_parse_int("--runs", runs_s, 1, 1000000, &v))
-        job.group.runs = (int)v;
-    else if (runs_s)
+    if (eval_parse_group(group_s, runs_s, restarts_s, seed_s, &job.group))
         goto done;
-    if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
-                                            AH_OPTION_RESTARTS, &v))
-        job.group.restarts = (int)v;
-    else if (restarts_s)
+    if (check_lists(&job, &fracs, &methods, &tails))
         goto done;
-    if (seed_s && cli_parse_seed("--seed", seed_s, &job.group.seed))
-        goto done;
-    job.nfractions = fracs.n;
-    for (size_t i = 0; i < fracs.n && i < COMPARE_MAX_FRACTIONS; i++)
-        if (cli_parse_double("--fractions", fracs.v[i], 0, 1,
-                             &job.fractions[i]))
-            goto done;
-    if (fracs.n > COMPARE_MAX_FRACTIONS) {
-        cli_error("compare: at most %d fractions", COMPARE_MAX_FRACTIONS);
-        goto done;
-    }
-    for (size_t i = 0; i < methods.n; i++)
-        if (compare_parse_method(methods.v[i], NULL) != 0)
-            goto done;
-    for (size_t i = 0; i < tails.n; i++)
-        if (cli_parse_name("--tails", tails.v[i], ah_tail_name, &tail_unused))
-            goto done;
-    job.background = bg.v;
-    job.background_labels = bg_lab.n ? bg_lab.v : NULL;
-    job.nbackground = bg.n;
-    job.clean = clean_s;
-    job.clean_labels = clean_lab;
-    job.anomalous = anom.v;
-    job.anomalous_labels = anom_lab.n ? anom_lab.v : NULL;
-    job.nanomalous = anom.n;
+    job_files(&job, &bg, &bg_lab, clean_s, clean_lab, &anom, &anom_lab);
     job.methods = methods.v;
     job.nmethods = methods.n;
     job.tails = tails.v;
     job.ntails = tails.n;
-    cli_buf out = {0};
-    rc = compare_run(&job, json, &out, stderr);
-    if (rc == 0)
-        rc = cli_write_text(NULL, out.s, out.n) == 0 ? CLI_OK : CLI_FAIL;
-    cli_buf_free(&out);
+    rc = compare_print(&job, json);
 done:
     free(mcopy);
     free(tcopy);

@@ -25,13 +25,7 @@ const char cmd_eval_usage[] =
     "Labels make a conditional model compare each input with its own label's\n"
     "background (give --anomalous-labels once per --anomalous, in order);\n"
     "a conditional model needs them, or --pooled to compare every input with\n"
-    "the pooled background.\n"
-    "  --group M   group-scan power instead: R runs (default 50), each a batch\n"
-    "              of M clean inputs against the same batch with round(F*M)\n"
-    "              (default F 0.1) replaced by anomalous inputs\n"
-    "  --roc       write every set's ROC points as CSV set,fpr,tpr\n"
-    "  --plot      draw the ROC curves as SVG\n"
-    "  --json      one JSON object {\"auc\": <first set>, \"sets\": [...]}\n";
+    "the pooled background.\n";
 
 typedef struct set_result {
     const char *name;
@@ -72,21 +66,39 @@ static int eval_parse(int argc, char **argv, const cli_command *self,
                *runs_s = NULL, *restarts_s = NULL, *seed_s = NULL;
     int fractional = 0;
     cli_opt opts[] = {
-        {"--clean", CLI_STRING, &a->clean_s},
-        {"--clean-labels", CLI_STRING, &a->clean_lab},
-        {"--pooled", CLI_FLAG, &a->pooled},
-        {"--anomalous", CLI_MULTI, &a->anom},
-        {"--anomalous-labels", CLI_MULTI, &a->anom_lab},
-        {"--stat", CLI_STRING, &stat_s},   {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
-        {"--roc", CLI_STRING, &a->roc_s},  {"--plot", CLI_STRING, &a->plot_s},
-        {"--json", CLI_FLAG, &a->json},    {"--group", CLI_STRING, &group_s},
-        {"--fraction", CLI_STRING, &fraction_s},
-        {"--runs", CLI_STRING, &runs_s},   {"--restarts", CLI_STRING, &restarts_s},
-        {"--seed", CLI_STRING, &seed_s},   {"--fractional", CLI_FLAG, &fractional},
+        {"--clean", CLI_STRING, &a->clean_s, "C.npy", "the clean inputs"},
+        {"--clean-labels", CLI_STRING, &a->clean_lab, "CL.npy",
+         "one label per row of --clean"},
+        {"--anomalous", CLI_MULTI, &a->anom, "A.npy",
+         "an anomalous set; give several to report each"},
+        {"--anomalous-labels", CLI_MULTI, &a->anom_lab, "AL.npy",
+         "one labels file per --anomalous, in order"},
+        {"--pooled", CLI_FLAG, &a->pooled, NULL, CLI_HELP_POOLED},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--roc", CLI_STRING, &a->roc_s, "ROC.csv",
+         "write every set's ROC points as CSV set,fpr,tpr"},
+        {"--plot", CLI_STRING, &a->plot_s, "ROC.svg",
+         "draw the ROC curves as SVG"},
+        {"--json", CLI_FLAG, &a->json, NULL,
+         "one JSON object {\"auc\": <first set>, \"sets\": [...]}"},
+        {"--group", CLI_STRING, &group_s, "M",
+         "group-scan power instead: R runs, each a batch of M clean inputs "
+         "against the same batch with round(F*M) of them replaced by "
+         "anomalous inputs"},
+        {"--fraction", CLI_STRING, &fraction_s, "F",
+         "the anomalous share F of a --group batch (default 0.1)"},
+        {"--runs", CLI_STRING, &runs_s, "R",
+         "runs for --group (default 50)"},
+        {"--restarts", CLI_STRING, &restarts_s, "K", CLI_HELP_RESTARTS},
+        {"--seed", CLI_STRING, &seed_s, "S", CLI_HELP_SEED},
+        {"--fractional", CLI_FLAG, &fractional, NULL,
+         "group scans count the share of each p-value range below a "
+         "threshold instead of p_max only (McFowland et al. 2013)"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
-                       &a->pos, self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &a->pos, self);
     if (rc >= 0)
         return rc;
     if ((rc = cli_parse_scan_options(stat_s, alpha_s, tail_s, threads_s,
@@ -94,30 +106,15 @@ static int eval_parse(int argc, char **argv, const cli_command *self,
                                      &a->c.threads)) != 0)
         return rc;
     group_config g = {0, 0.1, 50, 10, fractional, 0};
-    long v;
-    if (group_s) {
-        if (cli_parse_int("--group", group_s, 1, 1000000, &v))
-            return CLI_USAGE;
-        g.batch = (size_t)v;
-    }
+    if (eval_parse_group(group_s, runs_s, restarts_s, seed_s, &g))
+        return CLI_USAGE;
     if (fraction_s && cli_parse_double("--fraction", fraction_s, 0, 1,
                                        &g.fraction))
-        return CLI_USAGE;
-    if (runs_s && !cli_parse_int("--runs", runs_s, 1, 1000000, &v))
-        g.runs = (int)v;
-    else if (runs_s)
-        return CLI_USAGE;
-    if (restarts_s && !cli_parse_option_int("--restarts", restarts_s,
-                                            AH_OPTION_RESTARTS, &v))
-        g.restarts = (int)v;
-    else if (restarts_s)
-        return CLI_USAGE;
-    if (seed_s && cli_parse_seed("--seed", seed_s, &g.seed))
         return CLI_USAGE;
     a->g = g;
     if (a->pos.n != 1 || !a->clean_s || a->anom.n == 0) {
         cli_error("eval: give MODEL, --clean and at least one --anomalous");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         return CLI_USAGE;
     }
     if (a->anom_lab.n && a->anom_lab.n != a->anom.n) {

@@ -14,8 +14,10 @@
 
 const char cmd_fit_usage[] =
     "usage: acthist fit [--method hist|empirical|kde] [--bins N|auto]\n"
-    "                   [--binning width|quantile|tails] [--tail upper|lower|two|both]\n"
-    "                   [--atom-share S] [--chunk-rows R]\n"
+    "                   [--binning width|quantile|tails]\n"
+    "                   [--tail upper|lower|two|both|default]\n"
+    "                   [--atom-share S] [--chunk-rows R] [--threads K]\n"
+    "                   [--fpr F [--folds K]]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
     "       acthist fit [fit options] --plan-only -o PLAN SHARD.npy [...]\n"
     "       acthist fit --plan PLAN -o COUNTS SHARD.npy [...] [--labels ...]\n"
@@ -27,31 +29,7 @@ const char cmd_fit_usage[] =
     "read on its own machine: --plan-only writes the shard's first pass;\n"
     "'acthist merge' merges the shards' plans into one; --plan PLAN counts\n"
     "the shard against it; 'acthist merge' of all counts writes the model,\n"
-    "the same bytes as one fit of every shard with equal-width bins.\n"
-    "  --method     hist (default), empirical (sorted columns) or kde\n"
-    "  --bins       bins per node, or auto (NumPy's rule); default 3072\n"
-    "  --binning    width (default, equal-width), quantile, or tails (finer\n"
-    "               where p-values are small: geometric levels per tail)\n"
-    "  --tail       the model's tail: upper, lower, two, both, or default:\n"
-    "               two-tailed with --labels, lower without (the evidence\n"
-    "               of docs/RESULTS.md); --tail upper without --labels is\n"
-    "               the paper's configuration (and IBM ART's)\n"
-    "  --labels     one integer label per background row, one file per\n"
-    "               background file in the same order: a conditional model\n"
-    "  --atom-share values taken by at least this share of a node's\n"
-    "               background are kept exactly (default 1/32)\n"
-    "  --chunk-rows rows read at a time (default 1024)\n"
-    "  --threads K  K threads, each fitting a slice of the rows, merged\n"
-    "               exactly: the same model, K times the memory (equal-\n"
-    "               width bins only; default 1)\n"
-    "  --fpr F      also keep in the model the score threshold with false-\n"
-    "               positive rate F, cross-fitted on the background: each\n"
-    "               of K folds scored against a model of the others (for\n"
-    "               acthist score with --stat bj --alpha-max 0.5)\n"
-    "  --folds K    folds for --fpr (default 5)\n"
-    "  --plan-only  write the first pass of this shard (a plan) to -o\n"
-    "  --plan PLAN  count this shard against the merged PLAN, write the\n"
-    "               counts to -o (the fit options come from the plan)\n";
+    "the same bytes as one fit of every shard with equal-width bins.\n";
 
 /* One shard's part: its plan (plan_path NULL) or its counts against the
  * plan in plan_path. */
@@ -101,6 +79,102 @@ static int fit_shard(ah_row_source *src, const ah_fit_options *o,
     return CLI_OK;
 }
 
+/* What cmd_fit parsed and checked, for fit_run. */
+typedef struct fit_job {
+    const char *out, *plan_path;
+    const cli_list *files, *labels;
+    ah_fit_options o;
+    long threads, folds;
+    double fpr; /* 0: no --fpr */
+    int plan_only;
+} fit_job;
+
+/* --threads, --fpr and --folds into j, and whether they go with the
+ * other options.  0, or CLI_USAGE after the message. */
+static int fit_values(fit_job *j, const char *threads_s, const char *fpr_s,
+                      const char *folds_s)
+{
+    if (threads_s && cli_parse_int("--threads", threads_s, 1, 256,
+                                   &j->threads))
+        return CLI_USAGE;
+    if (fpr_s && cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &j->fpr))
+        return CLI_USAGE;
+    if (folds_s && cli_parse_int("--folds", folds_s, 2, 100, &j->folds))
+        return CLI_USAGE;
+    if (folds_s && !fpr_s) {
+        cli_error("fit: --folds goes with --fpr");
+        return CLI_USAGE;
+    }
+    if (fpr_s && (j->plan_only || j->plan_path)) {
+        cli_error("fit: --fpr needs the whole background (not a shard)");
+        return CLI_USAGE;
+    }
+    if (j->threads > 1 && j->plan_only) {
+        cli_error("fit: --threads and --plan-only do not go together");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+/* Fit the background (or one shard's part) and save what was fitted to
+ * j->out.  Prints any error; returns an exit code. */
+static int fit_run(const fit_job *j)
+{
+    int rc;
+    ah_model *m = NULL;
+    double t0 = cli_now();
+    if (j->threads > 1) {
+        rc = cli_fit_threads(j->files->v, j->files->n, j->labels->v,
+                             j->labels->n, &j->o, (int)j->threads, &m);
+        if (rc != CLI_OK)
+            return rc;
+        if (!j->fpr) /* the background is read again only to cross-fit */
+            return cli_save_model(m, j->out, "fitted", t0);
+    }
+    cli_background bg;
+    rc = cli_background_open(&bg, j->files->v, j->files->n, j->labels->v,
+                             j->labels->n);
+    if (rc != CLI_OK) {
+        ah_model_free(m);
+        return rc;
+    }
+    rc = CLI_FAIL;
+    ah_diag d;
+    ah_row_source src = cli_background_source(&bg);
+    cli_progress prog;
+    cli_progress_start(&prog, "fit", bg.count);
+    bg.progress = &prog;
+    if (j->plan_only || j->plan_path) {
+        rc = fit_shard(&src, &j->o, j->plan_path, j->out);
+        goto done;
+    }
+    if (!m && ah_model_fit_source(&m, &src, &j->o, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto done;
+    }
+    size_t above = 0, scored = 0;
+    if (j->fpr &&
+        (rc = cli_crossfit_threshold(&src, &j->o, (int)j->folds, j->fpr, m,
+                                     &above, &scored)) != CLI_OK) {
+        ah_model_free(m);
+        goto done;
+    }
+    cli_progress_end(&prog);
+    if (j->fpr) {
+        ah_threshold t;
+        ah_model_get_threshold(m, &t);
+        cli_error("threshold %.6g: %zu of %zu background rows above it, "
+                  "each scored against a model of the other %ld folds "
+                  "(asked: a false-positive rate of %g)", t.score, above,
+                  scored, j->folds - 1, j->fpr);
+    }
+    rc = cli_save_model(m, j->out, "fitted", t0);
+done:
+    cli_progress_end(bg.progress);
+    cli_background_close(&bg);
+    return rc;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     const cli_command *self = cli_find("fit");
@@ -110,18 +184,42 @@ int cmd_fit(int argc, char **argv)
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
-        {"--method", CLI_STRING, &method}, {"--bins", CLI_STRING, &bins},
-        {"--binning", CLI_STRING, &binning}, {"--tail", CLI_STRING, &tail},
-        {"-o", CLI_STRING, &out}, {"--output", CLI_STRING, &out},
-        {"--labels", CLI_MULTI, &labels}, {"--atom-share", CLI_STRING, &share},
-        {"--chunk-rows", CLI_STRING, &chunk},
-        {"--plan-only", CLI_FLAG, &plan_only},
-        {"--plan", CLI_STRING, &plan_path},
-        {"--threads", CLI_STRING, &threads_s},
-        {"--fpr", CLI_STRING, &fpr_s},     {"--folds", CLI_STRING, &folds_s},
+        {"--method", CLI_STRING, &method, "M",
+         "hist (default), empirical (sorted columns) or kde"},
+        {"--bins", CLI_STRING, &bins, "N|auto",
+         CLI_HELP_BINS},
+        {"--binning", CLI_STRING, &binning, "B",
+         CLI_HELP_BINNING},
+        {"--tail", CLI_STRING, &tail, "T",
+         CLI_HELP_FIT_TAIL},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "MODEL",
+         "the model file (a plan or counts with --plan-only, --plan), "
+         "written atomically"},
+        {"--labels", CLI_MULTI, &labels, "L.npy",
+         CLI_HELP_FIT_LABELS},
+        {"--atom-share", CLI_STRING, &share, "S",
+         CLI_HELP_ATOM_SHARE},
+        {"--chunk-rows", CLI_STRING, &chunk, "R",
+         CLI_HELP_FIT_CHUNK_ROWS},
+        {"--plan-only", CLI_FLAG, &plan_only, NULL,
+         "write the first pass of this shard (a plan) to -o"},
+        {"--plan", CLI_STRING, &plan_path, "PLAN",
+         "count this shard against the merged PLAN, write the counts to -o "
+         "(the fit options come from the plan)"},
+        {"--threads", CLI_STRING, &threads_s, "K",
+         "K threads, each fitting a slice of the rows, merged exactly: the "
+         "same model, K times the memory (equal-width bins only; default "
+         "1)"},
+        {"--fpr", CLI_STRING, &fpr_s, "F",
+         "also keep in the model the score threshold with false-positive "
+         "rate F, cross-fitted on the background: each of K folds scored "
+         "against a model of the others (for acthist score with --stat bj "
+         "--alpha-max 0.5)"},
+        {"--folds", CLI_STRING, &folds_s, "K",
+         "folds for --fpr (default 5)"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
@@ -131,69 +229,20 @@ int cmd_fit(int argc, char **argv)
                   "only -o, the shard's files and their --labels)");
         goto done0;
     }
-    method = method ? method : "hist";
-    bins = bins ? bins : "3072";
-    binning = binning ? binning : "width";
-    tail = tail ? tail : "default";
     ah_fit_options o;
-    ah_fit_options_default(&o);
-    if ((o.method = ah_method_parse(method)) < 0) {
-        cli_unknown_name("--method", method, ah_method_name);
+    if (cli_fit_options(&o, method, bins, binning, tail, share, chunk))
         goto done0;
-    }
-    if ((o.tail = ah_tail_parse(tail)) == -1) {
-        cli_unknown_name("--tail", tail, ah_tail_name);
+    fit_job job = {out, plan_path, &files, &labels, o, 1, 5, 0, plan_only};
+    if (fit_values(&job, threads_s, fpr_s, folds_s))
         goto done0;
-    }
-    if ((o.binning = ah_binning_parse(binning)) < 0) {
-        cli_unknown_name("--binning", binning, ah_binning_name);
-        goto done0;
-    }
-    long v;
-    if (strcmp(bins, "auto") == 0)
-        o.bins = AH_BINS_AUTO;
-    else if (cli_parse_option_int("--bins", bins, AH_OPTION_BINS, &v) != 0)
-        goto done0;
-    else
-        o.bins = (int)v;
-    if (share && cli_parse_option_double("--atom-share", share,
-                                         AH_OPTION_ATOM_SHARE, &o.atom_share))
-        goto done0;
-    if (chunk) {
-        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
-                                 &v) != 0)
-            goto done0;
-        o.chunk_rows = (size_t)v;
-    }
-    long threads = 1;
-    if (threads_s && cli_parse_int("--threads", threads_s, 1, 256, &threads))
-        goto done0;
-    double fpr = 0;
-    long folds = 5;
-    if (fpr_s && cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &fpr))
-        goto done0;
-    if (folds_s && cli_parse_int("--folds", folds_s, 2, 100, &folds))
-        goto done0;
-    if (folds_s && !fpr_s) {
-        cli_error("fit: --folds goes with --fpr");
-        goto done0;
-    }
-    if (fpr_s && (plan_only || plan_path)) {
-        cli_error("fit: --fpr needs the whole background (not a shard)");
-        goto done0;
-    }
-    if (threads > 1 && plan_only) {
-        cli_error("fit: --threads and --plan-only do not go together");
-        goto done0;
-    }
     if (!out) {
         cli_error("fit: missing -o MODEL");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (files.n == 0) {
         cli_error("fit: no background file given");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     if (labels.n && labels.n != files.n) {
@@ -206,62 +255,11 @@ int cmd_fit(int argc, char **argv)
             CLI_OK ||
         (rc = cli_output_not_input("fit", out, &plan_path, 1)) != CLI_OK)
         goto done0;
-    rc = CLI_USAGE;
     if (labels.n == 0 && !plan_path)
         cli_error("note: no --labels: a pooled model.  Labels (the class "
                   "the network predicts for each background row) usually "
                   "detect far better: see docs/RESULTS.md");
-    ah_model *m = NULL;
-    double t0 = cli_now();
-    if (threads > 1) {
-        rc = cli_fit_threads(files.v, files.n, labels.v, labels.n, &o,
-                             (int)threads, &m);
-        if (rc != CLI_OK)
-            goto done0;
-        if (!fpr_s) { /* the background is read again only to cross-fit */
-            rc = cli_save_model(m, out, "fitted", t0);
-            goto done0;
-        }
-    }
-    cli_background bg;
-    rc = cli_background_open(&bg, files.v, files.n, labels.v, labels.n);
-    if (rc != CLI_OK) {
-        ah_model_free(m);
-        goto done0;
-    }
-    rc = CLI_FAIL;
-    ah_diag d;
-    ah_row_source src = cli_background_source(&bg);
-    cli_progress prog;
-    cli_progress_start(&prog, "fit", bg.count);
-    bg.progress = &prog;
-    if (plan_only || plan_path) {
-        rc = fit_shard(&src, &o, plan_path, out);
-        goto done;
-    }
-    if (!m && ah_model_fit_source(&m, &src, &o, &d) != AH_OK) {
-        rc = cli_diag(NULL, &d);
-        goto done;
-    }
-    size_t above = 0, scored = 0;
-    if (fpr_s && (rc = cli_crossfit_threshold(&src, &o, (int)folds, fpr, m,
-                                              &above, &scored)) != CLI_OK) {
-        ah_model_free(m);
-        goto done;
-    }
-    cli_progress_end(&prog);
-    if (fpr_s) {
-        ah_threshold t;
-        ah_model_get_threshold(m, &t);
-        cli_error("threshold %.6g: %zu of %zu background rows above it, "
-                  "each scored against a model of the other %ld folds "
-                  "(asked: a false-positive rate of %g)", t.score, above,
-                  scored, folds - 1, fpr);
-    }
-    rc = cli_save_model(m, out, "fitted", t0);
-done:
-    cli_progress_end(bg.progress);
-    cli_background_close(&bg);
+    rc = fit_run(&job);
 done0:
     cli_list_free(&labels);
     cli_list_free(&files);

@@ -89,18 +89,137 @@ static int shard_info(const char *path, const ah_shard *s, int json)
     return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
+/* The bins requested: a number or "auto". */
+static void bins_text(char *bins, size_t cap, const ah_model_info *in)
+{
+    if (in->bins_requested == AH_BINS_AUTO)
+        snprintf(bins, cap, "auto");
+    else
+        snprintf(bins, cap, "%d", in->bins_requested);
+}
+
+/* How the model's threshold t was found, for the text report ("" when
+ * none). */
+static void threshold_how(char *how, size_t cap, const ah_threshold *t)
+{
+    how[0] = 0;
+    if (t->source == AH_THRESHOLD_CROSSFIT)
+        snprintf(how, cap, "cross-fitted on the background (%u "
+                 "folds, %llu scores)", (unsigned)t->folds,
+                 (unsigned long long)t->n);
+    else if (t->source == AH_THRESHOLD_CLEAN)
+        snprintf(how, cap, "on %llu clean inputs",
+                 (unsigned long long)t->n);
+}
+
+/* acthist info --json of a model. */
+static int model_info_json(const char *path, const ah_model *m,
+                           const ah_model_info *in)
+{
+    int rc;
+    char bins[32];
+    bins_text(bins, sizeof bins, in);
+    ah_threshold t;
+    ah_model_get_threshold(m, &t);
+    double pm = 100.0 * (double)in->memory_bytes / in->raw_bytes;
+    double pf = 100.0 * (double)in->file_bytes / in->raw_bytes;
+    cli_buf b = {0};
+    cli_buf_printf(&b, "{\"model\": ");
+    cli_buf_json_string(&b, path);
+    cli_buf_printf(
+        &b,
+        ", \"method\": \"%s\", \"tail\": \"%s\", \"binning\": \"%s\", "
+        "\"bins\": \"%s\", \"nodes\": %zu, \"rows\": %zu, \"labels\": %zu, "
+        "\"bins_min\": %zu, \"bins_median\": %zu, \"bins_max\": %zu, "
+        "\"atoms\": %zu, \"memory_bytes\": %zu, \"file_bytes\": %zu, "
+        "\"pooled_file_bytes\": %zu, "
+        "\"raw_bytes\": %.0f, \"memory_percent_of_raw\": %.4f, "
+        "\"file_percent_of_raw\": %.4f",
+        ah_method_name(in->method), ah_tail_name(in->tail),
+        ah_binning_name(in->binning), bins, in->nodes, in->rows, in->labels,
+        in->bins_min, in->bins_median, in->bins_max, in->atoms_total,
+        in->memory_bytes, in->file_bytes, in->pooled_file_bytes, in->raw_bytes,
+        pm, pf);
+    if (t.source != AH_THRESHOLD_NONE)
+        cli_buf_printf(
+            &b,
+            ", \"threshold\": {\"score\": %.17g, \"fpr\": %.17g, "
+            "\"source\": \"%s\", \"n\": %llu, \"folds\": %u, "
+            "\"stat\": \"%s\", \"alpha_max\": %.17g, \"tail\": \"%s\", "
+            "\"pooled\": %s}",
+            t.score, t.fpr,
+            t.source == AH_THRESHOLD_CLEAN ? "clean" : "crossfit",
+            (unsigned long long)t.n, (unsigned)t.folds,
+            ah_stat_name(t.stat), t.alpha_max, ah_tail_name(t.tail),
+            t.pooled ? "true" : "false");
+    cli_buf_printf(&b, "}\n");
+    rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
+    cli_buf_free(&b);
+    return rc;
+}
+
+/* acthist info of a model, as text. */
+static int model_info_text(const char *path, const ah_model *m,
+                           const ah_model_info *in)
+{
+    char bins[32];
+    bins_text(bins, sizeof bins, in);
+    ah_threshold t;
+    ah_model_get_threshold(m, &t);
+    char how[160];
+    threshold_how(how, sizeof how, &t);
+    double pm = 100.0 * (double)in->memory_bytes / in->raw_bytes;
+    double pf = 100.0 * (double)in->file_bytes / in->raw_bytes;
+    printf("model:      %s\n", path);
+    printf("method:     %s\n", ah_method_name(in->method));
+    printf("tail:       %s\n", ah_tail_name(in->tail));
+    if (in->method == AH_METHOD_HIST) {
+        printf("binning:    %s, %s bins requested\n",
+               ah_binning_name(in->binning), bins);
+        printf("bins/node:  min %zu, median %zu, max %zu\n", in->bins_min,
+               in->bins_median, in->bins_max);
+        printf("atoms:      %zu over %zu nodes (pooled)\n",
+               in->atoms_total, in->nodes);
+    }
+    printf("nodes (D):  %zu\n", in->nodes);
+    printf("rows (N):   %zu\n", in->rows);
+    printf("labels:     %zu%s\n", in->labels,
+           in->labels ? " (conditional)" : " (pooled only)");
+    printf("memory:     %zu bytes (%.3f%% of raw float32 background)\n",
+           in->memory_bytes, pm);
+    printf("file:       %zu bytes (%.3f%% of raw float32 background)\n",
+           in->file_bytes, pf);
+    if (in->labels)
+        printf("pooled set: %zu bytes on disk (%.3f%%): a model without "
+               "labels\n", in->pooled_file_bytes,
+               100.0 * (double)in->pooled_file_bytes / in->raw_bytes);
+    printf("raw:        %.0f bytes (N x D x 4)\n", in->raw_bytes);
+    if (t.source != AH_THRESHOLD_NONE)
+        printf("threshold:  score above %.6g is flagged: a false-positive "
+               "rate of %g %s; for --stat %s --alpha-max %g --tail %s, "
+               "%s\n",
+               t.score, t.fpr, how, ah_stat_name(t.stat), t.alpha_max,
+               ah_tail_name(t.tail),
+               t.pooled ? "the pooled background" : "with labels");
+    else
+        printf("threshold:  none (acthist calibrate, or fit --fpr)\n");
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+}
+
 int cmd_info(int argc, char **argv)
 {
     const cli_command *self = cli_find("info");
     int json = 0;
     cli_list pos = {0};
-    cli_opt opts[] = {{"--json", CLI_FLAG, &json}};
-    int rc = cli_parse(argc, argv, opts, 1, &pos, self);
+    cli_opt opts[] = {
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
+    };
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done;
     if (pos.n != 1) {
         cli_error("info: give exactly one MODEL");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         rc = CLI_USAGE;
         goto done;
     }
@@ -132,92 +251,8 @@ int cmd_info(int argc, char **argv)
         ah_model_free(m);
         goto done;
     }
-    char bins[32];
-    if (in.bins_requested == AH_BINS_AUTO)
-        snprintf(bins, sizeof bins, "auto");
-    else
-        snprintf(bins, sizeof bins, "%d", in.bins_requested);
-    ah_threshold t;
-    ah_model_get_threshold(m, &t);
-    char how[160] = "";
-    if (t.source == AH_THRESHOLD_CROSSFIT)
-        snprintf(how, sizeof how, "cross-fitted on the background (%u "
-                 "folds, %llu scores)", (unsigned)t.folds,
-                 (unsigned long long)t.n);
-    else if (t.source == AH_THRESHOLD_CLEAN)
-        snprintf(how, sizeof how, "on %llu clean inputs",
-                 (unsigned long long)t.n);
-    double pm = 100.0 * (double)in.memory_bytes / in.raw_bytes;
-    double pf = 100.0 * (double)in.file_bytes / in.raw_bytes;
-    if (json) {
-        cli_buf b = {0};
-        cli_buf_printf(&b, "{\"model\": ");
-        cli_buf_json_string(&b, pos.v[0]);
-        cli_buf_printf(
-            &b,
-            ", \"method\": \"%s\", \"tail\": \"%s\", \"binning\": \"%s\", "
-            "\"bins\": \"%s\", \"nodes\": %zu, \"rows\": %zu, \"labels\": %zu, "
-            "\"bins_min\": %zu, \"bins_median\": %zu, \"bins_max\": %zu, "
-            "\"atoms\": %zu, \"memory_bytes\": %zu, \"file_bytes\": %zu, "
-            "\"pooled_file_bytes\": %zu, "
-            "\"raw_bytes\": %.0f, \"memory_percent_of_raw\": %.4f, "
-            "\"file_percent_of_raw\": %.4f",
-            ah_method_name(in.method), ah_tail_name(in.tail),
-            ah_binning_name(in.binning), bins, in.nodes, in.rows, in.labels,
-            in.bins_min, in.bins_median, in.bins_max, in.atoms_total,
-            in.memory_bytes, in.file_bytes, in.pooled_file_bytes, in.raw_bytes,
-            pm, pf);
-        if (t.source != AH_THRESHOLD_NONE)
-            cli_buf_printf(
-                &b,
-                ", \"threshold\": {\"score\": %.17g, \"fpr\": %.17g, "
-                "\"source\": \"%s\", \"n\": %llu, \"folds\": %u, "
-                "\"stat\": \"%s\", \"alpha_max\": %.17g, \"tail\": \"%s\", "
-                "\"pooled\": %s}",
-                t.score, t.fpr,
-                t.source == AH_THRESHOLD_CLEAN ? "clean" : "crossfit",
-                (unsigned long long)t.n, (unsigned)t.folds,
-                ah_stat_name(t.stat), t.alpha_max, ah_tail_name(t.tail),
-                t.pooled ? "true" : "false");
-        cli_buf_printf(&b, "}\n");
-        rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
-        cli_buf_free(&b);
-    } else {
-        printf("model:      %s\n", pos.v[0]);
-        printf("method:     %s\n", ah_method_name(in.method));
-        printf("tail:       %s\n", ah_tail_name(in.tail));
-        if (in.method == AH_METHOD_HIST) {
-            printf("binning:    %s, %s bins requested\n",
-                   ah_binning_name(in.binning), bins);
-            printf("bins/node:  min %zu, median %zu, max %zu\n", in.bins_min,
-                   in.bins_median, in.bins_max);
-            printf("atoms:      %zu over %zu nodes (pooled)\n",
-                   in.atoms_total, in.nodes);
-        }
-        printf("nodes (D):  %zu\n", in.nodes);
-        printf("rows (N):   %zu\n", in.rows);
-        printf("labels:     %zu%s\n", in.labels,
-               in.labels ? " (conditional)" : " (pooled only)");
-        printf("memory:     %zu bytes (%.3f%% of raw float32 background)\n",
-               in.memory_bytes, pm);
-        printf("file:       %zu bytes (%.3f%% of raw float32 background)\n",
-               in.file_bytes, pf);
-        if (in.labels)
-            printf("pooled set: %zu bytes on disk (%.3f%%): a model without "
-                   "labels\n", in.pooled_file_bytes,
-                   100.0 * (double)in.pooled_file_bytes / in.raw_bytes);
-        printf("raw:        %.0f bytes (N x D x 4)\n", in.raw_bytes);
-        if (t.source != AH_THRESHOLD_NONE)
-            printf("threshold:  score above %.6g is flagged: a false-positive "
-                   "rate of %g %s; for --stat %s --alpha-max %g --tail %s, "
-                   "%s\n",
-                   t.score, t.fpr, how, ah_stat_name(t.stat), t.alpha_max,
-                   ah_tail_name(t.tail),
-                   t.pooled ? "the pooled background" : "with labels");
-        else
-            printf("threshold:  none (acthist calibrate, or fit --fpr)\n");
-        rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
-    }
+    rc = json ? model_info_json(pos.v[0], m, &in)
+              : model_info_text(pos.v[0], m, &in);
     ah_model_free(m);
 done:
     cli_list_free(&pos);

@@ -20,8 +20,6 @@ const char cmd_merge_usage[] =
     "shards' rows.  Every input must come from the same options and the\n"
     "counts from the same plan; counts must cover each of the plan's rows\n"
     "once (a shard missing or counted twice is an error).\n"
-    "  --counts  merge counts into counts rather than a model (to merge in\n"
-    "            a tree: the last merge writes the model)\n"
     "\n"
     "  acthist fit --plan-only -o a.plan a.npy     # on each machine\n"
     "  acthist merge -o all.plan a.plan b.plan     # anywhere\n"
@@ -33,79 +31,97 @@ static const char *kind_name(int kind)
     return kind == AH_SHARD_PLAN ? "a plan" : "counts";
 }
 
+/* Whether a file is given twice (its rows would count twice); says so. */
+static int given_twice(const cli_list *pos)
+{
+    for (size_t i = 0; i < pos->n; i++) {
+        struct stat a, b;
+        if (stat(pos->v[i], &a) != 0)
+            continue; /* loading says why */
+        for (size_t k = 0; k < i; k++)
+            if (stat(pos->v[k], &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino) {
+                cli_error("merge: %s is given twice (as %s): its rows would "
+                          "count twice", pos->v[i], pos->v[k]);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* Load the shards and merge them into *acc (the caller frees it, also on
+ * failure).  CLI_OK, or the exit code after the message. */
+static int merge_all(const cli_list *pos, int keep_counts, ah_shard **acc)
+{
+    ah_diag d;
+    ah_shard_info first;
+    for (size_t i = 0; i < pos->n; i++) {
+        ah_shard *s = NULL;
+        if (ah_shard_load(&s, pos->v[i], &d) != AH_OK) {
+            return cli_diag(NULL, &d);
+        }
+        ah_shard_info si;
+        ah_shard_get_info(s, &si);
+        if (i == 0) {
+            *acc = s;
+            first = si;
+            if (keep_counts && si.kind != AH_SHARD_COUNTS) {
+                cli_error("merge: --counts merges counts, and %s is a plan",
+                          pos->v[0]);
+                return CLI_USAGE;
+            }
+            continue;
+        }
+        if (si.kind != first.kind) {
+            cli_error("%s: %s, but %s is %s (merge plans with plans, counts "
+                      "with counts)", pos->v[i], kind_name(si.kind), pos->v[0],
+                      kind_name(first.kind));
+            ah_shard_free(s);
+            return CLI_USAGE;
+        }
+        int st = ah_shard_merge(*acc, s, &d);
+        ah_shard_free(s);
+        if (st != AH_OK) {
+            return cli_diag(pos->v[i], &d);
+        }
+    }
+    return CLI_OK;
+}
+
 int cmd_merge(int argc, char **argv)
 {
     const cli_command *self = cli_find("merge");
     const char *out = NULL;
     int keep_counts = 0;
     cli_list pos = {0};
-    cli_opt opts[] = {{"-o", CLI_STRING, &out},
-                      {"--output", CLI_STRING, &out},
-                      {"--counts", CLI_FLAG, &keep_counts}};
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    cli_opt opts[] = {
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT",
+         "the merged plan, counts or model, written atomically"},
+        {"--counts", CLI_FLAG, &keep_counts, NULL,
+         "merge counts into counts rather than a model (to merge in a "
+         "tree: the last merge writes the model)"},
+    };
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (!out || pos.n == 0) {
         cli_error(!out ? "merge: missing -o OUT" : "merge: no shard given");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
-    /* the same file twice would count its rows twice */
-    for (size_t i = 0; i < pos.n; i++) {
-        struct stat a, b;
-        if (stat(pos.v[i], &a) != 0)
-            continue; /* loading says why */
-        for (size_t k = 0; k < i; k++)
-            if (stat(pos.v[k], &b) == 0 && a.st_dev == b.st_dev &&
-                a.st_ino == b.st_ino) {
-                cli_error("merge: %s is given twice (as %s): its rows would "
-                          "count twice", pos.v[i], pos.v[k]);
-                goto done0;
-            }
-    }
+    if (given_twice(&pos))
+        goto done0;
     if ((rc = cli_output_not_input("merge", out, pos.v, pos.n)) != CLI_OK)
         goto done0;
     rc = CLI_FAIL;
     double t0 = cli_now();
     ah_diag d;
     ah_shard *acc = NULL;
-    ah_shard_info first;
-    for (size_t i = 0; i < pos.n; i++) {
-        ah_shard *s = NULL;
-        if (ah_shard_load(&s, pos.v[i], &d) != AH_OK) {
-            rc = cli_diag(NULL, &d);
-            goto done;
-        }
-        ah_shard_info si;
-        ah_shard_get_info(s, &si);
-        if (i == 0) {
-            acc = s;
-            first = si;
-            if (keep_counts && si.kind != AH_SHARD_COUNTS) {
-                cli_error("merge: --counts merges counts, and %s is a plan",
-                          pos.v[0]);
-                rc = CLI_USAGE;
-                goto done;
-            }
-            continue;
-        }
-        if (si.kind != first.kind) {
-            cli_error("%s: %s, but %s is %s (merge plans with plans, counts "
-                      "with counts)", pos.v[i], kind_name(si.kind), pos.v[0],
-                      kind_name(first.kind));
-            ah_shard_free(s);
-            rc = CLI_USAGE;
-            goto done;
-        }
-        int st = ah_shard_merge(acc, s, &d);
-        ah_shard_free(s);
-        if (st != AH_OK) {
-            rc = cli_diag(pos.v[i], &d);
-            goto done;
-        }
-    }
+    if ((rc = merge_all(&pos, keep_counts, &acc)) != CLI_OK)
+        goto done;
+    rc = CLI_FAIL;
     ah_shard_info si;
     ah_shard_get_info(acc, &si);
     if (si.kind == AH_SHARD_PLAN || keep_counts) {

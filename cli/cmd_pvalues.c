@@ -16,13 +16,46 @@ const char cmd_pvalues_usage[] =
     "\n"
     "Write the p-value range of every (input, node) as float64 of shape\n"
     "(n, D, 2): [..., 0] = p_min, [..., 1] = p_max.  With --tail both the\n"
-    "shape is (n, 2D, 2), upper-tail block first.\n"
-    "  --labels   one label per input row: a conditional model needs them\n"
-    "             (or --pooled); labels the model has not seen use the\n"
-    "             pooled background, with a note\n"
-    "  --pooled   compare every input with the pooled background\n"
-    "  --tail     upper, lower, two or both (default: the model's tail)\n"
-    "  --threads  worker threads (default: all cores)\n";
+    "shape is (n, 2D, 2), upper-tail block first.\n";
+
+/* What pv_chunks streams: from the reader through the model to the
+ * writer, chunk rows at a time in the buffers x and p. */
+typedef struct pv_stream {
+    const ah_model *m;
+    ah_npy_reader *r;
+    ah_npy_writer *w;
+    double *x, *p;
+    size_t chunk, D, width;
+    const int64_t *labels; /* NULL: none */
+    int tail, threads;
+    const char *in_path;
+} pv_stream;
+
+/* The p-values of the input's n rows, written chunk by chunk; *unseen
+ * gets the rows whose labels the model has not seen.  CLI_OK, or the
+ * exit code after the message. */
+static int pv_chunks(const pv_stream *s, size_t n, size_t *unseen)
+{
+    ah_diag d;
+    size_t done_rows = 0;
+    while (done_rows < n) {
+        size_t got = 0, u = 0;
+        if (ah_npy_read_rows(s->r, s->x, s->chunk, s->D, 1, &got, &d) !=
+            AH_OK)
+            return cli_diag(NULL, &d);
+        if (got == 0)
+            break;
+        if (ah_pvalues(s->m, s->x, got, s->D, s->D,
+                       s->labels ? s->labels + done_rows : NULL, s->tail,
+                       s->p, &u, s->threads, &d) != AH_OK)
+            return cli_diag(s->in_path, &d);
+        if (ah_npy_writer_write(s->w, s->p, got * s->width * 2, &d) != AH_OK)
+            return cli_diag(NULL, &d);
+        *unseen += u;
+        done_rows += got;
+    }
+    return CLI_OK;
+}
 
 int cmd_pvalues(int argc, char **argv)
 {
@@ -32,19 +65,22 @@ int cmd_pvalues(int argc, char **argv)
     int pooled = 0, use = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},          {"--output", CLI_STRING, &out},
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},
-        {"--tail", CLI_STRING, &tail_s},   {"--threads", CLI_STRING, &threads_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "OUT.npy",
+         "the p-values, written in chunks to a temporary file renamed "
+         "into place"},
+        {"--labels", CLI_STRING, &labels_path, "L.npy", CLI_HELP_LABELS},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (pos.n != 2 || !out) {
         cli_error("pvalues: give MODEL INPUT.npy and -o OUT.npy");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     int tail = -1;
@@ -67,26 +103,12 @@ int cmd_pvalues(int argc, char **argv)
     int64_t *labels = NULL;
     double *x = NULL, *p = NULL;
     ah_diag d;
-    if (cli_load_model(model_path, &m) != 0)
-        goto done;
-    if ((rc = cli_labels_check("pvalues", model_path, m, "--labels",
-                               labels_path, pooled, &use)) != CLI_OK)
+    if ((rc = cli_open_model_stream("pvalues", model_path, in_path,
+                                    labels_path, pooled, &m, &r, &use)) !=
+        CLI_OK)
         goto done;
     rc = CLI_FAIL;
-    if (ah_npy_open(&r, in_path, &d) != AH_OK) {
-        rc = cli_diag(NULL, &d);
-        goto done;
-    }
     size_t n = ah_npy_rows(r), D = ah_npy_cols(r);
-    if (n == 0 || D == 0) {
-        cli_error("%s: empty array (%zu rows x %zu columns)", in_path, n, D);
-        goto done;
-    }
-    if (D != ah_model_nodes(m)) {
-        cli_error("%s: %zu nodes per row, but the model %s has %zu", in_path,
-                  D, model_path, ah_model_nodes(m));
-        goto done;
-    }
     if (use && cli_read_labels(labels_path, n, in_path, &labels) != 0)
         goto done;
     size_t width = ah_pvalue_width(m, tail);
@@ -104,27 +126,12 @@ int cmd_pvalues(int argc, char **argv)
         rc = cli_diag(NULL, &d);
         goto done;
     }
-    size_t done_rows = 0, unseen_total = 0;
-    while (done_rows < n) {
-        size_t got = 0, unseen = 0;
-        if (ah_npy_read_rows(r, x, chunk, D, 1, &got, &d) != AH_OK) {
-            rc = cli_diag(NULL, &d);
-            goto done;
-        }
-        if (got == 0)
-            break;
-        if (ah_pvalues(m, x, got, D, D, labels ? labels + done_rows : NULL,
-                       tail, p, &unseen, (int)threads, &d) != AH_OK) {
-            rc = cli_diag(in_path, &d);
-            goto done;
-        }
-        if (ah_npy_writer_write(w, p, got * width * 2, &d) != AH_OK) {
-            rc = cli_diag(NULL, &d);
-            goto done;
-        }
-        unseen_total += unseen;
-        done_rows += got;
-    }
+    size_t unseen_total = 0;
+    pv_stream ps = {m, r, w, x, p, chunk, D, width, labels, tail,
+                    (int)threads, in_path};
+    if ((rc = pv_chunks(&ps, n, &unseen_total)) != CLI_OK)
+        goto done;
+    rc = CLI_FAIL;
     ah_npy_writer *wc = w;
     w = NULL;
     if (ah_npy_writer_commit(wc, &d) != AH_OK) {

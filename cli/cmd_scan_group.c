@@ -15,12 +15,47 @@ const char cmd_scan_group_usage[] =
     "\n"
     "Treat the rows of INPUT as one batch and find the subset of inputs and\n"
     "nodes that maximises the scan statistic, by iterative ascent from R\n"
-    "random starts (default 10, seed 0: reproducible at any thread count).\n"
-    "  --labels      one label per input row (a conditional model needs\n"
-    "                them, or --pooled)\n"
-    "  --pooled      compare every input with the pooled background\n"
-    "  --fractional  count the share of each p-value range below a threshold\n"
-    "                instead of p_max only (McFowland et al. 2013)\n";
+    "random starts (default 10, seed 0: reproducible at any thread count).\n";
+
+/* The result of the group scan as text or JSON into b: the score, the
+ * inputs and nodes flagged (in_flags of n, node_flags of w). */
+static void group_text(cli_buf *b, int json, const ah_group_options *o,
+                       const ah_group_result *r, double secs,
+                       const unsigned char *in_flags, size_t n,
+                       const unsigned char *node_flags, size_t w)
+{
+    if (json) {
+        cli_buf_printf(b, "{\"stat\": \"%s\", \"score\": %.17g, \"alpha\": "
+                           "%.17g, \"n_inputs\": %zu, \"n_nodes\": %zu, "
+                           "\"restarts\": %d, \"seed\": %llu, \"seconds\": %.6f, "
+                           "\"inputs\": [", ah_stat_name(o->stat), r->score,
+                       r->alpha, r->n_inputs, r->n_nodes, o->restarts,
+                       (unsigned long long)o->seed, secs);
+        int first = 1;
+        for (size_t i = 0; i < n; i++)
+            if (in_flags[i]) {
+                cli_buf_printf(b, "%s%zu", first ? "" : ", ", i);
+                first = 0;
+            }
+        cli_buf_printf(b, "], \"nodes\": [");
+        first = 1;
+        for (size_t j = 0; j < w; j++)
+            if (node_flags[j]) {
+                cli_buf_printf(b, "%s%zu", first ? "" : ", ", j);
+                first = 0;
+            }
+        cli_buf_printf(b, "]}\n");
+    } else {
+        cli_buf_printf(b, "score    %.10g\nalpha    %.10g\ninputs   %zu of "
+                           "%zu:", r->score, r->alpha, r->n_inputs, n);
+        for (size_t i = 0; i < n; i++)
+            if (in_flags[i])
+                cli_buf_printf(b, " %zu", i);
+        cli_buf_printf(b, "\nnodes    %zu of %zu\nrestarts %d (seed %llu), "
+                           "%.3f s\n", r->n_nodes, w, o->restarts,
+                       (unsigned long long)o->seed, secs);
+    }
+}
 
 int cmd_scan_group(int argc, char **argv)
 {
@@ -31,16 +66,20 @@ int cmd_scan_group(int argc, char **argv)
     int json = 0, fractional = 0, pooled = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},
-        {"--stat", CLI_STRING, &stat_s},     {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--tail", CLI_STRING, &tail_s},     {"--threads", CLI_STRING, &threads_s},
-        {"--restarts", CLI_STRING, &restarts_s},
-        {"--seed", CLI_STRING, &seed_s},     {"--fractional", CLI_FLAG, &fractional},
-        {"--json", CLI_FLAG, &json},
+        {"--labels", CLI_STRING, &labels_path, "L.npy", CLI_HELP_LABELS},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--restarts", CLI_STRING, &restarts_s, "R", CLI_HELP_RESTARTS},
+        {"--seed", CLI_STRING, &seed_s, "S", CLI_HELP_SEED},
+        {"--fractional", CLI_FLAG, &fractional, NULL,
+         "count the share of each p-value range below a threshold instead "
+         "of p_max only (McFowland et al. 2013)"},
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     ah_group_options o;
@@ -62,7 +101,7 @@ int cmd_scan_group(int argc, char **argv)
     o.fractional = fractional;
     if (pos.n != 2) {
         cli_error("scan-group: give MODEL and INPUT.npy");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
     rc = CLI_FAIL;
@@ -102,37 +141,7 @@ int cmd_scan_group(int argc, char **argv)
     }
     double secs = cli_now() - t0;
     cli_buf b = {0};
-    if (json) {
-        cli_buf_printf(&b, "{\"stat\": \"%s\", \"score\": %.17g, \"alpha\": "
-                           "%.17g, \"n_inputs\": %zu, \"n_nodes\": %zu, "
-                           "\"restarts\": %d, \"seed\": %llu, \"seconds\": %.6f, "
-                           "\"inputs\": [", ah_stat_name(o.stat), r.score,
-                       r.alpha, r.n_inputs, r.n_nodes, o.restarts,
-                       (unsigned long long)o.seed, secs);
-        int first = 1;
-        for (size_t i = 0; i < n; i++)
-            if (in_flags[i]) {
-                cli_buf_printf(&b, "%s%zu", first ? "" : ", ", i);
-                first = 0;
-            }
-        cli_buf_printf(&b, "], \"nodes\": [");
-        first = 1;
-        for (size_t j = 0; j < w; j++)
-            if (node_flags[j]) {
-                cli_buf_printf(&b, "%s%zu", first ? "" : ", ", j);
-                first = 0;
-            }
-        cli_buf_printf(&b, "]}\n");
-    } else {
-        cli_buf_printf(&b, "score    %.10g\nalpha    %.10g\ninputs   %zu of "
-                           "%zu:", r.score, r.alpha, r.n_inputs, n);
-        for (size_t i = 0; i < n; i++)
-            if (in_flags[i])
-                cli_buf_printf(&b, " %zu", i);
-        cli_buf_printf(&b, "\nnodes    %zu of %zu\nrestarts %d (seed %llu), "
-                           "%.3f s\n", r.n_nodes, w, o.restarts,
-                       (unsigned long long)o.seed, secs);
-    }
+    group_text(&b, json, &o, &r, secs, in_flags, n, node_flags, w);
     rc = cli_write_text(NULL, b.s, b.n) == 0 ? CLI_OK : CLI_FAIL;
     cli_buf_free(&b);
 done:

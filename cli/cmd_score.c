@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char cmd_score_usage[] =
     "usage: acthist score MODEL INPUT.npy [--labels L.npy | --pooled]\n"
@@ -19,17 +20,7 @@ const char cmd_score_usage[] =
     "the header index,score,alpha,size (or one JSON object with --json) to\n"
     "standard output or -o.  When the model holds a threshold (acthist\n"
     "calibrate, fit --fpr) a column flagged (1: score above the threshold)\n"
-    "is added and the count of flagged inputs goes to standard error.\n"
-    "  --stat       bj (Berk-Jones, default), hc (Higher Criticism), ks\n"
-    "  --alpha-max  largest p-value threshold considered (default 0.5)\n"
-    "  --tail       upper, lower, two or both (default: the model's tail)\n"
-    "  --labels     one label per input row: a conditional model needs\n"
-    "               them, or --pooled\n"
-    "  --pooled     compare every input with the pooled background\n"
-    "  --ignore-threshold  scores only, without the model's threshold\n"
-    "               (needed to score with other settings than it holds for)\n"
-    "  --chunk-rows rows read and scored at a time (default: 32 MB of\n"
-    "               activations as float64); scores do not depend on it\n";
+    "is added and the count of flagged inputs goes to standard error.\n";
 
 int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
                            const char *tail_s, const char *threads_s,
@@ -58,26 +49,207 @@ int cli_parse_scan_options(const char *stat_s, const char *alpha_s,
     return 0;
 }
 
+/* What cmd_score parsed and checked, for score_run. */
+typedef struct score_job {
+    const char *model_path, *input_path, *labels_path, *out;
+    int stat, tail, threads, json, pooled, ignore_thr;
+    double alpha;
+    long chunk; /* 0: the default */
+} score_job;
+
+/* What score_run holds; score_state_free frees it all. */
+typedef struct score_state {
+    ah_model *m;
+    ah_npy_reader *r;
+    double *x;
+    int64_t *labels;
+    ah_scan_result *res;
+    size_t n, D, rows; /* input rows, nodes, rows read at a time */
+    ah_threshold thr;  /* source AH_THRESHOLD_NONE: no flags */
+    cli_buf b;         /* the output text */
+} score_state;
+
+static void score_state_free(score_state *st)
+{
+    cli_buf_free(&st->b);
+    ah_npy_close(st->r);
+    ah_model_free(st->m);
+    free(st->x);
+    free(st->labels);
+    free(st->res);
+}
+
+/* Load the model, open the input, check them against each other and the
+ * model's threshold against the settings, read the labels and allocate a
+ * chunk.  CLI_OK, or the exit code after the message. */
+static int score_open(const score_job *j, score_state *st)
+{
+    int use = 0, rc;
+    if ((rc = cli_open_model_stream("score", j->model_path, j->input_path,
+                                    j->labels_path, j->pooled, &st->m,
+                                    &st->r, &use)) != CLI_OK)
+        return rc;
+    size_t n = st->n = ah_npy_rows(st->r), D = st->D = ah_npy_cols(st->r);
+    ah_model_get_threshold(st->m, &st->thr);
+    if (j->ignore_thr)
+        st->thr.source = AH_THRESHOLD_NONE;
+    if (st->thr.source != AH_THRESHOLD_NONE &&
+        (rc = cli_threshold_applies(
+             "score", j->model_path, &st->thr, j->stat, j->alpha,
+             j->tail < 0 ? ah_model_tail(st->m) : j->tail, !use)) != CLI_OK)
+        return rc;
+    if (use && cli_read_labels(j->labels_path, n, j->input_path, &st->labels))
+        return CLI_FAIL;
+    st->rows = j->chunk ? (size_t)j->chunk : ((size_t)1 << 22) / D + 1;
+    if (st->rows > n)
+        st->rows = n;
+    st->x = malloc(st->rows * D * sizeof *st->x);
+    st->res = malloc(st->rows * sizeof *st->res);
+    if (!st->x || !st->res) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* Append the scores of rows first.. of one chunk (got rows) to the text;
+ * count the flagged ones into *flagged. */
+static void score_text(const score_job *j, score_state *st, size_t first,
+                       size_t got, size_t *flagged)
+{
+    int flag = st->thr.source != AH_THRESHOLD_NONE, json = j->json;
+    const ah_scan_result *res = st->res;
+    for (size_t k = 0; k < got; k++) {
+        size_t i = first + k;
+        int f = flag && res[k].score > st->thr.score;
+        *flagged += (size_t)f;
+        if (json)
+            cli_buf_printf(&st->b, "%s{\"index\": %zu, \"score\": %.17g, "
+                                   "\"alpha\": %.17g, \"size\": %zu",
+                           i ? ", " : "", i, res[k].score, res[k].alpha,
+                           res[k].size);
+        else
+            cli_buf_printf(&st->b, "%zu,%.17g,%.17g,%zu", i, res[k].score,
+                           res[k].alpha, res[k].size);
+        if (flag)
+            cli_buf_printf(&st->b, json ? ", \"flagged\": %d" : ",%d", f);
+        cli_buf_printf(&st->b, json ? "}" : "\n");
+    }
+}
+
+/* Score the input chunk by chunk into the text; *unseen gets the rows
+ * whose labels the model has not seen.  CLI_OK, or the exit code after
+ * the message. */
+static int score_chunks(const score_job *j, score_state *st, size_t *flagged,
+                        size_t *unseen)
+{
+    ah_diag d;
+    size_t n = st->n, D = st->D;
+    int rc = CLI_OK;
+    cli_progress prog;
+    cli_progress_start(&prog, "score", n);
+    for (size_t first = 0; first < n;) {
+        size_t got = 0, u = 0;
+        if (ah_npy_read_rows(st->r, st->x, st->rows, D, 1, &got, &d) !=
+            AH_OK) {
+            rc = cli_diag(NULL, &d);
+            break;
+        }
+        if (got == 0) {
+            cli_error("%s: read %zu of %zu rows", j->input_path, first, n);
+            rc = CLI_FAIL;
+            break;
+        }
+        if (ah_score(st->m, st->x, got, D, D,
+                     st->labels ? st->labels + first : NULL, j->tail, j->stat,
+                     j->alpha, st->res, &u, j->threads, &d) != AH_OK) {
+            rc = cli_diag(j->input_path, &d);
+            break;
+        }
+        score_text(j, st, first, got, flagged);
+        *unseen += u;
+        first += got;
+        cli_progress_update(&prog, first);
+    }
+    cli_progress_end(&prog);
+    return rc;
+}
+
+/* Score the input and write CSV or JSON to j->out; the count of flagged
+ * inputs and a note on unseen labels go to standard error.  Returns an
+ * exit code. */
+static int score_run(const score_job *j)
+{
+    score_state st;
+    memset(&st, 0, sizeof st);
+    size_t flagged = 0, unseen = 0;
+    int rc = score_open(j, &st);
+    if (rc != CLI_OK)
+        goto done;
+    const ah_threshold *thr = &st.thr;
+    int flag = thr->source != AH_THRESHOLD_NONE;
+    if (j->json) {
+        cli_buf_printf(&st.b, "{\"stat\": \"%s\", \"alpha_max\": %.17g, ",
+                       ah_stat_name(j->stat), j->alpha);
+        if (flag)
+            cli_buf_printf(&st.b, "\"threshold\": %.17g, \"fpr\": %.17g, ",
+                           thr->score, thr->fpr);
+        cli_buf_printf(&st.b, "\"scores\": [");
+    } else {
+        cli_buf_printf(&st.b, flag ? "index,score,alpha,size,flagged\n"
+                                   : "index,score,alpha,size\n");
+    }
+    if ((rc = score_chunks(j, &st, &flagged, &unseen)) != CLI_OK)
+        goto done;
+    if (j->json)
+        cli_buf_printf(&st.b, "]}\n");
+    rc = CLI_FAIL;
+    if (cli_write_text(j->out, st.b.s, st.b.n) != 0)
+        goto done;
+    if (flag)
+        cli_error("%zu of %zu inputs flagged (score above %.6g: a "
+                  "false-positive rate of %g %s)", flagged, st.n, thr->score,
+                  thr->fpr, thr->source == AH_THRESHOLD_CROSSFIT
+                                ? "cross-fitted on the background"
+                                : "on clean inputs");
+    if (st.labels && unseen)
+        cli_error("note: %zu of %zu rows of %s have labels that the model "
+                  "has not seen; they were compared with the pooled "
+                  "background", unseen, st.n, j->input_path);
+    rc = CLI_OK;
+done:
+    score_state_free(&st);
+    return rc;
+}
+
 int cmd_score(int argc, char **argv)
 {
     const cli_command *self = cli_find("score");
     const char *out = NULL, *labels_path = NULL, *stat_s = NULL,
                *alpha_s = NULL, *tail_s = NULL, *threads_s = NULL,
                *chunk_s = NULL;
-    int json = 0, pooled = 0, use = 0, ignore_thr = 0;
+    int json = 0, pooled = 0, ignore_thr = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
-        {"-o", CLI_STRING, &out},         {"--output", CLI_STRING, &out},
-        {"--labels", CLI_STRING, &labels_path},
-        {"--pooled", CLI_FLAG, &pooled},
-        {"--ignore-threshold", CLI_FLAG, &ignore_thr},
-        {"--stat", CLI_STRING, &stat_s},  {"--alpha-max", CLI_STRING, &alpha_s},
-        {"--tail", CLI_STRING, &tail_s},  {"--threads", CLI_STRING, &threads_s},
-        {"--json", CLI_FLAG, &json},
-        {"--chunk-rows", CLI_STRING, &chunk_s},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "SCORES.csv",
+         "where the scores go, written atomically (default: standard "
+         "output)"},
+        {"--labels", CLI_STRING, &labels_path, "L.npy", CLI_HELP_LABELS},
+        {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
+        {"--ignore-threshold", CLI_FLAG, &ignore_thr, NULL,
+         "scores only, without the model's threshold (needed to score with "
+         "other settings than it holds for)"},
+        {"--stat", CLI_STRING, &stat_s, "S", CLI_HELP_STAT},
+        {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
+        {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
+        {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
+        {"--chunk-rows", CLI_STRING, &chunk_s, "R",
+         "rows read and scored at a time (default: 32 MB of activations "
+         "as float64); scores do not depend on it"},
     };
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &pos,
-                       self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
         goto done0;
     int stat, tail, threads;
@@ -87,7 +259,7 @@ int cmd_score(int argc, char **argv)
         goto done0;
     if (pos.n != 2) {
         cli_error("score: give MODEL and INPUT.npy");
-        fputs(self->usage, stderr);
+        cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         rc = CLI_USAGE;
         goto done0;
     }
@@ -100,130 +272,9 @@ int cmd_score(int argc, char **argv)
     const char *ins[] = {pos.v[0], pos.v[1], labels_path};
     if ((rc = cli_output_not_input("score", out, ins, 3)) != CLI_OK)
         goto done0;
-    rc = CLI_FAIL;
-    ah_model *m = NULL;
-    ah_npy_reader *r = NULL;
-    double *x = NULL;
-    int64_t *labels = NULL;
-    ah_scan_result *res = NULL;
-    size_t n = 0, D = 0, unseen = 0;
-    ah_diag d;
-    cli_buf b = {0};
-    if (cli_load_model(pos.v[0], &m) != 0)
-        goto done;
-    if ((rc = cli_labels_check("score", pos.v[0], m, "--labels", labels_path,
-                               pooled, &use)) != CLI_OK)
-        goto done;
-    rc = CLI_FAIL;
-    if (ah_npy_open(&r, pos.v[1], &d) != AH_OK) {
-        rc = cli_diag(NULL, &d);
-        goto done;
-    }
-    n = ah_npy_rows(r);
-    D = ah_npy_cols(r);
-    if (n == 0 || D == 0) {
-        cli_error("%s: empty array (%zu rows x %zu columns)", pos.v[1], n, D);
-        goto done;
-    }
-    if (D != ah_model_nodes(m)) {
-        cli_error("%s: %zu nodes per row, but the model %s has %zu", pos.v[1],
-                  D, pos.v[0], ah_model_nodes(m));
-        goto done;
-    }
-    ah_threshold thr;
-    ah_model_get_threshold(m, &thr);
-    if (ignore_thr)
-        thr.source = AH_THRESHOLD_NONE;
-    if (thr.source != AH_THRESHOLD_NONE &&
-        (rc = cli_threshold_applies("score", pos.v[0], &thr, stat, alpha,
-                                    tail < 0 ? ah_model_tail(m) : tail,
-                                    !use)) != CLI_OK)
-        goto done;
-    rc = CLI_FAIL;
-    int flag = thr.source != AH_THRESHOLD_NONE;
-    size_t flagged = 0;
-    if (use && cli_read_labels(labels_path, n, pos.v[1], &labels))
-        goto done;
-    size_t rows = chunk ? (size_t)chunk : ((size_t)1 << 22) / D + 1;
-    if (rows > n)
-        rows = n;
-    x = malloc(rows * D * sizeof *x);
-    res = malloc(rows * sizeof *res);
-    if (!x || !res) {
-        cli_error("out of memory");
-        goto done;
-    }
-    if (json) {
-        cli_buf_printf(&b, "{\"stat\": \"%s\", \"alpha_max\": %.17g, ",
-                       ah_stat_name(stat), alpha);
-        if (flag)
-            cli_buf_printf(&b, "\"threshold\": %.17g, \"fpr\": %.17g, ",
-                           thr.score, thr.fpr);
-        cli_buf_printf(&b, "\"scores\": [");
-    } else {
-        cli_buf_printf(&b, flag ? "index,score,alpha,size,flagged\n"
-                                : "index,score,alpha,size\n");
-    }
-    cli_progress prog;
-    cli_progress_start(&prog, "score", n);
-    for (size_t first = 0; first < n;) {
-        size_t got = 0, u = 0;
-        if (ah_npy_read_rows(r, x, rows, D, 1, &got, &d) != AH_OK) {
-            rc = cli_diag(NULL, &d);
-            goto done;
-        }
-        if (got == 0) {
-            cli_error("%s: read %zu of %zu rows", pos.v[1], first, n);
-            goto done;
-        }
-        if (ah_score(m, x, got, D, D, labels ? labels + first : NULL, tail,
-                     stat, alpha, res, &u, threads, &d) != AH_OK) {
-            rc = cli_diag(pos.v[1], &d);
-            goto done;
-        }
-        for (size_t k = 0; k < got; k++) {
-            size_t i = first + k;
-            int f = flag && res[k].score > thr.score;
-            flagged += (size_t)f;
-            if (json)
-                cli_buf_printf(&b, "%s{\"index\": %zu, \"score\": %.17g, "
-                                   "\"alpha\": %.17g, \"size\": %zu",
-                               i ? ", " : "", i, res[k].score, res[k].alpha,
-                               res[k].size);
-            else
-                cli_buf_printf(&b, "%zu,%.17g,%.17g,%zu", i, res[k].score,
-                               res[k].alpha, res[k].size);
-            if (flag)
-                cli_buf_printf(&b, json ? ", \"flagged\": %d" : ",%d", f);
-            cli_buf_printf(&b, json ? "}" : "\n");
-        }
-        unseen += u;
-        first += got;
-        cli_progress_update(&prog, first);
-    }
-    cli_progress_end(&prog);
-    if (json)
-        cli_buf_printf(&b, "]}\n");
-    if (cli_write_text(out, b.s, b.n) != 0)
-        goto done;
-    if (flag)
-        cli_error("%zu of %zu inputs flagged (score above %.6g: a "
-                  "false-positive rate of %g %s)", flagged, n, thr.score,
-                  thr.fpr, thr.source == AH_THRESHOLD_CROSSFIT
-                               ? "cross-fitted on the background"
-                               : "on clean inputs");
-    if (labels && unseen)
-        cli_error("note: %zu of %zu rows of %s have labels that the model "
-                  "has not seen; they were compared with the pooled "
-                  "background", unseen, n, pos.v[1]);
-    rc = CLI_OK;
-done:
-    cli_buf_free(&b);
-    ah_npy_close(r);
-    ah_model_free(m);
-    free(x);
-    free(labels);
-    free(res);
+    score_job job = {pos.v[0], pos.v[1], labels_path, out, stat, tail,
+                     threads, json, pooled, ignore_thr, alpha, chunk};
+    rc = score_run(&job);
 done0:
     cli_list_free(&pos);
     return rc;

@@ -55,9 +55,105 @@ void cli_list_free(cli_list *l)
     l->n = l->cap = 0;
 }
 
-static void usage_to(FILE *f, const cli_command *cmd)
+/* The help column: names (with their argument) up to this many characters
+ * wide have their help beside them, longer ones above it. */
+#define CLI_NAMES_WIDE 20
+#define CLI_LINE_WIDTH 79
+
+/* Whether row k is the first of its group (the rows with its dest). */
+static int group_first(const cli_opt *opts, size_t k)
 {
-    fprintf(f, "%s", cmd->usage);
+    for (size_t j = 0; j < k; j++)
+        if (opts[j].dest == opts[k].dest)
+            return 0;
+    return 1;
+}
+
+/* Row k's group as it is listed: "-o, --output OUT.npy" into b (NULL:
+ * only the width); its help in *help.  Returns the width. */
+static size_t group_names(const cli_opt *opts, size_t nopts, size_t k,
+                          cli_buf *b, const char **help)
+{
+    size_t w = 0;
+    const char *arg = NULL;
+    *help = NULL;
+    for (size_t j = k; j < nopts; j++) {
+        if (opts[j].dest != opts[k].dest)
+            continue;
+        if (b)
+            cli_buf_printf(b, "%s%s", w ? ", " : "", opts[j].name);
+        w += (w ? 2 : 0) + strlen(opts[j].name);
+        arg = arg ? arg : opts[j].arg;
+        *help = *help ? *help : opts[j].help;
+    }
+    if (arg) {
+        if (b)
+            cli_buf_printf(b, " %s", arg);
+        w += 1 + strlen(arg);
+    }
+    return w;
+}
+
+/* Write help from column col (the cursor is there), wrapped at word
+ * boundaries to CLI_LINE_WIDTH; '\n' breaks the line. */
+static void wrap_help(FILE *f, const char *help, size_t col)
+{
+    size_t at = col;
+    const char *s = help;
+    while (*s) {
+        if (*s == '\n' || (*s == ' ' && at == col)) {
+            if (*s == '\n' && at > col) {
+                fprintf(f, "\n%*s", (int)col, "");
+                at = col;
+            }
+            s++;
+            continue;
+        }
+        size_t n = strcspn(s, " \n");
+        if (at > col && at + 1 + n > CLI_LINE_WIDTH) {
+            fprintf(f, "\n%*s", (int)col, "");
+            at = col;
+        }
+        if (at > col) {
+            fputc(' ', f);
+            at++;
+        }
+        fwrite(s, 1, n, f);
+        at += n;
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    fputc('\n', f);
+}
+
+void cli_usage(FILE *f, const cli_command *cmd, const cli_opt *opts,
+               size_t nopts)
+{
+    fputs(cmd->usage, f);
+    size_t wide = 10; /* "-h, --help" */
+    const char *help;
+    for (size_t k = 0; k < nopts; k++) {
+        size_t w = group_first(opts, k)
+                       ? group_names(opts, nopts, k, NULL, &help) : 0;
+        if (w <= CLI_NAMES_WIDE && w > wide)
+            wide = w;
+    }
+    size_t col = 2 + wide + 2;
+    fputs("\nOptions:\n", f);
+    for (size_t k = 0; k < nopts; k++) {
+        if (!group_first(opts, k))
+            continue;
+        cli_buf b = {0};
+        size_t w = group_names(opts, nopts, k, &b, &help);
+        if (w <= wide)
+            fprintf(f, "  %-*s  ", (int)wide, b.s);
+        else
+            fprintf(f, "  %s\n%*s", b.s, (int)col, "");
+        cli_buf_free(&b);
+        wrap_help(f, help ? help : "", col);
+    }
+    fprintf(f, "  %-*s  %s\n", (int)wide, "-h, --help", "print this help");
 }
 
 int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
@@ -66,7 +162,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage_to(stdout, cmd);
+            cli_usage(stdout, cmd, opts, nopts);
             return CLI_OK;
         }
         if (a[0] != '-' || strcmp(a, "-") == 0) {
@@ -87,7 +183,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
                 o = &opts[k];
         if (!o) {
             cli_error("%s: unknown option '%.*s'", cmd->name, (int)nlen, a);
-            usage_to(stderr, cmd);
+            cli_usage(stderr, cmd, opts, nopts);
             return CLI_USAGE;
         }
         if (o->kind == CLI_FLAG) {
@@ -101,7 +197,7 @@ int cli_parse(int argc, char **argv, const cli_opt *opts, size_t nopts,
         const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!val) {
             cli_error("%s: option %s needs a value", cmd->name, o->name);
-            usage_to(stderr, cmd);
+            cli_usage(stderr, cmd, opts, nopts);
             return CLI_USAGE;
         }
         if (o->kind == CLI_STRING)
@@ -235,6 +331,44 @@ int cli_parse_name(const char *opt, const char *s, cli_name_fn name, int *out)
     return CLI_USAGE;
 }
 
+int cli_fit_options(ah_fit_options *o, const char *method, const char *bins,
+                    const char *binning, const char *tail, const char *share,
+                    const char *chunk)
+{
+    long v;
+    ah_fit_options_default(o);
+    if (method && (o->method = ah_method_parse(method)) < 0) {
+        cli_unknown_name("--method", method, ah_method_name);
+        return CLI_USAGE;
+    }
+    if (tail && (o->tail = ah_tail_parse(tail)) == -1) {
+        cli_unknown_name("--tail", tail, ah_tail_name);
+        return CLI_USAGE;
+    }
+    if (binning && (o->binning = ah_binning_parse(binning)) < 0) {
+        cli_unknown_name("--binning", binning, ah_binning_name);
+        return CLI_USAGE;
+    }
+    if (bins && strcmp(bins, "auto") == 0)
+        o->bins = AH_BINS_AUTO;
+    else if (bins && cli_parse_option_int("--bins", bins, AH_OPTION_BINS,
+                                          &v) != 0)
+        return CLI_USAGE;
+    else if (bins)
+        o->bins = (int)v;
+    if (share && cli_parse_option_double("--atom-share", share,
+                                         AH_OPTION_ATOM_SHARE,
+                                         &o->atom_share))
+        return CLI_USAGE;
+    if (chunk) {
+        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
+                                 &v) != 0)
+            return CLI_USAGE;
+        o->chunk_rows = (size_t)v;
+    }
+    return 0;
+}
+
 int cli_read_matrix(const char *path, double **x, size_t *rows, size_t *cols)
 {
     ah_npy_reader *r = NULL;
@@ -354,6 +488,45 @@ fail:
     free(*x);
     *m = NULL;
     *x = NULL;
+    return rc;
+}
+
+int cli_open_model_stream(const char *cmd, const char *model_path,
+                          const char *input_path, const char *labels_path,
+                          int pooled, ah_model **m, ah_npy_reader **r,
+                          int *use)
+{
+    ah_diag d;
+    int rc = CLI_FAIL;
+    *m = NULL;
+    *r = NULL;
+    if (cli_load_model(model_path, m) != 0)
+        goto fail;
+    if ((rc = cli_labels_check(cmd, model_path, *m, "--labels", labels_path,
+                               pooled, use)) != CLI_OK)
+        goto fail;
+    rc = CLI_FAIL;
+    if (ah_npy_open(r, input_path, &d) != AH_OK) {
+        rc = cli_diag(NULL, &d);
+        goto fail;
+    }
+    size_t n = ah_npy_rows(*r), D = ah_npy_cols(*r);
+    if (n == 0 || D == 0) {
+        cli_error("%s: empty array (%zu rows x %zu columns)", input_path, n,
+                  D);
+        goto fail;
+    }
+    if (D != ah_model_nodes(*m)) {
+        cli_error("%s: %zu nodes per row, but the model %s has %zu",
+                  input_path, D, model_path, ah_model_nodes(*m));
+        goto fail;
+    }
+    return CLI_OK;
+fail:
+    ah_npy_close(*r);
+    ah_model_free(*m);
+    *r = NULL;
+    *m = NULL;
     return rc;
 }
 

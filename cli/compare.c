@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SETS 16
-
 int compare_parse_method(const char *s, ah_fit_options *o)
 {
     ah_fit_options tmp;
@@ -132,130 +130,179 @@ static int timed_scores(const ah_model *m, const eval_data *d, int tail,
     return 0;
 }
 
+/* The sets of one comparison, loaded, and the buffers of their scores;
+ * compare_data_free frees it all, whatever compare_load reached. */
+typedef struct compare_data {
+    eval_data bg, clean, anom[COMPARE_MAX_SETS];
+    double *p, *cs, *as[COMPARE_MAX_SETS]; /* p-values; clean, anomalous
+                                            * scores */
+} compare_data;
+
+static void compare_data_free(compare_data *cd)
+{
+    eval_free(&cd->bg);
+    eval_free(&cd->clean);
+    for (size_t i = 0; i < COMPARE_MAX_SETS; i++) {
+        eval_free(&cd->anom[i]);
+        free(cd->as[i]);
+    }
+    free(cd->p);
+    free(cd->cs);
+}
+
+/* Load the background, the clean and the anomalous sets, check that they
+ * have the same nodes, and allocate the buffers.  0, or 1 after the
+ * error. */
+static int compare_load(const compare_job *job, compare_data *cd)
+{
+    if (load_background(job, &cd->bg) ||
+        eval_load(&cd->clean, job->clean, job->clean_labels))
+        return 1;
+    size_t maxn = cd->clean.n;
+    for (size_t i = 0; i < job->nanomalous; i++) {
+        if (eval_load(&cd->anom[i], job->anomalous[i],
+                      job->anomalous_labels ? job->anomalous_labels[i] : NULL))
+            return 1;
+        if (cd->anom[i].n > maxn)
+            maxn = cd->anom[i].n;
+    }
+    const eval_data *all[COMPARE_MAX_SETS + 1] = {&cd->clean};
+    for (size_t i = 0; i < job->nanomalous; i++)
+        all[i + 1] = &cd->anom[i];
+    for (size_t i = 0; i <= job->nanomalous; i++)
+        if (all[i]->D != cd->bg.D) {
+            cli_error("%s: %zu nodes per row, but the background %s has %zu",
+                      all[i]->path, all[i]->D, cd->bg.path, cd->bg.D);
+            return 1;
+        }
+    cd->p = malloc(maxn * 2 * cd->bg.D * 2 * sizeof *cd->p);
+    cd->cs = malloc(cd->clean.n * sizeof *cd->cs);
+    int oom = !cd->p || !cd->cs;
+    for (size_t i = 0; i < job->nanomalous; i++)
+        oom |= !(cd->as[i] = malloc(cd->anom[i].n * sizeof(double)));
+    if (oom) {
+        cli_error("out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+/* Row r of model m (its method, tail and labels already set): the
+ * individual-scan AUC of each anomalous set, timed, and with a group
+ * size the group-scan AUC of each set and fraction.  0, or 1 after the
+ * error. */
+static int compare_row_fill(const compare_job *job, compare_data *cd,
+                            const ah_model *m, compare_row *r)
+{
+    ah_diag dg;
+    int tail = r->tail, cond = r->conditional;
+    if (timed_scores(m, &cd->clean, tail, cond, job, cd->p, cd->cs,
+                     &r->pvalue_s, &r->scan_s))
+        return 1;
+    for (size_t i = 0; i < job->nanomalous; i++) {
+        if (timed_scores(m, &cd->anom[i], tail, cond, job, cd->p, cd->as[i],
+                         &r->pvalue_s, &r->scan_s) ||
+            ah_auc(cd->cs, cd->clean.n, cd->as[i], cd->anom[i].n, &r->auc[i],
+                   &dg) != AH_OK)
+            return 1;
+    }
+    eval_config c = {tail, job->stat, job->alpha_max, job->threads, cond};
+    for (size_t f = 0; job->group.batch && f < job->nfractions; f++)
+        for (size_t i = 0; i < job->nanomalous; i++) {
+            group_config g = job->group;
+            g.fraction = job->fractions[f];
+            double *gc = malloc((size_t)g.runs * sizeof *gc);
+            double *ga = malloc((size_t)g.runs * sizeof *ga);
+            int bad = !gc || !ga ||
+                      eval_group(m, &cd->clean, &cd->anom[i], &c, &g, gc,
+                                 ga) ||
+                      ah_auc(gc, (size_t)g.runs, ga, (size_t)g.runs,
+                             &r->group_auc[f][i], &dg) != AH_OK;
+            free(gc);
+            free(ga);
+            if (bad)
+                return 1;
+        }
+    return 0;
+}
+
+/* Fit method mi on the background and fill its rows (each tail, pooled
+ * and, with labels, conditional) from rows[*nrows] on.  0, or an exit
+ * code after the error. */
+static int compare_method(const compare_job *job, compare_data *cd,
+                          size_t mi, compare_row *rows, size_t *nrows,
+                          FILE *log)
+{
+    const eval_data *bg = &cd->bg;
+    int nconds = bg->labels ? 2 : 1;
+    ah_fit_options o;
+    compare_parse_method(job->methods[mi], &o);
+    ah_model *m = NULL;
+    ah_diag dg;
+    if (log)
+        fprintf(log, "acthist: fitting %s on %zu x %zu ...\n",
+                job->methods[mi], bg->n, bg->D);
+    double t0 = cli_now();
+    if (ah_model_fit(&m, bg->x, bg->n, bg->D, bg->D, bg->labels, &o, &dg))
+        return cli_diag(bg->path, &dg);
+    double fit_s = cli_now() - t0;
+    ah_model_info info;
+    int rc = CLI_FAIL;
+    if (ah_model_get_info(m, &info) != AH_OK) {
+        cli_error("out of memory");
+        goto done;
+    }
+    for (size_t ti = 0; ti < job->ntails; ti++) {
+        int tail = ah_tail_parse(job->tails[ti]);
+        for (int cond = 0; cond < nconds; cond++) {
+            compare_row *r = &rows[(*nrows)++];
+            snprintf(r->method, sizeof r->method, "%s", job->methods[mi]);
+            r->tail = tail;
+            r->conditional = cond;
+            /* a pooled row is what a model without labels would take */
+            r->model_bytes = cond ? info.file_bytes : info.pooled_file_bytes;
+            r->percent_raw = 100.0 * (double)r->model_bytes / info.raw_bytes;
+            r->fit_s = fit_s;
+            if (compare_row_fill(job, cd, m, r))
+                goto done;
+            if (log)
+                fprintf(log, "acthist:   %s tail %s %s: AUC %.4f\n",
+                        job->methods[mi], job->tails[ti],
+                        cond ? "conditional" : "pooled", r->auc[0]);
+        }
+    }
+    rc = 0;
+done:
+    ah_model_free(m);
+    return rc;
+}
+
 int compare_run_rows(const compare_job *job, compare_row **rows_out,
                      size_t *nrows_out, FILE *log)
 {
-    eval_data bg, clean = {0}, anom[MAX_SETS];
-    memset(anom, 0, sizeof anom);
+    compare_data cd;
+    memset(&cd, 0, sizeof cd);
     compare_row *rows = NULL;
     size_t nrows = 0;
-    double *p = NULL, *cs = NULL, *as[MAX_SETS] = {0};
     int rc = CLI_FAIL;
-    if (job->nanomalous > MAX_SETS) {
-        cli_error("compare: at most %d anomalous sets", MAX_SETS);
+    if (job->nanomalous > COMPARE_MAX_SETS) {
+        cli_error("compare: at most %d anomalous sets", COMPARE_MAX_SETS);
         return CLI_USAGE;
     }
-    if (load_background(job, &bg) ||
-        eval_load(&clean, job->clean, job->clean_labels))
+    if (compare_load(job, &cd))
         goto out;
-    size_t maxn = clean.n;
-    for (size_t i = 0; i < job->nanomalous; i++) {
-        if (eval_load(&anom[i], job->anomalous[i],
-                      job->anomalous_labels ? job->anomalous_labels[i] : NULL))
-            goto out;
-        if (anom[i].n > maxn)
-            maxn = anom[i].n;
-    }
-    const eval_data *all[MAX_SETS + 1] = {&clean};
-    for (size_t i = 0; i < job->nanomalous; i++)
-        all[i + 1] = &anom[i];
-    for (size_t i = 0; i <= job->nanomalous; i++)
-        if (all[i]->D != bg.D) {
-            cli_error("%s: %zu nodes per row, but the background %s has %zu",
-                      all[i]->path, all[i]->D, bg.path, bg.D);
-            goto out;
-        }
-    int nconds = bg.labels ? 2 : 1;
+    int nconds = cd.bg.labels ? 2 : 1;
     rows = calloc(job->nmethods * job->ntails * (size_t)nconds, sizeof *rows);
-    p = malloc(maxn * 2 * bg.D * 2 * sizeof *p);
-    cs = malloc(clean.n * sizeof *cs);
-    int oom = !rows || !p || !cs;
-    for (size_t i = 0; i < job->nanomalous; i++)
-        oom |= !(as[i] = malloc(anom[i].n * sizeof(double)));
-    if (oom) {
+    if (!rows) {
         cli_error("out of memory");
         goto out;
     }
-    for (size_t mi = 0; mi < job->nmethods; mi++) {
-        ah_fit_options o;
-        compare_parse_method(job->methods[mi], &o);
-        ah_model *m = NULL;
-        ah_diag dg;
-        if (log)
-            fprintf(log, "acthist: fitting %s on %zu x %zu ...\n",
-                    job->methods[mi], bg.n, bg.D);
-        double t0 = cli_now();
-        if (ah_model_fit(&m, bg.x, bg.n, bg.D, bg.D, bg.labels, &o, &dg)) {
-            rc = cli_diag(bg.path, &dg);
+    for (size_t mi = 0; mi < job->nmethods; mi++)
+        if ((rc = compare_method(job, &cd, mi, rows, &nrows, log)) != 0)
             goto out;
-        }
-        double fit_s = cli_now() - t0;
-        ah_model_info info;
-        if (ah_model_get_info(m, &info) != AH_OK) {
-            cli_error("out of memory");
-            goto fail_model;
-        }
-        for (size_t ti = 0; ti < job->ntails; ti++) {
-            int tail = ah_tail_parse(job->tails[ti]);
-            for (int cond = 0; cond < nconds; cond++) {
-                compare_row *r = &rows[nrows++];
-                snprintf(r->method, sizeof r->method, "%s", job->methods[mi]);
-                r->tail = tail;
-                r->conditional = cond;
-                /* a pooled row is what a model without labels would take */
-                r->model_bytes = cond ? info.file_bytes : info.pooled_file_bytes;
-                r->percent_raw = 100.0 * (double)r->model_bytes / info.raw_bytes;
-                r->fit_s = fit_s;
-                if (timed_scores(m, &clean, tail, cond, job, p, cs,
-                                 &r->pvalue_s, &r->scan_s))
-                    goto fail_model;
-                for (size_t i = 0; i < job->nanomalous; i++) {
-                    if (timed_scores(m, &anom[i], tail, cond, job, p, as[i],
-                                     &r->pvalue_s, &r->scan_s) ||
-                        ah_auc(cs, clean.n, as[i], anom[i].n, &r->auc[i],
-                               &dg) != AH_OK)
-                        goto fail_model;
-                }
-                eval_config c = {tail, job->stat, job->alpha_max, job->threads,
-                                 cond};
-                for (size_t f = 0; job->group.batch && f < job->nfractions; f++)
-                    for (size_t i = 0; i < job->nanomalous; i++) {
-                        group_config g = job->group;
-                        g.fraction = job->fractions[f];
-                        double *gc = malloc((size_t)g.runs * sizeof *gc);
-                        double *ga = malloc((size_t)g.runs * sizeof *ga);
-                        int bad = !gc || !ga ||
-                                  eval_group(m, &clean, &anom[i], &c, &g, gc,
-                                             ga) ||
-                                  ah_auc(gc, (size_t)g.runs, ga, (size_t)g.runs,
-                                         &r->group_auc[f][i], &dg) != AH_OK;
-                        free(gc);
-                        free(ga);
-                        if (bad)
-                            goto fail_model;
-                    }
-                if (log)
-                    fprintf(log, "acthist:   %s tail %s %s: AUC %.4f\n",
-                            job->methods[mi], job->tails[ti],
-                            cond ? "conditional" : "pooled", r->auc[0]);
-            }
-        }
-        ah_model_free(m);
-        continue;
-    fail_model:
-        ah_model_free(m);
-        goto out;
-    }
     rc = 0;
 out:
-    eval_free(&bg);
-    eval_free(&clean);
-    for (size_t i = 0; i < MAX_SETS; i++) {
-        eval_free(&anom[i]);
-        free(as[i]);
-    }
-    free(p);
-    free(cs);
+    compare_data_free(&cd);
     if (rc) {
         free(rows);
         return rc;
@@ -283,7 +330,7 @@ int compare_run(const compare_job *job, int json, cli_buf *out, FILE *log)
     int rc = compare_run_rows(job, &rows, &nrows, log);
     if (rc)
         return rc;
-    char name[MAX_SETS][64];
+    char name[COMPARE_MAX_SETS][64];
     for (size_t i = 0; i < job->nanomalous; i++)
         short_name(job->anomalous[i], name[i], sizeof name[i]);
     if (json) {

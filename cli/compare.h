@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #define COMPARE_MAX_FRACTIONS 4
+/* Anomalous sets one comparison takes (compare, demo). */
+#define COMPARE_MAX_SETS 16
 
 typedef struct compare_job {
     const char **background, **background_labels; /* labels may be NULL */
@@ -40,8 +42,8 @@ typedef struct compare_row {
     int tail, conditional;
     size_t model_bytes;
     double percent_raw, fit_s, pvalue_s, scan_s;
-    double auc[16];                          /* per anomalous set */
-    double group_auc[COMPARE_MAX_FRACTIONS][16];
+    double auc[COMPARE_MAX_SETS]; /* per anomalous set */
+    double group_auc[COMPARE_MAX_FRACTIONS][COMPARE_MAX_SETS];
 } compare_row;
 
 /* The rows of the last compare_run (owned by the job's caller via free). */

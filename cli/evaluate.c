@@ -202,3 +202,29 @@ int eval_summarise(const double *clean, size_t nc, const double *anom,
     s->tpr_test = (double)tp / (double)na;
     return 0;
 }
+
+int eval_parse_group(const char *group_s, const char *runs_s,
+                     const char *restarts_s, const char *seed_s,
+                     group_config *g)
+{
+    long v;
+    if (group_s) {
+        if (cli_parse_int("--group", group_s, 1, 1000000, &v))
+            return CLI_USAGE;
+        g->batch = (size_t)v;
+    }
+    if (runs_s) {
+        if (cli_parse_int("--runs", runs_s, 1, 1000000, &v))
+            return CLI_USAGE;
+        g->runs = (int)v;
+    }
+    if (restarts_s) {
+        if (cli_parse_option_int("--restarts", restarts_s, AH_OPTION_RESTARTS,
+                                 &v))
+            return CLI_USAGE;
+        g->restarts = (int)v;
+    }
+    if (seed_s && cli_parse_seed("--seed", seed_s, &g->seed))
+        return CLI_USAGE;
+    return 0;
+}

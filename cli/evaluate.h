@@ -40,6 +40,12 @@ typedef struct group_config {
     uint64_t seed;
 } group_config;
 
+/* --group, --runs, --restarts and --seed (each NULL for its default)
+ * into g, over what g holds.  0, or CLI_USAGE after the message. */
+int eval_parse_group(const char *group_s, const char *runs_s,
+                     const char *restarts_s, const char *seed_s,
+                     group_config *g);
+
 /* R runs: each scores a random batch of M clean inputs, then the same batch
  * with round(F M) of them replaced by random anomalous inputs.  clean_scores
  * and anom_scores receive runs entries each. */

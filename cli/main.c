@@ -1,8 +1,8 @@
 /*
  * main.c - the acthist command table and dispatcher.
  *
- * Each subcommand lives in its own cmd_<name>.c with its usage text;
- * `acthist help CMD` and `acthist CMD --help` print the same usage.
+ * Each subcommand lives in its own cmd_<name>.c with its usage text and
+ * the table of its options; `acthist help CMD` runs `acthist CMD --help`.
  */
 #include "cli.h"
 
@@ -94,8 +94,11 @@ int main(int argc, char **argv)
             cli_error("no such command '%s'", argv[2]);
             return CLI_USAGE;
         }
-        fputs(c->usage, stdout);
-        return CLI_OK;
+        /* the command prints its own help, options and all, so that
+         * "help CMD" and "CMD --help" cannot differ */
+        char help[] = "--help";
+        char *args[] = {argv[2], help, NULL};
+        return c->run(2, args);
     }
     const cli_command *c = cli_find(name);
     if (!c) {

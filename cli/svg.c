@@ -440,67 +440,95 @@ typedef struct legend_item {
     double x, y;
 } legend_item;
 
-void svg_node_histogram_bars(cli_buf *b, const char *title,
-                             const ah_cell *cells, size_t ncells,
-                             const double *marks, size_t nmarks,
-                             const char *xlabel, size_t bars)
-{
-    /* What there is to draw. */
-    size_t nbins = 0, natoms = 0, nmark_ok = 0;
-    uint64_t binmax = 0, atommax = 0;
-    for (size_t i = 0; i < ncells; i++) {
-        if (!cell_ok(&cells[i]))
-            continue;
-        if (is_atom(&cells[i])) {
-            natoms++;
-            atommax = cells[i].count > atommax ? cells[i].count : atommax;
-        } else {
-            nbins++;
-            binmax = cells[i].count > binmax ? cells[i].count : binmax;
-        }
-    }
-    double gwidth = 0;
-    size_t nexact = natoms, nmodel = 0; /* nmodel bins regrouped as nbins */
-    ah_cell *grouped = NULL;
-    if (bars && nbins > bars) {
-        size_t ng = 0, nb = 0;
-        grouped = regroup_bins(cells, ncells, nbins, bars, &ng, &nb, &binmax);
-        if (grouped) {
-            cells = grouped;
-            ncells = ng;
-            nmodel = nbins;
-            nbins = nb;
-        }
-    }
-    if (nbins == 0 && natoms > (bars ? bars : GROUP_ATOMS_OVER)) {
-        size_t ng = 0;
-        grouped = group_atoms(cells, ncells, &ng, &gwidth,
-                              bars ? (int)bars : GROUP_ATOMS_BARS);
-        if (grouped) {
-            cells = grouped;
-            ncells = nbins = ng;
-            natoms = atommax = binmax = 0;
-            for (size_t i = 0; i < ng; i++)
-                binmax = cells[i].count > binmax ? cells[i].count : binmax;
-        }
-    }
+/* One histogram plot as it is laid out: what is drawn, the axes' ranges
+ * and where the legend goes.  plot_cells, plot_ranges and plot_legend fill
+ * it in that order; the draw_ functions only read it. */
+typedef struct hist_plot {
+    const ah_cell *cells; /* the cells drawn: the model's, or grouped */
+    size_t ncells;
+    const double *marks;
+    size_t nmarks, nmark_ok;      /* finite marks */
+    size_t nbins, natoms, nexact; /* nexact: exact values before grouping */
+    size_t nmodel;                /* model bins regrouped as nbins bars */
+    uint64_t binmax, atommax;
+    double gwidth;    /* width of the display bins of grouped exact values */
+    ah_cell *grouped; /* owned; NULL when the cells are the model's */
+    int thin;         /* bins too narrow for outlines */
+    int clip;         /* atoms far above the bins are cut */
+    double lo, hi, half;      /* x axis; half of its span */
+    double ytop, ystep;       /* y axis */
+    double base, axis_y;      /* y of the zero line and of the x axis */
+    legend_item items[3];
+    int nitems;
+} hist_plot;
 
+static double px(const hist_plot *p, double v) { return xpos(v, p->lo, p->hi); }
+static double py(const hist_plot *p, double c)
+{
+    return p->base - fmin(c, p->ytop) / p->ytop * H_PH;
+}
+
+/* What there is to draw: bins and atoms, and the grouping of either when
+ * there are more than `bars` (or too many exact values to draw each). */
+static void plot_cells(hist_plot *p, size_t bars)
+{
+    for (size_t i = 0; i < p->ncells; i++) {
+        const ah_cell *c = &p->cells[i];
+        if (!cell_ok(c))
+            continue;
+        if (is_atom(c)) {
+            p->natoms++;
+            p->atommax = c->count > p->atommax ? c->count : p->atommax;
+        } else {
+            p->nbins++;
+            p->binmax = c->count > p->binmax ? c->count : p->binmax;
+        }
+    }
+    p->nexact = p->natoms;
+    if (bars && p->nbins > bars) {
+        size_t ng = 0, nb = 0;
+        p->grouped = regroup_bins(p->cells, p->ncells, p->nbins, bars, &ng,
+                                  &nb, &p->binmax);
+        if (p->grouped) {
+            p->cells = p->grouped;
+            p->ncells = ng;
+            p->nmodel = p->nbins;
+            p->nbins = nb;
+        }
+    }
+    if (p->nbins == 0 && p->natoms > (bars ? bars : GROUP_ATOMS_OVER)) {
+        size_t ng = 0;
+        p->grouped = group_atoms(p->cells, p->ncells, &ng, &p->gwidth,
+                                 bars ? (int)bars : GROUP_ATOMS_BARS);
+        if (p->grouped) {
+            p->cells = p->grouped;
+            p->ncells = p->nbins = ng;
+            p->natoms = p->atommax = p->binmax = 0;
+            for (size_t i = 0; i < ng; i++)
+                p->binmax = p->cells[i].count > p->binmax ? p->cells[i].count
+                                                          : p->binmax;
+        }
+    }
     /* Outlines of bins under 2 px wide would paint the bars dark: such bins
      * are filled with the darker colour instead. */
-    int thin = nbins > H_PW / 2;
+    p->thin = p->nbins > H_PW / 2;
+}
 
-    /* x range: cells and marks, widened when it has no width. */
+/* The x range (cells and marks, widened when it has no width) and the y
+ * range (counts; atoms far above the bins do not flatten them). */
+static void plot_ranges(hist_plot *p)
+{
     double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < ncells; i++)
-        if (cell_ok(&cells[i])) {
-            lo = fmin(lo, cells[i].lo);
-            hi = fmax(hi, cells[i].hi);
+    for (size_t i = 0; i < p->ncells; i++)
+        if (cell_ok(&p->cells[i])) {
+            lo = fmin(lo, p->cells[i].lo);
+            hi = fmax(hi, p->cells[i].hi);
         }
-    for (size_t i = 0; i < nmarks; i++)
-        if (isfinite(marks[i])) {
-            nmark_ok++;
-            lo = fmin(lo, marks[i]);
-            hi = fmax(hi, marks[i]);
+    for (size_t i = 0; i < p->nmarks; i++)
+        if (isfinite(p->marks[i])) {
+            p->nmark_ok++;
+            lo = fmin(lo, p->marks[i]);
+            hi = fmax(hi, p->marks[i]);
         }
     if (lo > hi)
         lo = 0, hi = 1;
@@ -515,213 +543,238 @@ void svg_node_histogram_bars(cli_buf *b, const char *title,
         double pad = 0.06 * half;
         lo = fmax(lo - pad, -DBL_MAX), hi = fmin(hi + pad, DBL_MAX);
     }
-    half = hi / 2 - lo / 2;
+    p->lo = lo, p->hi = hi;
+    p->half = hi / 2 - lo / 2;
 
-    /* y range: counts; atoms far above the bins do not flatten them. */
-    int clip = nbins > 0 && binmax > 0 && atommax > 3 * binmax;
-    double ydata = (double)(clip || binmax > atommax ? binmax : atommax);
+    p->clip = p->nbins > 0 && p->binmax > 0 && p->atommax > 3 * p->binmax;
+    double ydata = (double)(p->clip || p->binmax > p->atommax ? p->binmax
+                                                              : p->atommax);
     if (ydata <= 0)
         ydata = 1;
-    double ystep = nice_step(ydata * 1.1, 5);
-    if (ystep < 1)
-        ystep = 1;
-    double ytop = ceil(ydata * 1.1 / ystep) * ystep;
+    p->ystep = nice_step(ydata * 1.1, 5);
+    if (p->ystep < 1)
+        p->ystep = 1;
+    p->ytop = ceil(ydata * 1.1 / p->ystep) * p->ystep;
+}
 
-    /* Vertical layout: plot, rug band, x axis, labels, legend rows. */
-    double base = H_MT + H_PH;
-    double axis_y = base + (nmark_ok ? 22 : 0);
-    legend_item items[3];
-    int nitems = 0;
-    if (nbins && !grouped)
-        items[nitems++] = (legend_item){0, "background: count per bin", 0, 0};
-    if (grouped && nmodel) {
-        items[nitems] = (legend_item){0, "", 0, 0};
-        snprintf(items[nitems++].text, sizeof items[0].text,
+/* Vertical layout (plot, rug band, x axis, labels) and the legend's
+ * entries in rows under it.  Returns the height of the picture. */
+static int plot_legend(hist_plot *p)
+{
+    p->base = H_MT + H_PH;
+    p->axis_y = p->base + (p->nmark_ok ? 22 : 0);
+    legend_item *items = p->items;
+    int n = 0;
+    if (p->nbins && !p->grouped)
+        items[n++] = (legend_item){0, "background: count per bin", 0, 0};
+    if (p->grouped && p->nmodel) {
+        items[n] = (legend_item){0, "", 0, 0};
+        snprintf(items[n++].text, sizeof items[0].text,
                  "background: %zu bins shown as %zu bars, count per bar",
-                 nmodel, nbins);
-    } else if (grouped) {
-        items[nitems] = (legend_item){0, "", 0, 0};
+                 p->nmodel, p->nbins);
+    } else if (p->grouped) {
+        items[n] = (legend_item){0, "", 0, 0};
         char w[40];
-        tick_label(w, sizeof w, gwidth, gwidth, gwidth);
-        snprintf(items[nitems++].text, sizeof items[0].text,
+        tick_label(w, sizeof w, p->gwidth, p->gwidth, p->gwidth);
+        snprintf(items[n++].text, sizeof items[0].text,
                  "background: %zu exact values, count per width %s",
-                 nexact, w);
+                 p->nexact, w);
     }
-    if (natoms) {
-        items[nitems] = (legend_item){1, "", 0, 0};
-        snprintf(items[nitems++].text, sizeof items[0].text,
+    if (p->natoms) {
+        items[n] = (legend_item){1, "", 0, 0};
+        snprintf(items[n++].text, sizeof items[0].text,
                  "exact values (atoms): count%s",
-                 clip ? ", written above the cut ones" : "");
+                 p->clip ? ", written above the cut ones" : "");
     }
-    if (nmark_ok) {
-        items[nitems] =
-            (legend_item){nmark_ok <= MARK_LINES_MAX ? 2 : 3, "", 0, 0};
-        snprintf(items[nitems++].text, sizeof items[0].text,
-                 "new activations (n = %zu)", nmark_ok);
+    if (p->nmark_ok) {
+        items[n] =
+            (legend_item){p->nmark_ok <= MARK_LINES_MAX ? 2 : 3, "", 0, 0};
+        snprintf(items[n++].text, sizeof items[0].text,
+                 "new activations (n = %zu)", p->nmark_ok);
     }
-    double lx = H_ML, ly = axis_y + 66;
-    for (int i = 0; i < nitems; i++) {
+    p->nitems = n;
+    double lx = H_ML, ly = p->axis_y + 66;
+    for (int i = 0; i < n; i++) {
         double wd = 34 + CHAR_PX * (double)strlen(items[i].text) + 24;
         if (lx > H_ML && lx + wd > H_W - 10)
             lx = H_ML, ly += 22;
         items[i].x = lx, items[i].y = ly;
         lx += wd;
     }
-    int height = (int)ceil(ly + 14);
-    header(b, H_W, height, title);
+    return (int)ceil(ly + 14);
+}
 
-#define XP(v) xpos((v), lo, hi)
-#define YP(c) (base - fmin((double)(c), ytop) / ytop * H_PH)
-    /* Horizontal grid and y ticks. */
-    char lab[64];
-    cli_buf_printf(b, "<g stroke=\"#e5e5e5\">\n");
-    for (double v = ystep; v <= ytop + ystep * 1e-9; v += ystep)
-        line(b, H_ML, YP(v), H_ML + H_PW, YP(v));
-    cli_buf_printf(b, "</g>\n");
-
-    /* Bins: one filled step path per contiguous run of cells. */
-    if (nbins) {
-        cli_buf_printf(b, "<path fill=\"%s\" stroke=\"%s\" "
-                          "stroke-width=\"0.8\" d=\"",
-                       thin ? C_BIN_LINE : C_BIN_FILL,
-                       thin ? "none" : C_BIN_LINE);
-        int open = 0;
-        double prev_hi = 0;
-        for (size_t i = 0; i < ncells; i++) {
-            const ah_cell *c = &cells[i];
-            if (!cell_ok(c) || is_atom(c))
-                continue;
-            if (open && fabs(XP(c->lo) - XP(prev_hi)) > 0.01) {
-                cli_buf_printf(b, "V%.2fZ", base);
-                open = 0;
-            }
-            if (!open)
-                cli_buf_printf(b, "M%.2f %.2f", XP(c->lo), base);
-            cli_buf_printf(b, "V%.2fH%.2f", YP(c->count), XP(c->hi));
-            open = 1;
-            prev_hi = c->hi;
+/* Bins: one filled step path per contiguous run of cells. */
+static void draw_bins(cli_buf *b, const hist_plot *p)
+{
+    if (!p->nbins)
+        return;
+    cli_buf_printf(b, "<path fill=\"%s\" stroke=\"%s\" "
+                      "stroke-width=\"0.8\" d=\"",
+                   p->thin ? C_BIN_LINE : C_BIN_FILL,
+                   p->thin ? "none" : C_BIN_LINE);
+    int open = 0;
+    double prev_hi = 0;
+    for (size_t i = 0; i < p->ncells; i++) {
+        const ah_cell *c = &p->cells[i];
+        if (!cell_ok(c) || is_atom(c))
+            continue;
+        if (open && fabs(px(p, c->lo) - px(p, prev_hi)) > 0.01) {
+            cli_buf_printf(b, "V%.2fZ", p->base);
+            open = 0;
         }
-        if (open)
-            cli_buf_printf(b, "V%.2fZ", base);
-        cli_buf_printf(b, "\"/>\n");
+        if (!open)
+            cli_buf_printf(b, "M%.2f %.2f", px(p, c->lo), p->base);
+        cli_buf_printf(b, "V%.2fH%.2f", py(p, (double)c->count),
+                       px(p, c->hi));
+        open = 1;
+        prev_hi = c->hi;
     }
+    if (open)
+        cli_buf_printf(b, "V%.2fZ", p->base);
+    cli_buf_printf(b, "\"/>\n");
+}
 
-    /* Atoms: narrow bars, cut ones with a white break. */
-    double aw = natoms > GROUP_ATOMS_OVER ? 1.5 : 4;
+/* Atoms: narrow bars, cut ones with a white break.  Returns how many are
+ * cut. */
+static size_t draw_atoms(cli_buf *b, const hist_plot *p)
+{
+    double aw = p->natoms > GROUP_ATOMS_OVER ? 1.5 : 4;
     size_t ncut = 0;
-    if (natoms) {
-        cli_buf_printf(b, "<g fill=\"" C_ATOM "\">\n");
-        for (size_t i = 0; i < ncells; i++) {
-            const ah_cell *c = &cells[i];
-            if (!cell_ok(c) || !is_atom(c))
-                continue;
-            double x = XP(c->lo), y = YP(c->count);
-            cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-                              "height=\"%.2f\"/>\n",
-                           x - aw / 2, y, aw, base - y);
-            if ((double)c->count > ytop) {
-                ncut++;
-                cli_buf_printf(b, "<path d=\"M%.2f %.2fl%.2f -4v3l%.2f 4z\" "
-                                  "fill=\"white\"/>\n",
-                               x - aw, YP(ytop) + 12, 2 * aw, -2 * aw);
-            }
+    if (!p->natoms)
+        return 0;
+    cli_buf_printf(b, "<g fill=\"" C_ATOM "\">\n");
+    for (size_t i = 0; i < p->ncells; i++) {
+        const ah_cell *c = &p->cells[i];
+        if (!cell_ok(c) || !is_atom(c))
+            continue;
+        double x = px(p, c->lo), y = py(p, (double)c->count);
+        cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                          "height=\"%.2f\"/>\n",
+                       x - aw / 2, y, aw, p->base - y);
+        if ((double)c->count > p->ytop) {
+            ncut++;
+            cli_buf_printf(b, "<path d=\"M%.2f %.2fl%.2f -4v3l%.2f 4z\" "
+                              "fill=\"white\"/>\n",
+                           x - aw, py(p, p->ytop) + 12, 2 * aw, -2 * aw);
         }
-        cli_buf_printf(b, "</g>\n");
     }
+    cli_buf_printf(b, "</g>\n");
+    return ncut;
+}
 
-    /* New activations: a rug under the zero line, one tick per pixel column
-     * (darker where more fall), and full-height lines when they are few. */
-    if (nmark_ok) {
-        unsigned cols[H_PW + 1] = {0};
-        unsigned cmax = 0;
-        for (size_t i = 0; i < nmarks; i++) {
-            if (!isfinite(marks[i]))
-                continue;
-            long k = lround(XP(marks[i]) - H_ML);
-            k = k < 0 ? 0 : k > H_PW ? H_PW : k;
-            cols[k]++;
-            cmax = cols[k] > cmax ? cols[k] : cmax;
-        }
-        cli_buf_printf(b, "<g stroke=\"" C_MARK "\" stroke-width=\"1.5\">\n");
-        for (int k = 0; k <= H_PW; k++)
-            if (cols[k])
-                cli_buf_printf(b, "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" "
-                                  "y2=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
-                               H_ML + k, base + 4, H_ML + k, base + 18,
-                               0.3 + 0.7 * sqrt((double)cols[k] / cmax));
-        if (nmark_ok <= MARK_LINES_MAX)
-            for (size_t i = 0; i < nmarks; i++)
-                if (isfinite(marks[i]))
-                    cli_buf_printf(b, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
-                                      "y2=\"%.2f\" stroke-width=\"1.2\" "
-                                      "stroke-dasharray=\"5 3\" "
-                                      "stroke-opacity=\"0.8\"/>\n",
-                                   XP(marks[i]), H_MT, XP(marks[i]), base);
-        cli_buf_printf(b, "</g>\n");
+/* New activations: a rug under the zero line, one tick per pixel column
+ * (darker where more fall), and full-height lines when they are few. */
+static void draw_marks(cli_buf *b, const hist_plot *p)
+{
+    if (!p->nmark_ok)
+        return;
+    unsigned cols[H_PW + 1] = {0};
+    unsigned cmax = 0;
+    for (size_t i = 0; i < p->nmarks; i++) {
+        if (!isfinite(p->marks[i]))
+            continue;
+        long k = lround(px(p, p->marks[i]) - H_ML);
+        k = k < 0 ? 0 : k > H_PW ? H_PW : k;
+        cols[k]++;
+        cmax = cols[k] > cmax ? cols[k] : cmax;
     }
+    cli_buf_printf(b, "<g stroke=\"" C_MARK "\" stroke-width=\"1.5\">\n");
+    for (int k = 0; k <= H_PW; k++)
+        if (cols[k])
+            cli_buf_printf(b, "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" "
+                              "y2=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
+                           H_ML + k, p->base + 4, H_ML + k, p->base + 18,
+                           0.3 + 0.7 * sqrt((double)cols[k] / cmax));
+    if (p->nmark_ok <= MARK_LINES_MAX)
+        for (size_t i = 0; i < p->nmarks; i++)
+            if (isfinite(p->marks[i]))
+                cli_buf_printf(b, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
+                                  "y2=\"%.2f\" stroke-width=\"1.2\" "
+                                  "stroke-dasharray=\"5 3\" "
+                                  "stroke-opacity=\"0.8\"/>\n",
+                               px(p, p->marks[i]), H_MT, px(p, p->marks[i]),
+                               p->base);
+    cli_buf_printf(b, "</g>\n");
+}
 
-    /* Atom counts last, with a white halo, so that lines do not hide them. */
-    if (natoms &&
-        (natoms <= ATOM_LABELS_MAX || (ncut && ncut <= ATOM_LABELS_MAX))) {
-        cli_buf_printf(b, "<g font-size=\"11\" fill=\"" C_ATOM_TEXT "\">\n");
-        for (size_t i = 0; i < ncells; i++) {
-            const ah_cell *c = &cells[i];
-            if (!cell_ok(c) || !is_atom(c) ||
-                (natoms > ATOM_LABELS_MAX && (double)c->count <= ytop))
-                continue;
-            snprintf(lab, sizeof lab, "%llu", (unsigned long long)c->count);
-            double x = XP(c->lo), y = YP(c->count) - 4;
-            cli_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" "
-                              "text-anchor=\"middle\" stroke=\"white\" "
-                              "stroke-width=\"3\" stroke-linejoin=\"round\">"
-                              "%s</text>\n", x, y, lab);
-            text(b, x, y, "middle", lab);
-        }
-        cli_buf_printf(b, "</g>\n");
+/* Atom counts last, with a white halo, so that lines do not hide them:
+ * every atom's when they are few, else the cut ones' when those are. */
+static void draw_atom_counts(cli_buf *b, const hist_plot *p, size_t ncut)
+{
+    if (!p->natoms ||
+        !(p->natoms <= ATOM_LABELS_MAX || (ncut && ncut <= ATOM_LABELS_MAX)))
+        return;
+    char lab[64];
+    cli_buf_printf(b, "<g font-size=\"11\" fill=\"" C_ATOM_TEXT "\">\n");
+    for (size_t i = 0; i < p->ncells; i++) {
+        const ah_cell *c = &p->cells[i];
+        if (!cell_ok(c) || !is_atom(c) ||
+            (p->natoms > ATOM_LABELS_MAX && (double)c->count <= p->ytop))
+            continue;
+        snprintf(lab, sizeof lab, "%llu", (unsigned long long)c->count);
+        double x = px(p, c->lo), y = py(p, (double)c->count) - 4;
+        cli_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" "
+                          "text-anchor=\"middle\" stroke=\"white\" "
+                          "stroke-width=\"3\" stroke-linejoin=\"round\">"
+                          "%s</text>\n", x, y, lab);
+        text(b, x, y, "middle", lab);
     }
+    cli_buf_printf(b, "</g>\n");
+}
 
-    /* Axes, ticks and labels. */
+/* Axes, ticks and their labels, and the axis titles. */
+static void draw_axes(cli_buf *b, const hist_plot *p, const char *xlabel)
+{
+    char lab[64];
+    double ytop = p->ytop, ystep = p->ystep;
     cli_buf_printf(b, "<g stroke=\"black\">\n"
                       "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.2f\"/>\n"
                       "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\"/>\n",
-                   H_ML, H_MT, H_ML, axis_y, H_ML, axis_y, H_ML + H_PW, axis_y);
-    if (nmark_ok)
+                   H_ML, H_MT, H_ML, p->axis_y, H_ML, p->axis_y, H_ML + H_PW,
+                   p->axis_y);
+    if (p->nmark_ok)
         cli_buf_printf(b, "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" "
                           "stroke=\"#666666\"/>\n",
-                       H_ML, base, H_ML + H_PW, base);
+                       H_ML, p->base, H_ML + H_PW, p->base);
     for (double v = 0; v <= ytop + ystep * 1e-9; v += ystep)
-        line(b, H_ML - 5, YP(v), H_ML, YP(v));
+        line(b, H_ML - 5, py(p, v), H_ML, py(p, v));
     /* about 8 ticks over the span: 4 over half of it */
-    double xstep = nice_step(half, 4), maxabs = fmax(fabs(lo), fabs(hi));
-    double k0 = ceil(lo / xstep), k1 = floor(hi / xstep);
+    double xstep = nice_step(p->half, 4),
+           maxabs = fmax(fabs(p->lo), fabs(p->hi));
+    double k0 = ceil(p->lo / xstep), k1 = floor(p->hi / xstep);
     for (double k = k0; k <= k1 && k - k0 < 100; k++)
-        line(b, XP(k * xstep), axis_y, XP(k * xstep), axis_y + 5);
+        line(b, px(p, k * xstep), p->axis_y, px(p, k * xstep), p->axis_y + 5);
     cli_buf_printf(b, "</g>\n<g font-size=\"12\">\n");
     for (double v = 0; v <= ytop + ystep * 1e-9; v += ystep) {
         snprintf(lab, sizeof lab, "%.0f", v);
-        text(b, H_ML - 8, YP(v) + 4, "end", lab);
+        text(b, H_ML - 8, py(p, v) + 4, "end", lab);
     }
     for (double k = k0; k <= k1 && k - k0 < 100; k++) {
         tick_label(lab, sizeof lab, k * xstep, xstep, maxabs);
-        text(b, XP(k * xstep), axis_y + 20, "middle", lab);
+        text(b, px(p, k * xstep), p->axis_y + 20, "middle", lab);
     }
     cli_buf_printf(b, "</g>\n");
-    text(b, H_ML + H_PW / 2.0, axis_y + 42, "middle",
+    text(b, H_ML + H_PW / 2.0, p->axis_y + 42, "middle",
          xlabel ? xlabel : "activation");
     vtext(b, H_ML - 56, H_MT + H_PH / 2.0,
-          grouped  ? "background count per display bin"
-          : nbins  ? "background count per bin"
-                   : "background count");
+          p->grouped  ? "background count per display bin"
+          : p->nbins  ? "background count per bin"
+                      : "background count");
+}
 
-    /* Legend rows under the x axis label. */
-    for (int i = 0; i < nitems; i++) {
-        double x = items[i].x, y = items[i].y;
-        if (items[i].kind == 0)
+/* Legend rows under the x axis label. */
+static void draw_legend(cli_buf *b, const hist_plot *p)
+{
+    for (int i = 0; i < p->nitems; i++) {
+        const legend_item *it = &p->items[i];
+        double x = it->x, y = it->y;
+        if (it->kind == 0)
             cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"26\" "
                               "height=\"12\" fill=\"%s\" "
                               "stroke=\"" C_BIN_LINE "\"/>\n",
-                           x, y - 10, thin ? C_BIN_LINE : C_BIN_FILL);
-        else if (items[i].kind == 1)
+                           x, y - 10, p->thin ? C_BIN_LINE : C_BIN_FILL);
+        else if (it->kind == 1)
             cli_buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"4\" "
                               "height=\"14\" fill=\"" C_ATOM "\"/>\n",
                            x + 11, y - 11);
@@ -730,14 +783,38 @@ void svg_node_histogram_bars(cli_buf *b, const char *title,
                               "y2=\"%.2f\" stroke=\"" C_MARK "\" "
                               "stroke-width=\"1.5\"%s/>\n",
                            x + 13, y - 12, x + 13, y + 3,
-                           items[i].kind == 2 ? " stroke-dasharray=\"5 3\""
-                                              : "");
-        text(b, x + 34, y, "start", items[i].text);
+                           it->kind == 2 ? " stroke-dasharray=\"5 3\"" : "");
+        text(b, x + 34, y, "start", it->text);
     }
-#undef XP
-#undef YP
+}
+
+void svg_node_histogram_bars(cli_buf *b, const char *title,
+                             const ah_cell *cells, size_t ncells,
+                             const double *marks, size_t nmarks,
+                             const char *xlabel, size_t bars)
+{
+    hist_plot p;
+    memset(&p, 0, sizeof p);
+    p.cells = cells;
+    p.ncells = ncells;
+    p.marks = marks;
+    p.nmarks = nmarks;
+    plot_cells(&p, bars);
+    plot_ranges(&p);
+    header(b, H_W, plot_legend(&p), title);
+    /* Horizontal grid and y ticks. */
+    cli_buf_printf(b, "<g stroke=\"#e5e5e5\">\n");
+    for (double v = p.ystep; v <= p.ytop + p.ystep * 1e-9; v += p.ystep)
+        line(b, H_ML, py(&p, v), H_ML + H_PW, py(&p, v));
+    cli_buf_printf(b, "</g>\n");
+    draw_bins(b, &p);
+    size_t ncut = draw_atoms(b, &p);
+    draw_marks(b, &p);
+    draw_atom_counts(b, &p, ncut);
+    draw_axes(b, &p, xlabel);
+    draw_legend(b, &p);
     cli_buf_printf(b, "</svg>\n");
-    free(grouped);
+    free(p.grouped);
 }
 
 void svg_node_histogram(cli_buf *b, const char *title, const ah_cell *cells,

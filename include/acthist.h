@@ -24,8 +24,8 @@
  *     model is never written again until ah_model_free.  It holds no cache,
  *     scratch buffer or lazily built table; each call allocates its own
  *     scratch (and a group scan its own state).  So any number of threads
- *     may at once call, on one model: ah_pvalues, ah_pvalues_f32, ah_score,
- *     ah_score_f32, ah_pvalue_width, ah_model_get_info, ah_model_labels,
+ *     may at once call, on one model: ah_pvalues_in, ah_score_in,
+ *     ah_pvalues, ah_pvalues_f32, ah_score, ah_score_f32, ah_pvalue_width, ah_model_get_info, ah_model_labels,
  *     ah_model_nodes, ah_model_tail, ah_model_node_cells, ah_model_save
  *     and ah_model_save_memory (each thread its own output buffers, path
  *     and ah_diag).  ah_model_free must not overlap any of them.  The scans
@@ -114,7 +114,9 @@ enum ah_struct {
     AH_STRUCT_CELL = 6,          /* ah_cell                                */
     AH_STRUCT_SCAN_RESULT = 7,   /* ah_scan_result                         */
     AH_STRUCT_GROUP_OPTIONS = 8, /* ah_group_options                       */
-    AH_STRUCT_GROUP_RESULT = 9   /* ah_group_result                        */
+    AH_STRUCT_GROUP_RESULT = 9,  /* ah_group_result                        */
+    AH_STRUCT_INPUT = 10,        /* ah_input                               */
+    AH_STRUCT_QUERY_OPTIONS = 11 /* ah_query_options                       */
 };
 size_t ah_struct_size(int which);
 
@@ -487,6 +489,62 @@ int ah_model_node_cells(const ah_model *m, int64_t label, size_t node,
 size_t ah_pvalue_width(const ah_model *m, int tail);
 
 /*
+ * The input of the query calls (ah_pvalues_in, ah_score_in), one view
+ * whatever the element type: rows x cols activations, row i starting at
+ * element i * ld of data (ld >= cols, counted in elements), of type
+ * dtype, and one label per row in labels, or NULL: every row is compared
+ * with the pooled set (for a conditional model the caller's explicit
+ * choice, as labels NULL of ah_pvalues).  The view copies and owns
+ * nothing.  float32 values are widened to double exactly, so the two
+ * types give the same bits for the same values.
+ */
+enum ah_dtype {
+    AH_DTYPE_F64 = 0, /* double */
+    AH_DTYPE_F32 = 1  /* float  */
+};
+typedef struct ah_input {
+    const void *data;
+    int dtype;             /* enum ah_dtype                               */
+    size_t rows, cols, ld; /* cols must equal the model's D; ld >= cols   */
+    const int64_t *labels; /* rows entries, or NULL                       */
+} ah_input;
+
+/*
+ * The settings of the query calls, in a struct that grows without
+ * breaking its callers.  size is sizeof(ah_query_options) in the header
+ * the caller was compiled with; ah_query_options_init sets it and every
+ * default, so set a field after it, never build the struct by hand.  A
+ * library reads the first size bytes: fields the caller's header did not
+ * have take their defaults, and a size larger than this library's is
+ * accepted only when every byte this library does not know is zero
+ * (else AH_ERR_ARG), so a setting a caller asks for is never dropped
+ * silently.  A NULL options pointer means every default.
+ */
+typedef struct ah_query_options {
+    size_t size;      /* sizeof(ah_query_options), from the init call      */
+    double alpha_max; /* the scan's largest threshold, [1e-12, 1] (AH_
+                         OPTION_ALPHA_MAX); default 0.5; ah_score_in only  */
+    int tail;         /* enum ah_tail, or -1 (default): the model's tail   */
+    int stat;         /* enum ah_stat, default AH_STAT_BJ; ah_score_in only */
+    int threads;      /* 0 (default) = all cores, 1..256 (AH_OPTION_
+                         THREADS); results do not depend on it             */
+    int reserved;     /* 0                                                 */
+} ah_query_options;
+void ah_query_options_init(ah_query_options *o);
+
+/*
+ * P-value ranges of the input, as ah_pvalues below (out: rows x width x 2
+ * doubles, width = ah_pvalue_width(m, tail)).  o may be NULL.  An unknown
+ * dtype, a NULL input or options that do not check fail with AH_ERR_ARG.
+ */
+int ah_pvalues_in(const ah_model *m, const ah_input *in,
+                  const ah_query_options *o, double *out, size_t *unseen,
+                  ah_diag *diag);
+
+/*
+ * The same with the view and the settings as arguments, the form of
+ * version 0.1 (ah_pvalues_in with an ah_input of AH_DTYPE_F64 or F32 and
+ * these settings gives the same result).
  * P-value ranges for rows x cols activations (cols must equal the model's D).
  * out receives rows x width x 2 doubles (C order): out[(i*width+j)*2+0] =
  * p_min, [..+1] = p_max, where width = ah_pvalue_width(m, tail); with
@@ -567,6 +625,20 @@ int ah_scan_individual_rows(const double *p, size_t rows, size_t cols,
                             int threads, ah_diag *diag);
 
 /*
+ * Score the input: p-values against the model and an individual scan of
+ * each row's p_max values, fused so that the (rows, width, 2) p-value
+ * array is never materialised.  res receives one result per row.  The
+ * input and options as for ah_pvalues_in (o->stat and o->alpha_max are
+ * the scan's, as for ah_scan_individual).  The options are checked before
+ * any row is read.  Results do not depend on the thread count.
+ */
+int ah_score_in(const ah_model *m, const ah_input *in,
+                const ah_query_options *o, ah_scan_result *res,
+                size_t *unseen, ah_diag *diag);
+
+/*
+ * The same with the view and the settings as arguments (the form of
+ * version 0.1; ah_score_in gives the same results).
  * Score rows of activations: p-values against the model and an individual
  * scan of each row's p_max values, fused so that the (rows, width, 2)
  * p-value array is never materialised.  res receives one result per row.

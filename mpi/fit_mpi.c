@@ -195,42 +195,63 @@ static void quiet_end(int saved)
     close(saved);
 }
 
-/* The fit options from their texts; -1 when they are good, else the
- * exit code after a message. */
-static int parse_options(ah_fit_options *o, const char *bins,
-                         const char *binning, const char *tail,
-                         const char *share, const char *chunk,
-                         const char *out, size_t nfiles)
+/* This process's share of the rows of bg: its plan, merged up the tree
+ * and broadcast, then its counts against the plan, merged up the tree;
+ * rank 0 finishes the model and saves it to out.  Every step ends with
+ * an agreement on failure.  Returns an exit code. */
+static int fit_all(cli_background *bg, const ah_fit_options *o,
+                   const char *out, int rank, int size, double t0)
 {
-    long v;
-    if ((o->tail = ah_tail_parse(tail)) == -1) {
-        cli_unknown_name("--tail", tail, ah_tail_name);
-        return CLI_USAGE;
+    ah_shard *part = NULL, *plan = NULL;
+    ah_model *m = NULL;
+    ah_diag d;
+    int ok = 1, rc = CLI_FAIL;
+    cli_background_share(bg, (size_t)rank, (size_t)size);
+    ah_row_source src = cli_background_source(bg);
+    if (ah_shard_plan(&part, &src, o, &d) != AH_OK) {
+        cli_error("process %d: %s", rank, d.message);
+        ok = 0;
     }
-    if (cli_parse_name("--binning", binning, ah_binning_name, &o->binning))
-        return CLI_USAGE;
-    if (strcmp(bins, "auto") == 0)
-        o->bins = AH_BINS_AUTO;
-    else if (cli_parse_option_int("--bins", bins, AH_OPTION_BINS, &v) != 0)
-        return CLI_USAGE;
-    else
-        o->bins = (int)v;
-    if (share && cli_parse_option_double("--atom-share", share,
-                                         AH_OPTION_ATOM_SHARE,
-                                         &o->atom_share) != 0)
-        return CLI_USAGE;
-    if (chunk) {
-        if (cli_parse_option_int("--chunk-rows", chunk, AH_OPTION_CHUNK_ROWS,
-                                 &v) != 0)
-            return CLI_USAGE;
-        o->chunk_rows = (size_t)v;
+    if (!all_ok(ok))
+        goto fail;
+    int merged = tree_merge(&part, 1, rank, size);
+    plan = broadcast_plan(rank == 0 && merged ? part : NULL, rank);
+    ah_shard_free(part);
+    part = NULL;
+    if (!all_ok(plan != NULL))
+        goto fail;
+    src.rewind(src.ctx, &d);
+    if (ah_shard_count(&part, plan, &src, &d) != AH_OK) {
+        cli_error("process %d: %s", rank, d.message);
+        ok = 0;
     }
-    if (!out || nfiles == 0) {
-        cli_error(!out ? "missing -o MODEL" : "no background file given");
-        fputs(usage, stderr);
-        return CLI_USAGE;
+    if (!all_ok(ok))
+        goto fail;
+    ok = tree_merge(&part, 1, rank, size);
+    if (rank == 0 && ok) {
+        if (ah_shard_finish(&m, part, &d) != AH_OK ||
+            ah_model_save(m, out, &d) != AH_OK) {
+            cli_error("%s", d.message);
+            ok = 0;
+        }
     }
-    return -1;
+    if (!all_ok(rank == 0 ? ok : 1))
+        goto fail;
+    if (rank == 0) {
+        ah_model_info info;
+        ah_model_get_info(m, &info);
+        fprintf(stderr,
+                "acthist-mpi-fit: fitted hist model with %d processes: %zu "
+                "rows x %zu nodes, %zu labels, %zu bytes in %.2f s\n",
+                size, info.rows, info.nodes, info.labels, info.file_bytes,
+                MPI_Wtime() - t0);
+    }
+    rc = CLI_OK;
+fail:
+    ah_model_free(m);
+    ah_shard_free(part);
+    ah_shard_free(plan);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -245,21 +266,27 @@ int main(int argc, char **argv)
                *out = NULL, *share = NULL, *chunk = NULL;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
-        {"--bins", CLI_STRING, &bins}, {"--binning", CLI_STRING, &binning},
-        {"--tail", CLI_STRING, &tail}, {"-o", CLI_STRING, &out},
-        {"--output", CLI_STRING, &out}, {"--labels", CLI_MULTI, &labels},
-        {"--atom-share", CLI_STRING, &share},
-        {"--chunk-rows", CLI_STRING, &chunk},
+        {"--bins", CLI_STRING, &bins, "N|auto", CLI_HELP_BINS},
+        {"--binning", CLI_STRING, &binning, "B", CLI_HELP_BINNING},
+        {"--tail", CLI_STRING, &tail, "T", CLI_HELP_FIT_TAIL},
+        {"-o", CLI_STRING, &out, NULL, NULL},
+        {"--output", CLI_STRING, &out, "MODEL",
+         "the model file, written atomically by rank 0"},
+        {"--labels", CLI_MULTI, &labels, "L.npy", CLI_HELP_FIT_LABELS},
+        {"--atom-share", CLI_STRING, &share, "S", CLI_HELP_ATOM_SHARE},
+        {"--chunk-rows", CLI_STRING, &chunk, "R", CLI_HELP_FIT_CHUNK_ROWS},
     };
     /* every process parses the same arguments; rank 0 speaks for them */
     int quiet = quiet_begin(rank);
-    int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
-                       &self);
+    int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, &self);
     ah_fit_options o;
-    ah_fit_options_default(&o);
-    if (rc < 0)
-        rc = parse_options(&o, bins, binning, tail, share, chunk, out,
-                           files.n);
+    if (rc < 0 && cli_fit_options(&o, NULL, bins, binning, tail, share, chunk))
+        rc = CLI_USAGE;
+    if (rc < 0 && (!out || files.n == 0)) {
+        cli_error(!out ? "missing -o MODEL" : "no background file given");
+        cli_usage(stderr, &self, opts, CLI_NOPTS(opts));
+        rc = CLI_USAGE;
+    }
     if (rc >= 0) {
         quiet_end(quiet);
         cli_list_free(&labels);
@@ -272,57 +299,11 @@ int main(int argc, char **argv)
     int ok = cli_background_open(&bg, files.v, files.n, labels.v,
                                  labels.n) == CLI_OK;
     quiet_end(quiet);
-    ah_shard *part = NULL, *plan = NULL;
-    ah_model *m = NULL;
-    ah_diag d;
     rc = CLI_FAIL;
     if (!all_ok(ok))
         goto done;
-    cli_background_share(&bg, (size_t)rank, (size_t)size);
-    ah_row_source src = cli_background_source(&bg);
-    if (ah_shard_plan(&part, &src, &o, &d) != AH_OK) {
-        cli_error("process %d: %s", rank, d.message);
-        ok = 0;
-    }
-    if (!all_ok(ok))
-        goto done;
-    int merged = tree_merge(&part, 1, rank, size);
-    plan = broadcast_plan(rank == 0 && merged ? part : NULL, rank);
-    ah_shard_free(part);
-    part = NULL;
-    if (!all_ok(plan != NULL))
-        goto done;
-    src.rewind(src.ctx, &d);
-    if (ah_shard_count(&part, plan, &src, &d) != AH_OK) {
-        cli_error("process %d: %s", rank, d.message);
-        ok = 0;
-    }
-    if (!all_ok(ok))
-        goto done;
-    ok = tree_merge(&part, 1, rank, size);
-    if (rank == 0 && ok) {
-        if (ah_shard_finish(&m, part, &d) != AH_OK ||
-            ah_model_save(m, out, &d) != AH_OK) {
-            cli_error("%s", d.message);
-            ok = 0;
-        }
-    }
-    if (!all_ok(rank == 0 ? ok : 1))
-        goto done;
-    if (rank == 0) {
-        ah_model_info info;
-        ah_model_get_info(m, &info);
-        fprintf(stderr,
-                "acthist-mpi-fit: fitted hist model with %d processes: %zu "
-                "rows x %zu nodes, %zu labels, %zu bytes in %.2f s\n",
-                size, info.rows, info.nodes, info.labels, info.file_bytes,
-                MPI_Wtime() - t0);
-    }
-    rc = CLI_OK;
+    rc = fit_all(&bg, &o, out, rank, size, t0);
 done:
-    ah_model_free(m);
-    ah_shard_free(part);
-    ah_shard_free(plan);
     cli_background_close(&bg);
     cli_list_free(&labels);
     cli_list_free(&files);

@@ -348,6 +348,18 @@ int ah__read_whole(const char *path, unsigned char **out, size_t *len_out,
     return AH_OK;
 }
 
+int ah__load_file(void *out, ah__load_fn load, const char *path,
+                  ah_diag *diag)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int st = ah__read_whole(path, &buf, &len, diag);
+    if (st == AH_OK)
+        st = load(out, buf, len, path, diag);
+    free(buf);
+    return st;
+}
+
 int ah__save_file(const void *obj, ah__save_fn save, const char *path,
                   ah_diag *diag)
 {
@@ -392,6 +404,20 @@ int ah__check_file(const ah__file_kind *k, const unsigned char *p, size_t len,
                         "%s: checksum mismatch: the %s is corrupted", name,
                         k->what);
     return AH_OK;
+}
+
+void ah__put_header_fields(unsigned char *p, const unsigned char *magic,
+                           unsigned major, unsigned minor,
+                           const ah_fit_options *o)
+{
+    memcpy(p, magic, 8);
+    p[8] = (unsigned char)major;
+    p[10] = (unsigned char)minor;
+    ah__put_u32(p + 16, (uint32_t)o->method);
+    ah__put_u32(p + 20, (uint32_t)o->tail);
+    ah__put_u32(p + 24, (uint32_t)o->binning);
+    ah__put_u32(p + 28, (uint32_t)o->bins);
+    ah__put_f64(p + 32, o->atom_share);
 }
 
 int ah__check_header_fields(const ah__file_kind *k, const unsigned char *p,

@@ -84,6 +84,22 @@ int ah__check_header_fields(const ah__file_kind *k, const unsigned char *p,
                             const char *name, ah_fit_options *o,
                             ah_diag *diag);
 
+/* The start of a header that the model and shard files share: the magic
+ * (8 bytes), the version (major at byte 8, minor at 10) and the fields
+ * ah__check_header_fields reads (method, tail, binning, bins requested,
+ * atom share); the other bytes are left as they are. */
+void ah__put_header_fields(unsigned char *p, const unsigned char *magic,
+                           unsigned major, unsigned minor,
+                           const ah_fit_options *o);
+
+/* Load a file by reading it whole and handing the bytes to load (an
+ * ah_..._load_memory of the object out points to); the bytes are freed
+ * after.  The caller has checked its arguments and cleared *out. */
+typedef int (*ah__load_fn)(void *out, const unsigned char *buf, size_t len,
+                           const char *name, ah_diag *diag);
+int ah__load_file(void *out, ah__load_fn load, const char *path,
+                  ah_diag *diag);
+
 /* Read a regular file whole into *out (malloc'ed, at least 1 byte). */
 int ah__read_whole(const char *path, unsigned char **out, size_t *len,
                    ah_diag *diag);

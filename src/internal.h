@@ -63,6 +63,16 @@ int ah__parallel(int nthreads, void (*fn)(void *ctx, int index), void *ctx);
 /* ah_pvalues (f32 = 0: x holds doubles) or ah_pvalues_f32 (f32 = 1:
  * floats) writing only p_max: rows x ah_pvalue_width values, the same bits
  * as the p_max of ah_pvalues (the fused scans use it). */
+/* The caller's query options o (NULL: the defaults) into *out, a struct of
+ * this library's size: its size and unknown bytes checked
+ * (acthist.h).  AH_OK or AH_ERR_ARG. */
+int ah__query_options_read(const ah_query_options *o, ah_query_options *out,
+                           ah_diag *diag);
+/* The arguments of the view calls: in not NULL and of a known dtype, the
+ * options read into *q (ah__query_options_read); diag cleared first.
+ * AH_OK or AH_ERR_ARG. */
+int ah__query_args(const ah_input *in, const ah_query_options *o,
+                   ah_query_options *q, ah_diag *diag);
 int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      double *pmax, size_t *unseen, int threads,

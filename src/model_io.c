@@ -58,18 +58,12 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
                         total);
     unsigned char *p = buf;
     memset(p, 0, total);
-    memcpy(p, magic, 8);
     size_t hb = header_bytes(m);
-    p[8] = FORMAT_MAJOR;
     /* Without a threshold the file is a 1.1 file, which older readers
      * read; a threshold needs 1.2, which they refuse by its number. */
-    p[10] = hb == HEADER_BYTES ? 1 : 2;
+    ah__put_header_fields(p, magic, FORMAT_MAJOR,
+                          hb == HEADER_BYTES ? 1 : 2, &m->opts);
     ah__put_u32(p + 12, (uint32_t)hb);
-    ah__put_u32(p + 16, (uint32_t)m->opts.method);
-    ah__put_u32(p + 20, (uint32_t)m->opts.tail);
-    ah__put_u32(p + 24, (uint32_t)m->opts.binning);
-    ah__put_u32(p + 28, (uint32_t)m->opts.bins);
-    ah__put_f64(p + 32, m->opts.atom_share);
     ah__put_u64(p + 40, m->D);
     ah__put_u64(p + 48, m->N);
     ah__put_u64(p + 56, m->nsets);
@@ -290,19 +284,19 @@ fail:
     return st;
 }
 
+static int model_from_bytes(void *out, const unsigned char *buf, size_t len,
+                            const char *name, ah_diag *diag)
+{
+    return ah_model_load_memory(out, buf, len, name, diag);
+}
+
 int ah_model_load(ah_model **out, const char *path, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!out || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     *out = NULL;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int st = ah__read_whole(path, &buf, &len, diag);
-    if (st == AH_OK)
-        st = ah_model_load_memory(out, buf, len, path, diag);
-    free(buf);
-    return st;
+    return ah__load_file(out, model_from_bytes, path, diag);
 }
 
 static int cmp_size(const void *a, const void *b)

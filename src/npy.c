@@ -19,6 +19,7 @@
  * it writes to a temporary file beside the target and renames it into place,
  * so a reader of the target never sees a half-written file.
  */
+#include "bytes.h"
 #include "file_io.h"
 #include "internal.h"
 
@@ -44,41 +45,7 @@
 /* Element loaders and converters                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Loads assemble values byte by byte, so they are independent of the host's
- * byte order and alignment; compilers turn them into plain (swapped) loads. */
-static inline uint16_t ld16le(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-static inline uint16_t ld16be(const unsigned char *p)
-{
-    return (uint16_t)(p[1] | (unsigned)p[0] << 8);
-}
-static inline uint32_t ld32le(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-static inline uint32_t ld32be(const unsigned char *p)
-{
-    return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[0] << 24;
-}
-static inline uint64_t ld64le(const unsigned char *p)
-{
-    return (uint64_t)ld32le(p) | (uint64_t)ld32le(p + 4) << 32;
-}
-static inline uint64_t ld64be(const unsigned char *p)
-{
-    return (uint64_t)ld32be(p + 4) | (uint64_t)ld32be(p) << 32;
-}
-
-static inline double from_f64(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
+/* Loads of either byte order: bytes.h. */
 static inline double from_f32(uint32_t u)
 {
     float f;
@@ -138,7 +105,7 @@ static inline double from_f16(uint16_t h)
         }
         bits = sign | (uint64_t)(e + 1023) << 52 | (mant & 0x3ff) << 42;
     }
-    return from_f64(bits);
+    return ah__value_of(bits);
 }
 
 typedef void (*ah__conv_fn)(const unsigned char *src, size_t n, double *dst,
@@ -153,26 +120,26 @@ typedef void (*ah__conv_fn)(const unsigned char *src, size_t n, double *dst,
             *d = (EXPR);                                                  \
     }
 
-AH__CONV(conv_f2le, 2, from_f16(ld16le(s)))
-AH__CONV(conv_f2be, 2, from_f16(ld16be(s)))
-AH__CONV(conv_f4le, 4, from_f32(ld32le(s)))
-AH__CONV(conv_f4be, 4, from_f32(ld32be(s)))
-AH__CONV(conv_f8le, 8, from_f64(ld64le(s)))
-AH__CONV(conv_f8be, 8, from_f64(ld64be(s)))
+AH__CONV(conv_f2le, 2, from_f16(ah__ld16le(s)))
+AH__CONV(conv_f2be, 2, from_f16(ah__ld16be(s)))
+AH__CONV(conv_f4le, 4, from_f32(ah__ld32le(s)))
+AH__CONV(conv_f4be, 4, from_f32(ah__ld32be(s)))
+AH__CONV(conv_f8le, 8, ah__value_of(ah__ld64le(s)))
+AH__CONV(conv_f8be, 8, ah__value_of(ah__ld64be(s)))
 AH__CONV(conv_i1, 1, from_i8(s[0]))
-AH__CONV(conv_i2le, 2, from_i16(ld16le(s)))
-AH__CONV(conv_i2be, 2, from_i16(ld16be(s)))
-AH__CONV(conv_i4le, 4, from_i32(ld32le(s)))
-AH__CONV(conv_i4be, 4, from_i32(ld32be(s)))
-AH__CONV(conv_i8le, 8, (double)as_i64(ld64le(s)))
-AH__CONV(conv_i8be, 8, (double)as_i64(ld64be(s)))
+AH__CONV(conv_i2le, 2, from_i16(ah__ld16le(s)))
+AH__CONV(conv_i2be, 2, from_i16(ah__ld16be(s)))
+AH__CONV(conv_i4le, 4, from_i32(ah__ld32le(s)))
+AH__CONV(conv_i4be, 4, from_i32(ah__ld32be(s)))
+AH__CONV(conv_i8le, 8, (double)as_i64(ah__ld64le(s)))
+AH__CONV(conv_i8be, 8, (double)as_i64(ah__ld64be(s)))
 AH__CONV(conv_u1, 1, (double)s[0])
-AH__CONV(conv_u2le, 2, (double)ld16le(s))
-AH__CONV(conv_u2be, 2, (double)ld16be(s))
-AH__CONV(conv_u4le, 4, (double)ld32le(s))
-AH__CONV(conv_u4be, 4, (double)ld32be(s))
-AH__CONV(conv_u8le, 8, (double)ld64le(s))
-AH__CONV(conv_u8be, 8, (double)ld64be(s))
+AH__CONV(conv_u2le, 2, (double)ah__ld16le(s))
+AH__CONV(conv_u2be, 2, (double)ah__ld16be(s))
+AH__CONV(conv_u4le, 4, (double)ah__ld32le(s))
+AH__CONV(conv_u4be, 4, (double)ah__ld32be(s))
+AH__CONV(conv_u8le, 8, (double)ah__ld64le(s))
+AH__CONV(conv_u8be, 8, (double)ah__ld64be(s))
 
 static int host_is_little(void)
 {
@@ -525,7 +492,11 @@ static int parse_header(ah_npy_reader *r, const char *text, size_t len,
  * Parse the preamble and header, and check every size against the image
  * size (total bytes).  Shared by the file and memory readers.
  */
-static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
+/* The .npy preamble: magic, version, and the header's length into *hlen,
+ * checked against the limit and the file's size; r->data_off set past
+ * the preamble. */
+static int read_preamble(ah_npy_reader *r, uint64_t total, uint64_t *hlen_out,
+                         ah_diag *diag)
 {
     unsigned char pre[12];
     const unsigned char *p;
@@ -544,10 +515,10 @@ static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
     unsigned major = pre[6], minor = pre[7];
     uint64_t hlen;
     if (major == 1 && minor == 0) {
-        hlen = ld16le(pre + 8);
+        hlen = ah__ld16le(pre + 8);
         r->data_off = 10;
     } else if ((major == 2 || major == 3) && minor == 0 && npre == 12) {
-        hlen = ld32le(pre + 8);
+        hlen = ah__ld32le(pre + 8);
         r->data_off = 12;
     } else if (major == 2 || major == 3) {
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
@@ -569,26 +540,14 @@ static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
                         "the file (%llu bytes)",
                         r->name, (unsigned long long)hlen,
                         (unsigned long long)total);
-    /* The header may be larger than r->buf, so read it into its own copy. */
-    char *text = malloc(hlen ? (size_t)hlen : 1);
-    if (!text)
-        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                        "%s: out of memory reading the header", r->name);
-    st = AH_OK;
-    for (uint64_t done = 0; done < hlen && st == AH_OK;) {
-        size_t k = hlen - done > AH__NPY_BUF ? AH__NPY_BUF
-                                             : (size_t)(hlen - done);
-        if ((st = fetch(r, r->data_off + done, k, &p, diag)) == AH_OK)
-            memcpy(text + done, p, k);
-        done += k;
-    }
-    if (st == AH_OK)
-        st = parse_header(r, text, (size_t)hlen, diag);
-    free(text);
-    if (st != AH_OK)
-        return st;
-    r->data_off += hlen;
+    *hlen_out = hlen;
+    return AH_OK;
+}
 
+/* The shape read from the header: not 0-d, its size in bytes within
+ * size_t and equal to the file's data bytes; r->rows and r->cols set. */
+static int check_shape(ah_npy_reader *r, uint64_t total, ah_diag *diag)
+{
     if (r->ndim == 0)
         return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
                         "%s: 0-d arrays (shape ()) cannot be read; save an "
@@ -627,6 +586,35 @@ static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
                         (unsigned long long)bytes, r->rows, r->cols, r->descr,
                         (unsigned long long)(total - r->data_off));
     return AH_OK;
+}
+
+static int read_header(ah_npy_reader *r, uint64_t total, ah_diag *diag)
+{
+    uint64_t hlen = 0;
+    const unsigned char *p;
+    int st = read_preamble(r, total, &hlen, diag);
+    if (st != AH_OK)
+        return st;
+    /* The header may be larger than r->buf, so read it into its own copy. */
+    char *text = malloc(hlen ? (size_t)hlen : 1);
+    if (!text)
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                        "%s: out of memory reading the header", r->name);
+    st = AH_OK;
+    for (uint64_t done = 0; done < hlen && st == AH_OK;) {
+        size_t k = hlen - done > AH__NPY_BUF ? AH__NPY_BUF
+                                             : (size_t)(hlen - done);
+        if ((st = fetch(r, r->data_off + done, k, &p, diag)) == AH_OK)
+            memcpy(text + done, p, k);
+        done += k;
+    }
+    if (st == AH_OK)
+        st = parse_header(r, text, (size_t)hlen, diag);
+    free(text);
+    if (st != AH_OK)
+        return st;
+    r->data_off += hlen;
+    return check_shape(r, total, diag);
 }
 
 static ah_npy_reader *reader_new(const char *name)
@@ -882,9 +870,9 @@ static int int_label(const ah_npy_reader *r, const unsigned char *s,
     uint64_t u;
     switch (r->itemsize) {
     case 1: u = s[0]; break;
-    case 2: u = r->big ? ld16be(s) : ld16le(s); break;
-    case 4: u = r->big ? ld32be(s) : ld32le(s); break;
-    default: u = r->big ? ld64be(s) : ld64le(s); break;
+    case 2: u = r->big ? ah__ld16be(s) : ah__ld16le(s); break;
+    case 4: u = r->big ? ah__ld32be(s) : ah__ld32le(s); break;
+    default: u = r->big ? ah__ld64be(s) : ah__ld64le(s); break;
     }
     if (r->kind == 'u') {
         if (u > (uint64_t)INT64_MAX)

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,50 @@ void ah_fit_options_default(ah_fit_options *opts)
     opts->binning = AH_BINNING_WIDTH;
     opts->atom_share = 1.0 / 32.0;
     opts->chunk_rows = 1024;
+}
+
+void ah_query_options_init(ah_query_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->alpha_max = 0.5;
+    o->tail = -1;
+    o->stat = AH_STAT_BJ;
+    o->threads = 0;
+}
+
+/* The size of the first version of ah_query_options, through reserved:
+ * the smallest a caller may pass.  It stays when fields are added. */
+#define QUERY_OPTIONS_V1 (offsetof(ah_query_options, reserved) + sizeof(int))
+
+int ah__query_options_read(const ah_query_options *o, ah_query_options *out,
+                           ah_diag *diag)
+{
+    ah_query_options_init(out);
+    if (!o)
+        return AH_OK;
+    if (o->size < QUERY_OPTIONS_V1)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "query options of %zu bytes, below the %zu of the "
+                        "first version: set them with ah_query_options_init",
+                        o->size, (size_t)QUERY_OPTIONS_V1);
+    /* a newer caller's fields that this library does not know */
+    const unsigned char *p = (const unsigned char *)o;
+    for (size_t i = sizeof *out; i < o->size; i++)
+        if (p[i] != 0)
+            return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                            "query options: byte %zu of %zu is set, in a "
+                            "field this library (version %s) does not know",
+                            i, o->size, AH_VERSION_STRING);
+    if (o->reserved != 0)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "query options: reserved is %d, not 0", o->reserved);
+    /* an older caller's prefix over the defaults */
+    memcpy(out, o, o->size < sizeof *out ? o->size : sizeof *out);
+    out->size = sizeof *out;
+    return AH_OK;
 }
 
 static const char *const method_names[] = {"hist", "empirical", "kde"};

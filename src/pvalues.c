@@ -211,105 +211,130 @@ static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
 }
 
 /* Rows idx[0..k) all use set s; this thread's tiles of them. */
+/* A few rows touch one table entry per node, each a likely cache miss
+ * on a large model: ask for all of thread t's at once, so they overlap,
+ * before looking any up. */
+static inline void pv_prefetch(const pv_job *jb, int t, const void *rep,
+                               const size_t *idx, size_t k)
+{
+    const ah_model *m = jb->m;
+    size_t D = m->D;
+    for (size_t i = 0; i < k; i++)
+        for (size_t tile = (size_t)t; tile < jb->ntiles;
+             tile += (size_t)jb->nthreads) {
+            size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
+            double v[TILE];
+            const double *row = v;
+            if (jb->xf)
+                for (size_t j = 0; j < nj; j++)
+                    v[j] = jb->xf[idx[i] * jb->ld + j0 + j];
+            else
+                row = jb->x + idx[i] * jb->ld + j0;
+            m->ops->prefetch(rep, j0, nj, row);
+        }
+}
+
+/* Copy the tile's columns j0..j0+nj of the k rows out, node-major, into
+ * b->xt; a non-finite value fails the call (the earliest row, then
+ * column, is reported) and is replaced so the lookups stay defined. */
+static inline void pv_tile_in(pv_job *jb, int t, const size_t *idx, size_t k,
+                              size_t j0, size_t nj, pv_buf *b)
+{
+    size_t D = jb->m->D;
+    size_t ahead = TILE * (size_t)jb->nthreads; /* our next tile */
+    for (size_t i = 0; i < k; i++) {
+        const double *vals;
+        if (jb->xf) { /* floats: converted here, exactly, in one pass */
+            const float *row = jb->xf + idx[i] * jb->ld + j0;
+#if defined(__GNUC__)
+            if (j0 + ahead < D)
+                __builtin_prefetch(row + ahead);
+#endif
+            for (size_t j = 0; j < nj; j++)
+                b->xt16[j] = (double)row[j];
+            vals = b->xt16;
+        } else {
+            const double *row = jb->x + idx[i] * jb->ld + j0;
+#if defined(__GNUC__)
+            /* rows are D apart: no hardware prefetcher follows that */
+            if (j0 + ahead < D) {
+                __builtin_prefetch(row + ahead);
+                __builtin_prefetch(row + ahead + 8);
+            }
+#endif
+            vals = row;
+        }
+        for (size_t j = 0; j < nj; j++) {
+            double v = vals[j];
+            if (!isfinite(v)) {
+                int64_t r = (int64_t)idx[i], c = (int64_t)(j0 + j);
+                if (jb->bad_row[t] < 0 || r < jb->bad_row[t] ||
+                    (r == jb->bad_row[t] && c < jb->bad_col[t])) {
+                    jb->bad_row[t] = r;
+                    jb->bad_col[t] = c;
+                }
+                v = 0.0;
+            }
+            b->xt[j * k + i] = v;
+        }
+    }
+}
+
+/* The tile's p-values through the method's pvalue_many or pvalue (the
+ * methods without counts), put in the output in its tail. */
+static inline void pv_tile_ranges(pv_job *jb, const void *rep,
+                                  const size_t *idx, size_t k, size_t j0,
+                                  size_t nj, pv_buf *b)
+{
+    const ah_model *m = jb->m;
+    size_t D = m->D;
+    for (size_t j = 0; j < nj; j++) {
+        const double *xs = b->xt + j * k;
+        if (m->ops->pvalue_many)
+            m->ops->pvalue_many(rep, j0 + j, xs, k, b->ps);
+        else
+            for (size_t i = 0; i < k; i++)
+                m->ops->pvalue(rep, j0 + j, xs[i], b->ps + 4 * i);
+        for (size_t i = 0; i < k; i++) {
+            if (!jb->pmax_only) {
+                put_tail(jb->out + idx[i] * jb->width * 2, D, j0 + j,
+                         jb->tail, b->ps + 4 * i);
+                continue;
+            }
+            double o[4];
+            put_tail(o, 1, 0, jb->tail, b->ps + 4 * i);
+            double *r = jb->out + idx[i] * jb->width;
+            r[j0 + j] = o[1];
+            if (jb->tail == AH_TAIL_BOTH)
+                r[D + j0 + j] = o[3];
+        }
+    }
+}
+
 static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
                    pv_buf *b)
 {
     const ah_model *m = jb->m;
     const void *rep = m->sets[s].rep;
     size_t D = m->D;
-    /* A few rows touch one table entry per node, each a likely cache miss
-     * on a large model: ask for all of this thread's at once, so they
-     * overlap, before looking any up. */
     if (k <= PREFETCH_ROWS && D >= PREFETCH_NODES && m->ops->prefetch &&
         !(k == 1 && m->ops->count_row)) /* count_row fetches as it goes */
-        for (size_t i = 0; i < k; i++)
-            for (size_t tile = (size_t)t; tile < jb->ntiles;
-                 tile += (size_t)jb->nthreads) {
-                size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
-                double v[TILE];
-                const double *row = v;
-                if (jb->xf)
-                    for (size_t j = 0; j < nj; j++)
-                        v[j] = jb->xf[idx[i] * jb->ld + j0 + j];
-                else
-                    row = jb->x + idx[i] * jb->ld + j0;
-                m->ops->prefetch(rep, j0, nj, row);
-            }
+        pv_prefetch(jb, t, rep, idx, k);
     for (size_t tile = (size_t)t; tile < jb->ntiles;
          tile += (size_t)jb->nthreads) {
         size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
-        /* Copy the tile's columns out; a non-finite value fails the call
-         * (the earliest row, then column, is reported) and is replaced so
-         * the lookups stay defined. */
-        size_t ahead = TILE * (size_t)jb->nthreads; /* our next tile */
-        for (size_t i = 0; i < k; i++) {
-            const double *vals;
-            if (jb->xf) { /* floats: converted here, exactly, in one pass */
-                const float *row = jb->xf + idx[i] * jb->ld + j0;
-#if defined(__GNUC__)
-                if (j0 + ahead < D)
-                    __builtin_prefetch(row + ahead);
-#endif
-                for (size_t j = 0; j < nj; j++)
-                    b->xt16[j] = (double)row[j];
-                vals = b->xt16;
-            } else {
-                const double *row = jb->x + idx[i] * jb->ld + j0;
-#if defined(__GNUC__)
-                /* rows are D apart: no hardware prefetcher follows that */
-                if (j0 + ahead < D) {
-                    __builtin_prefetch(row + ahead);
-                    __builtin_prefetch(row + ahead + 8);
-                }
-#endif
-                vals = row;
-            }
-            for (size_t j = 0; j < nj; j++) {
-                double v = vals[j];
-                if (!isfinite(v)) {
-                    int64_t r = (int64_t)idx[i], c = (int64_t)(j0 + j);
-                    if (jb->bad_row[t] < 0 || r < jb->bad_row[t] ||
-                        (r == jb->bad_row[t] && c < jb->bad_col[t])) {
-                        jb->bad_row[t] = r;
-                        jb->bad_col[t] = c;
-                    }
-                    v = 0.0;
-                }
-                b->xt[j * k + i] = v;
-            }
-        }
-        if (m->ops->count_many) {
-            if (k == 1 && m->ops->count_row)
-                m->ops->count_row(rep, j0, nj, b->xt, b->gt, b->ge);
-            else
-                for (size_t j = 0; j < nj; j++)
-                    m->ops->count_many(rep, j0 + j, b->xt + j * k, k,
-                                       b->gt + j * k, b->ge + j * k);
-            put_counts(jb, (double)m->sets[s].n, idx, k, j0, nj, b->gt,
-                       b->ge);
+        pv_tile_in(jb, t, idx, k, j0, nj, b);
+        if (!m->ops->count_many) {
+            pv_tile_ranges(jb, rep, idx, k, j0, nj, b);
             continue;
         }
-        for (size_t j = 0; j < nj; j++) {
-            const double *xs = b->xt + j * k;
-            if (m->ops->pvalue_many)
-                m->ops->pvalue_many(rep, j0 + j, xs, k, b->ps);
-            else
-                for (size_t i = 0; i < k; i++)
-                    m->ops->pvalue(rep, j0 + j, xs[i], b->ps + 4 * i);
-            for (size_t i = 0; i < k; i++) {
-                if (!jb->pmax_only) {
-                    put_tail(jb->out + idx[i] * jb->width * 2, D, j0 + j,
-                             jb->tail, b->ps + 4 * i);
-                    continue;
-                }
-                double o[4];
-                put_tail(o, 1, 0, jb->tail, b->ps + 4 * i);
-                double *r = jb->out + idx[i] * jb->width;
-                r[j0 + j] = o[1];
-                if (jb->tail == AH_TAIL_BOTH)
-                    r[D + j0 + j] = o[3];
-            }
-        }
+        if (k == 1 && m->ops->count_row)
+            m->ops->count_row(rep, j0, nj, b->xt, b->gt, b->ge);
+        else
+            for (size_t j = 0; j < nj; j++)
+                m->ops->count_many(rep, j0 + j, b->xt + j * k, k,
+                                   b->gt + j * k, b->ge + j * k);
+        put_counts(jb, (double)m->sets[s].n, idx, k, j0, nj, b->gt, b->ge);
     }
 }
 
@@ -452,20 +477,60 @@ static int pvalues_run(const ah_model *m, const void *x, int f32,
     return AH_OK;
 }
 
+int ah__query_args(const ah_input *in, const ah_query_options *o,
+                   ah_query_options *q, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!in)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    if (in->dtype != AH_DTYPE_F64 && in->dtype != AH_DTYPE_F32)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "input: unknown dtype %d (AH_DTYPE_F64 or "
+                        "AH_DTYPE_F32)", in->dtype);
+    return ah__query_options_read(o, q, diag);
+}
+
+int ah_pvalues_in(const ah_model *m, const ah_input *in,
+                  const ah_query_options *o, double *out, size_t *unseen,
+                  ah_diag *diag)
+{
+    ah_query_options q;
+    int st = ah__query_args(in, o, &q, diag);
+    if (st != AH_OK)
+        return st;
+    return pvalues_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
+                       in->cols, in->ld, in->labels, q.tail, out, 0, unseen,
+                       q.threads, diag);
+}
+
+/* The calls of version 0.1: a view and settings from their arguments. */
+static int pvalues_args(const ah_model *m, const void *x, int dtype,
+                        size_t rows, size_t cols, size_t ld,
+                        const int64_t *labels, int tail, double *out,
+                        size_t *unseen, int threads, ah_diag *diag)
+{
+    ah_input in = {x, dtype, rows, cols, ld, labels};
+    ah_query_options o;
+    ah_query_options_init(&o);
+    o.tail = tail;
+    o.threads = threads;
+    return ah_pvalues_in(m, &in, &o, out, unseen, diag);
+}
+
 int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
                size_t ld, const int64_t *labels, int tail, double *out,
                size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, 0, rows, cols, ld, labels, tail, out, 0, unseen,
-                       threads, diag);
+    return pvalues_args(m, x, AH_DTYPE_F64, rows, cols, ld, labels, tail, out,
+                        unseen, threads, diag);
 }
 
 int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
                    size_t cols, size_t ld, const int64_t *labels, int tail,
                    double *out, size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, 1, rows, cols, ld, labels, tail, out, 0, unseen,
-                       threads, diag);
+    return pvalues_args(m, x, AH_DTYPE_F32, rows, cols, ld, labels, tail, out,
+                        unseen, threads, diag);
 }
 
 int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,

@@ -749,6 +749,158 @@ static void starts_of(size_t *const cnt[2], int nthreads, size_t n,
 }
 
 /* Thresholds, ranks and the event lists. */
+/* Pass 0's buffers of each of the sj->nthreads threads: its key, node
+ * and score buffers, its events (room for half the pairs at first, as
+ * at alpha_max 0.5) and its set of distinct p-values.  0 when memory is
+ * short. */
+static int setup_alloc(setup_job *sj, const gs_problem *pb)
+{
+    int nth = sj->nthreads;
+    for (int t = 0; t < nth; t++) {
+        seen_set *ss = &sj->seen[t];
+        size_t rows_t = t == 0 && nth > 1 ? pb->rows / 2
+                                           : pb->rows - (t ? pb->rows / 2 : 0);
+        sj->evcap[t] = rows_t * pb->cols / 2 + pb->cols;
+        if (!(sj->kb[t] = malloc((pb->cols + 1) * sizeof *sj->kb[t])) ||
+            !(sj->jb[t] = malloc((pb->cols + 1) * sizeof *sj->jb[t])) ||
+            !(sj->sb[t] = malloc((pb->cols + 1) * sizeof *sj->sb[t])) ||
+            !(sj->evb[t] = malloc(sj->evcap[t] * sizeof *sj->evb[t])) ||
+            !(ss->slot = malloc(SEEN_SLOTS * sizeof *ss->slot)) ||
+            !(ss->list = malloc(SEEN_LIMIT * sizeof *ss->list)))
+            return 0;
+        memset(ss->slot, 0xff, SEEN_SLOTS * sizeof *ss->slot);
+    }
+    return 1;
+}
+
+/* After pass 0: the distinct p-values' keys into *d (n of them), which
+ * find_thresholds reads.  With few distinct values (not full) the
+ * threads' events become row_ev, thread 0's then thread 1's, and the
+ * threads' sets give the keys; else (continuous p-values) every kept key
+ * goes to the sort, written by pass 1.  0 when memory is short. */
+static int setup_keys(setup_job *sj, gs_problem *pb, int full, uint64_t **d,
+                      size_t *n)
+{
+    int nth = sj->nthreads;
+    size_t P = pb->P;
+    if (!full) {
+        gs_event *ev = realloc(sj->evb[0], (P ? P : 1) * sizeof *ev);
+        if (!ev)
+            return 0;
+        sj->evb[0] = NULL;
+        pb->row_ev = ev;
+        if (nth > 1)
+            memcpy(ev + sj->evn[0], sj->evb[1], sj->evn[1] * sizeof *ev);
+    }
+    for (int t = 0; t < nth; t++) {
+        free(sj->evb[t]);
+        sj->evb[t] = NULL;
+    }
+    if (full) {
+        if (!(*d = sj->keys = malloc(P * sizeof **d)))
+            return 0;
+        sj->pass = 1;
+        ah__parallel(nth, setup_thread, sj);
+        *n = P;
+        return 1;
+    }
+    *n = sj->seen[0].n + (nth > 1 ? sj->seen[1].n : 0);
+    if (!(*d = malloc(*n * sizeof **d)))
+        return 0;
+    memcpy(*d, sj->seen[0].list, sj->seen[0].n * sizeof **d);
+    if (nth > 1)
+        memcpy(*d + sj->seen[0].n, sj->seen[1].list,
+               sj->seen[1].n * sizeof **d);
+    return 1;
+}
+
+/* Each occupied slot's key gives its rank, in 2 bytes (T <=
+ * GS_MAX_THRESHOLDS), so that pass 3's random reads of the ranks stay in
+ * L2 (256 KB, not the set's 1 MB).  0 when memory is short. */
+static int setup_rank16(setup_job *sj, const rank_map *rm)
+{
+    for (int t = 0; t < sj->nthreads; t++) {
+        if (!(sj->rank16[t] = malloc(SEEN_SLOTS * sizeof *sj->rank16[t])))
+            return 0;
+        for (size_t h = 0; h < SEEN_SLOTS; h++)
+            sj->rank16[t][h] =
+                sj->seen[t].slot[h] == UINT64_MAX
+                    ? 0
+                    : (uint16_t)rank_of(rm, sj->seen[t].slot[h]);
+    }
+    return 1;
+}
+
+/* The problem's arrays by node and by rank, and the lazily built parts'
+ * lock, which takes pos (C entries) over.  0 when memory is short (pos
+ * is then still the caller's). */
+static int setup_lazy(gs_problem *pb, size_t **pos)
+{
+    size_t C = pb->cols, T = pb->T, P = pb->P;
+    pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
+    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
+    pb->col_ev = malloc(P * sizeof *pb->col_ev);
+    pb->full = malloc(P * sizeof *pb->full);
+    if (!pb->col_start || !pb->full_start || !pb->col_ev || !pb->full ||
+        !(pb->lazy = calloc(1, sizeof *pb->lazy)))
+        return 0;
+    if (pthread_mutex_init(&pb->lazy->lock, NULL) != 0) {
+        free(pb->lazy);
+        pb->lazy = NULL;
+        return 0;
+    }
+    atomic_init(&pb->lazy->ready, 0);
+    atomic_init(&pb->lazy->asked, 0);
+    pb->lazy->pos = *pos;
+    *pos = NULL;
+    return 1;
+}
+
+/* Passes 2 or 3 (the counts by node and by rank), then pass 4, the pairs
+ * by rank: a counting sort in two halves, each thread filling, in input
+ * order, its share of every rank's bucket, thread 0's first, so the order
+ * is that of one thread.  counts holds 2 (C + T) entries, pos C.  0 when
+ * memory is short. */
+static int setup_sort(setup_job *sj, gs_problem *pb, const rank_map *rm,
+                      int full, size_t *counts, size_t **pos)
+{
+    const size_t C = pb->cols, T = pb->T;
+    int nth = sj->nthreads;
+    sj->rm = rm;
+    sj->col_cnt[0] = counts;
+    sj->col_cnt[1] = counts + C;
+    sj->rank_cnt[0] = counts + 2 * C;
+    sj->rank_cnt[1] = counts + 2 * C + T;
+    sj->pass = full ? 2 : 3;
+    ah__parallel(nth, setup_thread, sj);
+    if (!setup_lazy(pb, pos))
+        return 0;
+    starts_of(sj->col_cnt, nth, C, pb->col_start, pb->lazy->pos);
+    starts_of(sj->rank_cnt, nth, T, pb->full_start, NULL);
+    for (size_t k = 0; k < T; k++) {
+        size_t c0 = sj->rank_cnt[0][k];
+        sj->rank_cnt[0][k] = pb->full_start[k];
+        if (nth > 1)
+            sj->rank_cnt[1][k] = pb->full_start[k] + c0;
+    }
+    sj->pass = 4;
+    ah__parallel(nth, setup_thread, sj);
+    return 1;
+}
+
+static void setup_job_free(setup_job *sj)
+{
+    for (int t = 0; t < 2; t++) {
+        free(sj->kb[t]);
+        free(sj->jb[t]);
+        free(sj->sb[t]);
+        free(sj->evb[t]);
+        free(sj->seen[t].slot);
+        free(sj->seen[t].list);
+        free(sj->rank16[t]);
+    }
+}
+
 static int problem_build(gs_problem *pb, ah_diag *diag)
 {
     size_t P = 0, n = 0, *counts = NULL, *pos = NULL;
@@ -762,23 +914,9 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     if (pb->rows < 2 || pb->rows * pb->cols < SETUP_THREADS_PAIRS)
         nth = 1;
     setup_job sj = {.pb = pb, .nthreads = nth};
-    if (!(pb->row_start = calloc(pb->rows + 1, sizeof *pb->row_start)))
+    if (!(pb->row_start = calloc(pb->rows + 1, sizeof *pb->row_start)) ||
+        !setup_alloc(&sj, pb))
         goto done;
-    for (int t = 0; t < nth; t++) {
-        seen_set *ss = &sj.seen[t];
-        size_t rows_t = t == 0 && nth > 1 ? pb->rows / 2
-                                           : pb->rows - (t ? pb->rows / 2 : 0);
-        /* events: room for half the pairs at first (alpha_max 0.5) */
-        sj.evcap[t] = rows_t * pb->cols / 2 + pb->cols;
-        if (!(sj.kb[t] = malloc((pb->cols + 1) * sizeof *sj.kb[t])) ||
-            !(sj.jb[t] = malloc((pb->cols + 1) * sizeof *sj.jb[t])) ||
-            !(sj.sb[t] = malloc((pb->cols + 1) * sizeof *sj.sb[t])) ||
-            !(sj.evb[t] = malloc(sj.evcap[t] * sizeof *sj.evb[t])) ||
-            !(ss->slot = malloc(SEEN_SLOTS * sizeof *ss->slot)) ||
-            !(ss->list = malloc(SEEN_LIMIT * sizeof *ss->list)))
-            goto done;
-        memset(ss->slot, 0xff, SEEN_SLOTS * sizeof *ss->slot);
-    }
     st = problem_check(pb, &sj, diag);
     if (st != AH_OK || pb->P == 0) {
         ok = 1;
@@ -787,106 +925,24 @@ static int problem_build(gs_problem *pb, ah_diag *diag)
     P = pb->P;
     for (int t = 0; t < nth; t++)
         full |= sj.seen[t].full || sj.evfail[t];
-    if (!full) { /* the events, thread 0's then thread 1's: row_ev */
-        gs_event *ev = realloc(sj.evb[0], (P ? P : 1) * sizeof *ev);
-        if (!ev)
-            goto done;
-        sj.evb[0] = NULL;
-        pb->row_ev = ev;
-        if (nth > 1)
-            memcpy(ev + sj.evn[0], sj.evb[1], sj.evn[1] * sizeof *ev);
-    }
-    for (int t = 0; t < nth; t++) {
-        free(sj.evb[t]);
-        sj.evb[t] = NULL;
-    }
-    if (full) { /* continuous p-values: every kept key goes to the sort */
-        if (!(d = sj.keys = malloc(P * sizeof *d)))
-            goto done;
-        sj.pass = 1;
-        ah__parallel(nth, setup_thread, &sj);
-        n = P;
-    } else {
-        n = sj.seen[0].n + (nth > 1 ? sj.seen[1].n : 0);
-        if (!(d = malloc(n * sizeof *d)))
-            goto done;
-        memcpy(d, sj.seen[0].list, sj.seen[0].n * sizeof *d);
-        if (nth > 1)
-            memcpy(d + sj.seen[0].n, sj.seen[1].list,
-                   sj.seen[1].n * sizeof *d);
-    }
-    if (!find_thresholds(pb, d, n, &tk) || !rank_map_init(&rm, tk, pb->T))
+    if (!setup_keys(&sj, pb, full, &d, &n) ||
+        !find_thresholds(pb, d, n, &tk) || !rank_map_init(&rm, tk, pb->T))
         goto done;
     free(d);
     d = sj.keys = NULL;
-    if (!full) /* each occupied slot's key gives its rank, in 2 bytes
-                * (T <= GS_MAX_THRESHOLDS), so that pass 3's random reads
-                * of the ranks stay in L2 (256 KB, not the set's 1 MB) */
-        for (int t = 0; t < nth; t++) {
-            if (!(sj.rank16[t] = malloc(SEEN_SLOTS * sizeof *sj.rank16[t])))
-                goto done;
-            for (size_t h = 0; h < SEEN_SLOTS; h++)
-                sj.rank16[t][h] = sj.seen[t].slot[h] == UINT64_MAX
-                                      ? 0
-                                      : (uint16_t)rank_of(&rm,
-                                                          sj.seen[t].slot[h]);
-        }
-
+    if (!full && !setup_rank16(&sj, &rm))
+        goto done;
     const size_t C = pb->cols, T = pb->T;
     if (!(counts = malloc(2 * (C + T) * sizeof *counts)) ||
         !(pos = malloc(C * sizeof *pos)) ||
-        (full && !(pb->row_ev = malloc(P * sizeof *pb->row_ev))))
+        (full && !(pb->row_ev = malloc(P * sizeof *pb->row_ev))) ||
+        !setup_sort(&sj, pb, &rm, full, counts, &pos))
         goto done;
-    sj.rm = &rm;
-    sj.col_cnt[0] = counts;
-    sj.col_cnt[1] = counts + C;
-    sj.rank_cnt[0] = counts + 2 * C;
-    sj.rank_cnt[1] = counts + 2 * C + T;
-    sj.pass = full ? 2 : 3;
-    ah__parallel(nth, setup_thread, &sj);
-
-    pb->col_start = malloc((C + 1) * sizeof *pb->col_start);
-    pb->full_start = malloc((T + 1) * sizeof *pb->full_start);
-    pb->col_ev = malloc(P * sizeof *pb->col_ev);
-    pb->full = malloc(P * sizeof *pb->full);
-    if (!pb->col_start || !pb->full_start || !pb->col_ev || !pb->full ||
-        !(pb->lazy = calloc(1, sizeof *pb->lazy)))
-        goto done;
-    if (pthread_mutex_init(&pb->lazy->lock, NULL) != 0) {
-        free(pb->lazy);
-        pb->lazy = NULL;
-        goto done;
-    }
-    atomic_init(&pb->lazy->ready, 0);
-    atomic_init(&pb->lazy->asked, 0);
-    pb->lazy->pos = pos;
-    pos = NULL;
-    starts_of(sj.col_cnt, nth, C, pb->col_start, pb->lazy->pos);
-    starts_of(sj.rank_cnt, nth, T, pb->full_start, NULL);
-    /* Step 4, the pairs by rank, a counting sort in two halves: each
-     * thread fills, in input order, its share of every rank's bucket,
-     * thread 0's first, so the order is that of one thread. */
-    for (size_t k = 0; k < T; k++) {
-        size_t c0 = sj.rank_cnt[0][k];
-        sj.rank_cnt[0][k] = pb->full_start[k];
-        if (nth > 1)
-            sj.rank_cnt[1][k] = pb->full_start[k] + c0;
-    }
-    sj.pass = 4;
-    ah__parallel(nth, setup_thread, &sj);
     if (pb->o->fractional && !build_fractional(pb))
         goto done;
     ok = 1;
 done:
-    for (int t = 0; t < 2; t++) {
-        free(sj.kb[t]);
-        free(sj.jb[t]);
-        free(sj.sb[t]);
-        free(sj.evb[t]);
-        free(sj.seen[t].slot);
-        free(sj.seen[t].list);
-        free(sj.rank16[t]);
-    }
+    setup_job_free(&sj);
     free(d);
     free(tk);
     free(rm.first);
@@ -1095,6 +1151,74 @@ static int group_below(gs_work *w, uint32_t n, uint32_t m, int stat,
  * r ln(q/a) + (1-r) ln((1-q)/(1-a)), which is -KL(a||q) < 0 at r = a and
  * rises with r), and every later block has a smaller count.
  */
+/* The histogram of the n counts (h0; h1 cleared), from them; returns
+ * the largest count. */
+static inline uint32_t counts_histogram(gs_work *w, uint32_t n, uint32_t m)
+{
+    uint32_t cmax = 0;
+    memset(w->h0, 0, (m + 2) * sizeof *w->h0);
+    memset(w->h1, 0, (m + 2) * sizeof *w->h1);
+    for (uint32_t k = 0; k < n; k++) {
+        w->h0[w->cnt[k]]++;
+        cmax = w->cnt[k] > cmax ? w->cnt[k] : cmax;
+    }
+    return cmax;
+}
+
+/* Add the pairs e0..e1 of one threshold to the counts and to the two
+ * histograms of the counts, taking alternate pairs, so two increments of
+ * one count do not wait on each other.  Returns the new largest count. */
+static inline uint32_t counts_add(gs_work *w, size_t e0, size_t e1,
+                                  uint32_t cmax)
+{
+    size_t e = e0;
+    for (; e + 2 <= e1; e += 2) {
+        uint32_t c0 = w->cnt[w->ev[e]]++;
+        w->h0[c0]--;
+        w->h0[c0 + 1]++;
+        uint32_t c1 = w->cnt[w->ev[e + 1]]++;
+        w->h1[c1]--;
+        w->h1[c1 + 1]++;
+        c0 = c0 > c1 ? c0 : c1;
+        cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+    }
+    if (e < e1) {
+        uint32_t c0 = w->cnt[w->ev[e]]++;
+        w->h0[c0]--;
+        w->h0[c0 + 1]++;
+        cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
+    }
+    return cmax;
+}
+
+/* Walk the counts present at threshold z from the highest (cmax) down to
+ * above m a: each is a block of items of equal count, and a prefix of the
+ * items sorted by count ends at a block's end.  A score above *best sets
+ * it and *best_c (the count the prefix ends at); returns whether one
+ * did. */
+static inline int counts_walk(const gs_work *w, gs_thr *z,
+                              uint32_t cmax, double ma, double dm,
+                              double *best, uint32_t *best_c)
+{
+    double A = 0.0, K = 0.0;
+    int better = 0;
+    for (uint32_t c = cmax; (double)c > ma; c--) {
+        int32_t k = w->h0[c] + w->h1[c];
+        double s;
+        if (k == 0)
+            continue;
+        K += (double)k;
+        A += (double)k * (double)c;
+        s = score_if_better(z, A, K * dm, *best);
+        if (s > *best) {
+            *best = s;
+            *best_c = c;
+            better = 1;
+        }
+    }
+    return better;
+}
+
 static double half_step_count(const gs_problem *pb, gs_work *w, int side,
                               const unsigned char *fixed, uint32_t m,
                               double floor, unsigned char *out,
@@ -1131,66 +1255,25 @@ static double half_step_count(const gs_problem *pb, gs_work *w, int side,
             for (size_t e = bs[g0]; e < bs[g1]; e++)
                 w->cnt[w->ev[e]]--;
         }
-        if (!hist_valid) { /* the histogram of the counts, from them */
-            memset(w->h0, 0, (m + 2) * sizeof *w->h0);
-            memset(w->h1, 0, (m + 2) * sizeof *w->h1);
-            cmax = 0;
-            for (uint32_t k = 0; k < n; k++) {
-                w->h0[w->cnt[k]]++;
-                cmax = w->cnt[k] > cmax ? w->cnt[k] : cmax;
-            }
+        if (!hist_valid) {
+            cmax = counts_histogram(w, n, m);
             hist_valid = 1;
         }
         for (size_t t = g0; t < g1; t++) {
-            const double a = pb->thr[t], ma = dm * a;
-            const size_t e0 = bs[t], e1 = bs[t + 1];
-            double A = 0.0, K = 0.0;
+            const double a = pb->thr[t];
             gs_thr z;
-            size_t e = e0;
-            /* Two histograms of the counts, taking alternate pairs, so two
-             * increments of one count do not wait on each other. */
-            for (; e + 2 <= e1; e += 2) {
-                uint32_t c0 = w->cnt[w->ev[e]]++;
-                w->h0[c0]--;
-                w->h0[c0 + 1]++;
-                uint32_t c1 = w->cnt[w->ev[e + 1]]++;
-                w->h1[c1]--;
-                w->h1[c1 + 1]++;
-                c0 = c0 > c1 ? c0 : c1;
-                cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
-            }
-            if (e < e1) {
-                uint32_t c0 = w->cnt[w->ev[e]]++;
-                w->h0[c0]--;
-                w->h0[c0 + 1]++;
-                cmax = c0 + 1 > cmax ? c0 + 1 : cmax;
-            }
+            cmax = counts_add(w, bs[t], bs[t + 1], cmax);
             /* An unchanged count at a larger a scores lower than at the
              * last threshold evaluated, unless that was skipped as a <= 0
              * (p-values of 0, which a KDE far in the tail gives): counts
              * that changed there are first scored at the first a > 0. */
-            changed |= e0 != e1;
+            changed |= bs[t] != bs[t + 1];
             if (!changed || !(a > 0.0 && a < 1.0))
                 continue;
             changed = 0;
             thr_init(&z, stat, a);
-            /* Walk the counts present from the highest down: each is a
-             * block of items of equal count, and a prefix of the items
-             * sorted by count ends at a block's end. */
-            for (uint32_t c = cmax; (double)c > ma; c--) {
-                int32_t k = w->h0[c] + w->h1[c];
-                double s;
-                if (k == 0)
-                    continue;
-                K += (double)k;
-                A += (double)k * (double)c;
-                s = score_if_better(&z, A, K * dm, best);
-                if (s > best) {
-                    best = s;
-                    best_t = t;
-                    best_c = c;
-                }
-            }
+            if (counts_walk(w, &z, cmax, dm * a, dm, &best, &best_c))
+                best_t = t;
         }
     }
     if (best_t == SIZE_MAX)
@@ -1273,15 +1356,92 @@ static void sort_items(gs_item *it, gs_item *tmp, size_t *cnt, size_t n)
  * threshold of an earlier sweep), skipping the evaluations, and leave the
  * sorted items there in w->items (*nu of them).
  */
+/* Threshold t's pairs of the fixed side's items into the items' counts:
+ * pairs whose range starts at or below it become active (a share of
+ * each counts, kept as sums s1, s0), pairs whose range ends at or below
+ * it count whole.  *total_active follows the active pairs.  Returns
+ * whether any count changed. */
+static inline int frac_add(const gs_problem *pb, gs_work *w, int side,
+                           const unsigned char *fixed, size_t t,
+                           size_t *total_active)
+{
+    const size_t C = pb->cols;
+    const double *p = pb->p;
+    int dirty = 0;
+    for (size_t e = pb->act_start[t]; e < pb->act_start[t + 1]; e++) {
+        const gs_pair pr = pb->act[e];
+        uint32_t x;
+        double lo, wd;
+        if (!fixed[FIXED(side, pr)])
+            continue;
+        x = ITEM(side, pr);
+        lo = p[((size_t)pr.i * C + pr.j) * 2];
+        wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
+        w->active[x]++;
+        w->s1[x] += 1.0 / wd;
+        w->s0[x] += lo / wd;
+        (*total_active)++;
+        w->is_touched[x] = 1;
+        dirty = 1;
+    }
+    for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++) {
+        const gs_pair pr = {full_i(pb, e), full_j(pb, e)};
+        uint32_t x;
+        if (!fixed[FIXED(side, pr)])
+            continue;
+        x = ITEM(side, pr);
+        w->cnt[x]++;
+        if (pb->was_active[e]) {
+            double lo = p[((size_t)pr.i * C + pr.j) * 2];
+            double wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
+            (*total_active)--;
+            if (--w->active[x] == 0) {
+                w->s1[x] = w->s0[x] = 0.0; /* drop rounding residue */
+            } else {
+                w->s1[x] -= 1.0 / wd;
+                w->s0[x] -= lo / wd;
+            }
+        }
+        w->is_touched[x] = 1;
+        dirty = 1;
+    }
+    return dirty;
+}
+
+/* The items with a fractional count above the expected m a at threshold
+ * a, sorted by count into w->items.  Only those can be in a best prefix
+ * (see half_step_count); they are collected in idx order.  Returns how
+ * many. */
+static inline size_t frac_items(gs_work *w, uint32_t n, double a, double ma)
+{
+    size_t nitems = 0;
+    for (uint32_t x = 0; x < n; x++) {
+        double c;
+        if (!w->is_touched[x])
+            continue;
+        c = (double)w->cnt[x];
+        if (w->active[x]) {
+            double part = a * w->s1[x] - w->s0[x];
+            if (part < 0.0)
+                part = 0.0;
+            if (part > (double)w->active[x])
+                part = (double)w->active[x];
+            c += part;
+        }
+        if (c > ma)
+            w->items[nitems++] = (gs_item){c, x};
+    }
+    sort_items(w->items, w->items2, w->bcnt, nitems);
+    return nitems;
+}
+
 static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
                                const unsigned char *fixed, uint32_t m,
                                double floor, int replay, size_t stop,
                                size_t *best_t, size_t *best_k, size_t *nu)
 {
     const uint32_t n = (uint32_t)(side == 0 ? pb->cols : pb->rows);
-    const size_t C = pb->cols;
     const double dm = (double)m;
-    const double *p = pb->p;
     double best = floor;
     size_t nitems = 0, total_active = 0;
     size_t last = replay ? stop + 1 : pb->T;
@@ -1297,67 +1457,12 @@ static double sweep_fractional(const gs_problem *pb, gs_work *w, int side,
         const double a = pb->thr[t], ma = dm * a;
         double A = 0.0;
         gs_thr z;
-        for (size_t e = pb->act_start[t]; e < pb->act_start[t + 1]; e++) {
-            const gs_pair pr = pb->act[e];
-            uint32_t x;
-            double lo, wd;
-            if (!fixed[FIXED(side, pr)])
-                continue;
-            x = ITEM(side, pr);
-            lo = p[((size_t)pr.i * C + pr.j) * 2];
-            wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
-            w->active[x]++;
-            w->s1[x] += 1.0 / wd;
-            w->s0[x] += lo / wd;
-            total_active++;
-            w->is_touched[x] = 1;
-            dirty = 1;
-        }
-        for (size_t e = pb->full_start[t]; e < pb->full_start[t + 1]; e++) {
-            const gs_pair pr = {full_i(pb, e), full_j(pb, e)};
-            uint32_t x;
-            if (!fixed[FIXED(side, pr)])
-                continue;
-            x = ITEM(side, pr);
-            w->cnt[x]++;
-            if (pb->was_active[e]) {
-                double lo = p[((size_t)pr.i * C + pr.j) * 2];
-                double wd = p[((size_t)pr.i * C + pr.j) * 2 + 1] - lo;
-                total_active--;
-                if (--w->active[x] == 0) {
-                    w->s1[x] = w->s0[x] = 0.0; /* drop rounding residue */
-                } else {
-                    w->s1[x] -= 1.0 / wd;
-                    w->s0[x] -= lo / wd;
-                }
-            }
-            w->is_touched[x] = 1;
-            dirty = 1;
-        }
+        dirty |= frac_add(pb, w, side, fixed, t, &total_active);
         if (replay ? t != stop
                    : (!dirty && total_active == 0) || !(a > 0.0 && a < 1.0))
             continue;
         dirty = 0;
-        /* Only items above the expected count can be in a best prefix
-         * (see half_step_count); collect them in idx order. */
-        nitems = 0;
-        for (uint32_t x = 0; x < n; x++) {
-            double c;
-            if (!w->is_touched[x])
-                continue;
-            c = (double)w->cnt[x];
-            if (w->active[x]) {
-                double part = a * w->s1[x] - w->s0[x];
-                if (part < 0.0)
-                    part = 0.0;
-                if (part > (double)w->active[x])
-                    part = (double)w->active[x];
-                c += part;
-            }
-            if (c > ma)
-                w->items[nitems++] = (gs_item){c, x};
-        }
-        sort_items(w->items, w->items2, w->bcnt, nitems);
+        nitems = frac_items(w, n, a, ma);
         if (replay) {
             *nu = nitems;
             return best;
@@ -1559,17 +1664,14 @@ void ah_group_options_default(ah_group_options *o)
     o->threads = 0;
 }
 
-static int scan_group(const double *p, size_t rows, size_t cols,
-                      const ah_group_options *o, ah_group_result *res,
-                      unsigned char *inputs, unsigned char *nodes,
-                      ah_diag *diag, int shortcuts)
+/* The arguments of a group scan, checked; *cbits the bits of a node in
+ * a pair (res cleared).  AH_OK, or the status with the diagnostic. */
+static int group_check(const double *p, size_t rows, size_t cols,
+                       const ah_group_options *o, ah_group_result *res,
+                       ah_diag *diag, int *cbits)
 {
-    gs_problem pb;
-    gs_shared sh;
-    gs_work *work = NULL;
-    int nth, st, best = -1, cbits = 0;
     size_t total;
-
+    int st, cb = 0;
     ah__diag_clear(diag);
     if (!p || !o || !res)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "scan_group: NULL argument");
@@ -1593,9 +1695,9 @@ static int scan_group(const double *p, size_t rows, size_t cols,
     /* A pair is input << cbits | node in 32 bits (gs_problem.full), which
      * also keeps counts exact in a double; the histograms of a half step
      * count up to rows or cols items in an int32_t. */
-    while (cbits < 32 && ((size_t)1 << cbits) < cols)
-        cbits++;
-    if (rows > ((size_t)1 << (32 - cbits)) || ((size_t)1 << cbits) < cols ||
+    while (cb < 32 && ((size_t)1 << cb) < cols)
+        cb++;
+    if (rows > ((size_t)1 << (32 - cb)) || ((size_t)1 << cb) < cols ||
         rows > INT32_MAX || cols > INT32_MAX ||
         !ah__mul_ok(rows, cols, &total) ||
         !ah__mul_ok(total, 2 * sizeof(double), &total))
@@ -1603,6 +1705,53 @@ static int scan_group(const double *p, size_t rows, size_t cols,
                         "scan_group: batch of %zu x %zu is too large (inputs "
                         "x the node count rounded up to a power of 2 must "
                         "not exceed 2^32; split the batch)", rows, cols);
+    *cbits = cb;
+    return AH_OK;
+}
+
+/* The best of the threads' bests (the earliest restart among equal
+ * scores) into res, inputs and nodes (each may be NULL). */
+static void group_best(const gs_work *work, int nth, size_t rows,
+                       size_t cols, ah_group_result *res,
+                       unsigned char *inputs, unsigned char *nodes)
+{
+    int best = -1;
+    for (int t = 0; t < nth; t++) {
+        const gs_work *w = &work[t];
+        if (w->tb_restart < 0)
+            continue;
+        if (best < 0 || w->tb_score > work[best].tb_score ||
+            (w->tb_score == work[best].tb_score &&
+             w->tb_restart < work[best].tb_restart))
+            best = t;
+    }
+    if (best >= 0) {
+        const gs_work *w = &work[best];
+        res->score = w->tb_score;
+        res->alpha = w->tb_alpha;
+        for (size_t i = 0; i < rows; i++)
+            res->n_inputs += w->tb_I[i];
+        for (size_t j = 0; j < cols; j++)
+            res->n_nodes += w->tb_N[j];
+        if (inputs)
+            memcpy(inputs, w->tb_I, rows);
+        if (nodes)
+            memcpy(nodes, w->tb_N, cols);
+    }
+}
+
+static int scan_group(const double *p, size_t rows, size_t cols,
+                      const ah_group_options *o, ah_group_result *res,
+                      unsigned char *inputs, unsigned char *nodes,
+                      ah_diag *diag, int shortcuts)
+{
+    gs_problem pb;
+    gs_shared sh;
+    gs_work *work = NULL;
+    int nth, st, cbits = 0;
+
+    if ((st = group_check(p, rows, cols, o, res, diag, &cbits)) != AH_OK)
+        return st;
     if (inputs)
         memset(inputs, 0, rows);
     if (nodes)
@@ -1648,28 +1797,7 @@ static int scan_group(const double *p, size_t rows, size_t cols,
     /* If some threads cannot start, ah__parallel runs their share here. */
     ah__parallel(nth, worker, &sh);
 
-    for (int t = 0; t < nth; t++) {
-        const gs_work *w = &work[t];
-        if (w->tb_restart < 0)
-            continue;
-        if (best < 0 || w->tb_score > work[best].tb_score ||
-            (w->tb_score == work[best].tb_score &&
-             w->tb_restart < work[best].tb_restart))
-            best = t;
-    }
-    if (best >= 0) {
-        const gs_work *w = &work[best];
-        res->score = w->tb_score;
-        res->alpha = w->tb_alpha;
-        for (size_t i = 0; i < rows; i++)
-            res->n_inputs += w->tb_I[i];
-        for (size_t j = 0; j < cols; j++)
-            res->n_nodes += w->tb_N[j];
-        if (inputs)
-            memcpy(inputs, w->tb_I, rows);
-        if (nodes)
-            memcpy(nodes, w->tb_N, cols);
-    }
+    group_best(work, nth, rows, cols, res, inputs, nodes);
     for (int t = 0; t < nth; t++)
         work_free(&work[t]);
     free(work);

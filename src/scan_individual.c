@@ -30,6 +30,7 @@
  * most of the time.  Up to 4096 values in (0, alpha_max] need no allocation
  * (about 48 KB of stack); more allocate as much as before.
  */
+#include "bytes.h"
 #include "internal.h"
 #include "scan_bounds.h"
 #include "scan_keys.h"
@@ -113,19 +114,7 @@ static const double rc_tab[65] = {
     0.52459016393442626, 0.52032520325203258, 0.5161290322580645,
     0.51200000000000001, 0.50793650793650791, 0.50393700787401574, 0.5};
 
-static inline uint64_t bits_of(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
 
-static inline double value_of(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
 
 /* Insertion sort that gives up (returning 0) after budget element moves;
  * keys are then a permutation of the input, still to be sorted. */
@@ -166,8 +155,8 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
         kmin = keys[i] < kmin ? keys[i] : kmin;
         kmax = keys[i] > kmax ? keys[i] : kmax;
     }
-    lo = value_of(kmin + 1);
-    hi = value_of(kmax + 1);
+    lo = ah__value_of(kmin + 1);
+    hi = ah__value_of(kmax + 1);
     scale = (double)n / (hi - lo);
     if (kmin == kmax)
         return;
@@ -177,7 +166,7 @@ static void sort_keys(uint64_t *keys, uint64_t *scratch, size_t n)
     }
     /* Monotone bucket index: subtraction, product and truncation all
      * preserve order, so the buckets are ordered. */
-#define BUCKET(k) (size_t)((value_of((k) + 1) - lo) * scale)
+#define BUCKET(k) (size_t)((ah__value_of((k) + 1) - lo) * scale)
     memset(start, 0, (n + 1) * sizeof *start);
     for (size_t i = 0; i < n; i++) {
         size_t b = BUCKET(keys[i]);
@@ -221,7 +210,7 @@ static inline void unbounded(double *fu, double *fl)
 /* Normal x as 2^e (1 + (i + t) / 64), on the grid of the tables. */
 static inline void grid_split(double x, int *e, int *i, double *t)
 {
-    uint64_t b = bits_of(x);
+    uint64_t b = ah__bits_of(x);
     *e = (int)(b >> 52) - 1023;
     *i = (int)((b >> 46) & 63);
     *t = (double)(b & ((UINT64_C(1) << 46) - 1)) * 0x1p-46;
@@ -254,7 +243,7 @@ static inline void bound_recip(double x, double *fu, double *fl)
     }
     grid_split(x, &e, &i, &t);
     c = rc_tab[i] + t * (rc_tab[i + 1] - rc_tab[i]);
-    p = value_of((uint64_t)(1023 - e) << 52);
+    p = ah__value_of((uint64_t)(1023 - e) << 52);
     *fu = p * c - 1.0;
     *fl = x > NEAR_ONE ? 0.0 : p * (c - 6.2e-5) - 1.0;
     *fl = *fl > 0.0 ? *fl : 0.0;
@@ -293,7 +282,7 @@ static inline void bound_f(int stat, double x, double *fu, double *fl)
 static inline void grid_f(int stat, uint64_t k, double amax, double *fu,
                           double *fl)
 {
-    double x = value_of(k), unused;
+    double x = ah__value_of(k), unused;
     bound_f(stat, x, fu, fl);
     if (x > amax)
         bound_f(stat, amax, &unused, fl);
@@ -330,7 +319,7 @@ static void score_run(best_t *b, const uint64_t *keys, size_t k, size_t below)
         double a, r, s;
         if (i + 1 < k && keys[i + 1] == keys[i])
             continue; /* the threshold is at the last copy */
-        a = value_of(keys[i] + 1);
+        a = ah__value_of(keys[i] + 1);
         r = (double)(below + i + 1);
         if (pot_upper(b, r, a) * (1.0 + MARGIN) < b->pot)
             continue;
@@ -455,7 +444,7 @@ static inline chord_t block_chord(int stat, double x0, double x1, double amax,
     case AH_STAT_HC: /* 1 / x0 <= 2^-e, exactly a power of two */
         if (x0 >= DBL_MIN)
             gap = q * q / 4.0 *
-                  value_of((uint64_t)(2046 - (bits_of(x0) >> 52)) << 52);
+                  ah__value_of((uint64_t)(2046 - (ah__bits_of(x0) >> 52)) << 52);
         break;
     }
     c.iu = nb == (size_t)1 << BLOCK_BITS ? 1.0 / (1 << BLOCK_BITS)
@@ -475,176 +464,233 @@ static inline chord_t block_chord(int stat, double x0, double x1, double amax,
     return c;
 }
 
-/*
- * Find the buckets that can hold the best threshold, for SMALL < m <=
- * UINT32_MAX keys of values <= amax, with L nonpositive values.  Fills runs
- * (in descending order) and the proven lower bound *lb_out on pot.
- */
-static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
-                     double amax, run_t *runs, double *lb_out)
-{
-    enum {
-        BLK = 1 << BLOCK_BITS,
-        OCT = 1 << DEEP_BITS,
-        NCNT = (2 << FINE_BITS) + DEEP_MAX + 1,
-        NBLK = (2 << FINE_BITS) >> BLOCK_BITS
-    };
-    /* Top tier: keys >= f0, the octaves (exponent fields of keys) of amax
-     * and the one below, with 2^rf buckets per octave, about one key per
-     * bucket: clean inputs put their best threshold there, and bj and ks
-     * scores are flat near it.  Deep tier: 2^DEEP_BITS buckets per octave
-     * below f0, the last one also holding everything deeper.  For hc and
-     * ks, buckets reaching above NEAR_ONE (keys past knear) are kept. */
-    uint64_t top = bits_of(amax) - 1, et = top >> 52;
-    uint64_t f0 = et > 0 ? (et - 1) << 52 : 0;
-    uint64_t knear =
-        ah__stats[stat].exact_near_one ? UINT64_MAX : bits_of(NEAR_ONE);
-    int bl = 0, rf, sf, sd = 52 - DEEP_BITS, nruns = 0;
-    size_t nf, nd, nb, bbest = 0, C, cdeep, jlast = 0;
-    uint32_t cnt[NCNT], blk[NBLK];
-    size_t ctop[NBLK];
-    uint64_t mark[(NCNT + 63) / 64];
-    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
-    double lb = 0.0, fu = 0.0, fl = 0.0, qblk;
-    const int isa = ah__isa_best();
+enum {
+    BLK = 1 << BLOCK_BITS,
+    OCT = 1 << DEEP_BITS,
+    NCNT = (2 << FINE_BITS) + DEEP_MAX + 1,
+    NBLK = (2 << FINE_BITS) >> BLOCK_BITS
+};
 
+/*
+ * find_runs' working state for one input: the bucket grid of its keys,
+ * the counts, the bounds of the blocks and the buckets still in play.
+ *
+ * Top tier: keys >= f0, the octaves (exponent fields of keys) of amax
+ * and the one below, with 2^rf buckets per octave, about one key per
+ * bucket: clean inputs put their best threshold there, and bj and ks
+ * scores are flat near it.  Deep tier: 2^DEEP_BITS buckets per octave
+ * below f0, the last one also holding everything deeper.  For hc and
+ * ks, buckets reaching above NEAR_ONE (keys past knear) are kept.
+ */
+typedef struct run_grid {
+    int stat, isa;
+    double amax, qblk;
+    size_t L;
+    uint64_t top, f0, knear;
+    int sf, sd;
+    size_t nf, nd, nb;  /* top buckets, deep buckets, blocks of top ones */
+} run_grid;
+
+typedef struct run_scan {
+    /* the counts first, on a cache line: the vector kernels load them */
+    _Alignas(64) uint32_t cnt[NCNT];
+    uint32_t blk[NBLK];
+    size_t ctop[NBLK];  /* keys at or below the top of each block */
+    uint64_t mark[(NCNT + 63) / 64]; /* the candidate buckets */
+    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
+    run_grid g;         /* read-only after runs_grid; each step copies it
+                         * into a local, kept in registers across the
+                         * kernel calls that take the arrays above */
+    double lb;          /* the proven lower bound on pot so far */
+    size_t bbest;       /* the block of the best lower bound */
+    size_t cdeep;       /* keys at or below the top of the deep tier */
+    size_t jlast;       /* deep buckets past the last candidate */
+} run_scan;
+
+/* Keys of the grid points: a top bucket j holds keys [k0, k1), values
+ * in (value(k0), value(k1)] (a key is its value's bits minus one); deep
+ * bucket j lies between grid points j + 1 and j, the last reaching 0.
+ * Blocks of BLK top buckets never straddle an octave, so inside one the
+ * grid points are evenly spaced in value.  PRUNED compares with the
+ * local lb of the function that uses it. */
+#define FINE_K(j) (g.f0 + ((uint64_t)(j) << g.sf))
+#define BLOCK_J0(b) ((b) << BLOCK_BITS)
+#define BLOCK_J1(b) ((b) + 1 < g.nb ? ((b) + 1) << BLOCK_BITS : g.nf)
+#define DEEP_K(j) ((j) < g.nd ? g.f0 - ((uint64_t)(j) << g.sd) : 0)
+#define PRUNED(ub) ((ub) * (1.0 + MARGIN) < lb)
+#define MARK(j) (s->mark[(j) >> 6] |= UINT64_C(1) << ((j) & 63))
+#define MARKED(j) (s->mark[(j) >> 6] >> ((j) & 63) & 1)
+#define CHORD(b)                                                             \
+    block_chord(g.stat, s->bx[b], s->bx[(b) + 1], g.amax, s->bfu[b],         \
+                s->bfu[(b) + 1], s->bfl[b], s->bfl[(b) + 1],                 \
+                BLOCK_J1(b) - BLOCK_J0(b), g.qblk)
+#define FINE_FU(c, j, k)                                                     \
+    (FINE_K((j) + 1) > g.knear ? INFINITY : chord_fu(&c, k))
+
+/* The grid for m keys under amax. */
+static inline void runs_grid(run_scan *s, size_t m, size_t L, int stat,
+                             double amax)
+{
+    int bl = 0, rf;
+    s->g.stat = stat;
+    s->g.amax = amax;
+    s->g.L = L;
+    s->g.isa = ah__isa_best();
+    s->g.top = ah__bits_of(amax) - 1;
+    uint64_t et = s->g.top >> 52;
+    s->g.f0 = et > 0 ? (et - 1) << 52 : 0;
+    s->g.knear =
+        ah__stats[stat].exact_near_one ? UINT64_MAX : ah__bits_of(NEAR_ONE);
+    s->g.sd = 52 - DEEP_BITS;
     while (bl < 64 && (m >> bl) > 0)
         bl++;
     rf = bl - 2 < 3 ? 3 : bl - 2 > FINE_BITS ? FINE_BITS : bl - 2;
-    sf = 52 - rf;
-    nf = (size_t)((top - f0) >> sf) + 1;
-    nd = (size_t)(f0 >> sd);
-    nd = nd > DEEP_MAX ? DEEP_MAX + 1 : nd;
-    nb = (nf + BLK - 1) >> BLOCK_BITS;
-    qblk = (double)BLK / (double)(1 << rf);
+    s->g.sf = 52 - rf;
+    s->g.nf = (size_t)((s->g.top - s->g.f0) >> s->g.sf) + 1;
+    s->g.nd = (size_t)(s->g.f0 >> s->g.sd);
+    s->g.nd = s->g.nd > DEEP_MAX ? DEEP_MAX + 1 : s->g.nd;
+    s->g.nb = (s->g.nf + BLK - 1) >> BLOCK_BITS;
+    s->g.qblk = (double)BLK / (double)(1 << rf);
+}
 
-    /* cnt[0..nf) top tier ascending, cnt[nf..nf+nd) deep tier descending.
-     * d = k - f0 wraps past 2^63 for deep keys, whose distance below f0
-     * is then ~d.  So d >> sf is the top bucket of a top key and at least
-     * 2^14 for a deep key, and ~d >> sd the deep bucket (clamped to dmax)
-     * of a deep key and at least 2^15 for a top key: the smaller of the
-     * two indices is the right one, without a branch (which would
-     * mispredict) or a select. */
-    memset(cnt, 0, (nf + nd) * sizeof *cnt);
-    {
-        uint64_t dmax = nd > 0 ? nd - 1 : 0;
-        uint16_t idx[IDX_CHUNK];
-        for (size_t i = 0; i < m; i += IDX_CHUNK) {
-            size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
-            ah__keys_bucket(keys + i, k, f0, sf, sd, nf, dmax, idx, isa);
-            for (; q + 4 <= k; q += 4) {
-                cnt[idx[q]]++;
-                cnt[idx[q + 1]]++;
-                cnt[idx[q + 2]]++;
-                cnt[idx[q + 3]]++;
-            }
-            for (; q < k; q++)
-                cnt[idx[q]]++;
+/* cnt[0..nf) top tier ascending, cnt[nf..nf+nd) deep tier descending.
+ * d = k - f0 wraps past 2^63 for deep keys, whose distance below f0
+ * is then ~d.  So d >> sf is the top bucket of a top key and at least
+ * 2^14 for a deep key, and ~d >> sd the deep bucket (clamped to dmax)
+ * of a deep key and at least 2^15 for a top key: the smaller of the
+ * two indices is the right one, without a branch (which would
+ * mispredict) or a select. */
+static inline void runs_count(run_scan *s, const uint64_t *keys, size_t m)
+{
+    const run_grid g = s->g;
+    uint32_t *cnt = s->cnt;
+    uint64_t dmax = g.nd > 0 ? g.nd - 1 : 0;
+    uint16_t idx[IDX_CHUNK];
+    memset(cnt, 0, (g.nf + g.nd) * sizeof *cnt);
+    for (size_t i = 0; i < m; i += IDX_CHUNK) {
+        size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
+        ah__keys_bucket(keys + i, k, g.f0, g.sf, g.sd, g.nf, dmax, idx,
+                        g.isa);
+        for (; q + 4 <= k; q += 4) {
+            cnt[idx[q]]++;
+            cnt[idx[q + 1]]++;
+            cnt[idx[q + 2]]++;
+            cnt[idx[q + 3]]++;
         }
+        for (; q < k; q++)
+            cnt[idx[q]]++;
     }
+}
 
-    /* Keys of the grid points: a top bucket j holds keys [k0, k1), values
-     * in (value(k0), value(k1)] (a key is its value's bits minus one); deep
-     * bucket j lies between grid points j + 1 and j, the last reaching 0.
-     * Blocks of BLK top buckets never straddle an octave, so inside one the
-     * grid points are evenly spaced in value. */
-#define FINE_K(j) (f0 + ((uint64_t)(j) << sf))
-#define BLOCK_J0(b) ((b) << BLOCK_BITS)
-#define BLOCK_J1(b) ((b) + 1 < nb ? ((b) + 1) << BLOCK_BITS : nf)
-#define DEEP_K(j) ((j) < nd ? f0 - ((uint64_t)(j) << sd) : 0)
-#define PRUNED(ub) ((ub) * (1.0 + MARGIN) < lb)
-#define MARK(j) (mark[(j) >> 6] |= UINT64_C(1) << ((j) & 63))
-#define MARKED(j) (mark[(j) >> 6] >> ((j) & 63) & 1)
-#define CHORD(b)                                                             \
-    block_chord(stat, bx[b], bx[(b) + 1], amax, bfu[b], bfu[(b) + 1],        \
-                bfl[b], bfl[(b) + 1], BLOCK_J1(b) - BLOCK_J0(b), qblk)
-#define FINE_FU(c, j, k)                                                     \
-    (FINE_K((j) + 1) > knear ? INFINITY : chord_fu(&c, k))
-
-    memset(mark, 0, ((nf + nd + 63) >> 6) * sizeof *mark);
+/* Lower bound from blocks of top buckets, remembering the best; F at the
+ * blocks' grid points.  Returns the keys below the top tier. */
+static inline size_t runs_blocks(run_scan *s, size_t m)
+{
+    const run_grid g = s->g;
+    size_t nb = g.nb, C = g.L + m;
+    double lb = 0.0;
+    memset(s->mark, 0, ((g.nf + g.nd + 63) >> 6) * sizeof *s->mark);
     for (size_t b = 0; b <= nb; b++) {
-        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : nf);
-        bx[b] = value_of(k);
-        grid_f(stat, k, amax, &bfu[b], &bfl[b]);
+        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : g.nf);
+        s->bx[b] = ah__value_of(k);
+        grid_f(g.stat, k, g.amax, &s->bfu[b], &s->bfl[b]);
     }
-
-    /* Lower bound from blocks of top buckets, remembering the best. */
-    C = L + m;
+    s->bbest = 0;
     for (size_t b = nb; b-- > 0;) {
-        uint32_t s = 0;
+        uint32_t sum = 0;
         if (b + 1 < nb) /* a full block: a fixed loop the compiler unrolls */
             for (size_t j = 0; j < BLK; j++)
-                s += cnt[BLOCK_J0(b) + j];
+                sum += s->cnt[BLOCK_J0(b) + j];
         else
-            for (size_t j = BLOCK_J0(b); j < nf; j++)
-                s += cnt[j];
-        blk[b] = s;
-        ctop[b] = C;
-        if (s && C * bfl[b + 1] > lb) {
-            lb = C * bfl[b + 1];
-            bbest = b;
+            for (size_t j = BLOCK_J0(b); j < g.nf; j++)
+                sum += s->cnt[j];
+        s->blk[b] = sum;
+        s->ctop[b] = C;
+        if (sum && C * s->bfl[b + 1] > lb) {
+            lb = C * s->bfl[b + 1];
+            s->bbest = b;
         }
-        C -= s;
+        C -= sum;
     }
-    /* Deep buckets, an octave at a time: lower bounds, and candidates
-     * against the bound so far (checked again at the end).  A whole octave
-     * whose bound cannot reach it is passed over. */
-    cdeep = C;
-    for (size_t o = 0; o < nd && C > L; o += OCT) {
-        size_t end = o + OCT < nd ? o + OCT : nd, g = SIZE_MAX;
-        uint32_t s = 0;
+    s->lb = lb;
+    return C;
+}
+
+/* Deep buckets, an octave at a time: lower bounds, and candidates
+ * against the bound so far (checked again at the end).  A whole octave
+ * whose bound cannot reach it is passed over. */
+static inline void runs_deep(run_scan *s, size_t C)
+{
+    const run_grid g = s->g;
+    const uint32_t *cnt = s->cnt;
+    size_t nf = g.nf, nd = g.nd;
+    double lb = s->lb, fu = 0.0, fl = 0.0;
+    s->cdeep = C;
+    s->jlast = 0;
+    for (size_t o = 0; o < nd && C > g.L; o += OCT) {
+        size_t end = o + OCT < nd ? o + OCT : nd, gp = SIZE_MAX;
+        uint32_t sum = 0;
         if (end - o == OCT)
             for (size_t j = 0; j < OCT; j++)
-                s += cnt[nf + o + j];
+                sum += cnt[nf + o + j];
         else
             for (size_t j = o; j < end; j++)
-                s += cnt[nf + j];
-        if (!s)
+                sum += cnt[nf + j];
+        if (!sum)
             continue;
-        grid_f(stat, DEEP_K(end), amax, &fu, &fl);
+        grid_f(g.stat, DEEP_K(end), g.amax, &fu, &fl);
         if (PRUNED(C * fu)) {
-            C -= s;
+            C -= sum;
             continue;
         }
         for (size_t j = o; j < end; j++) {
             double v;
             if (!cnt[nf + j])
                 continue;
-            if (g != j) /* grid point j, unless the bucket above had it */
-                grid_f(stat, DEEP_K(j), amax, &fu, &fl);
+            if (gp != j) /* grid point j, unless the bucket above had it */
+                grid_f(g.stat, DEEP_K(j), g.amax, &fu, &fl);
             v = C * fl;
             lb = v > lb ? v : lb;
-            grid_f(stat, DEEP_K(j + 1), amax, &fu, &fl);
-            g = j + 1;
+            grid_f(g.stat, DEEP_K(j + 1), g.amax, &fu, &fl);
+            gp = j + 1;
             if (!PRUNED(C * fu)) {
                 MARK(nf + j);
-                jlast = j + 1;
+                s->jlast = j + 1;
             }
             C -= cnt[nf + j];
         }
     }
-    /* Single top buckets of the blocks still in play, the best block first
-     * for a sharp bound early.  Branch-free, as about half the buckets are
-     * empty: an empty bucket's bound is still that of the largest value
-     * below it, if any (else the block is the lowest, done with tests). */
+    s->lb = lb;
+}
+
+/* Single top buckets of the blocks still in play, the best block first
+ * for a sharp bound early.  Branch-free, as about half the buckets are
+ * empty: an empty bucket's bound is still that of the largest value
+ * below it, if any (else the block is the lowest, done with tests). */
+static inline void runs_top(run_scan *s)
+{
+    const run_grid g = s->g;
+    const uint32_t *cnt = s->cnt;
+    size_t nb = g.nb, bbest = s->bbest, L = g.L;
+    double lb = s->lb;
     for (size_t q = 0; q <= nb; q++) {
         size_t b = q == 0 ? bbest : nb - q, J0 = BLOCK_J0(b);
-        int64_t Cj = (int64_t)ctop[b];
+        int64_t Cj = (int64_t)s->ctop[b];
         uint64_t keep = 0;
         double vmax = 0.0;
         chord_t c;
-        if ((q > 0 && b == bbest) || !blk[b] ||
-            (FINE_K(BLOCK_J1(b)) <= knear && PRUNED(Cj * bfu[b])))
+        if ((q > 0 && b == bbest) || !s->blk[b] ||
+            (FINE_K(BLOCK_J1(b)) <= g.knear && PRUNED(Cj * s->bfu[b])))
             continue;
         c = CHORD(b);
         if (BLOCK_J1(b) - J0 == BLK) { /* a full block: a kernel */
             uint32_t nofu = 0;
             for (int k = 0; k < BLK; k++)
-                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > knear) << k;
+                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > g.knear) << k;
             keep = ah__block_keep(&c, cnt + J0, (uint64_t)Cj, L, nofu, lb,
-                                  &vmax, isa);
+                                  &vmax, g.isa);
             lb = vmax > lb ? vmax : lb;
-            mark[J0 >> 6] |= keep << (J0 & 63);
+            s->mark[J0 >> 6] |= keep << (J0 & 63);
             continue;
         }
         /* Within the block, bounds go against lb as it was, so no chain of
@@ -659,13 +705,24 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
             Cj -= cnt[j];
         }
         lb = vmax > lb ? vmax : lb;
-        mark[J0 >> 6] |= keep << (J0 & 63);
+        s->mark[J0 >> 6] |= keep << (J0 & 63);
     }
-    /* The candidates against the final bound, in descending order. */
-    for (size_t b = nb; b-- > 0;) {
-        size_t Cj = ctop[b];
+    s->lb = lb;
+}
+
+/* The candidates against the final bound, in descending order, as runs.
+ * Returns how many runs. */
+static inline int runs_collect(const run_scan *s, run_t *runs)
+{
+    const run_grid g = s->g;
+    const uint32_t *cnt = s->cnt;
+    size_t nf = g.nf;
+    double lb = s->lb, fu = 0.0, fl = 0.0;
+    int nruns = 0;
+    for (size_t b = g.nb; b-- > 0;) {
+        size_t Cj = s->ctop[b];
         chord_t c;
-        if (!(mark[BLOCK_J0(b) >> 6] >> (BLOCK_J0(b) & 63) &
+        if (!(s->mark[BLOCK_J0(b) >> 6] >> (BLOCK_J0(b) & 63) &
               ((UINT64_C(1) << BLK) - 1)))
             continue;
         c = CHORD(b);
@@ -677,16 +734,18 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
             Cj -= cnt[j];
         }
     }
-    C = cdeep;
-    for (size_t j = 0; j < jlast; j++) {
+    size_t C = s->cdeep;
+    for (size_t j = 0; j < s->jlast; j++) {
         if (MARKED(nf + j)) {
-            grid_f(stat, DEEP_K(j + 1), amax, &fu, &fl);
+            grid_f(g.stat, DEEP_K(j + 1), g.amax, &fu, &fl);
             if (!PRUNED(C * fu))
                 add_bucket(runs, &nruns, DEEP_K(j + 1), DEEP_K(j), C,
                            cnt[nf + j]);
         }
         C -= cnt[nf + j];
     }
+    return nruns;
+}
 #undef FINE_K
 #undef BLOCK_J0
 #undef BLOCK_J1
@@ -696,24 +755,138 @@ static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
 #undef MARKED
 #undef CHORD
 #undef FINE_FU
-    *lb_out = lb;
-    return nruns;
+
+/*
+ * Find the buckets that can hold the best threshold, for SMALL < m <=
+ * UINT32_MAX keys of values <= amax, with L nonpositive values.  Fills runs
+ * (in descending order) and the proven lower bound *lb_out on pot.
+ */
+static int find_runs(const uint64_t *keys, size_t m, size_t L, int stat,
+                     double amax, run_t *runs, double *lb_out)
+{
+    run_scan s;
+    runs_grid(&s, m, L, stat, amax);
+    runs_count(&s, keys, m);
+    runs_deep(&s, runs_blocks(&s, m));
+    runs_top(&s);
+    *lb_out = s.lb;
+    return runs_collect(&s, runs);
 }
 
 /* The scan; with unit, a p-value outside [0, 1] fails as NaN does, found
  * from the flags of the pass that copies the keys (no pass of its own
  * unless a flag is up: an input with a value <= 0 or above 1). */
+/* The keys of the p-values in (0, amax] into *keys (at first the caller's
+ * stack buffer of KEYS_STACK, whose address is stack), *m of them, in a
+ * buffer of *cap; *L the values <= 0.  Keys go to the stack buffer while
+ * it has room; should it fill up, the rest are counted (the NaN check
+ * coming first, as before) and the keys move to a heap buffer as large as
+ * before, with sorting scratch.  NaN poisons the sums, and no key is
+ * written past the room.  On failure nothing is left allocated. */
+static inline int collect_keys(const double *pmax, size_t n, int unit,
+                               uint64_t ka, uint64_t *stack, uint64_t **keys,
+                               size_t *cap, size_t *m, size_t *L,
+                               ah_diag *diag)
+{
+    size_t i = 0, bytes;
+    double sum[4] = {0.0, 0.0, 0.0, 0.0};
+    uint64_t neg = 0;
+    int above = 0;
+    while (i < n) {
+        size_t room = *cap - *m, end = n - i < room ? n : i + room;
+        ah__keys_copy(pmax, i, end, ka, *keys, m, sum, &neg, &above,
+                      ah__isa_best());
+        i = end;
+        if (i < n && *cap - *m < KEYS_STACK / 16 && *keys == stack) {
+            size_t more = 0, nan = 0, j;
+            for (j = i; j < n; j++) {
+                more += ah__bits_of(pmax[j]) - 1 < ka;
+                nan += unit ? !(pmax[j] >= 0.0 && pmax[j] <= 1.0)
+                            : isnan(pmax[j]) != 0;
+            }
+            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
+                (unit && (above || neg >> 63))) {
+                j = first_bad(pmax, n, unit);
+                if (j < n)
+                    return bad_fail(diag, pmax, j);
+            }
+            if (!ah__mul_ok(3 * (*m + more) + 2, sizeof **keys, &bytes) ||
+                !(*keys = malloc(bytes)))
+                return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
+                                "scan_individual: out of memory for %zu "
+                                "values", *m + more);
+            memcpy(*keys, stack, *m * sizeof **keys);
+            *cap = 3 * (*m + more) + 2;
+        }
+    }
+    /* a NaN (or infinities of both signs); with unit, also a value <= 0
+     * (zeros are in, negative values not) or above 1 */
+    if (isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
+        (unit && (above || neg >> 63))) {
+        i = first_bad(pmax, n, unit);
+        if (i < n) {
+            if (*keys != stack)
+                free(*keys);
+            *keys = stack;
+            return bad_fail(diag, pmax, i);
+        }
+    }
+    if (neg >> 63)
+        for (i = 0; i < n; i++)
+            *L += pmax[i] <= 0.0;
+    return AH_OK;
+}
+
+/* Sort the m keys (buffer of cap, the rest sorting scratch) and score
+ * them into best; with many keys only the ranges find_runs keeps.  AH_OK
+ * or AH_ERR_NOMEM. */
+static inline int score_keys(uint64_t *keys, size_t m, size_t cap, size_t L,
+                             int stat, double amax, best_t *best)
+{
+    run_t runs[MAX_RUNS];
+    int st;
+    if (m > SMALL && m <= UINT32_MAX) {
+        /* Pull the ranges' keys to the front of the buffer in one pass (in
+         * place: the rest only moves within the buffer), sort them together
+         * and score each range; the buffer after them is sorting scratch. */
+        size_t g = 0, at = 0;
+        uint64_t lo[MAX_RUNS], span[MAX_RUNS];
+        int nruns = find_runs(keys, m, L, stat, amax, runs, &best->pot);
+        for (int q = 0; q < MAX_RUNS; q++) {
+            /* unused ranges repeat the first: no key is tested twice */
+            lo[q] = runs[q < nruns ? q : 0].klo;
+            span[q] = runs[q < nruns ? q : 0].khi - lo[q];
+        }
+        if (nruns > 0)
+            g = ah__keys_gather(keys, m, lo, span, nruns > 2 ? MAX_RUNS : nruns,
+                                ah__isa_best());
+        st = sort_run(keys, g, keys + g, cap - g);
+        /* Ranges come in descending order, so ascending keys meet the last
+         * range first. */
+        for (int q = nruns; q-- > 0 && st == AH_OK;) {
+            score_run(best, keys + at, runs[q].count,
+                      runs[q].top - runs[q].count);
+            at += runs[q].count;
+        }
+        return st;
+    }
+    if (m == 0)
+        return AH_OK;
+    st = sort_run(keys, m, keys + m, cap - m);
+    if (st == AH_OK)
+        score_run(best, keys, m, L);
+    return st;
+}
+
 static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
                     ah_scan_result *res, size_t *nodes, ah_diag *diag,
                     int unit)
 {
     uint64_t stack_keys[KEYS_STACK], *keys = stack_keys;
-    size_t cap = KEYS_STACK, m = 0, L = 0, i = 0, bytes;
-    double amax, sum[4] = {0.0, 0.0, 0.0, 0.0};
-    uint64_t ka, neg = 0;
+    size_t cap = KEYS_STACK, m = 0, L = 0;
+    double amax;
     best_t best = {stat, 0, 0, 0.0, 0.0, 0.0, 0};
-    run_t runs[MAX_RUNS];
-    int nruns, st = AH_OK, above = 0;
+    int st;
 
     ah__diag_clear(diag);
     if (!res || (!pmax && n > 0))
@@ -733,85 +906,15 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
     /* Thresholds at or above 1 and at or below 0 score 0, so only values
      * in (0, amax] can win; those below count towards every rank. */
     amax = alpha_max < ONE_BELOW ? alpha_max : ONE_BELOW;
-    ka = bits_of(amax);
     if (!(amax > 0.0)) {
-        i = first_bad(pmax, n, unit);
+        size_t i = first_bad(pmax, n, unit);
         return i < n ? bad_fail(diag, pmax, i) : AH_OK;
     }
-    /* Keys go to the stack buffer while it has room; should it fill up,
-     * the rest are counted (the NaN check coming first, as before) and the
-     * keys move to a heap buffer as large as before, with sorting scratch.
-     * NaN poisons the sums, and no key is written past the room. */
-    while (i < n) {
-        size_t room = cap - m, end = n - i < room ? n : i + room;
-        ah__keys_copy(pmax, i, end, ka, keys, &m, sum, &neg, &above,
-                      ah__isa_best());
-        i = end;
-        if (i < n && cap - m < KEYS_STACK / 16 && keys == stack_keys) {
-            size_t more = 0, nan = 0, j;
-            for (j = i; j < n; j++) {
-                more += bits_of(pmax[j]) - 1 < ka;
-                nan += unit ? !(pmax[j] >= 0.0 && pmax[j] <= 1.0)
-                            : isnan(pmax[j]) != 0;
-            }
-            if (nan || isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
-                (unit && (above || neg >> 63))) {
-                j = first_bad(pmax, n, unit);
-                if (j < n)
-                    return bad_fail(diag, pmax, j);
-            }
-            if (!ah__mul_ok(3 * (m + more) + 2, sizeof *keys, &bytes) ||
-                !(keys = malloc(bytes)))
-                return ah__fail(diag, AH_ERR_NOMEM, -1, -1,
-                                "scan_individual: out of memory for %zu "
-                                "values", m + more);
-            memcpy(keys, stack_keys, m * sizeof *keys);
-            cap = 3 * (m + more) + 2;
-        }
-    }
-    /* a NaN (or infinities of both signs); with unit, also a value <= 0
-     * (zeros are in, negative values not) or above 1 */
-    if (isnan(sum[0] + sum[1] + sum[2] + sum[3]) ||
-        (unit && (above || neg >> 63))) {
-        i = first_bad(pmax, n, unit);
-        if (i < n) {
-            if (keys != stack_keys)
-                free(keys);
-            return bad_fail(diag, pmax, i);
-        }
-    }
-    if (neg >> 63)
-        for (i = 0; i < n; i++)
-            L += pmax[i] <= 0.0;
-
-    if (m > SMALL && m <= UINT32_MAX) {
-        /* Pull the ranges' keys to the front of the buffer in one pass (in
-         * place: the rest only moves within the buffer), sort them together
-         * and score each range; the buffer after them is sorting scratch. */
-        size_t g = 0, at = 0;
-        uint64_t lo[MAX_RUNS], span[MAX_RUNS];
-        nruns = find_runs(keys, m, L, stat, amax, runs, &best.pot);
-        for (int q = 0; q < MAX_RUNS; q++) {
-            /* unused ranges repeat the first: no key is tested twice */
-            lo[q] = runs[q < nruns ? q : 0].klo;
-            span[q] = runs[q < nruns ? q : 0].khi - lo[q];
-        }
-        if (nruns > 0)
-            g = ah__keys_gather(keys, m, lo, span, nruns > 2 ? MAX_RUNS : nruns,
-                                ah__isa_best());
-        st = sort_run(keys, g, keys + g, cap - g);
-        /* Ranges come in descending order, so ascending keys meet the last
-         * range first. */
-        for (int q = nruns; q-- > 0 && st == AH_OK;) {
-            score_run(&best, keys + at, runs[q].count,
-                      runs[q].top - runs[q].count);
-            at += runs[q].count;
-        }
-    } else if (m > 0) {
-        st = sort_run(keys, m, keys + m, cap - m);
-        if (st == AH_OK)
-            score_run(&best, keys, m, L);
-    }
+    st = collect_keys(pmax, n, unit, ah__bits_of(amax), stack_keys, &keys, &cap,
+                      &m, &L, diag);
+    if (st != AH_OK)
+        return st;
+    st = score_keys(keys, m, cap, L, stat, amax, &best);
     if (keys != stack_keys)
         free(keys);
     if (st != AH_OK)
@@ -826,7 +929,7 @@ static int scan_one(const double *pmax, size_t n, int stat, double alpha_max,
             /* Branch-free again; the write at k never passes n - 1, since
              * k < best.size until the last member is written. */
             size_t k = 0;
-            for (i = 0; i < n && k < best.size; i++) {
+            for (size_t i = 0; i < n && k < best.size; i++) {
                 nodes[k] = i;
                 k += pmax[i] <= best.alpha;
             }

@@ -20,6 +20,7 @@
  */
 #include "scan_keys.h"
 
+#include "bytes.h"
 #include "scan_bounds.h"
 
 #include <math.h>
@@ -30,12 +31,6 @@
 #include <immintrin.h>
 #endif
 
-static inline uint64_t bits_of(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
 
 #define ONE_BITS 0x3ff0000000000000ull /* bits of 1.0 */
 /* The bits of a value above 1 with its sign clear, +inf and NaN included:
@@ -61,8 +56,8 @@ static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
     for (; i + 4 <= end; i += 4) {
         double x0 = pmax[i], x1 = pmax[i + 1], x2 = pmax[i + 2],
                x3 = pmax[i + 3];
-        uint64_t u0 = bits_of(x0), u1 = bits_of(x1), u2 = bits_of(x2),
-                 u3 = bits_of(x3);
+        uint64_t u0 = ah__bits_of(x0), u1 = ah__bits_of(x1), u2 = ah__bits_of(x2),
+                 u3 = ah__bits_of(x3);
         keys[m] = u0 - 1;
         m += u0 - 1 < ka;
         keys[m] = u1 - 1;
@@ -79,7 +74,7 @@ static void keys_scalar(const double *pmax, size_t i, size_t end, uint64_t ka,
         ab |= above_one(u0) | above_one(u1) | above_one(u2) | above_one(u3);
     }
     for (; i < end; i++) {
-        uint64_t u = bits_of(pmax[i]);
+        uint64_t u = ah__bits_of(pmax[i]);
         keys[m] = u - 1;
         m += u - 1 < ka;
         sum[0] += pmax[i];

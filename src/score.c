@@ -139,13 +139,43 @@ static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
     return st;
 }
 
+int ah_score_in(const ah_model *m, const ah_input *in,
+                const ah_query_options *o, ah_scan_result *res,
+                size_t *unseen, ah_diag *diag)
+{
+    ah_query_options q;
+    int st = ah__query_args(in, o, &q, diag);
+    if (st != AH_OK)
+        return st;
+    return score_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
+                     in->cols, in->ld, in->labels, q.tail, q.stat,
+                     q.alpha_max, res, unseen, q.threads, diag);
+}
+
+/* The calls of version 0.1: a view and settings from their arguments. */
+static int score_args(const ah_model *m, const void *x, int dtype,
+                      size_t rows, size_t cols, size_t ld,
+                      const int64_t *labels, int tail, int stat,
+                      double alpha_max, ah_scan_result *res, size_t *unseen,
+                      int threads, ah_diag *diag)
+{
+    ah_input in = {x, dtype, rows, cols, ld, labels};
+    ah_query_options o;
+    ah_query_options_init(&o);
+    o.tail = tail;
+    o.stat = stat;
+    o.alpha_max = alpha_max;
+    o.threads = threads;
+    return ah_score_in(m, &in, &o, res, unseen, diag);
+}
+
 int ah_score(const ah_model *m, const double *x, size_t rows, size_t cols,
              size_t ld, const int64_t *labels, int tail, int stat,
              double alpha_max, ah_scan_result *res, size_t *unseen,
              int threads, ah_diag *diag)
 {
-    return score_run(m, x, 0, rows, cols, ld, labels, tail, stat, alpha_max,
-                     res, unseen, threads, diag);
+    return score_args(m, x, AH_DTYPE_F64, rows, cols, ld, labels, tail, stat,
+                      alpha_max, res, unseen, threads, diag);
 }
 
 int ah_score_f32(const ah_model *m, const float *x, size_t rows, size_t cols,
@@ -153,6 +183,6 @@ int ah_score_f32(const ah_model *m, const float *x, size_t rows, size_t cols,
                  double alpha_max, ah_scan_result *res, size_t *unseen,
                  int threads, ah_diag *diag)
 {
-    return score_run(m, x, 1, rows, cols, ld, labels, tail, stat, alpha_max,
-                     res, unseen, threads, diag);
+    return score_args(m, x, AH_DTYPE_F32, rows, cols, ld, labels, tail, stat,
+                      alpha_max, res, unseen, threads, diag);
 }

@@ -916,15 +916,8 @@ int ah_shard_save_memory(const ah_shard *s, void *buf, size_t *len,
                         total);
     unsigned char *p = buf, *q;
     memset(p, 0, SHARD_HEADER);
-    memcpy(p, magic, 8);
-    p[8] = SHARD_MAJOR;
-    p[10] = SHARD_MINOR;
+    ah__put_header_fields(p, magic, SHARD_MAJOR, SHARD_MINOR, &s->opts);
     ah__put_u32(p + 12, (uint32_t)s->kind);
-    ah__put_u32(p + 16, (uint32_t)s->opts.method);
-    ah__put_u32(p + 20, (uint32_t)s->opts.tail);
-    ah__put_u32(p + 24, (uint32_t)s->opts.binning);
-    ah__put_u32(p + 28, (uint32_t)s->opts.bins);
-    ah__put_f64(p + 32, s->opts.atom_share);
     ah__put_u64(p + 40, s->plan.D);
     ah__put_u64(p + 48, 1 + s->plan.nlab);
     ah__put_u64(p + 56, total);
@@ -961,6 +954,115 @@ int ah_shard_save(const ah_shard *s, const char *path, ah_diag *diag)
     return ah__save_file(s, save_shard, path, diag);
 }
 
+/* What a shard header holds beyond the shared fields. */
+typedef struct shard_header {
+    uint32_t kind, has_labels;
+    uint64_t D, nsets, rows;
+} shard_header;
+
+/* The shard header's own fields (after ah__check_file and
+ * ah__check_header_fields), checked.  AH_OK, or AH_ERR_FORMAT naming the
+ * field and its value. */
+static int header_parse(const unsigned char *p, size_t len, const char *name,
+                        const ah_fit_options *o, shard_header *h,
+                        ah_diag *diag)
+{
+    uint32_t kind = h->kind = ah__get_u32(p + 12),
+             has_labels = h->has_labels = ah__get_u32(p + 72);
+    uint64_t D = h->D = ah__get_u64(p + 40),
+             nsets = h->nsets = ah__get_u64(p + 48),
+             rows = h->rows = ah__get_u64(p + 64);
+    char what[80] = "";
+    if (kind != AH_SHARD_PLAN && kind != AH_SHARD_COUNTS)
+        snprintf(what, sizeof what, "kind %u, not 1 (plan) or 2 (counts)",
+                 kind);
+    else if (o->method != AH_METHOD_HIST)
+        snprintf(what, sizeof what, "method %d, not 0 (hist)", o->method);
+    else if (D == 0 || D > len / NODE_FIXED) /* a node takes 20 bytes */
+        snprintf(what, sizeof what, "D (nodes) %llu, not 1 to the file's "
+                 "size", (unsigned long long)D);
+    else if (nsets == 0 || nsets > MAX_SETS)
+        snprintf(what, sizeof what, "S (sets) %llu, not 1 to %d",
+                 (unsigned long long)nsets, MAX_SETS);
+    else if (has_labels > 1)
+        snprintf(what, sizeof what, "labels flag %u, not 0 or 1",
+                 has_labels);
+    else if (nsets > 1 && !has_labels)
+        snprintf(what, sizeof what, "S (sets) %llu with the labels flag 0",
+                 (unsigned long long)nsets);
+    else if (rows >= UINT32_MAX)
+        snprintf(what, sizeof what, "rows %llu, not below 2^32-1",
+                 (unsigned long long)rows);
+    if (what[0])
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: %s in the shard header", name, what);
+    return AH_OK;
+}
+
+/* The counts of a counts shard after its plan: the counted shards' list
+ * (listed, format 1.1), then each set's rows and counts, from *q on
+ * (before end); the model begun from the plan.  AH_OK, or the status
+ * with the diagnostic. */
+static int counts_parse(ah_shard *s, const unsigned char **q,
+                        const unsigned char *end, int listed,
+                        const char *name, ah_diag *diag)
+{
+    size_t rows = s->rows;
+    int st = AH_OK;
+    /* begin the model from the plan, then read the stored counts */
+    if (s->plan.pooled.n == 0) {
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: counts against a plan of no rows", name);
+    }
+    if (listed)
+        st = ids_parse(&s->ids, q, end, rows, name, "counted", diag);
+    else
+        s->ids.unknown = rows > 0;
+    if (st == AH_OK)
+        st = counts_start(s, diag);
+    if (st != AH_OK)
+        return st;
+    uint64_t label_rows = 0;
+    for (size_t k = 0; k < s->model->nsets; k++) {
+        uint64_t r = (size_t)(end - *q) >= 16 ? ah__get_u64(*q) : 0,
+                 cb = (size_t)(end - *q) >= 16 ? ah__get_u64(*q + 8)
+                                              : UINT64_MAX;
+        if (cb > (size_t)(end - *q) - 16) {
+            return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                            "%s: set %zu: counts truncated", name, k);
+        }
+        *q += 16;
+        if (r > s->model->sets[k].n) {
+            return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                            "%s: set %zu: %llu rows counted, the plan has "
+                            "%zu", name, k, (unsigned long long)r,
+                            s->model->sets[k].n);
+        }
+        st = s->model->ops->counts_read(s->model->sets[k].rep, *q,
+                                        (size_t)cb, r, diag);
+        if (st != AH_OK) {
+            char inner[sizeof diag->message];
+            snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
+            ah__fail(diag, st, -1, diag ? diag->col : -1,
+                     "%s: set %zu: %s", name, k, inner);
+            return st;
+        }
+        s->set_rows[k] = (size_t)r;
+        if (k > 0)
+            label_rows += r;
+        *q += cb;
+    }
+    if (s->set_rows[0] != rows ||
+        (s->model->nsets > 1 && label_rows != rows)) {
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: rows counted: %zu pooled, %llu over the "
+                        "labels, the header says %llu", name,
+                        s->set_rows[0], (unsigned long long)label_rows,
+                        (unsigned long long)rows);
+    }
+    return AH_OK;
+}
+
 int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
                          const char *name, ah_diag *diag)
 {
@@ -980,38 +1082,17 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
     st = ah__check_header_fields(&file, p, name, &o, diag);
     if (st != AH_OK)
         return st;
-    uint32_t kind = ah__get_u32(p + 12), has_labels = ah__get_u32(p + 72);
-    uint64_t D = ah__get_u64(p + 40), nsets = ah__get_u64(p + 48),
-             rows = ah__get_u64(p + 64);
-    char what[80] = "";
-    if (kind != AH_SHARD_PLAN && kind != AH_SHARD_COUNTS)
-        snprintf(what, sizeof what, "kind %u, not 1 (plan) or 2 (counts)",
-                 kind);
-    else if (o.method != AH_METHOD_HIST)
-        snprintf(what, sizeof what, "method %d, not 0 (hist)", o.method);
-    else if (D == 0 || D > len / NODE_FIXED) /* a node takes 20 bytes */
-        snprintf(what, sizeof what, "D (nodes) %llu, not 1 to the file's "
-                 "size", (unsigned long long)D);
-    else if (nsets == 0 || nsets > MAX_SETS)
-        snprintf(what, sizeof what, "S (sets) %llu, not 1 to %d",
-                 (unsigned long long)nsets, MAX_SETS);
-    else if (has_labels > 1)
-        snprintf(what, sizeof what, "labels flag %u, not 0 or 1",
-                 has_labels);
-    else if (nsets > 1 && !has_labels)
-        snprintf(what, sizeof what, "S (sets) %llu with the labels flag 0",
-                 (unsigned long long)nsets);
-    else if (rows >= UINT32_MAX)
-        snprintf(what, sizeof what, "rows %llu, not below 2^32-1",
-                 (unsigned long long)rows);
-    if (what[0])
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: %s in the shard header", name, what);
+    shard_header h;
+    st = header_parse(p, len, name, &o, &h, diag);
+    if (st != AH_OK)
+        return st;
+    uint32_t kind = h.kind;
+    uint64_t D = h.D, nsets = h.nsets, rows = h.rows;
     ah_shard *s = calloc(1, sizeof *s);
     if (!s)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     s->kind = (int)kind;
-    s->has_labels = (int)has_labels;
+    s->has_labels = (int)h.has_labels;
     s->opts = o;
     s->rows = (size_t)rows;
     /* format 1.1 lists the plan's shards before the plan; the list is
@@ -1048,61 +1129,9 @@ int ah_shard_load_memory(ah_shard **out, const void *vbuf, size_t len,
             goto fail;
         }
     } else {
-        /* begin the model from the plan, then read the stored counts */
-        if (s->plan.pooled.n == 0) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: counts against a plan of no rows", name);
-            goto fail;
-        }
-        if (listed)
-            st = ids_parse(&s->ids, &q, end, rows, name, "counted", diag);
-        else
-            s->ids.unknown = rows > 0;
-        if (st == AH_OK)
-            st = counts_start(s, diag);
+        st = counts_parse(s, &q, end, listed, name, diag);
         if (st != AH_OK)
             goto fail;
-        uint64_t label_rows = 0;
-        for (size_t k = 0; k < s->model->nsets; k++) {
-            uint64_t r = (size_t)(end - q) >= 16 ? ah__get_u64(q) : 0,
-                     cb = (size_t)(end - q) >= 16 ? ah__get_u64(q + 8)
-                                                  : UINT64_MAX;
-            if (cb > (size_t)(end - q) - 16) {
-                st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                              "%s: set %zu: counts truncated", name, k);
-                goto fail;
-            }
-            q += 16;
-            if (r > s->model->sets[k].n) {
-                st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                              "%s: set %zu: %llu rows counted, the plan has "
-                              "%zu", name, k, (unsigned long long)r,
-                              s->model->sets[k].n);
-                goto fail;
-            }
-            st = s->model->ops->counts_read(s->model->sets[k].rep, q,
-                                            (size_t)cb, r, diag);
-            if (st != AH_OK) {
-                char inner[sizeof diag->message];
-                snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
-                ah__fail(diag, st, -1, diag ? diag->col : -1,
-                         "%s: set %zu: %s", name, k, inner);
-                goto fail;
-            }
-            s->set_rows[k] = (size_t)r;
-            if (k > 0)
-                label_rows += r;
-            q += cb;
-        }
-        if (s->set_rows[0] != rows ||
-            (s->model->nsets > 1 && label_rows != rows)) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: rows counted: %zu pooled, %llu over the "
-                          "labels, the header says %llu", name,
-                          s->set_rows[0], (unsigned long long)label_rows,
-                          (unsigned long long)rows);
-            goto fail;
-        }
     }
     if (q != end) {
         st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
@@ -1117,17 +1146,17 @@ fail:
     return st;
 }
 
+static int shard_from_bytes(void *out, const unsigned char *buf, size_t len,
+                            const char *name, ah_diag *diag)
+{
+    return ah_shard_load_memory(out, buf, len, name, diag);
+}
+
 int ah_shard_load(ah_shard **out, const char *path, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!out || !path)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     *out = NULL;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int st = ah__read_whole(path, &buf, &len, diag);
-    if (st == AH_OK)
-        st = ah_shard_load_memory(out, buf, len, path, diag);
-    free(buf);
-    return st;
+    return ah__load_file(out, shard_from_bytes, path, diag);
 }

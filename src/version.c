@@ -24,9 +24,11 @@ static const size_t struct_sizes[] = {
     [AH_STRUCT_SCAN_RESULT] = sizeof(ah_scan_result),
     [AH_STRUCT_GROUP_OPTIONS] = sizeof(ah_group_options),
     [AH_STRUCT_GROUP_RESULT] = sizeof(ah_group_result),
+    [AH_STRUCT_INPUT] = sizeof(ah_input),
+    [AH_STRUCT_QUERY_OPTIONS] = sizeof(ah_query_options),
 };
 _Static_assert(sizeof struct_sizes / sizeof struct_sizes[0] ==
-                   AH_STRUCT_GROUP_RESULT + 1,
+                   AH_STRUCT_QUERY_OPTIONS + 1,
                "one size per enum ah_struct");
 
 size_t ah_struct_size(int which)

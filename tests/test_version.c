@@ -47,6 +47,9 @@ static void test_struct_sizes(void)
         {AH_STRUCT_GROUP_OPTIONS, sizeof(ah_group_options),
          "ah_group_options"},
         {AH_STRUCT_GROUP_RESULT, sizeof(ah_group_result), "ah_group_result"},
+        {AH_STRUCT_INPUT, sizeof(ah_input), "ah_input"},
+        {AH_STRUCT_QUERY_OPTIONS, sizeof(ah_query_options),
+         "ah_query_options"},
     };
     const size_t n = sizeof want / sizeof want[0];
     for (size_t i = 0; i < n; i++) {

@@ -104,6 +104,24 @@ class GroupResult(ctypes.Structure):
                 ("n_inputs", c_size), ("n_nodes", c_size)]
 
 
+class Input(ctypes.Structure):
+    """ah_input: a view of rows x cols activations (no copy)."""
+    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int),
+                ("rows", c_size), ("cols", c_size), ("ld", c_size),
+                ("labels", c_int64_p)]
+
+
+class QueryOptions(ctypes.Structure):
+    """ah_query_options; made by query_options(), which calls the
+    library's ah_query_options_init so that size and defaults are its."""
+    _fields_ = [("size", c_size), ("alpha_max", ctypes.c_double),
+                ("tail", ctypes.c_int), ("stat", ctypes.c_int),
+                ("threads", ctypes.c_int), ("reserved", ctypes.c_int)]
+
+
+AH_DTYPE_F64, AH_DTYPE_F32 = 0, 1
+
+
 READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_double_p, c_size,
                            c_int64_p, c_size, c_size_p, ctypes.POINTER(Diag))
 REWIND_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p,
@@ -173,7 +191,8 @@ MIRRORED = ((Diag, 0, "ah_diag"), (FitOptions, 1, "ah_fit_options"),
             (ModelInfo, 4, "ah_model_info"), (Threshold, 5, "ah_threshold"),
             (Cell, 6, "ah_cell"), (ScanResult, 7, "ah_scan_result"),
             (GroupOptions, 8, "ah_group_options"),
-            (GroupResult, 9, "ah_group_result"))
+            (GroupResult, 9, "ah_group_result"), (Input, 10, "ah_input"),
+            (QueryOptions, 11, "ah_query_options"))
 
 
 def check_abi(library, structs=MIRRORED):
@@ -258,6 +277,13 @@ _PROTOTYPES = {
     "ah_model_node_cells": (_I, [_P, ctypes.c_int64, _S, ctypes.POINTER(Cell),
                                  _S, c_size_p, _DIAG]),
     "ah_pvalue_width": (_S, [_P, _I]),
+    "ah_query_options_init": (None, [ctypes.POINTER(QueryOptions)]),
+    "ah_pvalues_in": (_I, [_P, ctypes.POINTER(Input),
+                           ctypes.POINTER(QueryOptions), c_double_p,
+                           c_size_p, _DIAG]),
+    "ah_score_in": (_I, [_P, ctypes.POINTER(Input),
+                         ctypes.POINTER(QueryOptions),
+                         ctypes.POINTER(ScanResult), c_size_p, _DIAG]),
     "ah_pvalues": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, c_double_p,
                         c_size_p, _I, _DIAG]),
     "ah_pvalues_f32": (_I, [_P, c_float_p, _S, _S, _S, c_int64_p, _I,
@@ -494,6 +520,23 @@ def check_ranges(a):
     d = Diag()
     raise_for(lib.ah_pvalue_ranges_check(ptr(a), a.shape[0], a.shape[1],
                                          ctypes.byref(d)), d)
+
+
+def query_options(tail=-1, stat=0, alpha_max=0.5, threads=0):
+    """ah_query_options from the library's own init (its size and
+    defaults), with these settings."""
+    o = QueryOptions()
+    lib.ah_query_options_init(ctypes.byref(o))
+    o.tail, o.stat, o.alpha_max, o.threads = tail, stat, alpha_max, threads
+    return o
+
+
+def input_view(b, labels=None):
+    """ah_input over the C-contiguous float32 or float64 rows b (kept
+    alive by the caller during the call) and labels (a pointer or None)."""
+    dtype = AH_DTYPE_F32 if b.dtype == np.float32 else AH_DTYPE_F64
+    return Input(b.ctypes.data, dtype, b.shape[0], b.shape[1], b.shape[1],
+                 labels)
 
 
 def ptr(a, ctype=ctypes.c_double):

@@ -448,6 +448,7 @@ class Model(_capi.Owned):
         a, lab = self._prepare(x, labels, pooled)
         t = -1 if tail is None else _capi.parse("tail", tail)
         threads = option_int(AH_OPTION_THREADS, threads, "threads")
+        o = _capi.query_options(tail=t, threads=threads)
         width = lib.ah_pvalue_width(self._handle(), t)
         out = np.empty((a.shape[0], width, 2), dtype=np.float64)
         unseen = 0
@@ -455,13 +456,11 @@ class Model(_capi.Owned):
             u, d = ctypes.c_size_t(0), Diag()
             lp = None if lab is None else ptr(lab[r:r + b.shape[0]],
                                               ctypes.c_int64)
-            f32 = b.dtype == np.float32
-            fn = lib.ah_pvalues_f32 if f32 else lib.ah_pvalues
-            st = fn(self._handle(), ptr(b, ctypes.c_float if f32 else
-                                        ctypes.c_double),
-                    b.shape[0], b.shape[1], b.shape[1], lp, t,
-                    ptr(out[r:r + b.shape[0]]), ctypes.byref(u),
-                    threads, ctypes.byref(d))
+            view = _capi.input_view(b, lp)
+            st = lib.ah_pvalues_in(self._handle(), ctypes.byref(view),
+                                   ctypes.byref(o),
+                                   ptr(out[r:r + b.shape[0]]),
+                                   ctypes.byref(u), ctypes.byref(d))
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)
@@ -478,6 +477,8 @@ class Model(_capi.Owned):
         s = _capi.parse("stat", stat)
         alpha_max = option_real(AH_OPTION_ALPHA_MAX, alpha_max, "alpha_max")
         threads = option_int(AH_OPTION_THREADS, threads, "threads")
+        o = _capi.query_options(tail=t, stat=s, alpha_max=alpha_max,
+                                threads=threads)
         res = (_capi.ScanResult * max(a.shape[0], 1))()
         unseen = 0
         for r, b in _blocks(a):
@@ -485,13 +486,12 @@ class Model(_capi.Owned):
             lp = None if lab is None else ptr(lab[r:r + b.shape[0]],
                                               ctypes.c_int64)
             at = ctypes.addressof(res) + r * ctypes.sizeof(_capi.ScanResult)
-            f32 = b.dtype == np.float32
-            fn = lib.ah_score_f32 if f32 else lib.ah_score
-            st = fn(self._handle(), ptr(b, ctypes.c_float if f32 else
-                                        ctypes.c_double),
-                    b.shape[0], b.shape[1], b.shape[1], lp, t, s, alpha_max,
-                    ctypes.cast(at, ctypes.POINTER(_capi.ScanResult)),
-                    ctypes.byref(u), threads, ctypes.byref(d))
+            view = _capi.input_view(b, lp)
+            st = lib.ah_score_in(self._handle(), ctypes.byref(view),
+                                 ctypes.byref(o),
+                                 ctypes.cast(at,
+                                             ctypes.POINTER(_capi.ScanResult)),
+                                 ctypes.byref(u), ctypes.byref(d))
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)
