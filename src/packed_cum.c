@@ -5,6 +5,8 @@
  */
 #include "packed_cum.h"
 
+#include <string.h>
+
 static unsigned bits_for(uint32_t v)
 {
     unsigned w = 0;

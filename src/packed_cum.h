@@ -13,17 +13,19 @@
  * offsets come out of one 8-byte read.  A block of empty bins costs its
  * 8-byte header alone.  Reading a cell's bounds is two loads and shifts.
  *
- * Layout (native byte order, built and read in one process):
- *   uint32 head[2 * blocks]: base, then (bit offset << 6 | width)
+ * Layout (built and read in one process):
+ *   uint32 head[2 * blocks] in native order: base, then (bit offset << 6
+ *   | width)
  *   offsets, bit-packed little-endian from the first byte after head,
  *   then 8 zero bytes so every read of 8 bytes stays inside.
  */
 #ifndef AH_PACKED_CUM_H
 #define AH_PACKED_CUM_H
 
+#include "bytes.h"
+
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #define AH__PACK_SHIFT 6u
 #define AH__PACK_BLOCK (1u << AH__PACK_SHIFT)
@@ -45,15 +47,10 @@ size_t ah__packed_bytes(const uint32_t *v, size_t n);
 /* Pack v[0..n) into out: bytes = ah__packed_bytes(v, n), 4-byte aligned. */
 void ah__packed_write(const uint32_t *v, size_t n, void *out, size_t bytes);
 
-/* The 8 bytes at p as a little-endian number. */
+/* The 8 bytes at p as a little-endian number (bytes.h: one load). */
 static inline uint64_t ah__packed_word(const unsigned char *p)
 {
-    uint64_t word;
-    memcpy(&word, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    word = __builtin_bswap64(word);
-#endif
-    return word;
+    return ah__ld64le(p);
 }
 
 /* Entries i and i + 1 (i + 1 < n) into *a and *b. */
