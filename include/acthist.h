@@ -237,6 +237,30 @@ enum ah_binning {
 
 #define AH_BINS_AUTO 0 /* NumPy's 'auto': max of Sturges and Freedman-Diaconis */
 
+/*
+ * The nodes a model scans (docs/METHOD.md, "Decorrelated basis").  With
+ * AH_BASIS_PCA a fit learns, from the background alone, each label's mean
+ * mu and its first r principal components V (and the pooled set's, for
+ * pooled scoring and unseen labels), and each row x of D values is scanned
+ * as the D + r (+ 1) nodes [x, V^T (x - mu), |residual|]: the layer's own
+ * nodes, its coordinates along the components, and, when r < D, the norm
+ * of what the components leave out.  A row that is unusual only as a
+ * combination of nodes stands out in single components.  Callers still
+ * pass rows of D values; p-values come out over the D + r (+ 1) nodes
+ * (ah_pvalue_width).  The basis costs D^2 doubles per label while fitting,
+ * an O(D^3) eigendecomposition per label, (8 + 4 r) D bytes per label in
+ * the model and 2 D r flops per scored row, so D is at most
+ * AH_BASIS_MAX_NODES.
+ */
+enum ah_basis {
+    AH_BASIS_DEFAULT = -2, /* fit only: AH_BASIS_NONE (docs/RESULTS.md,
+                              "Decorrelated basis"); the model stores what
+                              was chosen                                */
+    AH_BASIS_NONE = 0,     /* the layer's nodes only                      */
+    AH_BASIS_PCA = 1       /* the nodes, principal components, residual   */
+};
+#define AH_BASIS_MAX_NODES 2048
+
 typedef struct ah_fit_options {
     int method;       /* enum ah_method, default AH_METHOD_HIST              */
     int tail;         /* enum ah_tail, default AH_TAIL_DEFAULT                */
@@ -248,6 +272,9 @@ typedef struct ah_fit_options {
                          default 1/32                                        */
     size_t chunk_rows;/* rows per streamed chunk, 1..2^30 or 0 for the
                          default (1024); results do not depend on it         */
+    int basis;        /* enum ah_basis, default AH_BASIS_DEFAULT             */
+    int basis_components; /* AH_BASIS_PCA: components kept per label, at
+                         most D: 1..AH_BASIS_MAX_NODES, default 256          */
 } ah_fit_options;
 
 /* Fill the defaults documented above. */
@@ -258,11 +285,13 @@ void ah_fit_options_default(ah_fit_options *opts);
 const char *ah_method_name(int method);
 const char *ah_tail_name(int tail);
 const char *ah_binning_name(int binning);
+const char *ah_basis_name(int basis);
 /* Parse a name; return -1 when unknown ("default" parses as
  * AH_TAIL_DEFAULT, -2). */
 int ah_method_parse(const char *s);
 int ah_tail_parse(const char *s);
 int ah_binning_parse(const char *s);
+int ah_basis_parse(const char *s);
 
 /*
  * Ranges of the numeric options, in one table.  Every call that takes one
@@ -284,6 +313,8 @@ int ah_binning_parse(const char *s);
  *                                                 scans of many rows
  *   AH_OPTION_RESTARTS     1..1000000             ah_group_options
  *   AH_OPTION_MAX_ITER     1..1000000             ah_group_options
+ *   AH_OPTION_BASIS_COMPONENTS 1..2048            ah_fit_options.
+ *                                                 basis_components
  *
  * The integer options take integral values only.  A seed is any uint64_t:
  * a binding refuses what does not fit rather than wrapping it.
@@ -295,7 +326,8 @@ enum ah_option {
     AH_OPTION_ALPHA_MAX = 3,
     AH_OPTION_THREADS = 4,
     AH_OPTION_RESTARTS = 5,
-    AH_OPTION_MAX_ITER = 6
+    AH_OPTION_MAX_ITER = 6,
+    AH_OPTION_BASIS_COMPONENTS = 7
 };
 /* AH_OK when value is in the option's range; else AH_ERR_ARG with the
  * message above (an unknown option, and NaN, are refused too). */
@@ -411,6 +443,11 @@ typedef struct ah_model_info {
     size_t pooled_file_bytes;/* the same for the pooled set alone (what a
                                 model fitted without labels would take)     */
     double raw_bytes;        /* N * D * 4: the raw background as float32    */
+    int basis;               /* enum ah_basis (never AH_BASIS_DEFAULT)      */
+    size_t basis_components; /* r: components per label (0: no basis)       */
+    size_t scanned_nodes;    /* nodes scanned per tail: D, or D + r (+ 1)
+                                with a basis (ah_pvalue_width)              */
+    size_t basis_bytes;      /* the basis's bytes in the file (0: none)     */
 } ah_model_info;
 
 /* AH_OK; AH_ERR_ARG for a NULL argument; AH_ERR_NOMEM when the D words of
