@@ -15,7 +15,7 @@
 const char cmd_fit_usage[] =
     "usage: acthist fit [--method hist|empirical|kde] [--bins N|auto]\n"
     "                   [--binning width|quantile|tails] [--tail upper|lower|two|both]\n"
-    "                   [--atom-share S] [--chunk-rows R]\n"
+    "                   [--atom-share S] [--chunk-rows R] [--basis none|pca]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
     "       acthist fit [fit options] --plan-only -o PLAN SHARD.npy [...]\n"
     "       acthist fit --plan PLAN -o COUNTS SHARD.npy [...] [--labels ...]\n"
@@ -41,6 +41,12 @@ const char cmd_fit_usage[] =
     "  --atom-share values taken by at least this share of a node's\n"
     "               background are kept exactly (default 1/32)\n"
     "  --chunk-rows rows read at a time (default 1024)\n"
+    "  --basis      none (default), or pca: also scan each row's\n"
+    "               coordinates along its label's principal components\n"
+    "               of the background, and the norm of the rest (at most\n"
+    "               2048 nodes; one more pass; docs/METHOD.md)\n"
+    "  --basis-components R  components kept per label with --basis pca\n"
+    "               (default 256, at most D)\n"
     "  --threads K  K threads, each fitting a slice of the rows, merged\n"
     "               exactly: the same model, K times the memory (equal-\n"
     "               width bins only; default 1)\n"
@@ -106,7 +112,8 @@ int cmd_fit(int argc, char **argv)
     const cli_command *self = cli_find("fit");
     const char *method = NULL, *bins = NULL, *binning = NULL, *tail = NULL,
                *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL,
-               *threads_s = NULL, *fpr_s = NULL, *folds_s = NULL;
+               *threads_s = NULL, *fpr_s = NULL, *folds_s = NULL,
+               *basis = NULL, *ncomp = NULL;
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
@@ -119,6 +126,8 @@ int cmd_fit(int argc, char **argv)
         {"--plan", CLI_STRING, &plan_path},
         {"--threads", CLI_STRING, &threads_s},
         {"--fpr", CLI_STRING, &fpr_s},     {"--folds", CLI_STRING, &folds_s},
+        {"--basis", CLI_STRING, &basis},
+        {"--basis-components", CLI_STRING, &ncomp},
     };
     int rc = cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], &files,
                        self);
@@ -126,7 +135,7 @@ int cmd_fit(int argc, char **argv)
         goto done0;
     rc = CLI_USAGE;
     if (plan_path && (method || bins || binning || tail || share || chunk ||
-                      plan_only || threads_s)) {
+                      plan_only || threads_s || basis || ncomp)) {
         cli_error("fit: with --plan the fit options come from the plan (give "
                   "only -o, the shard's files and their --labels)");
         goto done0;
@@ -165,9 +174,24 @@ int cmd_fit(int argc, char **argv)
             goto done0;
         o.chunk_rows = (size_t)v;
     }
+    if (basis && (o.basis = ah_basis_parse(basis)) == -1) {
+        cli_unknown_name("--basis", basis, ah_basis_name);
+        goto done0;
+    }
+    if (ncomp) {
+        if (cli_parse_option_int("--basis-components", ncomp,
+                                 AH_OPTION_BASIS_COMPONENTS, &v) != 0)
+            goto done0;
+        o.basis_components = (int)v;
+    }
     long threads = 1;
     if (threads_s && cli_parse_int("--threads", threads_s, 1, 256, &threads))
         goto done0;
+    if (threads > 1 && o.basis == AH_BASIS_PCA) {
+        cli_error("fit: --basis pca is learnt in one thread (--threads "
+                  "fits in shards, which learn no basis)");
+        goto done0;
+    }
     double fpr = 0;
     long folds = 5;
     if (fpr_s && cli_parse_double("--fpr", fpr_s, 1e-9, 1 - 1e-9, &fpr))
