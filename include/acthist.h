@@ -549,6 +549,19 @@ int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
                    size_t cols, size_t ld, const int64_t *labels, int tail,
                    double *out, size_t *unseen, int threads, ah_diag *diag);
 
+/*
+ * The values a model scans for rows x cols activations (cols = the model's
+ * D): out receives rows x ah_pvalue_width(m, AH_TAIL_UPPER) doubles (row
+ * i at out + i * width).  Without a basis each row is copied; with one
+ * (enum ah_basis) it is [x, V^T (x - mu), |residual|] by its label's
+ * basis (labels NULL, or a label the model has not seen: the pooled
+ * one), bit for bit what ah_pvalues looks up.  A NaN or infinity fails
+ * with AH_ERR_VALUE naming the first such row and column.
+ */
+int ah_model_transform(const ah_model *m, const double *x, size_t rows,
+                       size_t cols, size_t ld, const int64_t *labels,
+                       double *out, ah_diag *diag);
+
 /* ------------------------------------------------------------------------ */
 /* 5. Subset scanning                                                       */
 /* ------------------------------------------------------------------------ */

@@ -584,6 +584,46 @@ static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
     return st;
 }
 
+int ah_model_transform(const ah_model *m, const double *x, size_t rows,
+                       size_t cols, size_t ld, const int64_t *labels,
+                       double *out, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!m || (!x && rows) || (!out && rows))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    if (cols != m->D_in)
+        return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
+                        "input has %zu nodes per row, the model has %zu",
+                        cols, m->D_in);
+    if (ld < cols)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "row stride below columns");
+    basis_job jb;
+    memset(&jb, 0, sizeof jb);
+    jb.m = m;
+    jb.x = x;
+    jb.nthreads = 1;
+    jb.cols = cols;
+    jb.ld = ld;
+    jb.labels = m->nsets > 1 ? labels : NULL;
+    jb.tx = out;
+    jb.k = rows;
+    jb.bad_row[0] = -1;
+    for (size_t i = 0; i < rows && jb.bad_row[0] < 0; i++) {
+        if (m->basis) {
+            basis_row(&jb, 0, i);
+            continue;
+        }
+        const double *r = x + i * ld;
+        for (size_t j = 0; j < cols; j++)
+            if (!isfinite(r[j]) && jb.bad_row[0] < 0) {
+                jb.bad_row[0] = (int64_t)i;
+                jb.bad_col[0] = (int64_t)j;
+            }
+        memcpy(out + i * cols, r, cols * sizeof *out);
+    }
+    return basis_bad(&jb, diag);
+}
+
 /* The entry points: a model with a basis goes through it first. */
 static int pvalues_any(const ah_model *m, const void *x, int f32,
                        size_t rows, size_t cols, size_t ld,

@@ -152,15 +152,23 @@ static int ql_sweep(double *d, double *e, double *vt, size_t n, size_t l,
     return 0;
 }
 
-/* Step 2: diagonalise (d, e), rotating vt's rows along. */
+/* Step 2: diagonalise (d, e), rotating vt's rows along.  An off-diagonal
+ * entry is negligible beside its two diagonal neighbours or beside the
+ * whole matrix (eps |T|, the accuracy the reflections already had): the
+ * second test ends the iteration on blocks of near-zero entries, as a
+ * rank-deficient covariance has, where the first alone may never hold. */
 static int ql(double *d, double *e, double *vt, size_t n)
 {
+    double norm = 0;
+    for (size_t i = 0; i < n; i++)
+        norm = fmax(norm, fabs(d[i]) + fabs(e[i]) + (i ? fabs(e[i - 1]) : 0));
+    double tiny = DBL_EPSILON * norm;
     for (size_t l = 0; l < n; l++) {
         for (int iter = 0;; iter++) {
             size_t m = l;
             for (; m + 1 < n; m++) {
                 double dd = fabs(d[m]) + fabs(d[m + 1]);
-                if (fabs(e[m]) <= DBL_EPSILON * dd || e[m] == 0)
+                if (fabs(e[m]) <= DBL_EPSILON * dd || fabs(e[m]) <= tiny)
                     break;
             }
             if (m == l)
