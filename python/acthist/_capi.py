@@ -263,6 +263,8 @@ _PROTOTYPES = {
     "ah_model_node_cells": (_I, [_P, ctypes.c_int64, _S, ctypes.POINTER(Cell),
                                  _S, c_size_p, _DIAG]),
     "ah_pvalue_width": (_S, [_P, _I]),
+    "ah_model_transform": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p,
+                                c_double_p, _DIAG]),
     "ah_pvalues": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, c_double_p,
                         c_size_p, _I, _DIAG]),
     "ah_pvalues_f32": (_I, [_P, c_float_p, _S, _S, _S, c_int64_p, _I,

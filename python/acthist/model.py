@@ -490,6 +490,23 @@ class Model(_capi.Owned):
         self._warn_unseen(unseen)
         return out
 
+    def transform(self, x, labels=None, *, pooled=False):
+        """The values the model scans for activations x (n, ...): a float64
+        array (n, width), width = D without a basis; with basis "pca" each
+        row is [x, V^T (x - mu), |residual|] by its label's basis (the
+        pooled one with pooled=True or for a label not fitted)."""
+        a, lab = self._prepare(x, labels, pooled)
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        width = lib.ah_pvalue_width(self._handle(), 0)
+        out = np.empty((a.shape[0], width), dtype=np.float64)
+        d = Diag()
+        st = lib.ah_model_transform(
+            self._handle(), ptr(a), a.shape[0], a.shape[1], a.shape[1],
+            None if lab is None else ptr(lab, ctypes.c_int64), ptr(out),
+            ctypes.byref(d))
+        _raise_rows(st, d, 0)
+        return out
+
     def score(self, x, labels=None, *, tail=None, stat="bj", alpha_max=0.5,
               threads=0, pooled=False):
         """Individual-scan scores of activations x (n, ...), the p-values
