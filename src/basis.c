@@ -17,6 +17,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Rows gathered per scatter update: each update then reads the d x d
  * scatter once for BLOCK rows instead of once per row. */
@@ -46,6 +49,24 @@ size_t ah__basis_set_for(const ah__basis *b, int64_t label)
     return lo < b->nsets - 1 && b->labels[lo] == label ? lo + 1 : 0;
 }
 
+/* z[k] += c * v[k] for k < r: two lanes at a time where SSE2 is there,
+ * each lane the same multiply and add as the scalar loop (no fused
+ * multiply-add), so every path gives the same bits. */
+static void axpy_f32(double *z, double c, const float *v, size_t r)
+{
+    size_t k = 0;
+#if defined(__SSE2__)
+    __m128d cc = _mm_set1_pd(c);
+    for (; k + 2 <= r; k += 2) {
+        __m128 v2 = _mm_castpd_ps(_mm_load_sd((const double *)(v + k)));
+        __m128d p = _mm_mul_pd(cc, _mm_cvtps_pd(v2));
+        _mm_storeu_pd(z + k, _mm_add_pd(_mm_loadu_pd(z + k), p));
+    }
+#endif
+    for (; k < r; k++)
+        z[k] += c * (double)v[k];
+}
+
 void ah__basis_apply(const ah__basis *b, size_t s, const double *x,
                      double *out)
 {
@@ -57,10 +78,8 @@ void ah__basis_apply(const ah__basis *b, size_t s, const double *x,
     memset(z, 0, r * sizeof *z);
     for (size_t i = 0; i < d; i++) {
         double c = x[i] - mu[i];
-        const float *vi = v + i * r;
         norm2 += c * c;
-        for (size_t k = 0; k < r; k++)
-            z[k] += c * (double)vi[k];
+        axpy_f32(z, c, v + i * r, r);
     }
     if (b->resid) { /* |x - mu|^2 - |z|^2: V's columns are orthonormal */
         double z2 = 0;
