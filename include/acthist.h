@@ -253,9 +253,10 @@ enum ah_binning {
  * AH_BASIS_MAX_NODES.
  */
 enum ah_basis {
-    AH_BASIS_DEFAULT = -2, /* fit only: AH_BASIS_NONE (docs/RESULTS.md,
-                              "Decorrelated basis"); the model stores what
-                              was chosen                                */
+    AH_BASIS_DEFAULT = -2, /* fit only: AH_BASIS_NONE, why in
+                              docs/RESULTS.md ("Against the detectors
+                              users pick instead"); the model stores
+                              what was chosen                           */
     AH_BASIS_NONE = 0,     /* the layer's nodes only                      */
     AH_BASIS_PCA = 1       /* the nodes, principal components, residual   */
 };
