@@ -58,7 +58,9 @@ static void axpy_f32(double *z, double c, const float *v, size_t r)
 #if defined(__SSE2__)
     __m128d cc = _mm_set1_pd(c);
     for (; k + 2 <= r; k += 2) {
-        __m128 v2 = _mm_castpd_ps(_mm_load_sd((const double *)(v + k)));
+        double two; /* the two floats as 8 bytes, whatever their alignment */
+        memcpy(&two, v + k, sizeof two);
+        __m128 v2 = _mm_castpd_ps(_mm_load_sd(&two));
         __m128d p = _mm_mul_pd(cc, _mm_cvtps_pd(v2));
         _mm_storeu_pd(z + k, _mm_add_pd(_mm_loadu_pd(z + k), p));
     }
