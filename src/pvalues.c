@@ -574,6 +574,11 @@ static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
             st = pvalues_run(m, jb->tx, 0, k, w, w, labels ? labels + r0 : NULL,
                              tail, out + r0 * wout, pmax_only, &u, threads,
                              diag);
+        if (st == AH_ERR_VALUE && diag) /* finite values near DBL_MAX */
+            st = ah__fail(diag, st, diag->row + (int64_t)r0, -1,
+                          "row %lld: its coordinates in the model's basis "
+                          "overflow (values near the largest double)",
+                          (long long)(diag->row + (int64_t)r0));
         miss += u;
     }
     if (unseen)

@@ -2,8 +2,7 @@
 # fit --basis pca through the command line: info shows the basis, p-values
 # come out over the scanned nodes, the empirical method's equal NumPy
 # counts of the model's own transform of the background (computed here
-# from the model file's basis block), scores equal the scan of the
-# p-values; --fpr cross-fits with the basis; refusals with their messages
+# from the model file's basis block), score runs; --fpr cross-fits with the basis; refusals with their messages
 # and exit codes.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
