@@ -570,10 +570,10 @@ static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
         jb->k = k;
         ah__parallel(jb->nthreads, basis_thread, jb);
         st = basis_bad(jb, diag);
-        if (st == AH_OK)
-            st = pvalues_run(m, jb->tx, 0, k, w, w, labels ? labels + r0 : NULL,
-                             tail, out + r0 * wout, pmax_only, &u, threads,
-                             diag);
+        if (st != AH_OK)
+            break;
+        st = pvalues_run(m, jb->tx, 0, k, w, w, labels ? labels + r0 : NULL,
+                         tail, out + r0 * wout, pmax_only, &u, threads, diag);
         if (st == AH_ERR_VALUE && diag) /* finite values near DBL_MAX */
             st = ah__fail(diag, st, diag->row + (int64_t)r0, -1,
                           "row %lld: its coordinates in the model's basis "
