@@ -434,7 +434,7 @@ void ah_shard_free(ah_shard *s);
 typedef struct ah_model_info {
     int method, tail, binning;
     int bins_requested;      /* AH_BINS_AUTO or the count                   */
-    size_t nodes;            /* D                                           */
+    size_t nodes;            /* D, values per input row                     */
     size_t rows;             /* N, background rows                          */
     size_t labels;           /* distinct labels (0: pooled model only)      */
     size_t bins_min, bins_median, bins_max;   /* hist: bins per node        */
@@ -458,6 +458,7 @@ int ah_model_get_info(const ah_model *m, ah_model_info *info);
 /* Labels of the conditional sets, sorted; *n receives the count.  The
  * pointer is owned by the model and valid until ah_model_free. */
 const int64_t *ah_model_labels(const ah_model *m, size_t *n);
+/* D, the values per input row that the calls below take. */
 size_t ah_model_nodes(const ah_model *m);
 int ah_model_tail(const ah_model *m);
 
@@ -521,11 +522,13 @@ int ah_model_node_cells(const ah_model *m, int64_t label, size_t node,
 /* 4. P-values                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Width of the p-value output per row: D, or 2D for AH_TAIL_BOTH. */
+/* Width of the p-value output per row: the scanned nodes (D, or with a
+ * basis D + r (+ 1)), twice that for AH_TAIL_BOTH. */
 size_t ah_pvalue_width(const ah_model *m, int tail);
 
 /*
- * P-value ranges for rows x cols activations (cols must equal the model's D).
+ * P-value ranges for rows x cols activations (cols must equal
+ * ah_model_nodes; a model with a basis transforms each row first).
  * out receives rows x width x 2 doubles (C order): out[(i*width+j)*2+0] =
  * p_min, [..+1] = p_max, where width = ah_pvalue_width(m, tail); with
  * AH_TAIL_BOTH the upper-tail block comes first.  tail < 0 uses the model's
