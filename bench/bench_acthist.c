@@ -388,6 +388,94 @@ static int cmd_pvalues(int argc, char **argv, const opts *o)
 }
 
 /* ------------------------------------------------------------------------ */
+/* basis: the cost of scanning in a decorrelated basis                      */
+/* ------------------------------------------------------------------------ */
+
+/* Row source with ten labels, row i of the file taking i mod 10: the
+ * conditional model of a 10-class network, as the real tasks have. */
+typedef struct lab_src {
+    ah_npy_reader *r;
+    size_t pos;
+} lab_src;
+
+static int lab_read(void *ctx, double *rows, size_t ld, int64_t *labels,
+                    size_t max_rows, size_t *got, ah_diag *diag)
+{
+    lab_src *s = ctx;
+    int st = ah_npy_read_rows(s->r, rows, max_rows, ld, 1, got, diag);
+    for (size_t i = 0; st == AH_OK && i < *got; i++)
+        labels[i] = (int64_t)((s->pos + i) % 10);
+    s->pos += st == AH_OK ? *got : 0;
+    return st;
+}
+
+static int lab_rewind(void *ctx, ah_diag *diag)
+{
+    lab_src *s = ctx;
+    s->pos = 0;
+    return ah_npy_rewind(s->r, diag);
+}
+
+/* One fit (labels i mod 10) with the given basis: its time and model. */
+static ah_model *fit_labelled(const char *bg, int basis, double *secs)
+{
+    ah_fit_options fo;
+    ah_fit_options_default(&fo);
+    fo.basis = basis;
+    ah_diag d;
+    lab_src ls = {NULL, 0};
+    if (ah_npy_open(&ls.r, bg, &d) != AH_OK)
+        die(bg, &d);
+    ah_row_source src = {&ls, ah_npy_cols(ls.r), 1, lab_read, lab_rewind};
+    ah_model *m = NULL;
+    double t0 = now();
+    if (ah_model_fit_source(&m, &src, &fo, &d) != AH_OK)
+        die(bg, &d);
+    *secs = now() - t0;
+    ah_npy_close(ls.r);
+    return m;
+}
+
+/* The plain conditional model and the one with basis pca, fitted on the
+ * same rows in the same run: fit time, file and memory bytes, and the
+ * time to score a batch (one thread), each with its ratio. */
+static int cmd_basis(int argc, char **argv, const opts *o)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: bench_acthist basis BG.npy Q.npy\n");
+        return 2;
+    }
+    size_t rows, D, batch = o->batches[o->nbatches - 1];
+    double *x = read_matrix(argv[1], batch, &rows, &D);
+    ah_scan_result *res = malloc(rows * sizeof *res);
+    if (!res)
+        die("out of memory", NULL);
+    double fit[2], score[2];
+    ah_model_info in[2];
+    for (int b = 0; b < 2; b++) {
+        ah_model *m = fit_labelled(argv[0], b ? AH_BASIS_PCA : AH_BASIS_NONE,
+                                   &fit[b]);
+        ah_model_get_info(m, &in[b]);
+        pv_ctx c = {m, x, NULL, rows, D, rows, 1, 0, NULL, res};
+        score[b] = time_op(run_score, &c, o).med;
+        ah_model_free(m);
+    }
+    line_begin(o, "basis");
+    printf(", \"D\": %zu, \"N\": %zu, \"labels\": %zu, \"components\": %zu, "
+           "\"scanned_nodes\": %zu, \"batch\": %zu, "
+           "\"fit_s\": [%.6g, %.6g], \"file_bytes\": [%zu, %zu], "
+           "\"memory_bytes\": [%zu, %zu], \"basis_bytes\": %zu, "
+           "\"score_s\": [%.6g, %.6g], \"raw_bytes\": %.0f}\n",
+           D, in[0].rows, in[0].labels, in[1].basis_components,
+           in[1].scanned_nodes, rows, fit[0], fit[1], in[0].file_bytes,
+           in[1].file_bytes, in[0].memory_bytes, in[1].memory_bytes,
+           in[1].basis_bytes, score[0], score[1], in[0].raw_bytes);
+    free(res);
+    free(x);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* scans                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -736,7 +824,7 @@ int main(int argc, char **argv)
               .batches = {1, 1000}, .nbatches = 2, .restarts = 4,
               .group_rows = 1000};
     if (argc < 2) {
-        fputs("usage: bench_acthist fit|pvalues|scan|read|load|scale|default-bins ARGS [--reps R] "
+        fputs("usage: bench_acthist fit|pvalues|scan|read|load|scale|basis|default-bins ARGS [--reps R] "
               "[--min-time S]\n       [--threads 1,2] [--batches 1,1000] "
               "[--restarts R] [--group-rows M]\n       [--tag T] "
               "[--scores-out FILE]\n", stderr);
@@ -788,6 +876,8 @@ int main(int argc, char **argv)
         return cmd_scale(npos, pos, &o);
     if (!strcmp(cmd, "load"))
         return cmd_load(npos, pos, &o);
+    if (!strcmp(cmd, "basis"))
+        return cmd_basis(npos, pos, &o);
     if (!strcmp(cmd, "default-bins")) {
         ah_fit_options def;
         ah_fit_options_default(&def);

@@ -138,6 +138,37 @@ def shards_table(recs):
               "up a tree of processes (docs/SHARDS.md)")
 
 
+def basis_table(recs):
+    """The conditional model with basis pca against the plain one, fitted
+    on the same rows in the same run (bench/run.sh's basis part)."""
+    rows = []
+    for r in sorted((r for r in recs if r["bench"] == "basis"),
+                    key=lambda r: (r["D"], r["N"])):
+        fb, mb, fs, ss = (r["file_bytes"], r["memory_bytes"], r["fit_s"],
+                          r["score_s"])
+        rows.append(["D=%d N=%d, r=%d (%d scanned)" % (
+                         r["D"], r["N"], r["components"], r["scanned_nodes"]),
+                     "%s / %s = %s" % (fmt_b(fb[1]), fmt_b(fb[0]),
+                                       fmt_x(fb[1] / fb[0])),
+                     "%.1f%% / %.1f%%" % (100.0 * fb[1] / r["raw_bytes"],
+                                          100.0 * fb[0] / r["raw_bytes"]),
+                     fmt_b(r["basis_bytes"]),
+                     "%s / %s = %s" % (fmt_b(mb[1]), fmt_b(mb[0]),
+                                       fmt_x(mb[1] / mb[0])),
+                     "%s / %s = %s" % (fmt_t(fs[1]), fmt_t(fs[0]),
+                                       fmt_x(fs[1] / fs[0])),
+                     "%s / %s = %s" % (fmt_t(ss[1] / r["batch"]),
+                                       fmt_t(ss[0] / r["batch"]),
+                                       fmt_x(ss[1] / ss[0]))])
+    if rows:
+        table("BASIS PCA against the plain conditional model (10 labels, "
+              "default hist; one fit each, scores of a batch on 1 thread)",
+              ["case", "file (basis / plain)", "% of raw", "basis block",
+               "memory", "fit", "score per input"], rows,
+              "the same rows, labels i mod 10, in the same run; docs/"
+              "RESULTS.md has their detection power on real layers")
+
+
 def find(recs, **kw):
     for r in recs:
         if all(r.get(k) == v for k, v in kw.items()):
@@ -454,7 +485,7 @@ def realscale_table(recs):
 def raw_table(recs):
     rows = []
     for r in recs:
-        if r["bench"] in ("skip", "scale_fit", "shards", "e2e_score",
+        if r["bench"] in ("skip", "scale_fit", "shards", "basis", "e2e_score",
                           "e2e_check", "scale_real", "scale_real_fit"):
             continue
         name = r.get("method", "") + (":%d" % r["bins"] if r.get("method") == "hist" else "")
@@ -525,6 +556,7 @@ def main():
     isa_table(isa)
     python_table(py)
     shards_table(recs)
+    basis_table(recs)
     scale_table(recs)
     memory_table(recs)
     e2e_table(recs)

@@ -23,7 +23,7 @@
 #   BENCH_QUICK=1        small sizes, few repetitions: under a minute
 #   BENCH_SCALE_ROWS     rows for the scale test (default "50000 200000 800000")
 #   BENCH_PARTS          which parts to run (default "cases isa python shards
-#                        scale memory e2e";
+#                        basis scale memory e2e";
 #                        memory: a loaded model's memory (acthist info)
 #                        against the resident set its loading adds;
 #                        e2e: acthist score end to end against the NumPy
@@ -36,7 +36,8 @@
 #                        bench/python_binding.py, in the baseline's
 #                        interpreter, over BUILD_DIR/libacthist.so;
 #                        shards: acthist fit against acthist-mpi-fit on 1
-#                        and 2 processes, whose models must be identical)
+#                        and 2 processes, whose models must be identical;
+#                        basis: fit --basis pca against the plain model)
 #   BENCH_CASES          only these cases, e.g. "4096x50000" (default: all)
 #   BENCH_TMPDIR         where the data goes (default $TMPDIR or /tmp)
 #   BENCH_OUT            where results and binaries go (default BUILD_DIR/bench)
@@ -181,7 +182,7 @@ log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cu
 busy=$(pgrep -af 'python3.*(experiments|train|attack|extract|synth)' | grep -v bench || true)
 [ -n "$busy" ] && log "WARNING: other jobs are running, timings will be noisy: $busy"
 
-PARTS=${BENCH_PARTS:-cases isa python shards scale memory e2e}
+PARTS=${BENCH_PARTS:-cases isa python shards basis scale memory e2e}
 # The library's default bin count gets the thread and ratio rows.
 DEFBINS=$("$BENCH" default-bins)
 ALLHIST="hist:16 hist:64 hist:256"
@@ -302,6 +303,28 @@ if [[ " $PARTS " == *" shards "* ]]; then
         shards_case
     else
         skip "fit in shards" "$BUILD/acthist-mpi-fit not built (no mpicc: tools/install-deps.sh installs MPICH)"
+    fi
+fi
+
+# Basis: the conditional model (ten labels) with basis pca against the
+# plain one on the same rows in the same run: fit time, bytes, and the
+# time to score a batch, as ratios (D = 256 and 1024, N = 50,000; D = 256,
+# N = 5,000 with BENCH_QUICK).
+basis_case() {
+    local D=$1 N=$2 bg="$TMP/basis_bg.npy" q="$TMP/basis_q_$1.npy"
+    log "basis: D=$D N=$N, pca against none"
+    "$GEN" -n "$N" -d "$D" --seed 1 -o "$bg"
+    "$GEN" -n "$Q" -d "$D" --seed 2 --anomalous 0.1 -o "$q"
+    "$BENCH" basis "$bg" "$q" --batches "$Q" --reps $REPS --min-time "$MINT" \
+        --tag "${D}x${N}" >> "$RES"
+    rm -f "$bg" "$q"
+}
+if [[ " $PARTS " == *" basis "* ]]; then
+    if [ "$QUICK" = 1 ]; then
+        basis_case 256 5000
+    else
+        basis_case 256 50000
+        basis_case 1024 50000
     fi
 fi
 

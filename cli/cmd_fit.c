@@ -17,7 +17,8 @@ const char cmd_fit_usage[] =
     "                   [--binning width|quantile|tails]\n"
     "                   [--tail upper|lower|two|both|default]\n"
     "                   [--atom-share S] [--chunk-rows R] [--threads K]\n"
-    "                   [--fpr F [--folds K]]\n"
+    "                   [--fpr F [--folds K]] [--basis none|pca]\n"
+    "                   [--basis-components R]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
     "       acthist fit [fit options] --plan-only -o PLAN SHARD.npy [...]\n"
     "       acthist fit --plan PLAN -o COUNTS SHARD.npy [...] [--labels ...]\n"
@@ -175,12 +176,31 @@ done:
     return rc;
 }
 
+/* --basis and --basis-components into o.  0, or CLI_USAGE after the
+ * message. */
+static int fit_basis(ah_fit_options *o, const char *basis, const char *ncomp)
+{
+    if (basis && (o->basis = ah_basis_parse(basis)) == -1) {
+        cli_unknown_name("--basis", basis, ah_basis_name);
+        return CLI_USAGE;
+    }
+    long v;
+    if (ncomp) {
+        if (cli_parse_option_int("--basis-components", ncomp,
+                                 AH_OPTION_BASIS_COMPONENTS, &v) != 0)
+            return CLI_USAGE;
+        o->basis_components = (int)v;
+    }
+    return 0;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     const cli_command *self = cli_find("fit");
     const char *method = NULL, *bins = NULL, *binning = NULL, *tail = NULL,
                *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL,
-               *threads_s = NULL, *fpr_s = NULL, *folds_s = NULL;
+               *threads_s = NULL, *fpr_s = NULL, *folds_s = NULL,
+               *basis = NULL, *ncomp = NULL;
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
@@ -218,13 +238,20 @@ int cmd_fit(int argc, char **argv)
          "--alpha-max 0.5)"},
         {"--folds", CLI_STRING, &folds_s, "K",
          "folds for --fpr (default 5)"},
+        {"--basis", CLI_STRING, &basis, "none|pca",
+         "none (default), or pca: also scan each row's coordinates along "
+         "its label's principal components of the background, and the norm "
+         "of the rest (at most 2048 nodes; one more pass; docs/METHOD.md)"},
+        {"--basis-components", CLI_STRING, &ncomp, "R",
+         "components kept per label with --basis pca (default 256, at most "
+         "D)"},
     };
     int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (plan_path && (method || bins || binning || tail || share || chunk ||
-                      plan_only || threads_s)) {
+                      plan_only || threads_s || basis || ncomp)) {
         cli_error("fit: with --plan the fit options come from the plan (give "
                   "only -o, the shard's files and their --labels)");
         goto done0;
@@ -235,6 +262,13 @@ int cmd_fit(int argc, char **argv)
     fit_job job = {out, plan_path, &files, &labels, o, 1, 5, 0, plan_only};
     if (fit_values(&job, threads_s, fpr_s, folds_s))
         goto done0;
+    if (fit_basis(&job.o, basis, ncomp))
+        goto done0;
+    if (job.threads > 1 && job.o.basis == AH_BASIS_PCA) {
+        cli_error("fit: --basis pca is learnt in one thread (--threads "
+                  "fits in shards, which learn no basis)");
+        goto done0;
+    }
     if (!out) {
         cli_error("fit: missing -o MODEL");
         cli_usage(stderr, self, opts, CLI_NOPTS(opts));

@@ -134,12 +134,15 @@ static int model_info_json(const char *path, const ah_model *m,
         "\"atoms\": %zu, \"memory_bytes\": %zu, \"file_bytes\": %zu, "
         "\"pooled_file_bytes\": %zu, "
         "\"raw_bytes\": %.0f, \"memory_percent_of_raw\": %.4f, "
-        "\"file_percent_of_raw\": %.4f",
+        "\"file_percent_of_raw\": %.4f, \"basis\": \"%s\", "
+        "\"basis_components\": %zu, \"scanned_nodes\": %zu, "
+        "\"basis_bytes\": %zu",
         ah_method_name(in->method), ah_tail_name(in->tail),
         ah_binning_name(in->binning), bins, in->nodes, in->rows, in->labels,
         in->bins_min, in->bins_median, in->bins_max, in->atoms_total,
         in->memory_bytes, in->file_bytes, in->pooled_file_bytes, in->raw_bytes,
-        pm, pf);
+        pm, pf, ah_basis_name(in->basis), in->basis_components,
+        in->scanned_nodes, in->basis_bytes);
     if (t.source != AH_THRESHOLD_NONE)
         cli_buf_printf(
             &b,
@@ -179,9 +182,18 @@ static int model_info_text(const char *path, const ah_model *m,
         printf("bins/node:  min %zu, median %zu, max %zu\n", in->bins_min,
                in->bins_median, in->bins_max);
         printf("atoms:      %zu over %zu nodes (pooled)\n",
-               in->atoms_total, in->nodes);
+               in->atoms_total, in->scanned_nodes);
     }
     printf("nodes (D):  %zu\n", in->nodes);
+    if (in->basis == AH_BASIS_PCA)
+        printf("basis:      pca, %zu components per label%s: %zu nodes "
+               "scanned; %zu bytes of the file\n", in->basis_components,
+               in->scanned_nodes > in->nodes + in->basis_components
+                   ? " and the residual norm"
+                   : "",
+               in->scanned_nodes, in->basis_bytes);
+    else
+        printf("basis:      none\n");
     printf("rows (N):   %zu\n", in->rows);
     printf("labels:     %zu%s\n", in->labels,
            in->labels ? " (conditional)" : " (pooled only)");

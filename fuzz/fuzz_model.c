@@ -41,7 +41,9 @@ static int fuzz_model_once(const uint8_t *data, size_t size)
         static const double probes[] = {0.0, -1e300, 1e300, 0.5, -0.0, 1.0};
         size_t nr = sizeof probes / sizeof probes[0];
         double *x = malloc(nr * D * sizeof *x);
-        double *p = malloc(nr * 2 * D * 2 * sizeof *p);
+        /* width: D, or more scanned nodes with a basis; twice for both */
+        double *p = malloc(nr * ah_pvalue_width(m, AH_TAIL_BOTH) * 2 *
+                           sizeof *p);
         int64_t labels[6] = {0, 1, 2, -1, 7, INT64_MAX};
         for (size_t i = 0; x && i < nr * D; i++)
             x[i] = probes[i / D];

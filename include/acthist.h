@@ -239,6 +239,31 @@ enum ah_binning {
 
 #define AH_BINS_AUTO 0 /* NumPy's 'auto': max of Sturges and Freedman-Diaconis */
 
+/*
+ * The nodes a model scans (docs/METHOD.md, "Decorrelated basis").  With
+ * AH_BASIS_PCA a fit learns, from the background alone, each label's mean
+ * mu and its first r principal components V (and the pooled set's, for
+ * pooled scoring and unseen labels), and each row x of D values is scanned
+ * as the D + r (+ 1) nodes [x, V^T (x - mu), |residual|]: the layer's own
+ * nodes, its coordinates along the components, and, when r < D, the norm
+ * of what the components leave out.  A row that is unusual only as a
+ * combination of nodes stands out in single components.  Callers still
+ * pass rows of D values; p-values come out over the D + r (+ 1) nodes
+ * (ah_pvalue_width).  The basis costs D^2 doubles per label while fitting,
+ * an O(D^3) eigendecomposition per label, (8 + 4 r) D bytes per label in
+ * the model and 2 D r flops per scored row, so D is at most
+ * AH_BASIS_MAX_NODES.
+ */
+enum ah_basis {
+    AH_BASIS_DEFAULT = -2, /* fit only: AH_BASIS_NONE, why in
+                              docs/RESULTS.md ("Against the detectors
+                              users pick instead"); the model stores
+                              what was chosen                           */
+    AH_BASIS_NONE = 0,     /* the layer's nodes only                      */
+    AH_BASIS_PCA = 1       /* the nodes, principal components, residual   */
+};
+#define AH_BASIS_MAX_NODES 2048
+
 typedef struct ah_fit_options {
     int method;       /* enum ah_method, default AH_METHOD_HIST              */
     int tail;         /* enum ah_tail, default AH_TAIL_DEFAULT                */
@@ -250,6 +275,9 @@ typedef struct ah_fit_options {
                          default 1/32                                        */
     size_t chunk_rows;/* rows per streamed chunk, 1..2^30 or 0 for the
                          default (1024); results do not depend on it         */
+    int basis;        /* enum ah_basis, default AH_BASIS_DEFAULT             */
+    int basis_components; /* AH_BASIS_PCA: components kept per label, at
+                         most D: 1..AH_BASIS_MAX_NODES, default 256          */
 } ah_fit_options;
 
 /* Fill the defaults documented above. */
@@ -260,11 +288,13 @@ void ah_fit_options_default(ah_fit_options *opts);
 const char *ah_method_name(int method);
 const char *ah_tail_name(int tail);
 const char *ah_binning_name(int binning);
+const char *ah_basis_name(int basis);
 /* Parse a name; return -1 when unknown ("default" parses as
  * AH_TAIL_DEFAULT, -2). */
 int ah_method_parse(const char *s);
 int ah_tail_parse(const char *s);
 int ah_binning_parse(const char *s);
+int ah_basis_parse(const char *s);
 
 /*
  * Ranges of the numeric options, in one table.  Every call that takes one
@@ -286,6 +316,8 @@ int ah_binning_parse(const char *s);
  *                                                 scans of many rows
  *   AH_OPTION_RESTARTS     1..1000000             ah_group_options
  *   AH_OPTION_MAX_ITER     1..1000000             ah_group_options
+ *   AH_OPTION_BASIS_COMPONENTS 1..2048            ah_fit_options.
+ *                                                 basis_components
  *
  * The integer options take integral values only.  A seed is any uint64_t:
  * a binding refuses what does not fit rather than wrapping it.
@@ -297,7 +329,8 @@ enum ah_option {
     AH_OPTION_ALPHA_MAX = 3,
     AH_OPTION_THREADS = 4,
     AH_OPTION_RESTARTS = 5,
-    AH_OPTION_MAX_ITER = 6
+    AH_OPTION_MAX_ITER = 6,
+    AH_OPTION_BASIS_COMPONENTS = 7
 };
 /* AH_OK when value is in the option's range; else AH_ERR_ARG with the
  * message above (an unknown option, and NaN, are refused too). */
@@ -403,7 +436,7 @@ void ah_shard_free(ah_shard *s);
 typedef struct ah_model_info {
     int method, tail, binning;
     int bins_requested;      /* AH_BINS_AUTO or the count                   */
-    size_t nodes;            /* D                                           */
+    size_t nodes;            /* D, values per input row                     */
     size_t rows;             /* N, background rows                          */
     size_t labels;           /* distinct labels (0: pooled model only)      */
     size_t bins_min, bins_median, bins_max;   /* hist: bins per node        */
@@ -413,6 +446,11 @@ typedef struct ah_model_info {
     size_t pooled_file_bytes;/* the same for the pooled set alone (what a
                                 model fitted without labels would take)     */
     double raw_bytes;        /* N * D * 4: the raw background as float32    */
+    int basis;               /* enum ah_basis (never AH_BASIS_DEFAULT)      */
+    size_t basis_components; /* r: components per label (0: no basis)       */
+    size_t scanned_nodes;    /* nodes scanned per tail: D, or D + r (+ 1)
+                                with a basis (ah_pvalue_width)              */
+    size_t basis_bytes;      /* the basis's bytes in the file (0: none)     */
 } ah_model_info;
 
 /* AH_OK; AH_ERR_ARG for a NULL argument; AH_ERR_NOMEM when the D words of
@@ -422,6 +460,7 @@ int ah_model_get_info(const ah_model *m, ah_model_info *info);
 /* Labels of the conditional sets, sorted; *n receives the count.  The
  * pointer is owned by the model and valid until ah_model_free. */
 const int64_t *ah_model_labels(const ah_model *m, size_t *n);
+/* D, the values per input row that the calls below take. */
 size_t ah_model_nodes(const ah_model *m);
 int ah_model_tail(const ah_model *m);
 
@@ -485,7 +524,8 @@ int ah_model_node_cells(const ah_model *m, int64_t label, size_t node,
 /* 4. P-values                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Width of the p-value output per row: D, or 2D for AH_TAIL_BOTH. */
+/* Width of the p-value output per row: the scanned nodes (D, or with a
+ * basis D + r (+ 1)), twice that for AH_TAIL_BOTH. */
 size_t ah_pvalue_width(const ah_model *m, int tail);
 
 /*
@@ -545,7 +585,8 @@ int ah_pvalues_in(const ah_model *m, const ah_input *in,
  * The same with the view and the settings as arguments, the form of
  * version 0.1 (ah_pvalues_in with an ah_input of AH_DTYPE_F64 or F32 and
  * these settings gives the same result).
- * P-value ranges for rows x cols activations (cols must equal the model's D).
+ * P-value ranges for rows x cols activations (cols must equal
+ * ah_model_nodes; a model with a basis transforms each row first).
  * out receives rows x width x 2 doubles (C order): out[(i*width+j)*2+0] =
  * p_min, [..+1] = p_max, where width = ah_pvalue_width(m, tail); with
  * AH_TAIL_BOTH the upper-tail block comes first.  tail < 0 uses the model's
@@ -569,6 +610,19 @@ int ah_pvalues(const ah_model *m, const double *x, size_t rows, size_t cols,
 int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
                    size_t cols, size_t ld, const int64_t *labels, int tail,
                    double *out, size_t *unseen, int threads, ah_diag *diag);
+
+/*
+ * The values a model scans for rows x cols activations (cols = the model's
+ * D): out receives rows x ah_pvalue_width(m, AH_TAIL_UPPER) doubles (row
+ * i at out + i * width).  Without a basis each row is copied; with one
+ * (enum ah_basis) it is [x, V^T (x - mu), |residual|] by its label's
+ * basis (labels NULL, or a label the model has not seen: the pooled
+ * one), bit for bit what ah_pvalues looks up.  A NaN or infinity fails
+ * with AH_ERR_VALUE naming the first such row and column.
+ */
+int ah_model_transform(const ah_model *m, const double *x, size_t rows,
+                       size_t cols, size_t ld, const int64_t *labels,
+                       double *out, ah_diag *diag);
 
 /* ------------------------------------------------------------------------ */
 /* 5. Subset scanning                                                       */

@@ -8,6 +8,7 @@
  * representations keep every value by nature.  Results do not depend on the
  * chunk size: every row is accounted for independently of its chunk.
  */
+#include "basis.h"
 #include "fitter.h"
 
 #include <math.h>
@@ -152,8 +153,13 @@ int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown binning %d",
                         o->binning);
     /* the ranges are ah_option_check's table (options.c) */
-    int st = AH_OK;
-    if (o->bins != AH_BINS_AUTO)
+    if (o->basis != AH_BASIS_DEFAULT && o->basis != AH_BASIS_NONE &&
+        o->basis != AH_BASIS_PCA)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown basis %d",
+                        o->basis);
+    int st = ah_option_check(AH_OPTION_BASIS_COMPONENTS,
+                             o->basis_components, diag);
+    if (st == AH_OK && o->bins != AH_BINS_AUTO)
         st = ah_option_check(AH_OPTION_BINS, o->bins, diag);
     if (st == AH_OK)
         st = ah_option_check(AH_OPTION_ATOM_SHARE, o->atom_share, diag);
@@ -173,6 +179,7 @@ void ah_model_free(ah_model *m)
             m->ops->free(m->sets[i].rep);
     free(m->sets);
     free(m->labels);
+    ah__basis_free(m->basis);
     free(m);
 }
 
@@ -216,10 +223,26 @@ static int stream_rows(ah_row_source *src, size_t chunk, double *buf,
 
 /* Scratch for grouping a chunk's rows by label. */
 typedef struct chunk_scratch {
-    size_t D;
+    size_t D;            /* values per chunk row */
     const double **ptr;  /* chunk row pointers */
     int64_t *pair;       /* (label, row) pairs */
+    const ah__basis *basis; /* NULL, or rows go through it into tx */
+    double *tx;          /* chunk x basis width */
 } chunk_scratch;
+
+/* With a basis, the n rows at ptr are replaced by their transforms by
+ * set s's basis (in tx, which the pooled call's rows are done with when a
+ * label's call comes). */
+static void transform_rows(chunk_scratch *sc, size_t s, size_t n)
+{
+    if (!sc->basis)
+        return;
+    size_t w = ah__basis_width(sc->basis);
+    for (size_t i = 0; i < n; i++) {
+        ah__basis_apply(sc->basis, s, sc->ptr[i], sc->tx + i * w);
+        sc->ptr[i] = sc->tx + i * w;
+    }
+}
 
 static int cmp_pair(const void *a, const void *b)
 {
@@ -254,6 +277,7 @@ static int for_each_set(chunk_scratch *sc, const double *rows,
     size_t D = sc->D;
     for (size_t i = 0; i < k; i++)
         sc->ptr[i] = rows + i * D;
+    transform_rows(sc, 0, k);
     int st = fn(ctx, 1, 0, sc->ptr, k, first, diag);
     if (st != AH_OK || !labels)
         return st;
@@ -262,6 +286,9 @@ static int for_each_set(chunk_scratch *sc, const double *rows,
         size_t z = a, n = 0;
         while (z < k && sc->pair[2 * z] == sc->pair[2 * a])
             sc->ptr[n++] = rows + (size_t)sc->pair[2 * z++ + 1] * D;
+        if (sc->basis)
+            transform_rows(sc, ah__basis_set_for(sc->basis, sc->pair[2 * a]),
+                           n);
         st = fn(ctx, 0, sc->pair[2 * a], sc->ptr, n, first, diag);
         if (st != AH_OK)
             return st;
@@ -381,14 +408,19 @@ static void buffers_free(pass_buffers *b)
     free(b->lab);
     free(b->sc.ptr);
     free(b->sc.pair);
+    free(b->sc.tx);
 }
 
+/* Buffers for chunks of rows of D values (transformed by basis when not
+ * NULL). */
 static int buffers_init(pass_buffers *b, size_t D, size_t chunk,
-                        ah_diag *diag)
+                        const ah__basis *basis, ah_diag *diag)
 {
-    size_t bufn;
+    size_t bufn, txn = 0;
     memset(b, 0, sizeof *b);
-    if (!ah__mul_ok(chunk, D, &bufn) || !ah__mul_ok(bufn, sizeof(double), &bufn))
+    if (!ah__mul_ok(chunk, D, &bufn) || !ah__mul_ok(bufn, sizeof(double), &bufn) ||
+        (basis && (!ah__mul_ok(chunk, ah__basis_width(basis), &txn) ||
+                   !ah__mul_ok(txn, sizeof(double), &txn))))
         return ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
                         "chunk of %zu rows x %zu nodes overflows", chunk, D);
     b->buf = malloc(bufn);
@@ -396,7 +428,10 @@ static int buffers_init(pass_buffers *b, size_t D, size_t chunk,
     b->sc.D = D;
     b->sc.ptr = malloc(chunk * sizeof *b->sc.ptr);
     b->sc.pair = malloc(2 * chunk * sizeof *b->sc.pair);
-    if (!b->buf || !b->lab || !b->sc.ptr || !b->sc.pair) {
+    b->sc.basis = basis;
+    b->sc.tx = basis ? malloc(txn) : NULL;
+    if (!b->buf || !b->lab || !b->sc.ptr || !b->sc.pair ||
+        (basis && !b->sc.tx)) {
         buffers_free(b);
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     }
@@ -407,6 +442,7 @@ int ah__fitter_init(ah__fitter *f, size_t D, int need_mg, ah_diag *diag)
 {
     memset(f, 0, sizeof *f);
     f->D = D;
+    f->cols = D;
     f->need_mg = need_mg;
     if (pass1_init(&f->pooled, D, need_mg) != AH_OK) {
         ah__fitter_free(f);
@@ -420,7 +456,7 @@ int ah__fit_pass1(ah__fitter *f, ah_row_source *src, size_t chunk,
                   size_t *rows, ah_diag *diag)
 {
     pass_buffers b;
-    int st = buffers_init(&b, f->D, chunk, diag);
+    int st = buffers_init(&b, f->cols, chunk, f->basis, diag);
     if (st != AH_OK)
         return st;
     pass1_ctx c = {f, b.sc};
@@ -439,6 +475,7 @@ int ah__model_begin(ah_model **out, const ah__fitter *f, size_t rows,
     m->opts = *opts;
     m->ops = ah__ops_for(opts->method);
     m->D = f->D;
+    m->D_in = f->cols;
     m->N = rows;
     m->nsets = 1 + f->nlab;
     m->sets = calloc(m->nsets, sizeof *m->sets);
@@ -470,13 +507,111 @@ int ah__fit_count(ah_model *m, int pass, ah_row_source *src, size_t chunk,
                   ah_diag *diag)
 {
     pass_buffers b;
-    int st = buffers_init(&b, m->D, chunk, diag);
+    int st = buffers_init(&b, m->D_in, chunk, m->basis, diag);
     if (st != AH_OK)
         return st;
     pass_ctx c = {m, pass, against_plan, set_rows, b.sc};
     st = stream_rows(src, chunk, b.buf, b.lab, passn_chunk, &c, rows, diag);
     buffers_free(&b);
     return st;
+}
+
+static int basis_chunk(void *ctx, const double *rows, const int64_t *labels,
+                       size_t k, size_t first, ah_diag *diag)
+{
+    (void)first;
+    return ah__basis_acc_add(ctx, rows, labels, k, diag);
+}
+
+/* The basis pass: every row's label scatter, then the components; the
+ * source is rewound for the passes that follow. */
+static int fit_basis(ah__basis **out, ah_row_source *src, size_t chunk,
+                     const ah_fit_options *o, ah_diag *diag)
+{
+    *out = NULL;
+    ah__basis_acc *acc = NULL;
+    pass_buffers b;
+    size_t rows = 0;
+    int st = ah__basis_acc_new(&acc, src->cols, diag);
+    if (st == AH_OK)
+        st = buffers_init(&b, src->cols, chunk, NULL, diag);
+    if (st != AH_OK) {
+        ah__basis_acc_free(acc);
+        return st;
+    }
+    st = stream_rows(src, chunk, b.buf, b.lab, basis_chunk, acc, &rows, diag);
+    buffers_free(&b);
+    if (st == AH_OK && rows == 0)
+        st = ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no rows");
+    if (st == AH_OK)
+        st = ah__basis_acc_finish(out, acc, (size_t)o->basis_components,
+                                  diag);
+    ah__basis_acc_free(acc);
+    if (st == AH_OK)
+        st = src->rewind(src->ctx, diag);
+    if (st != AH_OK) {
+        ah__basis_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* The model's labels are the basis's: the same rows were read twice. */
+static int basis_matches(const ah_model *m, const ah__basis *b,
+                         ah_diag *diag)
+{
+    if (b->nsets == m->nsets &&
+        (m->nsets == 1 ||
+         memcmp(b->labels, m->labels, (m->nsets - 1) * sizeof *m->labels) ==
+             0))
+        return AH_OK;
+    return ah__fail(diag, AH_ERR_IO, -1, -1,
+                    "background changed between passes: %zu sets, then %zu",
+                    b->nsets, m->nsets);
+}
+
+/* Pass 1 over the (transformed) rows and the model begun from it. */
+static int fit_begin(ah_model **out, ah_row_source *src, size_t chunk,
+                     const ah_fit_options *opts, ah__basis *basis,
+                     size_t *rows, ah_diag *diag)
+{
+    ah__fitter f;
+    size_t D = basis ? ah__basis_width(basis) : src->cols;
+    int st = ah__fitter_init(&f, D, opts->method == AH_METHOD_HIST, diag);
+    if (st != AH_OK)
+        return st;
+    f.cols = src->cols;
+    f.basis = basis;
+    st = ah__fit_pass1(&f, src, chunk, rows, diag);
+    if (st == AH_OK && *rows == 0)
+        st = ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no rows");
+    if (st == AH_OK && *rows >= UINT32_MAX)
+        st = ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
+                      "background of %zu rows exceeds 2^32-1", *rows);
+    if (st == AH_OK)
+        st = ah__model_begin(out, &f, *rows, opts, diag);
+    /* The first-pass summaries are no longer needed: free them before the
+     * counting passes so that peak memory is one of the two, not both. */
+    ah__fitter_free(&f);
+    return st;
+}
+
+/* The options of a fit from the caller's: checked, defaults resolved. */
+static int fit_options(ah_fit_options *opts, const ah_fit_options *in,
+                       const ah_row_source *src, ah_diag *diag)
+{
+    if (in)
+        *opts = *in;
+    else
+        ah_fit_options_default(opts);
+    int st = ah__fit_options_check(opts, diag);
+    if (st != AH_OK)
+        return st;
+    opts->tail = ah__tail_resolve(opts->tail, src->has_labels);
+    opts->basis = ah__basis_resolve(opts->basis, src->has_labels, src->cols);
+    if (src->cols == 0)
+        return ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no nodes");
+    return AH_OK;
 }
 
 int ah_model_fit_source(ah_model **out, ah_row_source *src,
@@ -487,35 +622,23 @@ int ah_model_fit_source(ah_model **out, ah_row_source *src,
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
     *out = NULL;
     ah_fit_options opts;
-    if (opts_in)
-        opts = *opts_in;
-    else
-        ah_fit_options_default(&opts);
-    int st = ah__fit_options_check(&opts, diag);
+    int st = fit_options(&opts, opts_in, src, diag);
     if (st != AH_OK)
         return st;
-    opts.tail = ah__tail_resolve(opts.tail, src->has_labels);
-    size_t D = src->cols;
-    if (D == 0)
-        return ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no nodes");
-    size_t chunk = opts.chunk_rows ? opts.chunk_rows : 1024;
-    ah__fitter f;
-    st = ah__fitter_init(&f, D, opts.method == AH_METHOD_HIST, diag);
-    if (st != AH_OK)
-        return st;
+    size_t chunk = opts.chunk_rows ? opts.chunk_rows : 1024, rows = 0;
+    ah__basis *basis = NULL;
+    if (opts.basis == AH_BASIS_PCA)
+        st = fit_basis(&basis, src, chunk, &opts, diag);
     ah_model *m = NULL;
-    size_t rows = 0;
-    st = ah__fit_pass1(&f, src, chunk, &rows, diag);
-    if (st == AH_OK && rows == 0)
-        st = ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no rows");
-    if (st == AH_OK && rows >= UINT32_MAX)
-        st = ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
-                      "background of %zu rows exceeds 2^32-1", rows);
     if (st == AH_OK)
-        st = ah__model_begin(&m, &f, rows, &opts, diag);
-    /* The first-pass summaries are no longer needed: free them before the
-     * counting passes so that peak memory is one of the two, not both. */
-    ah__fitter_free(&f);
+        st = fit_begin(&m, src, chunk, &opts, basis, &rows, diag);
+    if (m) { /* the model owns the basis from here */
+        m->basis = basis;
+        basis = NULL;
+        if (m->basis)
+            st = basis_matches(m, m->basis, diag);
+    }
+    ah__basis_free(basis);
     for (int pass = 1; st == AH_OK && pass <= m->ops->passes; pass++) {
         st = src->rewind(src->ctx, diag);
         size_t again = 0;

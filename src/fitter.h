@@ -17,8 +17,12 @@ typedef struct ah__label_pass1 {
     ah__pass1 p1;
 } ah__label_pass1;
 
+struct ah__basis;
+
 typedef struct ah__fitter {
-    size_t D;
+    size_t D;    /* nodes summarised: cols, or the basis's width        */
+    size_t cols; /* values per row of the source                        */
+    const struct ah__basis *basis; /* rows are transformed, or NULL     */
     int need_mg;
     ah__pass1 pooled;
     ah__label_pass1 *lab; /* sorted by label */

@@ -37,6 +37,8 @@ static inline int ah__mul_ok(size_t a, size_t b, size_t *out)
 /* The tail a fit uses: tail itself, or for AH_TAIL_DEFAULT the one the
  * evidence picks for a background with or without labels (options.c). */
 int ah__tail_resolve(int tail, int has_labels);
+/* The same for the basis, given the background's labels and width. */
+int ah__basis_resolve(int basis, int has_labels, size_t cols);
 
 /* Number of worker threads for a request (0 = online cores), at least 1. */
 int ah__thread_count(int requested, size_t work_items);

@@ -133,10 +133,14 @@ typedef struct ah__set {
     void *rep;
 } ah__set;
 
+struct ah__basis;
+
 struct ah_model {
     ah_fit_options opts;
     const ah__rep_ops *ops;
-    size_t D, N;
+    size_t D, N;     /* D: nodes the representations hold (scanned)    */
+    size_t D_in;     /* values per input row: D, or the basis's d       */
+    struct ah__basis *basis; /* NULL, or the rows' transform (basis.h)  */
     size_t nsets;    /* 1 + number of labels */
     ah__set *sets;   /* sets[0] pooled, then increasing label */
     int64_t *labels; /* nsets - 1 labels, increasing (points into a copy) */

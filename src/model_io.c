@@ -7,6 +7,7 @@
  * target's directory, synced, then renamed, so a reader never sees half a
  * model.
  */
+#include "basis.h"
 #include "bytes.h"
 #include "file_io.h"
 #include "model.h"
@@ -16,7 +17,8 @@
 #include <string.h>
 
 #define FORMAT_MAJOR 1
-#define FORMAT_MINOR 2 /* 1.2: a threshold block after the header */
+#define FORMAT_MINOR 3 /* 1.2: a threshold block after the header;
+                          1.3: a basis block after the sets */
 #define HEADER_BYTES 96
 #define SET_HEADER_BYTES 24
 
@@ -38,7 +40,19 @@ static size_t model_file_bytes(const ah_model *m)
     size_t s = header_bytes(m);
     for (size_t i = 0; i < m->nsets; i++)
         s += SET_HEADER_BYTES + pad8(m->ops->payload_bytes(m->sets[i].rep));
+    if (m->basis)
+        s += ah__basis_file_bytes(m->basis);
     return s + 8;
+}
+
+/* The minor version a model needs: 1.1 files are read by every reader;
+ * a threshold needs 1.2, a basis 1.3, which older readers refuse by its
+ * number. */
+static unsigned minor_version(const ah_model *m)
+{
+    if (m->basis)
+        return 3;
+    return header_bytes(m) == HEADER_BYTES ? 1 : 2;
 }
 
 int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
@@ -59,10 +73,7 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
     unsigned char *p = buf;
     memset(p, 0, total);
     size_t hb = header_bytes(m);
-    /* Without a threshold the file is a 1.1 file, which older readers
-     * read; a threshold needs 1.2, which they refuse by its number. */
-    ah__put_header_fields(p, magic, FORMAT_MAJOR,
-                          hb == HEADER_BYTES ? 1 : 2, &m->opts);
+    ah__put_header_fields(p, magic, FORMAT_MAJOR, minor_version(m), &m->opts);
     ah__put_u32(p + 12, (uint32_t)hb);
     ah__put_u64(p + 40, m->D);
     ah__put_u64(p + 48, m->N);
@@ -78,6 +89,10 @@ int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
         ah__put_u64(q + 16, pb);
         m->ops->write(m->sets[i].rep, q + SET_HEADER_BYTES);
         q += SET_HEADER_BYTES + pad8(pb);
+    }
+    if (m->basis) {
+        ah__basis_write(m->basis, q);
+        q += ah__basis_file_bytes(m->basis);
     }
     ah__put_u64(q, ah__fnv1a64(p, total - 8));
     *len = total;
@@ -190,6 +205,7 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     m->opts = o;
     m->ops = ah__ops_for(o.method);
     m->D = (size_t)D;
+    m->D_in = (size_t)D;
     m->N = (size_t)N;
     m->nsets = (size_t)nsets;
     m->sets = calloc(m->nsets, sizeof *m->sets);
@@ -263,6 +279,14 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                       name, (unsigned long long)label_rows,
                       (unsigned long long)N);
         goto fail;
+    }
+    if (minor >= 3) { /* the basis block is the rest of the file */
+        st = ah__basis_read(&m->basis, p + off, end - off, m->nsets, m->D,
+                            m->labels, name, diag);
+        if (st != AH_OK)
+            goto fail;
+        m->D_in = m->basis->d;
+        off = end;
     }
     if (off != end) {
         st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
@@ -342,7 +366,20 @@ int ah_model_get_info(const ah_model *m, ah_model_info *info)
     for (size_t i = 1; i < m->nsets; i++)
         info->file_bytes +=
             SET_HEADER_BYTES + pad8(m->ops->payload_bytes(m->sets[i].rep));
-    info->raw_bytes = (double)m->N * (double)m->D * 4.0;
+    info->raw_bytes = (double)m->N * (double)m->D_in * 4.0;
+    info->nodes = m->D_in;
+    info->scanned_nodes = m->D;
+    info->basis = m->basis ? AH_BASIS_PCA : AH_BASIS_NONE;
+    if (m->basis) {
+        size_t bb = ah__basis_file_bytes(m->basis);
+        info->basis_components = m->basis->r;
+        info->basis_bytes = bb;
+        info->file_bytes += bb;
+        info->memory_bytes += bb;
+        /* a pooled model keeps the pooled set's basis only: the block's
+         * 32-byte header and one of its nsets equal sets */
+        info->pooled_file_bytes += 32 + (bb - 32) / m->nsets;
+    }
     return AH_OK;
 }
 
@@ -353,7 +390,7 @@ const int64_t *ah_model_labels(const ah_model *m, size_t *n)
     return m ? m->labels : NULL;
 }
 
-size_t ah_model_nodes(const ah_model *m) { return m ? m->D : 0; }
+size_t ah_model_nodes(const ah_model *m) { return m ? m->D_in : 0; }
 int ah_model_tail(const ah_model *m) { return m ? m->opts.tail : -1; }
 
 int ah_model_node_cells(const ah_model *m, int64_t label, size_t node,

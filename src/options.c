@@ -23,6 +23,8 @@ void ah_fit_options_default(ah_fit_options *opts)
     opts->binning = AH_BINNING_WIDTH;
     opts->atom_share = 1.0 / 32.0;
     opts->chunk_rows = 1024;
+    opts->basis = AH_BASIS_DEFAULT;
+    opts->basis_components = 256;
 }
 
 void ah_query_options_init(ah_query_options *o)
@@ -141,6 +143,32 @@ int ah_binning_parse(const char *s)
     return parse(s, binning_names, AH__BINNING_COUNT);
 }
 
+static const char *const basis_names[] = {"none", "pca"};
+const char *ah_basis_name(int b)
+{
+    if (b == AH_BASIS_DEFAULT)
+        return "default";
+    return b >= 0 && b < 2 ? basis_names[b] : "unknown";
+}
+int ah_basis_parse(const char *s)
+{
+    if (s && strcmp(s, "default") == 0)
+        return AH_BASIS_DEFAULT;
+    return parse(s, basis_names, 2);
+}
+
+int ah__basis_resolve(int basis, int has_labels, size_t cols)
+{
+    (void)has_labels;
+    (void)cols;
+    if (basis != AH_BASIS_DEFAULT)
+        return basis;
+    /* docs/RESULTS.md ("Against the detectors users pick instead"):
+     * ahead of the peers on average, not on most tasks, at 2-4x the model
+     * and unreachable by fits in shards: opt-in. */
+    return AH_BASIS_NONE;
+}
+
 static const struct option_range {
     const char *name;
     double lo, hi;
@@ -156,6 +184,8 @@ static const struct option_range {
                            " (0: all cores)"},
     [AH_OPTION_RESTARTS] = {"restarts", 1, 1000000, 0, 1, "in ", ""},
     [AH_OPTION_MAX_ITER] = {"max_iter", 1, 1000000, 0, 1, "in ", ""},
+    [AH_OPTION_BASIS_COMPONENTS] = {"basis_components", 1,
+                                    AH_BASIS_MAX_NODES, 0, 1, "in ", ""},
 };
 enum { OPTIONS = sizeof option_ranges / sizeof option_ranges[0] };
 

@@ -11,6 +11,7 @@
  * each output value is computed by the same code whoever computes it, so the
  * result does not depend on the thread count.
  */
+#include "basis.h"
 #include "model.h"
 
 #include <math.h>
@@ -477,6 +478,196 @@ static int pvalues_run(const ah_model *m, const void *x, int f32,
     return AH_OK;
 }
 
+/* Rows through the basis per block: bounded memory for any row count. */
+#define BASIS_BLOCK 256
+
+typedef struct basis_job {
+    const ah_model *m;
+    const void *x;
+    int f32, nthreads;
+    size_t r0, k, cols, ld;
+    const int64_t *labels;
+    double *tx;     /* k x width transformed rows                        */
+    double *row;    /* nthreads x cols: a float row widened             */
+    int64_t bad_row[256], bad_col[256];
+} basis_job;
+
+/* Row r0 + i of the block through its label's basis (or the pooled one);
+ * a NaN or infinity is recorded, not transformed. */
+static void basis_row(basis_job *jb, int t, size_t i)
+{
+    size_t r = jb->r0 + i, w = jb->m->D;
+    const double *x = (const double *)jb->x + r * jb->ld;
+    if (jb->f32) {
+        const float *xf = (const float *)jb->x + r * jb->ld;
+        double *d = jb->row + (size_t)t * jb->cols;
+        for (size_t j = 0; j < jb->cols; j++)
+            d[j] = (double)xf[j];
+        x = d;
+    }
+    for (size_t j = 0; j < jb->cols; j++)
+        if (!isfinite(x[j])) {
+            if (jb->bad_row[t] < 0) {
+                jb->bad_row[t] = (int64_t)r;
+                jb->bad_col[t] = (int64_t)j;
+            }
+            memset(jb->tx + i * w, 0, w * sizeof *jb->tx);
+            return;
+        }
+    size_t s = jb->labels ? ah__basis_set_for(jb->m->basis, jb->labels[r])
+                          : 0;
+    ah__basis_apply(jb->m->basis, s, x, jb->tx + i * w);
+}
+
+static void basis_thread(void *ctx, int t)
+{
+    basis_job *jb = ctx;
+    jb->bad_row[t] = -1;
+    for (size_t i = (size_t)t; i < jb->k; i += (size_t)jb->nthreads)
+        basis_row(jb, t, i);
+}
+
+/* The first bad value of the block, by row (threads take rows in turn). */
+static int basis_bad(const basis_job *jb, ah_diag *diag)
+{
+    int64_t br = -1, bc = -1;
+    for (int t = 0; t < jb->nthreads; t++)
+        if (jb->bad_row[t] >= 0 && (br < 0 || jb->bad_row[t] < br)) {
+            br = jb->bad_row[t];
+            bc = jb->bad_col[t];
+        }
+    if (br < 0)
+        return AH_OK;
+    return ah__fail(diag, AH_ERR_VALUE, br, bc,
+                    "row %lld, column %lld: NaN or infinity", (long long)br,
+                    (long long)bc);
+}
+
+/* A model with a basis: its rows of D_in values are transformed block by
+ * block (threads split a block's rows), then take the plain path. */
+static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
+                     size_t cols, size_t ld, const int64_t *labels, int tail,
+                     double *out, int pmax_only, size_t *unseen, int threads,
+                     ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if ((!x && rows) || (!out && rows))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    int st = ah_option_check(AH_OPTION_THREADS, threads, diag);
+    if (st != AH_OK)
+        return st;
+    if (cols != m->D_in)
+        return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
+                        "input has %zu nodes per row, the model has %zu",
+                        cols, m->D_in);
+    if (ld < cols)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "row stride below columns");
+    if (tail < 0)
+        tail = m->opts.tail;
+    if (tail > AH_TAIL_BOTH)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", tail);
+    size_t w = m->D, wout = ah_pvalue_width(m, tail) * (pmax_only ? 1 : 2);
+    basis_job *jb = calloc(1, sizeof *jb);
+    if (jb) {
+        jb->nthreads = ah__thread_count(rows * m->D < 65536 ? 1 : threads,
+                                        BASIS_BLOCK);
+        jb->tx = malloc(BASIS_BLOCK * w * sizeof *jb->tx);
+        jb->row = malloc((size_t)jb->nthreads * cols * sizeof *jb->row);
+    }
+    if (!jb || !jb->tx || !jb->row) {
+        if (jb) {
+            free(jb->tx);
+            free(jb->row);
+        }
+        free(jb);
+        return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    jb->m = m;
+    jb->x = x;
+    jb->f32 = f32;
+    jb->cols = cols;
+    jb->ld = ld;
+    jb->labels = m->nsets > 1 ? labels : NULL;
+    size_t miss = 0;
+    for (size_t r0 = 0; r0 < rows && st == AH_OK; r0 += BASIS_BLOCK) {
+        size_t k = rows - r0 < BASIS_BLOCK ? rows - r0 : BASIS_BLOCK, u = 0;
+        jb->r0 = r0;
+        jb->k = k;
+        ah__parallel(jb->nthreads, basis_thread, jb);
+        st = basis_bad(jb, diag);
+        if (st != AH_OK)
+            break;
+        st = pvalues_run(m, jb->tx, 0, k, w, w, labels ? labels + r0 : NULL,
+                         tail, out + r0 * wout, pmax_only, &u, threads, diag);
+        if (st == AH_ERR_VALUE && diag) /* finite values near DBL_MAX */
+            st = ah__fail(diag, st, diag->row + (int64_t)r0, -1,
+                          "row %lld: its coordinates in the model's basis "
+                          "overflow (values near the largest double)",
+                          (long long)(diag->row + (int64_t)r0));
+        miss += u;
+    }
+    if (unseen)
+        *unseen = labels && m->nsets == 1 ? rows : miss;
+    free(jb->tx);
+    free(jb->row);
+    free(jb);
+    return st;
+}
+
+int ah_model_transform(const ah_model *m, const double *x, size_t rows,
+                       size_t cols, size_t ld, const int64_t *labels,
+                       double *out, ah_diag *diag)
+{
+    ah__diag_clear(diag);
+    if (!m || (!x && rows) || (!out && rows))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
+    if (cols != m->D_in)
+        return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
+                        "input has %zu nodes per row, the model has %zu",
+                        cols, m->D_in);
+    if (ld < cols)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "row stride below columns");
+    basis_job jb;
+    memset(&jb, 0, sizeof jb);
+    jb.m = m;
+    jb.x = x;
+    jb.nthreads = 1;
+    jb.cols = cols;
+    jb.ld = ld;
+    jb.labels = m->nsets > 1 ? labels : NULL;
+    jb.tx = out;
+    jb.k = rows;
+    jb.bad_row[0] = -1;
+    for (size_t i = 0; i < rows && jb.bad_row[0] < 0; i++) {
+        if (m->basis) {
+            basis_row(&jb, 0, i);
+            continue;
+        }
+        const double *r = x + i * ld;
+        for (size_t j = 0; j < cols; j++)
+            if (!isfinite(r[j]) && jb.bad_row[0] < 0) {
+                jb.bad_row[0] = (int64_t)i;
+                jb.bad_col[0] = (int64_t)j;
+            }
+        memcpy(out + i * cols, r, cols * sizeof *out);
+    }
+    return basis_bad(&jb, diag);
+}
+
+/* The entry points: a model with a basis goes through it first. */
+static int pvalues_any(const ah_model *m, const void *x, int f32,
+                       size_t rows, size_t cols, size_t ld,
+                       const int64_t *labels, int tail, double *out,
+                       int pmax_only, size_t *unseen, int threads,
+                       ah_diag *diag)
+{
+    if (m && m->basis)
+        return basis_run(m, x, f32, rows, cols, ld, labels, tail, out,
+                         pmax_only, unseen, threads, diag);
+    return pvalues_run(m, x, f32, rows, cols, ld, labels, tail, out,
+                       pmax_only, unseen, threads, diag);
+}
+
 int ah__query_args(const ah_input *in, const ah_query_options *o,
                    ah_query_options *q, ah_diag *diag)
 {
@@ -498,7 +689,7 @@ int ah_pvalues_in(const ah_model *m, const ah_input *in,
     int st = ah__query_args(in, o, &q, diag);
     if (st != AH_OK)
         return st;
-    return pvalues_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
+    return pvalues_any(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
                        in->cols, in->ld, in->labels, q.tail, out, 0, unseen,
                        q.threads, diag);
 }
@@ -537,6 +728,6 @@ int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      double *pmax, size_t *unseen, int threads, ah_diag *diag)
 {
-    return pvalues_run(m, x, f32, rows, cols, ld, labels, tail, pmax, 1,
+    return pvalues_any(m, x, f32, rows, cols, ld, labels, tail, pmax, 1,
                        unseen, threads, diag);
 }

@@ -608,6 +608,12 @@ int ah_shard_plan(ah_shard **out, ah_row_source *src,
         return ah__fail(diag, AH_ERR_ARG, -1, -1,
                         "fitting in shards needs the histogram method (%s "
                         "keeps every value)", ah_method_name(o.method));
+    if (ah__basis_resolve(o.basis, src->has_labels, src->cols) !=
+        AH_BASIS_NONE)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "fitting in shards learns no basis (pca needs the "
+                        "whole background's covariance): fit in one "
+                        "process, or without a basis");
     if (src->cols == 0)
         return ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no nodes");
     ah_shard *s = calloc(1, sizeof *s);

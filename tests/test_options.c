@@ -80,7 +80,13 @@ static void test_table(void)
     expect(AH_OPTION_MAX_ITER, 1000001,
            "max_iter must be in 1..1000000, not 1000001");
     expect(-1, 1, "unknown option -1");
-    expect(7, 1, "unknown option 7");
+    expect(AH_OPTION_BASIS_COMPONENTS, 1, NULL);
+    expect(AH_OPTION_BASIS_COMPONENTS, 2048, NULL);
+    expect(AH_OPTION_BASIS_COMPONENTS, 0,
+           "basis_components must be in 1..2048, not 0");
+    expect(AH_OPTION_BASIS_COMPONENTS, 2.5,
+           "basis_components must be in 1..2048, not 2.5");
+    expect(8, 1, "unknown option 8");
     CHECK(ah_option_check(AH_OPTION_THREADS, -1, NULL) == AH_ERR_ARG &&
               ah_option_check(AH_OPTION_THREADS, 1, NULL) == AH_OK,
           "diag may be NULL");

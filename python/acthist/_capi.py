@@ -32,7 +32,7 @@ AH_POOLED = -(2**63)  # INT64_MIN: the pooled set of a conditional model
 # enum ah_option: the options whose ranges the library keeps (acthist.h)
 (AH_OPTION_BINS, AH_OPTION_ATOM_SHARE, AH_OPTION_CHUNK_ROWS,
  AH_OPTION_ALPHA_MAX, AH_OPTION_THREADS, AH_OPTION_RESTARTS,
- AH_OPTION_MAX_ITER) = range(7)
+ AH_OPTION_MAX_ITER, AH_OPTION_BASIS_COMPONENTS) = range(8)
 
 
 class Diag(ctypes.Structure):
@@ -43,7 +43,8 @@ class Diag(ctypes.Structure):
 class FitOptions(ctypes.Structure):
     _fields_ = [("method", ctypes.c_int), ("tail", ctypes.c_int),
                 ("bins", ctypes.c_int), ("binning", ctypes.c_int),
-                ("atom_share", ctypes.c_double), ("chunk_rows", c_size)]
+                ("atom_share", ctypes.c_double), ("chunk_rows", c_size),
+                ("basis", ctypes.c_int), ("basis_components", ctypes.c_int)]
 
 
 class ModelInfo(ctypes.Structure):
@@ -53,7 +54,9 @@ class ModelInfo(ctypes.Structure):
                 ("bins_min", c_size), ("bins_median", c_size),
                 ("bins_max", c_size), ("atoms_total", c_size),
                 ("memory_bytes", c_size), ("file_bytes", c_size),
-                ("pooled_file_bytes", c_size), ("raw_bytes", ctypes.c_double)]
+                ("pooled_file_bytes", c_size), ("raw_bytes", ctypes.c_double),
+                ("basis", ctypes.c_int), ("basis_components", c_size),
+                ("scanned_nodes", c_size), ("basis_bytes", c_size)]
 
 
 class Cell(ctypes.Structure):
@@ -241,11 +244,13 @@ _PROTOTYPES = {
     "ah_method_parse": (_I, [ctypes.c_char_p]),
     "ah_tail_parse": (_I, [ctypes.c_char_p]),
     "ah_binning_parse": (_I, [ctypes.c_char_p]),
+    "ah_basis_parse": (_I, [ctypes.c_char_p]),
     "ah_stat_parse": (_I, [ctypes.c_char_p]),
     "ah_method_name": (ctypes.c_char_p, [_I]),
     "ah_tail_name": (ctypes.c_char_p, [_I]),
     "ah_stat_name": (ctypes.c_char_p, [_I]),
     "ah_binning_name": (ctypes.c_char_p, [_I]),
+    "ah_basis_name": (ctypes.c_char_p, [_I]),
     "ah_model_fit": (_I, [ctypes.POINTER(_P), c_double_p, _S, _S, _S,
                           c_int64_p, ctypes.POINTER(FitOptions), _DIAG]),
     "ah_model_fit_source": (_I, [ctypes.POINTER(_P), ctypes.POINTER(RowSource),
@@ -284,6 +289,8 @@ _PROTOTYPES = {
     "ah_score_in": (_I, [_P, ctypes.POINTER(Input),
                          ctypes.POINTER(QueryOptions),
                          ctypes.POINTER(ScanResult), c_size_p, _DIAG]),
+    "ah_model_transform": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p,
+                                c_double_p, _DIAG]),
     "ah_pvalues": (_I, [_P, c_double_p, _S, _S, _S, c_int64_p, _I, c_double_p,
                         c_size_p, _I, _DIAG]),
     "ah_pvalues_f32": (_I, [_P, c_float_p, _S, _S, _S, c_int64_p, _I,
@@ -417,9 +424,10 @@ def path_bytes(path):
 def parse(kind, value):
     """The enum value of a name ("hist", "upper", "bj", ...)."""
     fn = {"method": lib.ah_method_parse, "tail": lib.ah_tail_parse,
-          "binning": lib.ah_binning_parse, "stat": lib.ah_stat_parse}[kind]
+          "binning": lib.ah_binning_parse, "stat": lib.ah_stat_parse,
+          "basis": lib.ah_basis_parse}[kind]
     v = fn(_nul_free(str(value).encode(), kind, value))
-    if v == -1:  # "default" is AH_TAIL_DEFAULT, -2
+    if v == -1:  # "default" is AH_TAIL_DEFAULT (AH_BASIS_DEFAULT), -2
         raise ValueError("acthist: unknown %s %r" % (kind, value))
     return v
 
@@ -429,7 +437,8 @@ def names(kind):
     in the library's order: its name calls from 0 up to the first
     "unknown", so a value the library adds needs no change here."""
     fn = {"method": lib.ah_method_name, "tail": lib.ah_tail_name,
-          "binning": lib.ah_binning_name, "stat": lib.ah_stat_name}[kind]
+          "binning": lib.ah_binning_name, "stat": lib.ah_stat_name,
+          "basis": lib.ah_basis_name}[kind]
     out = []
     while True:
         n = fn(len(out)).decode()

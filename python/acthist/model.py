@@ -13,7 +13,8 @@ from collections import namedtuple
 import numpy as np
 
 from . import _capi
-from ._capi import (AH_OPTION_ALPHA_MAX, AH_OPTION_ATOM_SHARE, AH_OPTION_BINS,
+from ._capi import (AH_OPTION_ALPHA_MAX, AH_OPTION_ATOM_SHARE,
+                    AH_OPTION_BASIS_COMPONENTS, AH_OPTION_BINS,
                     AH_OPTION_CHUNK_ROWS, AH_OPTION_THREADS, Diag, lib,
                     option_int, option_real, ptr, raise_for, real_array)
 
@@ -107,9 +108,14 @@ def _labels(labels, n, what):
     return np.ascontiguousarray(lab, dtype=np.int64)
 
 
-def _fit_options(method, tail, bins, binning, atom_share, chunk_rows):
+def _fit_options(method, tail, bins, binning, atom_share, chunk_rows,
+                 basis="default", basis_components=None):
     o = _capi.FitOptions()
     lib.ah_fit_options_default(ctypes.byref(o))
+    o.basis = _capi.parse("basis", basis)
+    if basis_components is not None:
+        o.basis_components = option_int(AH_OPTION_BASIS_COMPONENTS,
+                                        basis_components, "basis_components")
     o.method = _capi.parse("method", method)
     o.tail = _capi.parse("tail", tail)
     if isinstance(bins, str):
@@ -230,7 +236,8 @@ class Model(_capi.Owned):
 
     @classmethod
     def fit(cls, x, labels=None, *, method="hist", tail="default", bins=None,
-            binning="width", atom_share=None, chunk_rows=None, threads=1):
+            binning="width", atom_share=None, chunk_rows=None, threads=1,
+            basis="default", basis_components=None):
         """Fit background activations x (n, ...), with one integer label
         per row (e.g. the class the network predicted) or none.  tail
         "default": two-tailed with labels, lower without (the evidence of
@@ -243,10 +250,18 @@ class Model(_capi.Owned):
         threads > 1 (0: all cores) fits that many slices of the rows in
         threads, as shards merged exactly (acthist.Shard): the same model,
         with as many times the memory.  Equal-width bins of a given count
-        only, as `acthist fit --threads`."""
+        only, as `acthist fit --threads`, and no basis.
+
+        basis "pca" also scans each row's coordinates along its label's
+        first basis_components (default 256) principal components of the
+        background, and the norm of the rest (acthist.h, enum ah_basis;
+        at most 2048 nodes); "default" is "none" (docs/RESULTS.md)."""
         a = _background(x, "background")
         lab = _labels(labels, a.shape[0], "labels")
-        o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
+        o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows,
+                         basis, basis_components)
+        if o.basis == 1:  # AH_BASIS_PCA: one process learns it
+            threads = 1
         k = 0 if threads is None else option_int(AH_OPTION_THREADS, threads,
                                                  "threads")
         k = k or (os.cpu_count() or 1)
@@ -296,7 +311,8 @@ class Model(_capi.Owned):
 
     @classmethod
     def fit_batches(cls, batches, *, method="hist", tail="default", bins=None,
-                    binning="width", atom_share=None, chunk_rows=None):
+                    binning="width", atom_share=None, chunk_rows=None,
+                    basis="default", basis_components=None):
         """Fit from batches without holding them all: batches is a list of
         arrays (n_k, ...) or of (array, labels) pairs, or a function that
         returns a new iterator of them each time it is called (the fit reads
@@ -316,7 +332,8 @@ class Model(_capi.Owned):
         has_labels = isinstance(first, tuple)
         cols = _background(first[0] if has_labels else first,
                            "batch 0").shape[1]
-        o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows)
+        o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows,
+                         basis, basis_components)
         return cls._fit_source(make, cols, has_labels, o)
 
     @classmethod
@@ -337,6 +354,11 @@ class Model(_capi.Owned):
     def nodes(self):
         """D, the number of nodes."""
         return lib.ah_model_nodes(self._handle())
+
+    @property
+    def basis(self):
+        """The basis the model scans in: "none" or "pca"."""
+        return self.info()["basis"]
 
     @property
     def tail(self):
@@ -380,6 +402,7 @@ class Model(_capi.Owned):
         out["method"] = lib.ah_method_name(i.method).decode()
         out["tail"] = lib.ah_tail_name(i.tail).decode()
         out["binning"] = lib.ah_binning_name(i.binning).decode()
+        out["basis"] = lib.ah_basis_name(i.basis).decode()
         return out
 
     def node_cells(self, node, label=None):
@@ -464,6 +487,23 @@ class Model(_capi.Owned):
             _raise_rows(st, d, r)
             unseen += u.value
         self._warn_unseen(unseen)
+        return out
+
+    def transform(self, x, labels=None, *, pooled=False):
+        """The values the model scans for activations x (n, ...): a float64
+        array (n, width), width = D without a basis; with basis "pca" each
+        row is [x, V^T (x - mu), |residual|] by its label's basis (the
+        pooled one with pooled=True or for a label not fitted)."""
+        a, lab = self._prepare(x, labels, pooled)
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        width = lib.ah_pvalue_width(self._handle(), 0)
+        out = np.empty((a.shape[0], width), dtype=np.float64)
+        d = Diag()
+        st = lib.ah_model_transform(
+            self._handle(), ptr(a), a.shape[0], a.shape[1], a.shape[1],
+            None if lab is None else ptr(lab, ctypes.c_int64), ptr(out),
+            ctypes.byref(d))
+        _raise_rows(st, d, 0)
         return out
 
     def score(self, x, labels=None, *, tail=None, stat="bj", alpha_max=0.5,

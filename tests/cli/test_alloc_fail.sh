@@ -47,6 +47,7 @@ A=$ACTHIST
 I=$TMP/in
 # the models and shards the commands below read
 $A fit -o in/m.ahm in/bg.npy --labels in/lab.npy 2>/dev/null &&
+$A fit --basis pca --basis-components 2 -o in/mb.ahm in/bg.npy --labels in/lab.npy 2>/dev/null &&
 $A fit --plan-only -o in/a.plan in/a.npy --labels in/la.npy 2>/dev/null &&
 $A fit --plan-only -o in/b.plan in/b.npy --labels in/lb.npy 2>/dev/null &&
 $A merge -o in/p.plan in/a.plan in/b.plan 2>/dev/null &&
@@ -137,6 +138,11 @@ sweep "fit --chunk-rows 16" fit --chunk-rows 16 -o m.ahm "$I/bg.npy" --labels "$
 sweep "fit --method empirical" fit --method empirical -o m.ahm "$I/bg.npy"
 sweep "fit --method kde" fit --method kde -o m.ahm "$I/bg.npy" --labels "$I/lab.npy"
 sweep "fit --binning quantile --bins auto" fit --binning quantile --bins auto -o m.ahm "$I/bg.npy"
+sweep "fit --basis pca" fit --basis pca --basis-components 2 -o m.ahm "$I/bg.npy" --labels "$I/lab.npy"
+sweep "fit --basis pca (pooled)" fit --basis pca -o m.ahm "$I/bg.npy"
+sweep "info (basis)" info "$I/mb.ahm"
+sweep "score (basis)" score "$I/mb.ahm" "$I/x.npy" --labels "$I/xl.npy" -o s.csv
+sweep "pvalues (basis)" pvalues "$I/mb.ahm" "$I/x.npy" --labels "$I/xl.npy" -o p.npy
 sweep "fit --threads 2" fit --threads 2 -o m.ahm "$I/bg.npy" --labels "$I/lab.npy"
 sweep "fit --plan-only" fit --plan-only -o a.plan "$I/a.npy" --labels "$I/la.npy"
 sweep "fit --plan" fit --plan "$I/p.plan" -o a.counts "$I/a.npy" --labels "$I/la.npy"

@@ -124,15 +124,36 @@ def threshold_block(score=3.5, fpr=0.05, alpha=0.5, n=100, source=1,
             + bytes([source, stat, tail, pooled]) + u32(folds))
 
 
-def model(sets, N=None, D=3, nsets=None, header=None, threshold=None):
+def basis_block(nsets, d=3, r=1, flags=1, kind=1, total=None, mu=0.5,
+                v=0.6, pad=b"\0" * 4):
+    """Format 1.3's basis block: header, then per set d f64 means and d x r
+    f32 component entries (v for each), padded to 8 with pad."""
+    per = b"".join(f64(mu) for _ in range(d)) + \
+        b"".join(f32(v) for _ in range(d * r))
+    per += pad[:(-len(per)) % 8]
+    size = 32 + nsets * len(per)
+    return (u32(kind) + u32(flags) + u64(d) + u64(r)
+            + u64(size if total is None else total) + per * nsets)
+
+
+BASIS_NODES = NODES + NODES[:2]  # d 3 + r 1 + the residual: 5 nodes
+
+
+def model(sets, N=None, D=3, nsets=None, header=None, threshold=None,
+          basis=None, minor=None):
     """sets: [(label, n)], set 0 the pooled one; threshold: a threshold
-    block (format 1.2, header size 136)."""
+    block (format 1.2, header size 136); basis: a basis block after the
+    sets (format 1.3; the sets then have 5 nodes, D = 5)."""
     N = sets[0][1] if N is None else N
+    nodes = NODES if basis is None else BASIS_NODES
+    D = D if basis is None else len(BASIS_NODES)
     hsize = 96 if threshold is None else 136
     h = bytearray(hsize)
     h[0:8] = MODEL_MAGIC
     h[8:10] = struct.pack("<H", 1)
-    h[10:12] = struct.pack("<H", 1 if threshold is None else 2)
+    if minor is None:
+        minor = 3 if basis is not None else 1 if threshold is None else 2
+    h[10:12] = struct.pack("<H", minor)
     h[12:16] = u32(hsize)
     if threshold is not None:
         h[96:136] = threshold
@@ -148,8 +169,10 @@ def model(sets, N=None, D=3, nsets=None, header=None, threshold=None):
         h[off:off + len(data)] = data
     body = bytes(h)
     for label, n in sets:
-        payload = b"".join(f(n) for f in NODES)
+        payload = b"".join(f(n) for f in nodes)
         body += i64(label) + u64(n) + u64(len(payload)) + pad8(payload)
+    if basis is not None:
+        body += basis
     return seal(body, 64)
 
 
@@ -172,9 +195,9 @@ def model_files():
         ("bad_extended.ahm", reseal(g[:-8] + b"\0" * 8 + g[-8:], 64, False),
          "truncated or extended model: header says 264 bytes, file has 272"),
         ("bad_major.ahm", h(8, struct.pack("<H", 2)),
-         "model format version 2.1, this build reads 1.0 to 1.2"),
-        ("bad_minor.ahm", h(10, struct.pack("<H", 3)),
-         "model format version 1.3, this build reads 1.0 to 1.2"),
+         "model format version 2.1, this build reads 1.0 to 1.3"),
+        ("bad_minor.ahm", h(10, struct.pack("<H", 4)),
+         "model format version 1.4, this build reads 1.0 to 1.3"),
         ("bad_checksum.ahm", put(g, NODE2 + 16, b"\x01"),
          "checksum mismatch: the model is corrupted"),
         ("bad_header_size.ahm", h(12, u32(128)),
@@ -306,9 +329,64 @@ def model_files():
          "header size 136 in the model header, not 96 (or 136 with a "
          "threshold, format 1.2)"),
     ]
+    files += basis_files(cond)
     return [("good.ahm", GOOD_MODEL, None), ("good_cond.ahm", GOOD_COND, None),
             ("good_threshold.ahm", model(cond, threshold=threshold_block()),
+             None),
+            ("good_basis.ahm", model(cond, basis=basis_block(3)), None),
+            ("good_basis_threshold.ahm",
+             model(cond, threshold=threshold_block(), basis=basis_block(3)),
              None)] + files
+
+
+def basis_files(cond):
+    """A conditional model of 3 sets with a basis block, each field of the
+    block broken in turn."""
+    bad = [
+        ("bad_basis_kind.ahm", dict(kind=2), "basis kind 2, not 1 (pca)"),
+        ("bad_basis_flags.ahm", dict(flags=2),
+         "basis flags 2, not 0 or 1 (residual node)"),
+        ("bad_basis_d_zero.ahm", dict(d=0, r=0, total=32 + 3 * 0),
+         "basis of 0 input nodes, not 1 to 2048"),
+        ("bad_basis_d_big.ahm", dict(d=2049, r=1, total=0),
+         "basis of 2049 input nodes, not 1 to 2048"),
+        ("bad_basis_r_zero.ahm", dict(r=0),
+         "basis of 0 components, not 1 to its 3 input nodes"),
+        ("bad_basis_r_above_d.ahm", dict(r=4),
+         "basis of 4 components, not 1 to its 3 input nodes"),
+        ("bad_basis_resid_flag.ahm", dict(flags=0),
+         "basis residual flag 0 with 1 of 3 components"),
+        ("bad_basis_width.ahm", dict(d=2, r=1),
+         "a basis of 2 nodes and 1 components makes 4 scanned nodes, the "
+         "header says 5"),
+        ("bad_basis_total.ahm", dict(total=200),
+         "basis block of 152 bytes (its header says 200); 3 sets of 3 x 1 "
+         "take 152"),
+        ("bad_basis_mean_nan.ahm", dict(mu=float("nan")),
+         "basis set 0: mean of node 0 is nan"),
+        ("bad_basis_mean_inf.ahm", dict(mu=float("inf")),
+         "basis set 0: mean of node 0 is inf"),
+        ("bad_basis_component.ahm", dict(v=1.5),
+         "basis set 0: component 0, node 0 is 1.5, not in [-1, 1]"),
+        ("bad_basis_component_nan.ahm", dict(v=float("nan")),
+         "basis set 0: component 0, node 0 is nan, not in [-1, 1]"),
+        ("bad_basis_padding.ahm", dict(pad=b"\0\0\1\0"),
+         "basis set 0: padding byte is 1, not 0"),
+    ]
+    files = [(name, model(cond, basis=basis_block(3, **kw)), msg)
+             for name, kw, msg in bad]
+    good = model(cond, basis=basis_block(3))
+    files += [
+        ("bad_basis_short.ahm",
+         model(cond, basis=basis_block(3)[:24]),
+         "basis block of 24 bytes, below its 32-byte header"),
+        ("bad_basis_truncated.ahm",
+         model(cond, basis=basis_block(3, total=152)[:-40]),
+         "basis block of 112 bytes (its header says 152)"),
+        ("bad_basis_minor.ahm", reseal(put(good, 10, struct.pack("<H", 2)), 64),
+         "152 bytes after the last set"),
+    ]
+    return files
 
 
 # ---- shard files (docs/FORMAT.md, shard format 1.1) ----
