@@ -234,6 +234,8 @@ static int node_read_edges(hnode *nd, const unsigned char *q,
             return node_bad(diag, j, "grid range not finite or empty");
         if ((size_t)nb > (size_t)B + na)
             return node_bad(diag, j, "more bins than the grid and atoms give");
+        if (na && (nd->atom[0] < lo || nd->atom[na - 1] > hi))
+            return node_bad(diag, j, "an atom outside the grid's range");
         scale = (double)B / (hi - lo);
         implicit = implicit_grid_ok(nd, nb, B, lo, hi, scale);
     }

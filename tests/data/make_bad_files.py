@@ -114,6 +114,15 @@ def node_f32(n):
     return pad8(u32(2) + u32(1) + u32(0) + u32(size) + body)
 
 
+def node_grid_atom_outside(n):
+    """kind 1: the grid of node_grid with an atom at 5, above its range
+    [0, 4] (a writer never puts one there: the range is the node's)."""
+    body = f64(5.0) + u32(4) + u32(0) + f64(0.0) + f64(4.0)
+    body += varint(n - 1) + varint(0) + varint(3) + varint(1)
+    size = len(pad8(b"\0" * 16 + body))
+    return pad8(u32(1 | 0x100) + u32(5) + u32(1) + u32(size) + body)
+
+
 NODES = (node_explicit, node_grid, node_f32)
 
 
@@ -140,12 +149,12 @@ BASIS_NODES = NODES + NODES[:2]  # d 3 + r 1 + the residual: 5 nodes
 
 
 def model(sets, N=None, D=3, nsets=None, header=None, threshold=None,
-          basis=None, minor=None):
+          basis=None, minor=None, nodes=None):
     """sets: [(label, n)], set 0 the pooled one; threshold: a threshold
     block (format 1.2, header size 136); basis: a basis block after the
     sets (format 1.3; the sets then have 5 nodes, D = 5)."""
     N = sets[0][1] if N is None else N
-    nodes = NODES if basis is None else BASIS_NODES
+    nodes = nodes or (NODES if basis is None else BASIS_NODES)
     D = D if basis is None else len(BASIS_NODES)
     hsize = 96 if threshold is None else 136
     h = bytearray(hsize)
@@ -273,6 +282,10 @@ def model_files():
         ("bad_node_grid_edges.ahm", h(NODE1 + 16, u32(5)),
          "histogram of node 1: the grid merged with the atoms does not give "
          "nb + 1 edges"),
+        ("bad_node_grid_atom_outside.ahm",
+         model([(POOLED, 10)],
+               nodes=(node_explicit, node_grid_atom_outside, node_f32)),
+         "histogram of node 1: an atom outside the grid's range"),
         ("bad_node_edges_order.ahm", h(NODE0 + 32, f64(2.5)),
          "histogram of node 0: edges not finite or not increasing"),
         ("bad_node_edge_nan.ahm", h(NODE2 + 20, f32(math.nan)),
