@@ -10,6 +10,12 @@
 #include "isa.h"
 #include "packed_cum.h"
 
+#if defined(__GNUC__)
+#define AH__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define AH__UNLIKELY(x) (x)
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,8 +36,8 @@ typedef struct ah__grid {
 /* Entry i of g's table. */
 static inline uint32_t ah__grid_entry(const ah__grid *g, size_t i)
 {
-    if (g->packed)
-        return ah__packed_get(g->table, (size_t)g->B + 5u, i);
+    if (AH__UNLIKELY(g->packed)) /* out of line: the plain path stays tight */
+        return ah__packed_get_call(g->table, (size_t)g->B + 5u, i);
     return g->narrow ? ((const uint16_t *)g->table)[i]
                      : ((const uint32_t *)g->table)[i];
 }
@@ -41,8 +47,8 @@ static inline uint32_t ah__grid_entry(const ah__grid *g, size_t i)
 static inline void ah__grid_bounds(const ah__grid *g, size_t c, uint32_t *ge,
                                    uint32_t *gt)
 {
-    if (g->packed) {
-        ah__packed_pair(g->table, (size_t)g->B + 5u, c, ge, gt);
+    if (AH__UNLIKELY(g->packed)) {
+        ah__packed_pair_call(g->table, (size_t)g->B + 5u, c, ge, gt);
         return;
     }
     *ge = ah__grid_entry(g, g->stride * c);
@@ -58,6 +64,7 @@ static inline size_t ah__grid_table_bytes(const ah__grid *g)
         return ah__packed_size(g->table, n);
     return n * (g->narrow ? 2u : 4u);
 }
+
 
 static inline const void *ah__grid_entry_at(const ah__grid *g, size_t i)
 {

@@ -75,3 +75,14 @@ void ah__packed_write(const uint32_t *v, size_t n, void *out, size_t bytes)
     for (; used > 0; used = used > 8 ? used - 8 : 0, acc >>= 8)
         *p++ = (unsigned char)acc;
 }
+
+uint32_t ah__packed_get_call(const void *t, size_t n, size_t i)
+{
+    return ah__packed_get(t, n, i);
+}
+
+void ah__packed_pair_call(const void *t, size_t n, size_t i, uint32_t *a,
+                          uint32_t *b)
+{
+    ah__packed_pair(t, n, i, a, b);
+}
