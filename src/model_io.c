@@ -142,6 +142,137 @@ static int memory_check(const ah__rep_ops *ops, size_t D, size_t nsets,
     return AH_OK;
 }
 
+/* What the model header says, checked (docs/FORMAT.md). */
+typedef struct model_head {
+    uint32_t hsize, minor;
+    uint64_t D, N, nsets;
+    ah_fit_options o;
+    ah_threshold thr;
+} model_head;
+
+static int head_read(model_head *h, const unsigned char *p, size_t len,
+                     const char *name, ah_diag *diag)
+{
+    static const ah__file_kind kind = {"model", magic, HEADER_BYTES,
+                                       FORMAT_MAJOR, FORMAT_MINOR, 64,
+                                       72, 24};
+    int st = ah__check_file(&kind, p, len, name, diag);
+    if (st != AH_OK)
+        return st;
+    h->hsize = ah__get_u32(p + 12);
+    h->minor = p[10] | p[11] << 8;
+    uint32_t with_threshold = HEADER_BYTES + AH__THRESHOLD_BYTES;
+    if (h->hsize != HEADER_BYTES &&
+        (h->minor < 2 || h->hsize != with_threshold))
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: header size %u in the model header, not %d "
+                        "(or %u with a threshold, format 1.2)",
+                        name, h->hsize, HEADER_BYTES, with_threshold);
+    if (len < (size_t)h->hsize + 8)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: truncated model (%zu bytes)", name, len);
+    memset(&h->thr, 0, sizeof h->thr);
+    if (h->hsize == with_threshold &&
+        (st = ah__threshold_read(&h->thr, p + HEADER_BYTES, name, diag)) !=
+            AH_OK)
+        return st;
+    st = ah__check_header_fields(&kind, p, name, &h->o, diag);
+    if (st != AH_OK)
+        return st;
+    h->D = ah__get_u64(p + 40);
+    h->N = ah__get_u64(p + 48);
+    h->nsets = ah__get_u64(p + 56);
+    /* a node takes at least a byte of its set's payload, a set 24 */
+    if (h->D == 0 || h->D > len)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: D (nodes) %llu in the model header, not 1 to "
+                        "the file's size", name, (unsigned long long)h->D);
+    if (h->N == 0 || h->N >= UINT32_MAX)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: N (rows) %llu in the model header, not 1 to "
+                        "2^32-2", name, (unsigned long long)h->N);
+    if (h->nsets == 0 || h->nsets > (len - h->hsize) / SET_HEADER_BYTES)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: S (sets) %llu in the model header, not 1 to "
+                        "what the file's size holds", name,
+                        (unsigned long long)h->nsets);
+    return memory_check(ah__ops_for(h->o.method), (size_t)h->D,
+                        (size_t)h->nsets, p, h->hsize, len, name, diag);
+}
+
+/* Set i of m from p + *off (the file's sets end at end): its header
+ * checked, its payload read; *off past it. */
+static int set_read(ah_model *m, size_t i, const unsigned char *p,
+                    size_t *off, size_t end, const char *name, ah_diag *diag)
+{
+    if (end - *off < SET_HEADER_BYTES)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: set %zu of %zu: truncated (the file ends "
+                        "before it)", name, i, m->nsets);
+    int64_t label = (int64_t)ah__get_u64(p + *off);
+    uint64_t n = ah__get_u64(p + *off + 8), pb = ah__get_u64(p + *off + 16);
+    *off += SET_HEADER_BYTES;
+    if (pb > end - *off)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: set %zu: payload of %llu bytes, past the end "
+                        "of the file", name, i, (unsigned long long)pb);
+    if ((i == 0) != (label == AH_POOLED) ||
+        (i > 1 && label <= m->labels[i - 2]))
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: set %zu: label %lld (set 0 is the pooled "
+                        "set, INT64_MIN; then labels increase)", name, i,
+                        (long long)label);
+    if (n == 0 || n > m->N || (i == 0 && n != m->N))
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: set %zu: %llu rows (set 0 has N = %llu, a "
+                        "label 1 to N)", name, i, (unsigned long long)n,
+                        (unsigned long long)m->N);
+    m->sets[i].label = label;
+    m->sets[i].n = (size_t)n;
+    if (i > 0)
+        m->labels[i - 1] = label;
+    size_t used = 0;
+    int st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &m->opts,
+                          m->nsets > 1, p + *off, (size_t)pb, &used, diag);
+    if (st != AH_OK) {
+        char inner[sizeof diag->message];
+        snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
+        return ah__fail(diag, st, -1, diag ? diag->col : -1,
+                        "%s: set %zu: %s", name, i, inner);
+    }
+    if (used != pb || pad8((size_t)pb) > end - *off)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: set %zu: payload of %llu bytes (padded to 8 "
+                        "within the file), its nodes take %zu", name, i,
+                        (unsigned long long)pb, used);
+    *off += pad8((size_t)pb);
+    return AH_OK;
+}
+
+/* What follows the sets: the basis block of a format 1.3 file, nothing
+ * else; and the threshold against the labels. */
+static int rest_read(ah_model *m, const model_head *h, const unsigned char *p,
+                     size_t off, size_t end, const char *name, ah_diag *diag)
+{
+    if (h->minor >= 3) { /* the basis block is the rest of the file */
+        int st = ah__basis_read(&m->basis, p + off, end - off, m->nsets,
+                                m->D, m->labels, name, diag);
+        if (st != AH_OK)
+            return st;
+        m->D_in = m->basis->d;
+        off = end;
+    }
+    if (off != end)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: %zu bytes after the last set", name, end - off);
+    if (h->thr.source != AH_THRESHOLD_NONE && !h->thr.pooled &&
+        m->nsets == 1)
+        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
+                        "%s: a threshold for labelled inputs in a model "
+                        "without labels", name);
+    return AH_OK;
+}
+
 int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                          const char *name, ah_diag *diag)
 {
@@ -152,154 +283,42 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     const unsigned char *p = vbuf;
     if (!name)
         name = "<memory>";
-    static const ah__file_kind kind = {"model", magic, HEADER_BYTES,
-                                       FORMAT_MAJOR, FORMAT_MINOR, 64,
-                                       72, 24};
-    int st = ah__check_file(&kind, p, len, name, diag);
-    if (st != AH_OK)
-        return st;
-    uint32_t hsize = ah__get_u32(p + 12), minor = p[10] | p[11] << 8;
-    uint32_t with_threshold = HEADER_BYTES + AH__THRESHOLD_BYTES;
-    if (hsize != HEADER_BYTES && (minor < 2 || hsize != with_threshold))
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: header size %u in the model header, not %d "
-                        "(or %u with a threshold, format 1.2)",
-                        name, hsize, HEADER_BYTES, with_threshold);
-    if (len < (size_t)hsize + 8)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: truncated model (%zu bytes)", name, len);
-    ah_threshold thr;
-    memset(&thr, 0, sizeof thr);
-    if (hsize == with_threshold) {
-        int st0 = ah__threshold_read(&thr, p + HEADER_BYTES, name, diag);
-        if (st0 != AH_OK)
-            return st0;
-    }
-    ah_fit_options o;
-    st = ah__check_header_fields(&kind, p, name, &o, diag);
-    if (st != AH_OK)
-        return st;
-    uint64_t D = ah__get_u64(p + 40), N = ah__get_u64(p + 48),
-             nsets = ah__get_u64(p + 56);
-    /* a node takes at least a byte of its set's payload, a set 24 */
-    if (D == 0 || D > len)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: D (nodes) %llu in the model header, not 1 to "
-                        "the file's size", name, (unsigned long long)D);
-    if (N == 0 || N >= UINT32_MAX)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: N (rows) %llu in the model header, not 1 to "
-                        "2^32-2", name, (unsigned long long)N);
-    if (nsets == 0 || nsets > (len - hsize) / SET_HEADER_BYTES)
-        return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                        "%s: S (sets) %llu in the model header, not 1 to "
-                        "what the file's size holds", name,
-                        (unsigned long long)nsets);
-    st = memory_check(ah__ops_for(o.method), (size_t)D, (size_t)nsets, p,
-                      hsize, len, name, diag);
+    model_head h;
+    int st = head_read(&h, p, len, name, diag);
     if (st != AH_OK)
         return st;
     ah_model *m = calloc(1, sizeof *m);
     if (!m)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-    m->opts = o;
-    m->ops = ah__ops_for(o.method);
-    m->D = (size_t)D;
-    m->D_in = (size_t)D;
-    m->N = (size_t)N;
-    m->nsets = (size_t)nsets;
+    m->opts = h.o;
+    m->ops = ah__ops_for(h.o.method);
+    m->D = (size_t)h.D;
+    m->D_in = (size_t)h.D;
+    m->N = (size_t)h.N;
+    m->nsets = (size_t)h.nsets;
     m->sets = calloc(m->nsets, sizeof *m->sets);
     m->labels = malloc(m->nsets * sizeof *m->labels);
-    st = AH_OK;
     if (!m->sets || !m->labels) {
         st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
         goto fail;
     }
-    size_t off = hsize, end = len - 8;
+    size_t off = h.hsize, end = len - 8;
     uint64_t label_rows = 0;
     for (size_t i = 0; i < m->nsets; i++) {
-        if (end - off < SET_HEADER_BYTES) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: set %zu of %zu: truncated (the file ends "
-                          "before it)", name, i, m->nsets);
+        if ((st = set_read(m, i, p, &off, end, name, diag)) != AH_OK)
             goto fail;
-        }
-        int64_t label = (int64_t)ah__get_u64(p + off);
-        uint64_t n = ah__get_u64(p + off + 8), pb = ah__get_u64(p + off + 16);
-        off += SET_HEADER_BYTES;
-        if (pb > end - off) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: set %zu: payload of %llu bytes, past the end "
-                          "of the file", name, i, (unsigned long long)pb);
-            goto fail;
-        }
-        if ((i == 0) != (label == AH_POOLED) ||
-            (i > 1 && label <= m->labels[i - 2])) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: set %zu: label %lld (set 0 is the pooled "
-                          "set, INT64_MIN; then labels increase)", name, i,
-                          (long long)label);
-            goto fail;
-        }
-        if (n == 0 || n > N || (i == 0 && n != N)) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: set %zu: %llu rows (set 0 has N = %llu, a "
-                          "label 1 to N)", name, i, (unsigned long long)n,
-                          (unsigned long long)N);
-            goto fail;
-        }
-        m->sets[i].label = label;
-        m->sets[i].n = (size_t)n;
-        if (i > 0) {
-            m->labels[i - 1] = label;
-            label_rows += n;
-        }
-        size_t used = 0;
-        st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &o,
-                          m->nsets > 1, p + off, (size_t)pb, &used, diag);
-        if (st != AH_OK) {
-            char inner[sizeof diag->message];
-            snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
-            ah__fail(diag, st, -1, diag ? diag->col : -1, "%s: set %zu: %s",
-                     name, i, inner);
-            goto fail;
-        }
-        if (used != pb || pad8((size_t)pb) > end - off) {
-            st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                          "%s: set %zu: payload of %llu bytes (padded to 8 "
-                          "within the file), its nodes take %zu", name, i,
-                          (unsigned long long)pb, used);
-            goto fail;
-        }
-        off += pad8((size_t)pb);
+        label_rows += i > 0 ? m->sets[i].n : 0;
     }
-    if (m->nsets > 1 && label_rows != N) {
+    if (m->nsets > 1 && label_rows != h.N) {
         st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
                       "%s: the labels' rows add up to %llu, not N = %llu",
                       name, (unsigned long long)label_rows,
-                      (unsigned long long)N);
+                      (unsigned long long)h.N);
         goto fail;
     }
-    if (minor >= 3) { /* the basis block is the rest of the file */
-        st = ah__basis_read(&m->basis, p + off, end - off, m->nsets, m->D,
-                            m->labels, name, diag);
-        if (st != AH_OK)
-            goto fail;
-        m->D_in = m->basis->d;
-        off = end;
-    }
-    if (off != end) {
-        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                      "%s: %zu bytes after the last set", name, end - off);
+    if ((st = rest_read(m, &h, p, off, end, name, diag)) != AH_OK)
         goto fail;
-    }
-    if (thr.source != AH_THRESHOLD_NONE && !thr.pooled && m->nsets == 1) {
-        st = ah__fail(diag, AH_ERR_FORMAT, -1, -1,
-                      "%s: a threshold for labelled inputs in a model "
-                      "without labels", name);
-        goto fail;
-    }
-    m->threshold = thr;
+    m->threshold = h.thr;
     m->file_bytes = len;
     *out = m;
     return AH_OK;
