@@ -176,11 +176,11 @@ done:
     return rc;
 }
 
-/* --basis and --basis-components into o.  0, or CLI_USAGE after the
- * message. */
-static int fit_basis(ah_fit_options *o, const char *basis, const char *ncomp)
+/* --basis and --basis-components into j->o, and whether they go with
+ * --threads.  0, or CLI_USAGE after the message. */
+static int fit_basis(fit_job *j, const char *basis, const char *ncomp)
 {
-    if (basis && (o->basis = ah_basis_parse(basis)) == -1) {
+    if (basis && (j->o.basis = ah_basis_parse(basis)) == -1) {
         cli_unknown_name("--basis", basis, ah_basis_name);
         return CLI_USAGE;
     }
@@ -189,7 +189,12 @@ static int fit_basis(ah_fit_options *o, const char *basis, const char *ncomp)
         if (cli_parse_option_int("--basis-components", ncomp,
                                  AH_OPTION_BASIS_COMPONENTS, &v) != 0)
             return CLI_USAGE;
-        o->basis_components = (int)v;
+        j->o.basis_components = (int)v;
+    }
+    if (j->threads > 1 && j->o.basis == AH_BASIS_PCA) {
+        cli_error("fit: --basis pca is learnt in one thread (--threads "
+                  "fits in shards, which learn no basis)");
+        return CLI_USAGE;
     }
     return 0;
 }
@@ -262,13 +267,8 @@ int cmd_fit(int argc, char **argv)
     fit_job job = {out, plan_path, &files, &labels, o, 1, 5, 0, plan_only};
     if (fit_values(&job, threads_s, fpr_s, folds_s))
         goto done0;
-    if (fit_basis(&job.o, basis, ncomp))
+    if (fit_basis(&job, basis, ncomp))
         goto done0;
-    if (job.threads > 1 && job.o.basis == AH_BASIS_PCA) {
-        cli_error("fit: --basis pca is learnt in one thread (--threads "
-                  "fits in shards, which learn no basis)");
-        goto done0;
-    }
     if (!out) {
         cli_error("fit: missing -o MODEL");
         cli_usage(stderr, self, opts, CLI_NOPTS(opts));
