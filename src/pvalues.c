@@ -406,11 +406,12 @@ out:
     free(b.ge);
 }
 
-static int pvalues_run(const ah_model *m, const void *x, int f32,
-                       size_t rows, size_t cols, size_t ld,
-                       const int64_t *labels, int tail, double *out,
-                       int pmax_only, size_t *unseen, int threads,
-                       ah_diag *diag)
+/* The query calls' arguments: x and out given, threads in range, cols
+ * the nodes a row must have (want), a stride, and *tail resolved (the
+ * model's when negative) and known. */
+static int query_check(const ah_model *m, const void *x, const double *out,
+                       size_t rows, size_t want, size_t cols, size_t ld,
+                       int threads, int *tail, ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!out && rows))
@@ -418,16 +419,29 @@ static int pvalues_run(const ah_model *m, const void *x, int f32,
     int st = ah_option_check(AH_OPTION_THREADS, threads, diag);
     if (st != AH_OK)
         return st;
-    if (cols != m->D)
+    if (cols != want)
         return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
                         "input has %zu nodes per row, the model has %zu",
-                        cols, m->D);
+                        cols, want);
     if (ld < cols)
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "row stride below columns");
-    if (tail < 0)
-        tail = m->opts.tail;
-    if (tail > AH_TAIL_BOTH)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", tail);
+    if (*tail < 0)
+        *tail = m->opts.tail;
+    if (*tail > AH_TAIL_BOTH)
+        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", *tail);
+    return AH_OK;
+}
+
+static int pvalues_run(const ah_model *m, const void *x, int f32,
+                       size_t rows, size_t cols, size_t ld,
+                       const int64_t *labels, int tail, double *out,
+                       int pmax_only, size_t *unseen, int threads,
+                       ah_diag *diag)
+{
+    int st = query_check(m, x, out, rows, m->D, cols, ld, threads, &tail,
+                         diag);
+    if (st != AH_OK)
+        return st;
     pv_job *jb = calloc(1, sizeof *jb);
     if (!jb)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
@@ -550,22 +564,10 @@ static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
                      double *out, int pmax_only, size_t *unseen, int threads,
                      ah_diag *diag)
 {
-    ah__diag_clear(diag);
-    if ((!x && rows) || (!out && rows))
-        return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
-    int st = ah_option_check(AH_OPTION_THREADS, threads, diag);
+    int st = query_check(m, x, out, rows, m->D_in, cols, ld, threads, &tail,
+                         diag);
     if (st != AH_OK)
         return st;
-    if (cols != m->D_in)
-        return ah__fail(diag, AH_ERR_SHAPE, -1, -1,
-                        "input has %zu nodes per row, the model has %zu",
-                        cols, m->D_in);
-    if (ld < cols)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1, "row stride below columns");
-    if (tail < 0)
-        tail = m->opts.tail;
-    if (tail > AH_TAIL_BOTH)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1, "unknown tail %d", tail);
     size_t w = m->D, wout = ah_pvalue_width(m, tail) * (pmax_only ? 1 : 2);
     basis_job *jb = calloc(1, sizeof *jb);
     if (jb) {
