@@ -43,7 +43,19 @@ static inline uint32_t ah__grid_entry(const ah__grid *g, size_t i)
 }
 
 /* The bounds of cell c: ge = entry stride c, gt = entry stride c + 1
- * (adjacent, so a packed table reads them together). */
+ * (adjacent, so a packed table reads them together).  The _plain form
+ * is for a caller that knows the table is not packed: one input's
+ * lookups over a set of plain tables ran 10% slower with the test. */
+static inline void ah__grid_bounds_plain(const ah__grid *g, size_t c,
+                                         uint32_t *ge, uint32_t *gt)
+{
+    const void *t = g->table;
+    size_t i = g->stride * c;
+    *ge = g->narrow ? ((const uint16_t *)t)[i] : ((const uint32_t *)t)[i];
+    *gt = g->narrow ? ((const uint16_t *)t)[i + 1]
+                    : ((const uint32_t *)t)[i + 1];
+}
+
 static inline void ah__grid_bounds(const ah__grid *g, size_t c, uint32_t *ge,
                                    uint32_t *gt)
 {
@@ -51,8 +63,7 @@ static inline void ah__grid_bounds(const ah__grid *g, size_t c, uint32_t *ge,
         ah__packed_pair_call(g->table, (size_t)g->B + 5u, c, ge, gt);
         return;
     }
-    *ge = ah__grid_entry(g, g->stride * c);
-    *gt = ah__grid_entry(g, g->stride * c + 1);
+    ah__grid_bounds_plain(g, c, ge, gt);
 }
 
 /* The bytes of g's table, and where entry i lies in it (for fetching

@@ -303,6 +303,7 @@ static int implicit_table(hnode *nd, const uint32_t *cum, size_t nb,
     void *t = table_alloc(tab, nd->grid->packed ? packed : plain);
     if (!t)
         return AH_ERR_NOMEM;
+    tab->packed |= (int)nd->grid->packed;
     if (nd->grid->packed)
         ah__packed_write(cum, n, t, packed);
     else

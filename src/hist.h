@@ -115,6 +115,7 @@ typedef struct tables {
     unsigned char **chunk;
     size_t nchunks, cap, used, size; /* used of the last chunk's size */
     int compact; /* bit-pack the tables it halves (ah__rep_ops.read) */
+    int packed;  /* some table is bit-packed (the lookups test per node) */
 } tables;
 
 typedef struct hist {

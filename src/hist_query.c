@@ -109,12 +109,15 @@ void ah__hist_pvalue_many(const void *rep, size_t j, const double *x,
  * misses of consecutive nodes overlap. */
 static inline void grid_count_few(const hnode *nd, const ah__grid *g,
                                   double n, const double *x, size_t count,
-                                  uint32_t *gt, uint32_t *ge)
+                                  uint32_t *gt, uint32_t *ge, int packed)
 {
     for (size_t i = 0; i < count; i++) {
         uint32_t c, e, t;
         int near = ah__grid_guess(g, x[i], &c);
-        ah__grid_bounds(g, c, &e, &t);
+        if (packed) /* a constant where inlined: the plain set has no test */
+            ah__grid_bounds(g, c, &e, &t);
+        else
+            ah__grid_bounds_plain(g, c, &e, &t);
         if (near || (g->stride == 2 && t > e)) {
             double gt_lo, ge_hi;
             hist_lookup(nd, n, x[i], &gt_lo, &ge_hi);
@@ -209,7 +212,7 @@ void ah__hist_count_many(const void *rep, size_t j, const double *x,
     const hist *h = rep;
     if (count < 16 && h->node[j].grid->table) {
         grid_count_few(&h->node[j], h->node[j].grid, (double)h->n, x, count,
-                       gt, ge);
+                       gt, ge, h->tab.packed);
         return;
     }
     ah__hist_count_isa(rep, j, x, count, gt, ge, ah__isa_best());
@@ -225,10 +228,12 @@ void ah__hist_count_many(const void *rep, size_t j, const double *x,
 
 /* One input's values at nodes j0.. : ah__hist_count_many of one value per
  * node, without a call per node. */
-void ah__hist_count_row(const void *rep, size_t j0, size_t nj,
-                        const double *x, uint32_t *gt, uint32_t *ge)
+/* ah__hist_count_row for a set with (packed) or without bit-packed
+ * tables, packed a constant in each call. */
+static inline void count_row(const hist *h, size_t j0, size_t nj,
+                             const double *x, uint32_t *gt, uint32_t *ge,
+                             int packed)
 {
-    const hist *h = rep;
     double n = (double)h->n;
     size_t ahead = h->D >= ROW_PREFETCH_NODES ? ROW_PREFETCH_AHEAD : 0;
     for (size_t j = 0; j < ahead && j < nj; j++)
@@ -239,7 +244,7 @@ void ah__hist_count_row(const void *rep, size_t j0, size_t nj,
         if (ahead && j + ahead < nj)
             grid_prefetch(&h->grids[j0 + j + ahead], x[j + ahead]);
         if (g->table) {
-            grid_count_few(nd, g, n, x + j, 1, gt + j, ge + j);
+            grid_count_few(nd, g, n, x + j, 1, gt + j, ge + j, packed);
             continue;
         }
         double gt_lo, ge_hi;
@@ -247,4 +252,14 @@ void ah__hist_count_row(const void *rep, size_t j0, size_t nj,
         gt[j] = (uint32_t)gt_lo;
         ge[j] = (uint32_t)ge_hi;
     }
+}
+
+void ah__hist_count_row(const void *rep, size_t j0, size_t nj,
+                        const double *x, uint32_t *gt, uint32_t *ge)
+{
+    const hist *h = rep;
+    if (h->tab.packed)
+        count_row(h, j0, nj, x, gt, ge, 1);
+    else
+        count_row(h, j0, nj, x, gt, ge, 0);
 }

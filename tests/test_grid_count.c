@@ -162,6 +162,26 @@ static void check_raw_grid(uint64_t *rng)
     }
 }
 
+/* One input's lookups (count_row, the batch-1 path, which a set with
+ * bit-packed tables takes apart) against the scalar kernel node by node,
+ * on rows rows of x (DB values each). */
+static void check_rows(const void *rep, const double *x, size_t rows)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < rows; i++) {
+        uint32_t gt[DB], ge[DB];
+        ah__hist_ops.count_row(rep, 0, DB, x + i * DB, gt, ge);
+        for (size_t j = 0; j < DB; j++) {
+            uint32_t t, e;
+            ah__hist_count_isa(rep, j, x + i * DB + j, 1, &t, &e,
+                               AH__ISA_SCALAR);
+            bad += t != gt[j] || e != ge[j];
+        }
+    }
+    CHECK(bad == 0, "count_row: %zu lookups differ from the scalar kernel",
+          bad);
+}
+
 static ah_model *fit_labels(const double *bg, size_t n, size_t d, int bins,
                             int binning, const int64_t *labels)
 {
@@ -241,6 +261,8 @@ int main(void)
                 for (size_t j = 0; j < DB; j++)
                     bg[i * DB + j] = shape(s, j, &rng);
             ah_model *m = fit_labels(bg, NB, DB, 3072, AH_BINNING_WIDTH, lab);
+            for (size_t set = 1; m && set < m->nsets; set++)
+                check_rows(m->sets[set].rep, bg, 64);
             for (size_t set = 1; m && set < m->nsets; set++)
                 for (size_t j = 0; j < DB; j++) {
                     size_t nq = queries(m, m->sets[set].label, j, q, &rng);
