@@ -35,6 +35,7 @@
  * Timings on a shared 2-core machine are noisy: medians, never pass/fail.
  */
 #include "acthist.h"
+#include "process_memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,12 +80,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -697,17 +692,6 @@ static void run_load(void *ctx, size_t call)
     ah_model_free(m);
 }
 
-/* The resident set now, in bytes (/proc/self/statm), or -1. */
-static long long rss_now(void)
-{
-    long long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f)
-        return -1;
-    int got = fscanf(f, "%lld %lld", &size, &resident);
-    fclose(f);
-    return got == 2 ? resident * sysconf(_SC_PAGESIZE) : -1;
-}
 
 /* Load time, and what the first load adds to the resident set beside
  * what ah_model_get_info says the model holds. */

@@ -21,6 +21,7 @@
  * the public API only.
  */
 #include "acthist.h"
+#include "process_memory.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -93,23 +94,7 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static long long rss_now(void)
-{
-    long long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f)
-        return -1;
-    int got = fscanf(f, "%lld %lld", &size, &resident);
-    fclose(f);
-    return got == 2 ? resident * sysconf(_SC_PAGESIZE) : -1;
-}
 
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 static int fail(const char *what, const ah_diag *d)
 {
