@@ -18,7 +18,7 @@ const char cmd_fit_usage[] =
     "                   [--tail upper|lower|two|both|default]\n"
     "                   [--atom-share S] [--chunk-rows R] [--threads K]\n"
     "                   [--fpr F [--folds K]] [--basis none|pca]\n"
-    "                   [--basis-components R]\n"
+    "                   [--basis-components R] [--fit-memory MB]\n"
     "                   -o MODEL BACKGROUND.npy [MORE.npy ...] [--labels L.npy ...]\n"
     "       acthist fit [fit options] --plan-only -o PLAN SHARD.npy [...]\n"
     "       acthist fit --plan PLAN -o COUNTS SHARD.npy [...] [--labels ...]\n"
@@ -93,8 +93,14 @@ typedef struct fit_job {
 /* --threads, --fpr and --folds into j, and whether they go with the
  * other options.  0, or CLI_USAGE after the message. */
 static int fit_values(fit_job *j, const char *threads_s, const char *fpr_s,
-                      const char *folds_s)
+                      const char *folds_s, const char *memory_s)
 {
+    long mb;
+    if (memory_s && cli_parse_option_int("--fit-memory", memory_s,
+                                         AH_OPTION_FIT_MEMORY_MB, &mb))
+        return CLI_USAGE;
+    if (memory_s)
+        j->o.fit_memory_mb = (size_t)mb;
     if (threads_s && cli_parse_int("--threads", threads_s, 1, 256,
                                    &j->threads))
         return CLI_USAGE;
@@ -112,6 +118,11 @@ static int fit_values(fit_job *j, const char *threads_s, const char *fpr_s,
     }
     if (j->threads > 1 && j->plan_only) {
         cli_error("fit: --threads and --plan-only do not go together");
+        return CLI_USAGE;
+    }
+    if (j->threads > 1 && memory_s) {
+        cli_error("fit: --fit-memory groups the sets of a fit in one thread "
+                  "(--threads fits in shards, each holding every set)");
         return CLI_USAGE;
     }
     return 0;
@@ -205,7 +216,7 @@ int cmd_fit(int argc, char **argv)
     const char *method = NULL, *bins = NULL, *binning = NULL, *tail = NULL,
                *out = NULL, *share = NULL, *chunk = NULL, *plan_path = NULL,
                *threads_s = NULL, *fpr_s = NULL, *folds_s = NULL,
-               *basis = NULL, *ncomp = NULL;
+               *basis = NULL, *ncomp = NULL, *memory_s = NULL;
     int plan_only = 0;
     cli_list labels = {0}, files = {0};
     cli_opt opts[] = {
@@ -250,13 +261,18 @@ int cmd_fit(int argc, char **argv)
         {"--basis-components", CLI_STRING, &ncomp, "R",
          "components kept per label with --basis pca (default 256, at most "
          "D)"},
+        {"--fit-memory", CLI_STRING, &memory_s, "MB",
+         "megabytes the counting may hold at once: label sets are counted "
+         "in groups that fit, one more pass each (default 0: half of this "
+         "process's memory; the same model)"},
     };
     int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &files, self);
     if (rc >= 0)
         goto done0;
     rc = CLI_USAGE;
     if (plan_path && (method || bins || binning || tail || share || chunk ||
-                      plan_only || threads_s || basis || ncomp)) {
+                      plan_only || threads_s || basis || ncomp ||
+                      memory_s)) {
         cli_error("fit: with --plan the fit options come from the plan (give "
                   "only -o, the shard's files and their --labels)");
         goto done0;
@@ -265,7 +281,7 @@ int cmd_fit(int argc, char **argv)
     if (cli_fit_options(&o, method, bins, binning, tail, share, chunk))
         goto done0;
     fit_job job = {out, plan_path, &files, &labels, o, 1, 5, 0, plan_only};
-    if (fit_values(&job, threads_s, fpr_s, folds_s))
+    if (fit_values(&job, threads_s, fpr_s, folds_s, memory_s))
         goto done0;
     if (fit_basis(&job, basis, ncomp))
         goto done0;

@@ -278,6 +278,12 @@ typedef struct ah_fit_options {
     int basis;        /* enum ah_basis, default AH_BASIS_DEFAULT             */
     int basis_components; /* AH_BASIS_PCA: components kept per label, at
                          most D: 1..AH_BASIS_MAX_NODES, default 256          */
+    size_t fit_memory_mb; /* megabytes the counting state of a fit may take
+                         at once (AH_OPTION_FIT_MEMORY_MB): the sets are
+                         counted in groups that fit, one more pass over the
+                         background for each group after the first; 0
+                         (default): half of what this process may use.  The
+                         model does not depend on it                       */
 } ah_fit_options;
 
 /* Fill the defaults documented above. */
@@ -318,6 +324,8 @@ int ah_basis_parse(const char *s);
  *   AH_OPTION_MAX_ITER     1..1000000             ah_group_options
  *   AH_OPTION_BASIS_COMPONENTS 1..2048            ah_fit_options.
  *                                                 basis_components
+ *   AH_OPTION_FIT_MEMORY_MB 0..2^30, 0: half of   ah_fit_options.
+ *                          this process's memory  fit_memory_mb
  *
  * The integer options take integral values only.  A seed is any uint64_t:
  * a binding refuses what does not fit rather than wrapping it.
@@ -330,7 +338,8 @@ enum ah_option {
     AH_OPTION_THREADS = 4,
     AH_OPTION_RESTARTS = 5,
     AH_OPTION_MAX_ITER = 6,
-    AH_OPTION_BASIS_COMPONENTS = 7
+    AH_OPTION_BASIS_COMPONENTS = 7,
+    AH_OPTION_FIT_MEMORY_MB = 8
 };
 /* AH_OK when value is in the option's range; else AH_ERR_ARG with the
  * message above (an unknown option, and NaN, are refused too). */

@@ -37,6 +37,8 @@ static void pass1_free(ah__pass1 *p)
 {
     free(p->node);
     free(p->mg);
+    p->node = NULL;
+    p->mg = NULL;
 }
 
 /* Misra-Gries update: a value seen again is counted; a new value takes a
@@ -140,6 +142,8 @@ void ah__fitter_free(ah__fitter *f)
     for (size_t i = 0; i < f->nlab; i++)
         pass1_free(&f->lab[i].p1);
     free(f->lab);
+    f->lab = NULL;
+    f->nlab = 0;
 }
 
 int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
@@ -166,6 +170,9 @@ int ah__fit_options_check(const ah_fit_options *o, ah_diag *diag)
     if (st == AH_OK && o->chunk_rows != 0)
         st = ah_option_check(AH_OPTION_CHUNK_ROWS, (double)o->chunk_rows,
                              diag);
+    if (st == AH_OK)
+        st = ah_option_check(AH_OPTION_FIT_MEMORY_MB,
+                             (double)o->fit_memory_mb, diag);
     return st;
 }
 
@@ -331,6 +338,7 @@ typedef struct pass_ctx {
     int pass;
     int against_plan; /* a shard counting against a merged plan */
     size_t *set_rows; /* rows per set, or NULL */
+    size_t s0, s1;    /* the sets counted in this pass: s0 <= s < s1 */
     chunk_scratch sc;
 } pass_ctx;
 
@@ -353,6 +361,8 @@ static int passn_rows(void *ctx, int pooled, int64_t label,
                             "background changed between passes: label "
                             "%lld is new", (long long)label);
     }
+    if (s < c->s0 || s >= c->s1) /* another group's set */
+        return AH_OK;
     if (c->set_rows)
         c->set_rows[s] += n;
     c->m->ops->add_rows(c->m->sets[s].rep, c->pass, rows, n);
@@ -465,8 +475,9 @@ int ah__fit_pass1(ah__fitter *f, ah_row_source *src, size_t chunk,
     return st;
 }
 
-int ah__model_begin(ah_model **out, const ah__fitter *f, size_t rows,
-                    const ah_fit_options *opts, ah_diag *diag)
+/* The model of the fitter's sets, none of them begun. */
+static int model_new(ah_model **out, const ah__fitter *f, size_t rows,
+                     const ah_fit_options *opts, ah_diag *diag)
 {
     *out = NULL;
     ah_model *m = calloc(1, sizeof *m);
@@ -490,30 +501,55 @@ int ah__model_begin(ah_model **out, const ah__fitter *f, size_t rows,
         m->sets[s].n = p->n;
         if (s > 0)
             m->labels[s - 1] = f->lab[s - 1].label;
-        ah__pass1 set = *p; /* several sets: compact tables (model.h) */
-        set.compact = m->nsets > 1;
-        int st = m->ops->begin(&m->sets[s].rep, f->D, &set, opts, diag);
-        if (st != AH_OK) {
-            ah_model_free(m);
-            return st;
-        }
     }
     *out = m;
     return AH_OK;
+}
+
+/* Begin the representations of sets s0 <= s < s1 from the first pass. */
+static int sets_begin(ah_model *m, const ah__fitter *f, size_t s0,
+                      size_t s1, ah_diag *diag)
+{
+    for (size_t s = s0; s < s1; s++) {
+        ah__pass1 set = s == 0 ? f->pooled : f->lab[s - 1].p1;
+        set.compact = m->nsets > 1; /* several sets: compact tables */
+        int st = m->ops->begin(&m->sets[s].rep, f->D, &set, &m->opts, diag);
+        if (st != AH_OK)
+            return st;
+    }
+    return AH_OK;
+}
+
+int ah__model_begin(ah_model **out, const ah__fitter *f, size_t rows,
+                    const ah_fit_options *opts, ah_diag *diag)
+{
+    int st = model_new(out, f, rows, opts, diag);
+    if (st == AH_OK && (st = sets_begin(*out, f, 0, (*out)->nsets, diag)))
+        ah_model_free(*out), *out = NULL;
+    return st;
+}
+
+/* One counting pass over the source into sets s0 <= s < s1. */
+static int count_sets(ah_model *m, int pass, ah_row_source *src,
+                      size_t chunk, int against_plan, size_t *set_rows,
+                      size_t s0, size_t s1, size_t *rows, ah_diag *diag)
+{
+    pass_buffers b;
+    int st = buffers_init(&b, m->D_in, chunk, m->basis, diag);
+    if (st != AH_OK)
+        return st;
+    pass_ctx c = {m, pass, against_plan, set_rows, s0, s1, b.sc};
+    st = stream_rows(src, chunk, b.buf, b.lab, passn_chunk, &c, rows, diag);
+    buffers_free(&b);
+    return st;
 }
 
 int ah__fit_count(ah_model *m, int pass, ah_row_source *src, size_t chunk,
                   int against_plan, size_t *set_rows, size_t *rows,
                   ah_diag *diag)
 {
-    pass_buffers b;
-    int st = buffers_init(&b, m->D_in, chunk, m->basis, diag);
-    if (st != AH_OK)
-        return st;
-    pass_ctx c = {m, pass, against_plan, set_rows, b.sc};
-    st = stream_rows(src, chunk, b.buf, b.lab, passn_chunk, &c, rows, diag);
-    buffers_free(&b);
-    return st;
+    return count_sets(m, pass, src, chunk, against_plan, set_rows, 0,
+                      m->nsets, rows, diag);
 }
 
 static int basis_chunk(void *ctx, const double *rows, const int64_t *labels,
@@ -570,29 +606,76 @@ static int basis_matches(const ah_model *m, const ah__basis *b,
                     b->nsets, m->nsets);
 }
 
-/* Pass 1 over the (transformed) rows and the model begun from it. */
-static int fit_begin(ah_model **out, ah_row_source *src, size_t chunk,
-                     const ah_fit_options *opts, ah__basis *basis,
-                     size_t *rows, ah_diag *diag)
+/* Pass 1 over the (transformed) rows, and the model with no set begun;
+ * the caller frees f. */
+static int fit_plan(ah_model **out, ah__fitter *f, ah_row_source *src,
+                    size_t chunk, const ah_fit_options *opts,
+                    ah__basis *basis, size_t *rows, ah_diag *diag)
 {
-    ah__fitter f;
     size_t D = basis ? ah__basis_width(basis) : src->cols;
-    int st = ah__fitter_init(&f, D, opts->method == AH_METHOD_HIST, diag);
+    int st = ah__fitter_init(f, D, opts->method == AH_METHOD_HIST, diag);
     if (st != AH_OK)
         return st;
-    f.cols = src->cols;
-    f.basis = basis;
-    st = ah__fit_pass1(&f, src, chunk, rows, diag);
+    f->cols = src->cols;
+    f->basis = basis;
+    st = ah__fit_pass1(f, src, chunk, rows, diag);
     if (st == AH_OK && *rows == 0)
         st = ah__fail(diag, AH_ERR_EMPTY, -1, -1, "background has no rows");
     if (st == AH_OK && *rows >= UINT32_MAX)
         st = ah__fail(diag, AH_ERR_OVERFLOW, -1, -1,
                       "background of %zu rows exceeds 2^32-1", *rows);
     if (st == AH_OK)
-        st = ah__model_begin(out, &f, *rows, opts, diag);
-    /* The first-pass summaries are no longer needed: free them before the
-     * counting passes so that peak memory is one of the two, not both. */
-    ah__fitter_free(&f);
+        st = model_new(out, f, *rows, opts, diag);
+    return st;
+}
+
+/* The sets from s0 on whose fitting states fit in budget bytes together:
+ * the end of that group, at least one set past s0. */
+static size_t group_end(const ah_model *m, size_t s0, size_t budget)
+{
+    if (!m->ops->fit_bytes)
+        return m->nsets;
+    size_t used = 0, s = s0;
+    for (; s < m->nsets; s++) {
+        size_t b = m->ops->fit_bytes(m->D, m->sets[s].n, &m->opts);
+        if (s > s0 && b > budget - used)
+            break;
+        used += b < budget - used ? b : budget - used;
+    }
+    return s;
+}
+
+/* The counting passes, over one group of sets at a time (fit_memory_mb):
+ * a model of many label sets need not hold every set's fine grids at
+ * once.  Each set sees the same rows in the same order whatever the
+ * groups, so the model is the same bits. */
+static int fit_groups(ah_model *m, ah__fitter *f, ah_row_source *src,
+                      size_t chunk, size_t rows, ah_diag *diag)
+{
+    size_t mb = m->opts.fit_memory_mb;
+    size_t budget = mb ? mb << 20 : ah__machine_bytes() / 2;
+    int st = AH_OK;
+    for (size_t s0 = 0, s1; st == AH_OK && s0 < m->nsets; s0 = s1) {
+        s1 = group_end(m, s0, budget);
+        st = sets_begin(m, f, s0, s1, diag);
+        /* The first-pass summaries are no longer needed once the last
+         * group has begun: free them so that peak memory is not both. */
+        if (s1 == m->nsets)
+            ah__fitter_free(f);
+        for (int pass = 1; st == AH_OK && pass <= m->ops->passes; pass++) {
+            st = src->rewind(src->ctx, diag);
+            size_t again = 0;
+            if (st == AH_OK)
+                st = count_sets(m, pass, src, chunk, 0, NULL, s0, s1, &again,
+                                diag);
+            if (st == AH_OK && again != rows)
+                st = ah__fail(diag, AH_ERR_IO, -1, -1,
+                              "background changed between passes (%zu "
+                              "rows, then %zu)", rows, again);
+            for (size_t s = s0; st == AH_OK && s < s1; s++)
+                st = m->ops->end_pass(m->sets[s].rep, pass, diag);
+        }
+    }
     return st;
 }
 
@@ -630,27 +713,20 @@ int ah_model_fit_source(ah_model **out, ah_row_source *src,
     if (opts.basis == AH_BASIS_PCA)
         st = fit_basis(&basis, src, chunk, &opts, diag);
     ah_model *m = NULL;
+    ah__fitter f;
+    memset(&f, 0, sizeof f);
     if (st == AH_OK)
-        st = fit_begin(&m, src, chunk, &opts, basis, &rows, diag);
+        st = fit_plan(&m, &f, src, chunk, &opts, basis, &rows, diag);
     if (m) { /* the model owns the basis from here */
         m->basis = basis;
         basis = NULL;
-        if (m->basis)
+        if (m->basis && st == AH_OK)
             st = basis_matches(m, m->basis, diag);
     }
     ah__basis_free(basis);
-    for (int pass = 1; st == AH_OK && pass <= m->ops->passes; pass++) {
-        st = src->rewind(src->ctx, diag);
-        size_t again = 0;
-        if (st == AH_OK)
-            st = ah__fit_count(m, pass, src, chunk, 0, NULL, &again, diag);
-        if (st == AH_OK && again != rows)
-            st = ah__fail(diag, AH_ERR_IO, -1, -1,
-                          "background changed between passes (%zu rows, "
-                          "then %zu)", rows, again);
-        for (size_t s = 0; st == AH_OK && s < m->nsets; s++)
-            st = m->ops->end_pass(m->sets[s].rep, pass, diag);
-    }
+    if (st == AH_OK)
+        st = fit_groups(m, &f, src, chunk, rows, diag);
+    ah__fitter_free(&f);
     if (st != AH_OK) {
         ah_model_free(m);
         return st;

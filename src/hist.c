@@ -548,6 +548,7 @@ const ah__rep_ops ah__hist_ops = {
     .name = "hist",
     .passes = 1,
     .begin = ah__hist_begin,
+    .fit_bytes = ah__hist_fit_bytes,
     .add_rows = ah__hist_add_rows,
     .end_pass = ah__hist_end_pass,
     .pvalue = ah__hist_pvalue,

@@ -101,10 +101,11 @@ static size_t fine_grid_size(const hist *h)
 
 size_t ah__hist_fit_bytes(size_t D, size_t n, const ah_fit_options *o)
 {
-    /* per fine edge: the edge, its count, flag, candidate and grid map */
+    /* per fine edge: the edge, its count, flag, candidate and grid map;
+     * per node its candidates and pointers */
     size_t fine = fine_bins(ah__hist_effective_bins(o->bins, n), o->binning);
     size_t per = (fine + 1 + CAND_MAX) *
-                 (sizeof(double) + 2 * sizeof(uint32_t) + 2);
+                 (sizeof(double) + 2 * sizeof(uint32_t) + 2) + sizeof(hfit);
     size_t bytes;
     return ah__mul_ok(per, D, &bytes) ? bytes : SIZE_MAX;
 }

@@ -48,6 +48,11 @@ typedef struct ah__rep_ops {
      * `pass` (1-based after pass 1).  Rows arrive in file order. */
     void (*add_rows)(void *rep, int pass, const double *const *rows,
                      size_t k);
+    /* Bytes of the fitting state that begin allocates for a set of n rows
+     * and the last end_pass frees (SIZE_MAX on overflow), so that a fit
+     * can count the sets in groups that fit in memory; NULL when the state
+     * is the representation itself (sorted values: no gain in groups). */
+    size_t (*fit_bytes)(size_t D, size_t n, const ah_fit_options *opts);
     /* End of pass `pass`: sort, choose edges, prepare queries. */
     int (*end_pass)(void *rep, int pass, ah_diag *diag);
     /* Upper and lower p-value ranges of x at node j:
@@ -119,8 +124,9 @@ extern const ah__rep_ops ah__hist_ops;
 void ah__hist_count_isa(const void *rep, size_t j, const double *x,
                         size_t count, uint32_t *gt, uint32_t *ge, int isa);
 /* Bytes of a histogram set's fit state (its fine grids) for n rows over
- * D nodes, SIZE_MAX when that overflows: a plan that no machine could
- * count against is refused before anything is allocated. */
+ * D nodes, SIZE_MAX when that overflows (ah__hist_ops.fit_bytes): a plan
+ * that no machine could count against is refused before anything is
+ * allocated. */
 size_t ah__hist_fit_bytes(size_t D, size_t n, const ah_fit_options *o);
 extern const ah__rep_ops ah__empirical_ops;
 extern const ah__rep_ops ah__kde_ops;

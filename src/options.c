@@ -25,6 +25,7 @@ void ah_fit_options_default(ah_fit_options *opts)
     opts->chunk_rows = 1024;
     opts->basis = AH_BASIS_DEFAULT;
     opts->basis_components = 256;
+    opts->fit_memory_mb = 0;
 }
 
 void ah_query_options_init(ah_query_options *o)
@@ -186,6 +187,8 @@ static const struct option_range {
     [AH_OPTION_MAX_ITER] = {"max_iter", 1, 1000000, 0, 1, "in ", ""},
     [AH_OPTION_BASIS_COMPONENTS] = {"basis_components", 1,
                                     AH_BASIS_MAX_NODES, 0, 1, "in ", ""},
+    [AH_OPTION_FIT_MEMORY_MB] = {"fit_memory_mb", 0, 1 << 30, 0, 1, "in ",
+                                 " (0: half of this process's memory)"},
 };
 enum { OPTIONS = sizeof option_ranges / sizeof option_ranges[0] };
 

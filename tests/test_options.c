@@ -86,7 +86,12 @@ static void test_table(void)
            "basis_components must be in 1..2048, not 0");
     expect(AH_OPTION_BASIS_COMPONENTS, 2.5,
            "basis_components must be in 1..2048, not 2.5");
-    expect(8, 1, "unknown option 8");
+    expect(AH_OPTION_FIT_MEMORY_MB, 0, NULL);
+    expect(AH_OPTION_FIT_MEMORY_MB, 1 << 30, NULL);
+    expect(AH_OPTION_FIT_MEMORY_MB, 1.5,
+           "fit_memory_mb must be in 0..1073741824 (0: half of this "
+           "process's memory), not 1.5");
+    expect(9, 1, "unknown option 9");
     CHECK(ah_option_check(AH_OPTION_THREADS, -1, NULL) == AH_ERR_ARG &&
               ah_option_check(AH_OPTION_THREADS, 1, NULL) == AH_OK,
           "diag may be NULL");

@@ -32,7 +32,8 @@ AH_POOLED = -(2**63)  # INT64_MIN: the pooled set of a conditional model
 # enum ah_option: the options whose ranges the library keeps (acthist.h)
 (AH_OPTION_BINS, AH_OPTION_ATOM_SHARE, AH_OPTION_CHUNK_ROWS,
  AH_OPTION_ALPHA_MAX, AH_OPTION_THREADS, AH_OPTION_RESTARTS,
- AH_OPTION_MAX_ITER, AH_OPTION_BASIS_COMPONENTS) = range(8)
+ AH_OPTION_MAX_ITER, AH_OPTION_BASIS_COMPONENTS,
+ AH_OPTION_FIT_MEMORY_MB) = range(9)
 
 
 class Diag(ctypes.Structure):
@@ -44,7 +45,8 @@ class FitOptions(ctypes.Structure):
     _fields_ = [("method", ctypes.c_int), ("tail", ctypes.c_int),
                 ("bins", ctypes.c_int), ("binning", ctypes.c_int),
                 ("atom_share", ctypes.c_double), ("chunk_rows", c_size),
-                ("basis", ctypes.c_int), ("basis_components", ctypes.c_int)]
+                ("basis", ctypes.c_int), ("basis_components", ctypes.c_int),
+                ("fit_memory_mb", c_size)]
 
 
 class ModelInfo(ctypes.Structure):

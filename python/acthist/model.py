@@ -15,7 +15,8 @@ import numpy as np
 from . import _capi
 from ._capi import (AH_OPTION_ALPHA_MAX, AH_OPTION_ATOM_SHARE,
                     AH_OPTION_BASIS_COMPONENTS, AH_OPTION_BINS,
-                    AH_OPTION_CHUNK_ROWS, AH_OPTION_THREADS, Diag, lib,
+                    AH_OPTION_CHUNK_ROWS, AH_OPTION_FIT_MEMORY_MB,
+                    AH_OPTION_THREADS, Diag, lib,
                     option_int, option_real, ptr, raise_for, real_array)
 
 # Rows converted to float64 at a time when the input is neither float64 nor
@@ -109,9 +110,12 @@ def _labels(labels, n, what):
 
 
 def _fit_options(method, tail, bins, binning, atom_share, chunk_rows,
-                 basis="default", basis_components=None):
+                 basis="default", basis_components=None, fit_memory_mb=None):
     o = _capi.FitOptions()
     lib.ah_fit_options_default(ctypes.byref(o))
+    if fit_memory_mb is not None:
+        o.fit_memory_mb = option_int(AH_OPTION_FIT_MEMORY_MB, fit_memory_mb,
+                                     "fit_memory_mb")
     o.basis = _capi.parse("basis", basis)
     if basis_components is not None:
         o.basis_components = option_int(AH_OPTION_BASIS_COMPONENTS,
@@ -237,7 +241,7 @@ class Model(_capi.Owned):
     @classmethod
     def fit(cls, x, labels=None, *, method="hist", tail="default", bins=None,
             binning="width", atom_share=None, chunk_rows=None, threads=1,
-            basis="default", basis_components=None):
+            basis="default", basis_components=None, fit_memory_mb=None):
         """Fit background activations x (n, ...), with one integer label
         per row (e.g. the class the network predicted) or none.  tail
         "default": two-tailed with labels, lower without (the evidence of
@@ -255,11 +259,15 @@ class Model(_capi.Owned):
         basis "pca" also scans each row's coordinates along its label's
         first basis_components (default 256) principal components of the
         background, and the norm of the rest (acthist.h, enum ah_basis;
-        at most 2048 nodes); "default" is "none" (docs/RESULTS.md)."""
+        at most 2048 nodes); "default" is "none" (docs/RESULTS.md).
+
+        fit_memory_mb caps the counting state (megabytes; None or 0: half
+        of this process's memory): label sets are then counted in groups,
+        one more pass over x each, into the same model."""
         a = _background(x, "background")
         lab = _labels(labels, a.shape[0], "labels")
         o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows,
-                         basis, basis_components)
+                         basis, basis_components, fit_memory_mb)
         if o.basis == 1:  # AH_BASIS_PCA: one process learns it
             threads = 1
         k = 0 if threads is None else option_int(AH_OPTION_THREADS, threads,
@@ -312,7 +320,8 @@ class Model(_capi.Owned):
     @classmethod
     def fit_batches(cls, batches, *, method="hist", tail="default", bins=None,
                     binning="width", atom_share=None, chunk_rows=None,
-                    basis="default", basis_components=None):
+                    basis="default", basis_components=None,
+                    fit_memory_mb=None):
         """Fit from batches without holding them all: batches is a list of
         arrays (n_k, ...) or of (array, labels) pairs, or a function that
         returns a new iterator of them each time it is called (the fit reads
@@ -333,7 +342,7 @@ class Model(_capi.Owned):
         cols = _background(first[0] if has_labels else first,
                            "batch 0").shape[1]
         o = _fit_options(method, tail, bins, binning, atom_share, chunk_rows,
-                         basis, basis_components)
+                         basis, basis_components, fit_memory_mb)
         return cls._fit_source(make, cols, has_labels, o)
 
     @classmethod

@@ -42,6 +42,10 @@ np.save("in/b.npy", x[25:]); np.save("in/lb.npy", lab[25:])
 y = r.normal(size=(6, D)).astype(np.float32) * 2
 np.save("in/x.npy", y); np.save("in/xl.npy", np.array([0, 1, 2, 0, 1, 0], np.int64))
 np.save("in/y.npy", y[::-1] * 3)
+# sets whose fine grids take 0.3-0.5 MB each (8 nodes of 2,000-3,072
+# bins): --fit-memory 1 counts them in two groups
+g = np.maximum(r.normal(size=(12000, 8)), 0).astype(np.float32)
+np.save("in/groups.npy", g); np.save("in/glab.npy", np.arange(12000) % 3)
 PY
 A=$ACTHIST
 I=$TMP/in
@@ -135,6 +139,7 @@ sweep() {
 }
 
 sweep "fit --chunk-rows 16" fit --chunk-rows 16 -o m.ahm "$I/bg.npy" --labels "$I/lab.npy"
+sweep "fit --fit-memory 1" fit --fit-memory 1 -o m.ahm "$I/groups.npy" --labels "$I/glab.npy"
 sweep "fit --method empirical" fit --method empirical -o m.ahm "$I/bg.npy"
 sweep "fit --method kde" fit --method kde -o m.ahm "$I/bg.npy" --labels "$I/lab.npy"
 sweep "fit --binning quantile --bins auto" fit --binning quantile --bins auto -o m.ahm "$I/bg.npy"
