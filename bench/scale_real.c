@@ -36,6 +36,7 @@
 
 typedef struct gen {
     size_t rows, cols, labels, next;
+    unsigned passes; /* reads of the rows (rewinds + 1) */
     uint64_t seed;
     float *scale;  /* cols */
     float *factor; /* labels x cols, or NULL */
@@ -84,6 +85,7 @@ static int gen_rewind(void *ctx, ah_diag *diag)
 {
     (void)diag;
     ((gen *)ctx)->next = 0;
+    ((gen *)ctx)->passes++;
     return AH_OK;
 }
 
@@ -93,8 +95,6 @@ static double now(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
-
-
 
 static int fail(const char *what, const ah_diag *d)
 {
@@ -112,6 +112,7 @@ static int fit_and_save(gen *g, const char *out, char **argv)
     ah_model *m = NULL;
     ah_diag d;
     double t0 = now();
+    g->passes = 1;
     if (ah_model_fit_source(&m, &src, &o, &d) != AH_OK)
         return fail("fit", &d);
     double fit_s = now() - t0;
@@ -120,8 +121,9 @@ static int fit_and_save(gen *g, const char *out, char **argv)
         return fail(out, &d);
     ah_model_free(m);
     printf("{\"bench\": \"scale_real_fit\", \"N\": %zu, \"D\": %zu, "
-           "\"labels\": %zu, \"fit_s\": %.3f, \"fit_peak_rss_kb\": %ld}\n",
-           g->rows, g->cols, g->labels, fit_s, fit_peak_kb);
+           "\"labels\": %zu, \"fit_s\": %.3f, \"fit_peak_rss_kb\": %ld, "
+           "\"fit_passes\": %u}\n",
+           g->rows, g->cols, g->labels, fit_s, fit_peak_kb, g->passes);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {

@@ -629,20 +629,41 @@ static int fit_plan(ah_model **out, ah__fitter *f, ah_row_source *src,
     return st;
 }
 
-/* The sets from s0 on whose fitting states fit in budget bytes together:
- * the end of that group, at least one set past s0. */
-static size_t group_end(const ah_model *m, size_t s0, size_t budget)
+static size_t set_fit_bytes(const ah_model *m, size_t s)
 {
-    if (!m->ops->fit_bytes)
-        return m->nsets;
+    return m->ops->fit_bytes(m->D, m->sets[s].n, &m->opts);
+}
+
+/* The sets from s0 on whose fitting states fit in `target` bytes
+ * together: the end of that group, at least one set past s0. */
+static size_t group_end(const ah_model *m, size_t s0, size_t target)
+{
     size_t used = 0, s = s0;
     for (; s < m->nsets; s++) {
-        size_t b = m->ops->fit_bytes(m->D, m->sets[s].n, &m->opts);
-        if (s > s0 && b > budget - used)
+        size_t b = set_fit_bytes(m, s);
+        if (s > s0 && b > target - used)
             break;
-        used += b < budget - used ? b : budget - used;
+        used += b < target - used ? b : target - used;
     }
     return s;
+}
+
+/* What a group may hold: the budget when every set fits in it; else as
+ * many groups as the budget needs, evened out (the average plus the
+ * largest set, so that greedy groups are no more), for a lower peak. */
+static size_t group_target(const ah_model *m, size_t budget)
+{
+    size_t total = 0, largest = 0;
+    for (size_t s = 0; s < m->nsets; s++) {
+        size_t b = set_fit_bytes(m, s);
+        total = b > SIZE_MAX - total ? SIZE_MAX : total + b;
+        largest = b > largest ? b : largest;
+    }
+    if (total <= budget || total == SIZE_MAX)
+        return budget;
+    size_t groups = total / budget + (total % budget != 0);
+    size_t even = total / groups + 1;
+    return even < budget - largest ? even + largest : budget;
 }
 
 /* The counting passes, over one group of sets at a time (fit_memory_mb):
@@ -654,9 +675,10 @@ static int fit_groups(ah_model *m, ah__fitter *f, ah_row_source *src,
 {
     size_t mb = m->opts.fit_memory_mb;
     size_t budget = mb ? mb << 20 : ah__machine_bytes() / 2;
+    size_t target = m->ops->fit_bytes ? group_target(m, budget) : 0;
     int st = AH_OK;
     for (size_t s0 = 0, s1; st == AH_OK && s0 < m->nsets; s0 = s1) {
-        s1 = group_end(m, s0, budget);
+        s1 = m->ops->fit_bytes ? group_end(m, s0, target) : m->nsets;
         st = sets_begin(m, f, s0, s1, diag);
         /* The first-pass summaries are no longer needed once the last
          * group has begun: free them so that peak memory is not both. */
