@@ -286,7 +286,7 @@ const unsigned char *ah__rice_read_bitwise(const unsigned char *p,
  */
 static const unsigned char *rice_read(const unsigned char *p,
                                       const unsigned char *end, uint32_t *c,
-                                      uint32_t n)
+                                      uint32_t n, int *loose)
 {
     if (p >= end || *p > RICE_MAX_K)
         return NULL;
@@ -317,6 +317,7 @@ static const unsigned char *rice_read(const unsigned char *p,
             if (nb < RICE_RAW)
                 return NULL;
             u = buf & ((1ull << RICE_RAW) - 1);
+            *loose |= (u >> k) < RICE_ESC; /* the writer would not escape */
             buf >>= RICE_RAW;
             nb -= RICE_RAW;
             used += RICE_RAW;
@@ -346,22 +347,64 @@ static const unsigned char *rice_read(const unsigned char *p,
     return last + 1;
 }
 
-const unsigned char *ah__counts_read(int enc, const unsigned char *p,
-                                     const unsigned char *end, uint32_t *c,
-                                     uint32_t n)
+/* A varint at p, and whether it took more bytes than its value needs. */
+static const unsigned char *varint_get_loose(const unsigned char *p,
+                                            const unsigned char *end,
+                                            uint32_t *v, int *loose)
+{
+    const unsigned char *q = ah__varint_get(p, end, v);
+    if (q)
+        *loose |= (size_t)(q - p) != ah__varint_len(*v);
+    return q;
+}
+
+/* ah__counts_read, and *loose set when the bytes are not the ones the
+ * writer gives these counts under enc and k (a varint longer than its
+ * value needs, two zero runs side by side, a small quotient escaped):
+ * otherwise they are exactly as many as ah__counts_plan_with counts. */
+static const unsigned char *counts_read(int enc, const unsigned char *p,
+                                        const unsigned char *end,
+                                        uint32_t *c, uint32_t n, int *loose)
 {
     if (enc == AH__COUNTS_RICE)
-        return rice_read(p, end, c, n);
+        return rice_read(p, end, c, n, loose);
+    int after_run = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (!(p = ah__varint_get(p, end, &c[i])))
+        if (!(p = varint_get_loose(p, end, &c[i], loose)))
             return NULL;
         uint32_t more;
         if (enc == AH__COUNTS_ZERO_RUNS && c[i] == 0) {
-            if (!(p = ah__varint_get(p, end, &more)) || more > n - 1 - i)
+            *loose |= after_run;
+            if (!(p = varint_get_loose(p, end, &more, loose)) ||
+                more > n - 1 - i)
                 return NULL;
             for (; more > 0; more--)
                 c[++i] = 0;
         }
+        after_run = enc == AH__COUNTS_ZERO_RUNS && c[i] == 0;
     }
     return p;
+}
+
+const unsigned char *ah__counts_read(int enc, const unsigned char *p,
+                                     const unsigned char *end, uint32_t *c,
+                                     uint32_t n)
+{
+    int loose = 0;
+    return counts_read(enc, p, end, c, n, &loose);
+}
+
+const unsigned char *ah__counts_read_sized(int enc, const unsigned char *p,
+                                          const unsigned char *end,
+                                          uint32_t *c, uint32_t n,
+                                          size_t *written)
+{
+    int loose = 0;
+    const unsigned char *q = counts_read(enc, p, end, c, n, &loose);
+    if (q && !loose)
+        *written = (size_t)(q - p);
+    else if (q) /* rare: a file coded more loosely than the writer does */
+        *written = ah__counts_plan_with(enc, enc == AH__COUNTS_RICE ? *p : 0,
+                                        c, n).bytes;
+    return q;
 }

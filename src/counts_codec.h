@@ -59,6 +59,15 @@ unsigned char *ah__counts_write_src(const ah__counts_plan *plan,
 const unsigned char *ah__counts_read(int enc, const unsigned char *p,
                                      const unsigned char *end, uint32_t *c,
                                      uint32_t n);
+/* ah__counts_read, and into *written the bytes ah__counts_write gives
+ * the counts read (under the same enc and Rice k): the bytes read when
+ * they are coded as the writer codes them, found without a second pass
+ * over the counts (the loader checks that a file is written as the writer
+ * writes it). */
+const unsigned char *ah__counts_read_sized(int enc, const unsigned char *p,
+                                          const unsigned char *end,
+                                          uint32_t *c, uint32_t n,
+                                          size_t *written);
 /* ah__counts_read's Rice decoding one bit at a time: the slow, obviously
  * correct twin the tests hold the word-at-a-time reader against. */
 const unsigned char *ah__rice_read_bitwise(const unsigned char *p,

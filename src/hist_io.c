@@ -283,16 +283,18 @@ static int node_read_edges(hnode *nd, const unsigned char *q,
 /* The bin and atom counts of node j at q (up to end, the node's end)
  * into nd: well formed, adding up to the set's n rows, and zero padding
  * after them. */
+/* *written: the bytes the writer gives the bin counts read. */
 static int node_read_counts(hnode *nd, const unsigned char *q,
                             const unsigned char *end, const node_head *hd,
-                            size_t n, size_t j, ah_diag *diag)
+                            size_t n, size_t j, size_t *written,
+                            ah_diag *diag)
 {
     uint32_t nb = hd->nb, na = hd->na;
     int enc = hd->enc;
     uint64_t total = 0;
     nd->cenc = (uint8_t)enc;
     nd->ck = enc == AH__COUNTS_RICE && q < end ? *q : 0;
-    if (!(q = ah__counts_read(enc, q, end, nd->count, nb)))
+    if (!(q = ah__counts_read_sized(enc, q, end, nd->count, nb, written)))
         return node_bad(diag, j, "bin counts malformed or past the node");
     for (uint32_t i = 0; i < nb; i++)
         total += nd->count[i];
@@ -335,11 +337,11 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
     if ((st = node_read_edges(nd, q, &hd, j, &gr, diag)) != AH_OK)
         return st;
     q += 8 * (size_t)hd.na + hd.edge_bytes;
-    if ((st = node_read_counts(nd, q, end, &hd, n, j, diag)) != AH_OK)
+    ah__counts_plan plan = {nd->cenc, nd->ck, 0};
+    if ((st = node_read_counts(nd, q, end, &hd, n, j, &plan.bytes, diag)) !=
+        AH_OK)
         return st;
     *used = hd.nbytes;
-    ah__counts_plan plan =
-        ah__counts_plan_with(nd->cenc, nd->ck, nd->count, nd->nb);
     if (gr.implicit) {
         st = ah__hist_node_implicit(nd, gr.B, gr.lo, gr.hi, gr.scale, tab);
     } else {

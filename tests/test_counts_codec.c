@@ -39,6 +39,66 @@ static void make_counts(uint32_t *c, uint32_t n, int shape, uint64_t *rng)
     }
 }
 
+/* ah__counts_read_sized's size against the writer's plan of the counts
+ * read: on what the writer wrote, on corrupted streams of every encoding
+ * (whatever decodes), and on streams coded more loosely than the writer
+ * codes them, where the bytes read are more than the writer's. */
+static void test_written(uint64_t *rng)
+{
+    static uint32_t c[NMAX], back[NMAX];
+    static unsigned char buf[NMAX * 16], mut[NMAX * 16];
+    size_t wrong = 0, tried = 0, decoded = 0;
+    for (int t = 0; t < 6000; t++) {
+        uint32_t n = (uint32_t)(check_rand_u64(rng) % 300);
+        int enc = (int)(check_rand_u64(rng) % (AH__COUNTS_RICE + 1));
+        unsigned k = enc == AH__COUNTS_RICE
+                         ? (unsigned)(check_rand_u64(rng) % 31) : 0;
+        make_counts(c, n, (int)(check_rand_u64(rng) % 5), rng);
+        ah__counts_plan pl = ah__counts_plan_with(enc, k, c, n);
+        size_t len = (size_t)(ah__counts_write(&pl, c, n, buf) - buf);
+        memcpy(mut, buf, len);
+        if (t % 2 && len > 1)
+            for (int f = 0; f < 1 + t % 3; f++)
+                mut[(enc == AH__COUNTS_RICE) + check_rand_u64(rng) %
+                                                   (len - 1)] ^=
+                    (unsigned char)(1u << (check_rand_u64(rng) % 8));
+        size_t written = 0;
+        const unsigned char *r =
+            ah__counts_read_sized(enc, mut, mut + len, back, n, &written);
+        tried++;
+        if (!r)
+            continue;
+        decoded++;
+        ah__counts_plan again = ah__counts_plan_with(enc, k, back, n);
+        wrong += written != again.bytes || (t % 2 == 0 && written != len);
+    }
+    CHECK(wrong == 0 && decoded > tried / 2,
+          "%zu of %zu decoded streams sized unlike the writer's plan",
+          wrong, decoded);
+    /* loose codings, each read in full and sized as the writer codes it:
+     * 5 as a two-byte varint; zeros as two runs of 2 (writer: one of 4);
+     * 1 escaped with k = 0 (writer: 2 bits) */
+    uint32_t three[4];
+    unsigned char varint5[2] = {0x85, 0x00};
+    size_t w = 0;
+    CHECK(ah__counts_read_sized(AH__COUNTS_PLAIN, varint5, varint5 + 2,
+                                three, 1, &w) == varint5 + 2 &&
+              three[0] == 5 && w == 1,
+          "a two-byte 5 sized %zu", w);
+    unsigned char runs[4] = {0, 1, 0, 1};
+    CHECK(ah__counts_read_sized(AH__COUNTS_ZERO_RUNS, runs, runs + 4, three,
+                                4, &w) == runs + 4 &&
+              w == ah__counts_plan_with(AH__COUNTS_ZERO_RUNS, 0, three, 4)
+                       .bytes && w == 2,
+          "two zero runs sized %zu", w);
+    /* k = 0; 24 one-bits, then 34 bits of the zigzag delta 2 (count 1) */
+    unsigned char esc[9] = {0, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0};
+    CHECK(ah__counts_read_sized(AH__COUNTS_RICE, esc, esc + 9, three, 1,
+                                &w) == esc + 9 &&
+              three[0] == 1 && w == 2,
+          "an escaped 1 read as %u, sized %zu", three[0], w);
+}
+
 int main(void)
 {
     check_init();
@@ -133,5 +193,6 @@ int main(void)
     unsigned char ones[4] = {0, 0xFF, 0xFF, 0xFF};
     CHECK(ah__counts_read(AH__COUNTS_RICE, ones, ones + 4, back, 1) == NULL,
           "a truncated escape was accepted");
+    test_written(&rng);
     return check_done("test_counts_codec");
 }
