@@ -1,15 +1,11 @@
 /*
  * backend_cpu.c - the default query backend: the representation's own
  * fast lookups (for histograms the grid kernels of hist_query.c and
- * grid_count.c), called as the tile asks.
- *
- * One input goes to count_row, which walks the tile's nodes without a
- * call per node; more inputs go to count_many node by node, where the
- * vector kernels take the run of values.  A few inputs on a large model
- * are announced first (prefetch), so the cache misses of all their nodes
- * overlap.
+ * grid_count.c), called as the tile asks (backend_cpu.h).  A few inputs
+ * on a large model are announced first (prefetch), so the cache misses of
+ * all their nodes overlap.
  */
-#include "backend.h"
+#include "backend_cpu.h"
 
 /* Prefetch for runs of at most this many rows, on models of at least this
  * many nodes: below it the tables are likely cached and the extra pass
@@ -29,15 +25,7 @@ static int cpu_count_tile(const ah_model *m, size_t set, size_t j0,
                           size_t nj, const double *x, size_t k, uint32_t *gt,
                           uint32_t *ge)
 {
-    const ah__rep_ops *ops = m->ops;
-    const void *rep = m->sets[set].rep;
-    if (k == 1 && ops->count_row)
-        ops->count_row(rep, j0, nj, x, gt, ge);
-    else
-        for (size_t j = 0; j < nj; j++)
-            ops->count_many(rep, j0 + j, x + j * k, k, gt + j * k,
-                            ge + j * k);
-    return AH_OK;
+    return ah__cpu_count_tile(m, set, j0, nj, x, k, gt, ge);
 }
 
 static int cpu_prefetch_run(const ah_model *m, size_t k)

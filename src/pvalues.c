@@ -11,7 +11,7 @@
  * each output value is computed by the same code whoever computes it, so the
  * result does not depend on the thread count.
  */
-#include "backend.h"
+#include "backend_cpu.h"
 #include "basis.h"
 #include "model.h"
 
@@ -324,7 +324,10 @@ static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
             pv_tile_ranges(jb, m->sets[s].rep, idx, k, j0, nj, b);
             continue;
         }
-        if (bk->count_tile(m, s, j0, nj, b->xt, k, b->gt, b->ge) != AH_OK) {
+        int st = bk == &ah__backend_cpu /* inline: backend_cpu.h */
+                     ? ah__cpu_count_tile(m, s, j0, nj, b->xt, k, b->gt, b->ge)
+                     : bk->count_tile(m, s, j0, nj, b->xt, k, b->gt, b->ge);
+        if (st != AH_OK) {
             jb->nomem[t] = 1;
             return;
         }
