@@ -9,7 +9,9 @@
  * Large blocks matter: a model of D x 3072 bins is tens of megabytes, and
  * every block reads all of it once.  Threads split the tiles of every block;
  * each output value is computed by the same code whoever computes it, so the
- * result does not depend on the thread count.
+ * result does not depend on the thread count.  A tile's counts come from
+ * the chosen query backend (backend.h), its p-values from put_counts here,
+ * whichever backend it was.
  */
 #include "backend_cpu.h"
 #include "basis.h"
