@@ -69,6 +69,9 @@ typedef struct cli_opt {
     "the largest p-value threshold considered (default 0.5)"
 #define CLI_HELP_TAIL "upper, lower, two or both (default: the model's tail)"
 #define CLI_HELP_THREADS "worker threads (default: all cores)"
+#define CLI_HELP_BACKEND \
+    "who looks the values up: cpu (default) or reference (slow, for " \
+    "checking a platform's bits); the output is the same either way"
 #define CLI_HELP_POOLED "compare every input with the pooled background"
 #define CLI_HELP_LABELS \
     "one label per input row: a conditional model needs them (or " \

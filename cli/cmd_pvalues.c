@@ -12,7 +12,7 @@
 
 const char cmd_pvalues_usage[] =
     "usage: acthist pvalues MODEL INPUT.npy [--labels L.npy] [--tail T]\n"
-    "                       [--threads K] -o OUT.npy\n"
+    "                       [--threads K] [--backend B] -o OUT.npy\n"
     "\n"
     "Write the p-value range of every (input, node) as float64 of shape\n"
     "(n, D, 2): [..., 0] = p_min, [..., 1] = p_max.  With --tail both the\n"
@@ -27,7 +27,7 @@ typedef struct pv_stream {
     double *x, *p;
     size_t chunk, D, width;
     const int64_t *labels; /* NULL: none */
-    int tail, threads;
+    int tail, threads, backend;
     const char *in_path;
 } pv_stream;
 
@@ -37,6 +37,11 @@ typedef struct pv_stream {
 static int pv_chunks(const pv_stream *s, size_t n, size_t *unseen)
 {
     ah_diag d;
+    ah_query_options o;
+    ah_query_options_init(&o);
+    o.tail = s->tail;
+    o.threads = s->threads;
+    o.backend = s->backend;
     size_t done_rows = 0;
     while (done_rows < n) {
         size_t got = 0, u = 0;
@@ -45,9 +50,9 @@ static int pv_chunks(const pv_stream *s, size_t n, size_t *unseen)
             return cli_diag(NULL, &d);
         if (got == 0)
             break;
-        if (ah_pvalues(s->m, s->x, got, s->D, s->D,
-                       s->labels ? s->labels + done_rows : NULL, s->tail,
-                       s->p, &u, s->threads, &d) != AH_OK)
+        ah_input in = {s->x, AH_DTYPE_F64, got, s->D, s->D,
+                       s->labels ? s->labels + done_rows : NULL};
+        if (ah_pvalues_in(s->m, &in, &o, s->p, &u, &d) != AH_OK)
             return cli_diag(s->in_path, &d);
         if (ah_npy_writer_write(s->w, s->p, got * s->width * 2, &d) != AH_OK)
             return cli_diag(NULL, &d);
@@ -61,7 +66,7 @@ int cmd_pvalues(int argc, char **argv)
 {
     const cli_command *self = cli_find("pvalues");
     const char *out = NULL, *labels_path = NULL, *tail_s = NULL,
-               *threads_s = NULL;
+               *threads_s = NULL, *backend_s = NULL;
     int pooled = 0, use = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
@@ -73,6 +78,7 @@ int cmd_pvalues(int argc, char **argv)
         {"--pooled", CLI_FLAG, &pooled, NULL, CLI_HELP_POOLED},
         {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
         {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--backend", CLI_STRING, &backend_s, "B", CLI_HELP_BACKEND},
     };
     int rc = cli_parse(argc, argv, opts, CLI_NOPTS(opts), &pos, self);
     if (rc >= 0)
@@ -91,6 +97,10 @@ int cmd_pvalues(int argc, char **argv)
     long threads = 0;
     if (threads_s && cli_parse_option_int("--threads", threads_s,
                                           AH_OPTION_THREADS, &threads))
+        goto done0;
+    int backend = AH_BACKEND_CPU;
+    if (backend_s &&
+        cli_parse_name("--backend", backend_s, ah_backend_name, &backend))
         goto done0;
     const char *ins[] = {pos.v[0], pos.v[1], labels_path};
     if ((rc = cli_output_not_input("pvalues", out, ins, 3)) != CLI_OK)
@@ -128,7 +138,7 @@ int cmd_pvalues(int argc, char **argv)
     }
     size_t unseen_total = 0;
     pv_stream ps = {m, r, w, x, p, chunk, D, width, labels, tail,
-                    (int)threads, in_path};
+                    (int)threads, backend, in_path};
     if ((rc = pv_chunks(&ps, n, &unseen_total)) != CLI_OK)
         goto done;
     rc = CLI_FAIL;

@@ -13,7 +13,7 @@
 const char cmd_score_usage[] =
     "usage: acthist score MODEL INPUT.npy [--labels L.npy | --pooled]\n"
     "                     [-o SCORES.csv] [--stat bj|hc|ks] [--alpha-max A]\n"
-    "                     [--tail T] [--threads K] [--json]\n"
+    "                     [--tail T] [--threads K] [--backend B] [--json]\n"
     "                     [--ignore-threshold]\n"
     "\n"
     "Scan each input's nodes for the most anomalous subset.  Writes CSV with\n"
@@ -55,6 +55,7 @@ typedef struct score_job {
     int stat, tail, threads, json, pooled, ignore_thr;
     double alpha;
     long chunk; /* 0: the default */
+    int backend;
 } score_job;
 
 /* What score_run holds; score_state_free frees it all. */
@@ -146,6 +147,13 @@ static int score_chunks(const score_job *j, score_state *st, size_t *flagged,
     ah_diag d;
     size_t n = st->n, D = st->D;
     int rc = CLI_OK;
+    ah_query_options o;
+    ah_query_options_init(&o);
+    o.tail = j->tail;
+    o.stat = j->stat;
+    o.alpha_max = j->alpha;
+    o.threads = j->threads;
+    o.backend = j->backend;
     cli_progress prog;
     cli_progress_start(&prog, "score", n);
     for (size_t first = 0; first < n;) {
@@ -160,9 +168,9 @@ static int score_chunks(const score_job *j, score_state *st, size_t *flagged,
             rc = CLI_FAIL;
             break;
         }
-        if (ah_score(st->m, st->x, got, D, D,
-                     st->labels ? st->labels + first : NULL, j->tail, j->stat,
-                     j->alpha, st->res, &u, j->threads, &d) != AH_OK) {
+        ah_input in = {st->x, AH_DTYPE_F64, got, D, D,
+                       st->labels ? st->labels + first : NULL};
+        if (ah_score_in(st->m, &in, &o, st->res, &u, &d) != AH_OK) {
             rc = cli_diag(j->input_path, &d);
             break;
         }
@@ -227,7 +235,7 @@ int cmd_score(int argc, char **argv)
     const cli_command *self = cli_find("score");
     const char *out = NULL, *labels_path = NULL, *stat_s = NULL,
                *alpha_s = NULL, *tail_s = NULL, *threads_s = NULL,
-               *chunk_s = NULL;
+               *chunk_s = NULL, *backend_s = NULL;
     int json = 0, pooled = 0, ignore_thr = 0;
     cli_list pos = {0};
     cli_opt opts[] = {
@@ -244,6 +252,7 @@ int cmd_score(int argc, char **argv)
         {"--alpha-max", CLI_STRING, &alpha_s, "A", CLI_HELP_ALPHA_MAX},
         {"--tail", CLI_STRING, &tail_s, "T", CLI_HELP_TAIL},
         {"--threads", CLI_STRING, &threads_s, "K", CLI_HELP_THREADS},
+        {"--backend", CLI_STRING, &backend_s, "B", CLI_HELP_BACKEND},
         {"--json", CLI_FLAG, &json, NULL, "one JSON object"},
         {"--chunk-rows", CLI_STRING, &chunk_s, "R",
          "rows read and scored at a time (default: 32 MB of activations "
@@ -269,11 +278,17 @@ int cmd_score(int argc, char **argv)
         rc = CLI_USAGE;
         goto done0;
     }
+    int backend = AH_BACKEND_CPU;
+    if (backend_s &&
+        (rc = cli_parse_name("--backend", backend_s, ah_backend_name,
+                             &backend)) != 0)
+        goto done0;
     const char *ins[] = {pos.v[0], pos.v[1], labels_path};
     if ((rc = cli_output_not_input("score", out, ins, 3)) != CLI_OK)
         goto done0;
     score_job job = {pos.v[0], pos.v[1], labels_path, out, stat, tail,
-                     threads, json, pooled, ignore_thr, alpha, chunk};
+                     threads, json, pooled, ignore_thr, alpha, chunk,
+                     backend};
     rc = score_run(&job);
 done0:
     cli_list_free(&pos);

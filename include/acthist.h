@@ -577,9 +577,30 @@ typedef struct ah_query_options {
     int stat;         /* enum ah_stat, default AH_STAT_BJ; ah_score_in only */
     int threads;      /* 0 (default) = all cores, 1..256 (AH_OPTION_
                          THREADS); results do not depend on it             */
-    int reserved;     /* 0                                                 */
+    int backend;      /* enum ah_backend, default AH_BACKEND_CPU; results
+                         do not depend on it                               */
 } ah_query_options;
 void ah_query_options_init(ah_query_options *o);
+
+/*
+ * Who looks the values up in the model (ah_query_options.backend).  Every
+ * backend returns the same count bounds, so the same p-values and scores
+ * bit for bit (docs/BACKENDS.md); they differ in speed.  The choice
+ * applies to models whose p-values are counts (histograms); empirical and
+ * KDE models answer through their own method whatever it is.  An unknown
+ * value fails with AH_ERR_ARG naming the valid ones.
+ */
+enum ah_backend {
+    AH_BACKEND_CPU = 0,      /* the fast lookups (default)                 */
+    AH_BACKEND_REFERENCE = 1 /* binary search in each node's cells
+                                (ah_model_node_cells): slow, and shares no
+                                code with the fast lookups; for checking a
+                                platform's or a new backend's bits         */
+};
+/* "cpu", "reference"; "unknown" past the last, as ah_tail_name; the parse
+ * returns -1 for an unknown name. */
+const char *ah_backend_name(int backend);
+int ah_backend_parse(const char *s);
 
 /*
  * P-value ranges of the input, as ah_pvalues below (out: rows x width x 2

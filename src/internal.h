@@ -77,7 +77,7 @@ int ah__query_args(const ah_input *in, const ah_query_options *o,
                    ah_query_options *q, ah_diag *diag);
 int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
-                     double *pmax, size_t *unseen, int threads,
+                     double *pmax, size_t *unseen, int threads, int backend,
                      ah_diag *diag);
 
 /*

@@ -7,6 +7,7 @@
  * binding before they do anything: one place to change a range, and the
  * same refusal in the same words wherever a value comes from.
  */
+#include "backend.h"
 #include "internal.h"
 
 #include <math.h>
@@ -40,9 +41,10 @@ void ah_query_options_init(ah_query_options *o)
     o->threads = 0;
 }
 
-/* The size of the first version of ah_query_options, through reserved:
- * the smallest a caller may pass.  It stays when fields are added. */
-#define QUERY_OPTIONS_V1 (offsetof(ah_query_options, reserved) + sizeof(int))
+/* The size of the first version of ah_query_options, through backend
+ * (first reserved, always 0, which is AH_BACKEND_CPU): the smallest a
+ * caller may pass.  It stays when fields are added. */
+#define QUERY_OPTIONS_V1 (offsetof(ah_query_options, backend) + sizeof(int))
 
 int ah__query_options_read(const ah_query_options *o, ah_query_options *out,
                            ah_diag *diag)
@@ -63,9 +65,9 @@ int ah__query_options_read(const ah_query_options *o, ah_query_options *out,
                             "query options: byte %zu of %zu is set, in a "
                             "field this library (version %s) does not know",
                             i, o->size, AH_VERSION_STRING);
-    if (o->reserved != 0)
-        return ah__fail(diag, AH_ERR_ARG, -1, -1,
-                        "query options: reserved is %d, not 0", o->reserved);
+    int st = ah__backend_check(o->backend, diag);
+    if (st != AH_OK)
+        return st;
     /* an older caller's prefix over the defaults */
     memcpy(out, o, o->size < sizeof *out ? o->size : sizeof *out);
     out->size = sizeof *out;

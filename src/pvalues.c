@@ -9,8 +9,11 @@
  * Large blocks matter: a model of D x 3072 bins is tens of megabytes, and
  * every block reads all of it once.  Threads split the tiles of every block;
  * each output value is computed by the same code whoever computes it, so the
- * result does not depend on the thread count.
+ * result does not depend on the thread count.  A tile's counts come from
+ * the chosen query backend (backend.h), its p-values from put_counts here,
+ * whichever backend it was.
  */
+#include "backend_cpu.h"
 #include "basis.h"
 #include "model.h"
 
@@ -24,13 +27,6 @@
 
 #define BLOCK_ROWS 1024
 #define TILE 16
-/* Prefetch (pv_run) for runs of at most this many rows, on models of at
- * least this many nodes: below it the tables are likely cached and the
- * extra pass cost 0.7 us at D = 256, where at D = 4096 it saved 30-40 us
- * (bench_acthist pvalues MODEL Q.npy --batches 1 on bench/'s hist:3072
- * models, with and without the pass). */
-#define PREFETCH_ROWS 4
-#define PREFETCH_NODES 2048
 
 size_t ah_pvalue_width(const ah_model *m, int tail)
 {
@@ -43,6 +39,7 @@ size_t ah_pvalue_width(const ah_model *m, int tail)
 
 typedef struct pv_job {
     const ah_model *m;
+    const ah__backend *bk; /* the lookups, or NULL: a method without counts */
     const double *x;   /* the rows, as doubles ...                      */
     const float *xf;   /* ... or as floats (the other is NULL)          */
     size_t rows, ld, width, ntiles;
@@ -211,11 +208,10 @@ static void put_counts(pv_job *jb, double n, const size_t *idx, size_t k,
     }
 }
 
-/* Rows idx[0..k) all use set s; this thread's tiles of them. */
 /* A few rows touch one table entry per node, each a likely cache miss
- * on a large model: ask for all of thread t's at once, so they overlap,
- * before looking any up. */
-static inline void pv_prefetch(const pv_job *jb, int t, const void *rep,
+ * on a large model: announce all of thread t's to the backend at once,
+ * so they overlap, before looking any up. */
+static inline void pv_prefetch(const pv_job *jb, int t, size_t s,
                                const size_t *idx, size_t k)
 {
     const ah_model *m = jb->m;
@@ -231,7 +227,7 @@ static inline void pv_prefetch(const pv_job *jb, int t, const void *rep,
                     v[j] = jb->xf[idx[i] * jb->ld + j0 + j];
             else
                 row = jb->x + idx[i] * jb->ld + j0;
-            m->ops->prefetch(rep, j0, nj, row);
+            jb->bk->prefetch(m, s, j0, nj, row);
         }
 }
 
@@ -312,29 +308,31 @@ static inline void pv_tile_ranges(pv_job *jb, const void *rep,
     }
 }
 
+/* Rows idx[0..k) all use set s; this thread's tiles of them: the
+ * backend's counts made p-values here, or the method's own ranges. */
 static void pv_run(pv_job *jb, int t, size_t s, const size_t *idx, size_t k,
                    pv_buf *b)
 {
     const ah_model *m = jb->m;
-    const void *rep = m->sets[s].rep;
+    const ah__backend *bk = jb->bk;
     size_t D = m->D;
-    if (k <= PREFETCH_ROWS && D >= PREFETCH_NODES && m->ops->prefetch &&
-        !(k == 1 && m->ops->count_row)) /* count_row fetches as it goes */
-        pv_prefetch(jb, t, rep, idx, k);
+    if (bk && bk->prefetch_run && bk->prefetch_run(m, k))
+        pv_prefetch(jb, t, s, idx, k);
     for (size_t tile = (size_t)t; tile < jb->ntiles;
          tile += (size_t)jb->nthreads) {
         size_t j0 = tile * TILE, nj = D - j0 < TILE ? D - j0 : TILE;
         pv_tile_in(jb, t, idx, k, j0, nj, b);
-        if (!m->ops->count_many) {
-            pv_tile_ranges(jb, rep, idx, k, j0, nj, b);
+        if (!bk) {
+            pv_tile_ranges(jb, m->sets[s].rep, idx, k, j0, nj, b);
             continue;
         }
-        if (k == 1 && m->ops->count_row)
-            m->ops->count_row(rep, j0, nj, b->xt, b->gt, b->ge);
-        else
-            for (size_t j = 0; j < nj; j++)
-                m->ops->count_many(rep, j0 + j, b->xt + j * k, k,
-                                   b->gt + j * k, b->ge + j * k);
+        int st = bk == &ah__backend_cpu /* inline: backend_cpu.h */
+                     ? ah__cpu_count_tile(m, s, j0, nj, b->xt, k, b->gt, b->ge)
+                     : bk->count_tile(m, s, j0, nj, b->xt, k, b->gt, b->ge);
+        if (st != AH_OK) {
+            jb->nomem[t] = 1;
+            return;
+        }
         put_counts(jb, (double)m->sets[s].n, idx, k, j0, nj, b->gt, b->ge);
     }
 }
@@ -432,20 +430,41 @@ static int query_check(const ah_model *m, const void *x, const double *out,
     return AH_OK;
 }
 
+/* The backend that answers for m: none for a method without counts,
+ * else the one asked for if it serves m. */
+static int pick_backend(const ah_model *m, int backend,
+                        const ah__backend **bk, ah_diag *diag)
+{
+    *bk = NULL;
+    int st = ah__backend_check(backend, diag);
+    if (st != AH_OK || !m->ops->count_many)
+        return st;
+    *bk = ah__backends[backend];
+    if (!(*bk)->serves(m))
+        return ah__fail(diag, AH_ERR_ARG, -1, -1,
+                        "the %s backend does not serve this %s model",
+                        (*bk)->name, m->ops->name);
+    return AH_OK;
+}
+
 static int pvalues_run(const ah_model *m, const void *x, int f32,
                        size_t rows, size_t cols, size_t ld,
                        const int64_t *labels, int tail, double *out,
                        int pmax_only, size_t *unseen, int threads,
-                       ah_diag *diag)
+                       int backend, ah_diag *diag)
 {
     int st = query_check(m, x, out, rows, m->D, cols, ld, threads, &tail,
                          diag);
+    const ah__backend *bk = NULL;
+    if (st == AH_OK)
+        st = pick_backend(m, backend, &bk, diag);
     if (st != AH_OK)
         return st;
     pv_job *jb = calloc(1, sizeof *jb);
     if (!jb)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     jb->m = m;
+    jb->bk = bk;
     if (f32)
         jb->xf = x;
     else
@@ -562,7 +581,7 @@ static int basis_bad(const basis_job *jb, ah_diag *diag)
 static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      double *out, int pmax_only, size_t *unseen, int threads,
-                     ah_diag *diag)
+                     int backend, ah_diag *diag)
 {
     int st = query_check(m, x, out, rows, m->D_in, cols, ld, threads, &tail,
                          diag);
@@ -600,7 +619,8 @@ static int basis_run(const ah_model *m, const void *x, int f32, size_t rows,
         if (st != AH_OK)
             break;
         st = pvalues_run(m, jb->tx, 0, k, w, w, labels ? labels + r0 : NULL,
-                         tail, out + r0 * wout, pmax_only, &u, threads, diag);
+                         tail, out + r0 * wout, pmax_only, &u, threads,
+                         backend, diag);
         if (st == AH_ERR_VALUE && diag) /* finite values near DBL_MAX */
             st = ah__fail(diag, st, diag->row + (int64_t)r0, -1,
                           "row %lld: its coordinates in the model's basis "
@@ -661,13 +681,13 @@ static int pvalues_any(const ah_model *m, const void *x, int f32,
                        size_t rows, size_t cols, size_t ld,
                        const int64_t *labels, int tail, double *out,
                        int pmax_only, size_t *unseen, int threads,
-                       ah_diag *diag)
+                       int backend, ah_diag *diag)
 {
     if (m && m->basis)
         return basis_run(m, x, f32, rows, cols, ld, labels, tail, out,
-                         pmax_only, unseen, threads, diag);
+                         pmax_only, unseen, threads, backend, diag);
     return pvalues_run(m, x, f32, rows, cols, ld, labels, tail, out,
-                       pmax_only, unseen, threads, diag);
+                       pmax_only, unseen, threads, backend, diag);
 }
 
 int ah__query_args(const ah_input *in, const ah_query_options *o,
@@ -693,7 +713,7 @@ int ah_pvalues_in(const ah_model *m, const ah_input *in,
         return st;
     return pvalues_any(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
                        in->cols, in->ld, in->labels, q.tail, out, 0, unseen,
-                       q.threads, diag);
+                       q.threads, q.backend, diag);
 }
 
 /* The calls of version 0.1: a view and settings from their arguments. */
@@ -728,8 +748,9 @@ int ah_pvalues_f32(const ah_model *m, const float *x, size_t rows,
 
 int ah__pvalues_pmax(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
-                     double *pmax, size_t *unseen, int threads, ah_diag *diag)
+                     double *pmax, size_t *unseen, int threads, int backend,
+                     ah_diag *diag)
 {
     return pvalues_any(m, x, f32, rows, cols, ld, labels, tail, pmax, 1,
-                       unseen, threads, diag);
+                       unseen, threads, backend, diag);
 }

@@ -68,7 +68,8 @@ static void scan_thread(void *ctx, int t)
 static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
                      size_t cols, size_t ld, const int64_t *labels, int tail,
                      int stat, double alpha_max, ah_scan_result *res,
-                     size_t *unseen, int threads, ah_diag *diag)
+                     size_t *unseen, int threads, int backend,
+                     ah_diag *diag)
 {
     ah__diag_clear(diag);
     if (!m || (!x && rows) || (!res && rows))
@@ -110,7 +111,7 @@ static int score_run(const ah_model *m, const void *x, int f32, size_t rows,
                              : (const void *)((const double *)x + r0 * ld);
         st = ah__pvalues_pmax(m, xr, f32, k, cols, ld,
                               labels ? labels + r0 : NULL, tail, pmax, &u,
-                              threads, diag);
+                              threads, backend, diag);
         if (st != AH_OK) {
             if (st == AH_ERR_VALUE && diag && diag->row >= 0)
                 st = ah__fail(diag, st, diag->row + (int64_t)r0, diag->col,
@@ -149,7 +150,7 @@ int ah_score_in(const ah_model *m, const ah_input *in,
         return st;
     return score_run(m, in->data, in->dtype == AH_DTYPE_F32, in->rows,
                      in->cols, in->ld, in->labels, q.tail, q.stat,
-                     q.alpha_max, res, unseen, q.threads, diag);
+                     q.alpha_max, res, unseen, q.threads, q.backend, diag);
 }
 
 /* The calls of version 0.1: a view and settings from their arguments. */

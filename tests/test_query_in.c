@@ -8,7 +8,8 @@
  * a float view gives the bits of a double view of the widened values.
  * NULL options are the defaults.  Options from an older header (smaller
  * size) are refused, from a newer one (larger size) accepted only when the
- * bytes this library does not know are zero; reserved must be 0; an
+ * bytes this library does not know are zero; a backend must be one of
+ * enum ah_backend, and each gives the default's bits; an
  * unknown dtype and a NULL view are refused; a NaN is reported at the same
  * row and column as by the old calls.
  */
@@ -100,7 +101,8 @@ static void test_options(const ah_model *m, const double *x,
     ah_query_options o;
     ah_query_options_init(&o);
     CHECK(o.size == sizeof o && o.tail == -1 && o.stat == AH_STAT_BJ &&
-              o.alpha_max == 0.5 && o.threads == 0 && o.reserved == 0,
+              o.alpha_max == 0.5 && o.threads == 0 &&
+              o.backend == AH_BACKEND_CPU,
           "ah_query_options_init: size %zu tail %d stat %d alpha %g "
           "threads %d", o.size, o.tail, o.stat, o.alpha_max, o.threads);
     ah_scan_result ra[Q], rb[Q];
@@ -112,7 +114,7 @@ static void test_options(const ah_model *m, const double *x,
 
     /* an older header: smaller than the first version */
     ah_query_options old = o;
-    old.size = offsetof(ah_query_options, reserved);
+    old.size = offsetof(ah_query_options, backend);
     CHECK(ah_score_in(m, &in, &old, rb, NULL, &d) == AH_ERR_ARG &&
               strstr(d.message, "ah_query_options_init"),
           "a short options struct: %s", d.message);
@@ -135,11 +137,21 @@ static void test_options(const ah_model *m, const double *x,
     CHECK(ah_score_in(m, &in, &newer.o, rb, NULL, &d) == AH_ERR_ARG &&
               strstr(d.message, "does not know"),
           "a larger struct with a field set: %s", d.message);
-    o.reserved = 1;
-    CHECK(ah_score_in(m, &in, &o, rb, NULL, &d) == AH_ERR_ARG &&
-              strstr(d.message, "reserved"),
-          "reserved 1 accepted: %s", d.message);
-    o.reserved = 0;
+    int bad_backends[] = {-1, AH_BACKEND_REFERENCE + 1, 1000};
+    for (size_t b = 0; b < sizeof bad_backends / sizeof *bad_backends; b++) {
+        o.backend = bad_backends[b];
+        CHECK(ah_score_in(m, &in, &o, rb, NULL, &d) == AH_ERR_ARG &&
+                  strstr(d.message, "backend") && strstr(d.message, "cpu") &&
+                  strstr(d.message, "reference"),
+              "backend %d: %s", o.backend, d.message);
+        CHECK(ah_pvalues_in(m, &in, &o, NULL, NULL, &d) == AH_ERR_ARG,
+              "pvalues: backend %d accepted", o.backend);
+    }
+    o.backend = AH_BACKEND_REFERENCE;
+    s2 = ah_score_in(m, &in, &o, rb, NULL, &d);
+    CHECK(s2 == AH_OK && !memcmp(ra, rb, sizeof ra),
+          "the reference backend's scores differ: %d %s", s2, d.message);
+    o.backend = AH_BACKEND_CPU;
 
     /* the settings are checked as by the old calls */
     o.alpha_max = 2;

@@ -121,7 +121,7 @@ class QueryOptions(ctypes.Structure):
     library's ah_query_options_init so that size and defaults are its."""
     _fields_ = [("size", c_size), ("alpha_max", ctypes.c_double),
                 ("tail", ctypes.c_int), ("stat", ctypes.c_int),
-                ("threads", ctypes.c_int), ("reserved", ctypes.c_int)]
+                ("threads", ctypes.c_int), ("backend", ctypes.c_int)]
 
 
 AH_DTYPE_F64, AH_DTYPE_F32 = 0, 1
@@ -248,11 +248,13 @@ _PROTOTYPES = {
     "ah_binning_parse": (_I, [ctypes.c_char_p]),
     "ah_basis_parse": (_I, [ctypes.c_char_p]),
     "ah_stat_parse": (_I, [ctypes.c_char_p]),
+    "ah_backend_parse": (_I, [ctypes.c_char_p]),
     "ah_method_name": (ctypes.c_char_p, [_I]),
     "ah_tail_name": (ctypes.c_char_p, [_I]),
     "ah_stat_name": (ctypes.c_char_p, [_I]),
     "ah_binning_name": (ctypes.c_char_p, [_I]),
     "ah_basis_name": (ctypes.c_char_p, [_I]),
+    "ah_backend_name": (ctypes.c_char_p, [_I]),
     "ah_model_fit": (_I, [ctypes.POINTER(_P), c_double_p, _S, _S, _S,
                           c_int64_p, ctypes.POINTER(FitOptions), _DIAG]),
     "ah_model_fit_source": (_I, [ctypes.POINTER(_P), ctypes.POINTER(RowSource),
@@ -427,7 +429,8 @@ def parse(kind, value):
     """The enum value of a name ("hist", "upper", "bj", ...)."""
     fn = {"method": lib.ah_method_parse, "tail": lib.ah_tail_parse,
           "binning": lib.ah_binning_parse, "stat": lib.ah_stat_parse,
-          "basis": lib.ah_basis_parse}[kind]
+          "basis": lib.ah_basis_parse,
+          "backend": lib.ah_backend_parse}[kind]
     v = fn(_nul_free(str(value).encode(), kind, value))
     if v == -1:  # "default" is AH_TAIL_DEFAULT (AH_BASIS_DEFAULT), -2
         raise ValueError("acthist: unknown %s %r" % (kind, value))
@@ -435,12 +438,13 @@ def parse(kind, value):
 
 
 def names(kind):
-    """Every name of an enumeration ("method", "tail", "binning", "stat"),
+    """Every name of an enumeration ("method", "tail", "binning", "stat",
+    "basis", "backend"),
     in the library's order: its name calls from 0 up to the first
     "unknown", so a value the library adds needs no change here."""
     fn = {"method": lib.ah_method_name, "tail": lib.ah_tail_name,
           "binning": lib.ah_binning_name, "stat": lib.ah_stat_name,
-          "basis": lib.ah_basis_name}[kind]
+          "basis": lib.ah_basis_name, "backend": lib.ah_backend_name}[kind]
     out = []
     while True:
         n = fn(len(out)).decode()
@@ -533,12 +537,13 @@ def check_ranges(a):
                                          ctypes.byref(d)), d)
 
 
-def query_options(tail=-1, stat=0, alpha_max=0.5, threads=0):
+def query_options(tail=-1, stat=0, alpha_max=0.5, threads=0, backend=0):
     """ah_query_options from the library's own init (its size and
     defaults), with these settings."""
     o = QueryOptions()
     lib.ah_query_options_init(ctypes.byref(o))
     o.tail, o.stat, o.alpha_max, o.threads = tail, stat, alpha_max, threads
+    o.backend = backend
     return o
 
 

@@ -472,15 +472,18 @@ class Model(_capi.Owned):
                           "fitted with and used the pooled background"
                           % unseen, UnseenLabelWarning, stacklevel=3)
 
-    def pvalues(self, x, labels=None, *, tail=None, threads=0, pooled=False):
+    def pvalues(self, x, labels=None, *, tail=None, threads=0, pooled=False,
+                backend="cpu"):
         """P-value ranges of activations x (n, ...): a float64 array
         (n, width, 2) of [p_min, p_max], width = D, or 2D for tail "both"
         (the upper-tail block first).  tail None: the model's tail.  A
-        conditional model needs labels, or pooled=True."""
+        conditional model needs labels, or pooled=True.  backend: who
+        looks the values up, "cpu" or "reference" (slow; the same bits)."""
         a, lab = self._prepare(x, labels, pooled)
         t = -1 if tail is None else _capi.parse("tail", tail)
         threads = option_int(AH_OPTION_THREADS, threads, "threads")
-        o = _capi.query_options(tail=t, threads=threads)
+        o = _capi.query_options(tail=t, threads=threads,
+                                backend=_capi.parse("backend", backend))
         width = lib.ah_pvalue_width(self._handle(), t)
         out = np.empty((a.shape[0], width, 2), dtype=np.float64)
         unseen = 0
@@ -516,18 +519,19 @@ class Model(_capi.Owned):
         return out
 
     def score(self, x, labels=None, *, tail=None, stat="bj", alpha_max=0.5,
-              threads=0, pooled=False):
+              threads=0, pooled=False, backend="cpu"):
         """Individual-scan scores of activations x (n, ...), the p-values
         computed and scanned without storing them: Scores(score, alpha,
         size), three arrays of n.  A conditional model needs labels, or
-        pooled=True."""
+        pooled=True.  backend as for pvalues."""
         a, lab = self._prepare(x, labels, pooled)
         t = -1 if tail is None else _capi.parse("tail", tail)
         s = _capi.parse("stat", stat)
         alpha_max = option_real(AH_OPTION_ALPHA_MAX, alpha_max, "alpha_max")
         threads = option_int(AH_OPTION_THREADS, threads, "threads")
         o = _capi.query_options(tail=t, stat=s, alpha_max=alpha_max,
-                                threads=threads)
+                                threads=threads,
+                                backend=_capi.parse("backend", backend))
         res = (_capi.ScanResult * max(a.shape[0], 1))()
         unseen = 0
         for r, b in _blocks(a):

@@ -1,7 +1,8 @@
 """The Python binding against the command-line tool, bit for bit, on the
 bundled real activations: the same model bytes, p-values, scores and group
 scans; the fit's three input paths (float64 in place, other dtypes in
-blocks, batches) agree; metrics against a brute-force pair count."""
+blocks, batches) agree; every backend gives the default's bits; metrics
+against a brute-force pair count."""
 import json
 import os
 import pickle
@@ -133,6 +134,14 @@ def test_pvalues_match_cli():
     pb = m.pvalues(X, labels=XL, tail="both")
     check(pb.shape == (200, 256, 2) and
           np.array_equal(pb, np.load(tmp("pb.npy"))), "tail both")
+    for b in acthist._capi.names("backend"):
+        check(np.array_equal(m.pvalues(X, labels=XL, tail="both", backend=b),
+                             pb), "backend %s: other p-values" % b)
+        sb, s0 = m.score(X, labels=XL, backend=b), m.score(X, labels=XL)
+        check(all(np.array_equal(u, v) for u, v in zip(sb, s0)),
+              "backend %s: other scores" % b)
+    raises(lambda: m.pvalues(X, labels=XL, backend="gpu"), ValueError,
+           "backend", "an unknown backend")
 
 
 def test_score_matches_cli_and_scan():
