@@ -132,14 +132,22 @@ void ah__hist_write(const void *rep, unsigned char *buf)
  * bins, atoms only at the ends, and a step of more than 8 ulps, so that
  * the grid edges strictly increase (grid_edge rounds each by at most 2
  * ulps) and merging the end atoms adds none. */
-static int implicit_grid_ok(const hnode *nd, uint32_t nb, uint32_t B,
-                            double lo, double hi, double scale)
+/* The grid's own test, apart from the atoms (implicit_grid_ok, and the
+ * loader's estimate of what a node keeps). */
+static int implicit_grid_range(uint32_t nb, uint32_t B, double lo, double hi,
+                               double scale)
 {
     double big = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
     double ulp = nextafter(big, INFINITY) - big;
     return nb == B && isfinite(scale) && scale > 0 &&
-           ah__hist_atoms_at_ends(nd, lo, hi) &&
            (hi - lo) / (double)B > 8 * ulp;
+}
+
+static int implicit_grid_ok(const hnode *nd, uint32_t nb, uint32_t B,
+                            double lo, double hi, double scale)
+{
+    return implicit_grid_range(nb, B, lo, hi, scale) &&
+           ah__hist_atoms_at_ends(nd, lo, hi);
 }
 
 /* Refuse node j with a message naming it and the problem. */
@@ -404,16 +412,34 @@ size_t ah__hist_read_bytes(size_t D, const unsigned char *buf, size_t len)
         if (nbytes < NODE_HEADER || nbytes > len - off || nb > NODE_MAX ||
             na > NODE_MAX)
             break;
-        uint64_t b = sizeof(hnode) + sizeof(ah__grid) +
-                     ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
-        if (kind == KIND_GRID && nbytes >= NODE_HEADER + 8 * (uint64_t)na + 4) {
-            uint64_t B = ah__get_u32(p + NODE_HEADER + 8 * (size_t)na);
+        /* the structures, and ah__hist_node_alloc_final's arrays */
+        uint64_t read = ((uint64_t)nb + 1 + na) * 8 + ((uint64_t)nb + na) * 8;
+        uint64_t b = sizeof(hnode) + sizeof(ah__grid) + read, s = 0;
+        if (kind == KIND_GRID && nbytes >= NODE_HEADER + 8 * (uint64_t)na + 24) {
+            const unsigned char *g = p + NODE_HEADER + 8 * (size_t)na;
+            uint64_t B = ah__get_u32(g);
             if (B > NODE_MAX)
                 break;
-            b += (B + 4) * 12;
-            if ((B + 1 + na) * 8 > scratch)
-                scratch = (B + 1 + na) * 8;
+            double lo = ah__get_f64(g + 8), hi = ah__get_f64(g + 16);
+            int ends = 1;
+            for (uint32_t a = 0; a < na; a++) {
+                double v = ah__get_f64(p + NODE_HEADER + 8 * (size_t)a);
+                ends &= v == lo || v == hi;
+            }
+            if (ends && lo < hi &&
+                implicit_grid_range(nb, (uint32_t)B, lo, hi,
+                                    (double)B / (hi - lo))) {
+                /* an implicit grid keeps its atoms and cumulative counts
+                 * (at most 4 bytes each); it reads through the rest */
+                b = sizeof(hnode) + sizeof(ah__grid) + (uint64_t)na * 12 +
+                    (B + 5) * 4;
+                s = read + (B + 5) * 4;
+            } else {
+                b += (B + 4) * 12; /* locator map and pair table */
+                s = (B + 1 + na) * 8;
+            }
         }
+        scratch = s > scratch ? s : scratch;
         if (b > UINT64_MAX - sum)
             return SIZE_MAX;
         sum += b;
