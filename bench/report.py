@@ -471,6 +471,7 @@ def realscale_table(recs):
         f = fits.get((r["N"], r["D"], r["labels"]), {})
         rows.append(["%d x %d, %d labels" % (r["N"], r["D"], r["labels"]),
                      "%.0f s" % f.get("fit_s", float("nan")),
+                     str(f.get("fit_passes", "")),
                      fmt_b(f.get("fit_peak_rss_kb", 0) * 1024),
                      fmt_b(r["raw_bytes"]), fmt_b(r["file_bytes"]),
                      fmt_b(r["memory_bytes"]), fmt_b(r["rss_added_bytes"]),
@@ -478,7 +479,8 @@ def realscale_table(recs):
     if rows:
         table("REALSCALE: real network sizes, rows made on demand "
               "(bench/scale_real.c)",
-              ["N x D", "fit", "fit peak RSS", "raw f32", "file", "info memory",
+              ["N x D", "fit", "passes", "fit peak RSS", "raw f32", "file",
+               "info memory",
                "RSS added", "load", "score a row"], rows)
 
 
