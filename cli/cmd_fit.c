@@ -129,9 +129,20 @@ static int fit_values(fit_job *j, const char *threads_s, const char *fpr_s,
 }
 
 /* Fit the background (or one shard's part) and save what was fitted to
- * j->out.  Prints any error; returns an exit code. */
+ * j->out, once its labels files match its background files.  Prints any
+ * error; returns an exit code. */
 static int fit_run(const fit_job *j)
 {
+    if (j->labels->n && j->labels->n != j->files->n) {
+        cli_error("fit: %zu background files but %zu labels files (give one "
+                  "per background file, in order)", j->files->n,
+                  j->labels->n);
+        return CLI_USAGE;
+    }
+    if (j->labels->n == 0 && !j->plan_path)
+        cli_error("note: no --labels: a pooled model.  Labels (the class "
+                  "the network predicts for each background row) usually "
+                  "detect far better: see docs/RESULTS.md");
     int rc;
     ah_model *m = NULL;
     double t0 = cli_now();
@@ -295,20 +306,11 @@ int cmd_fit(int argc, char **argv)
         cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
-    if (labels.n && labels.n != files.n) {
-        cli_error("fit: %zu background files but %zu labels files (give one "
-                  "per background file, in order)", files.n, labels.n);
-        goto done0;
-    }
     if ((rc = cli_output_not_input("fit", out, files.v, files.n)) != CLI_OK ||
         (rc = cli_output_not_input("fit", out, labels.v, labels.n)) !=
             CLI_OK ||
         (rc = cli_output_not_input("fit", out, &plan_path, 1)) != CLI_OK)
         goto done0;
-    if (labels.n == 0 && !plan_path)
-        cli_error("note: no --labels: a pooled model.  Labels (the class "
-                  "the network predicts for each background row) usually "
-                  "detect far better: see docs/RESULTS.md");
     rc = fit_run(&job);
 done0:
     cli_list_free(&labels);

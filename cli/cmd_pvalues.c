@@ -62,6 +62,23 @@ static int pv_chunks(const pv_stream *s, size_t n, size_t *unseen)
     return CLI_OK;
 }
 
+/* --tail, --threads and --backend into their values: 0, or nonzero after
+ * the message. */
+static int pv_values(const char *tail_s, const char *threads_s,
+                     const char *backend_s, int *tail, long *threads,
+                     int *backend)
+{
+    if (tail_s && (*tail = ah_tail_parse(tail_s)) < 0) {
+        cli_unknown_name("--tail", tail_s, ah_tail_name);
+        return 1;
+    }
+    if (threads_s && cli_parse_option_int("--threads", threads_s,
+                                          AH_OPTION_THREADS, threads))
+        return 1;
+    return backend_s &&
+           cli_parse_name("--backend", backend_s, ah_backend_name, backend);
+}
+
 int cmd_pvalues(int argc, char **argv)
 {
     const cli_command *self = cli_find("pvalues");
@@ -89,18 +106,9 @@ int cmd_pvalues(int argc, char **argv)
         cli_usage(stderr, self, opts, CLI_NOPTS(opts));
         goto done0;
     }
-    int tail = -1;
-    if (tail_s && (tail = ah_tail_parse(tail_s)) < 0) {
-        cli_unknown_name("--tail", tail_s, ah_tail_name);
-        goto done0;
-    }
+    int tail = -1, backend = AH_BACKEND_CPU;
     long threads = 0;
-    if (threads_s && cli_parse_option_int("--threads", threads_s,
-                                          AH_OPTION_THREADS, &threads))
-        goto done0;
-    int backend = AH_BACKEND_CPU;
-    if (backend_s &&
-        cli_parse_name("--backend", backend_s, ah_backend_name, &backend))
+    if (pv_values(tail_s, threads_s, backend_s, &tail, &threads, &backend))
         goto done0;
     const char *ins[] = {pos.v[0], pos.v[1], labels_path};
     if ((rc = cli_output_not_input("pvalues", out, ins, 3)) != CLI_OK)

@@ -21,6 +21,7 @@
 #include "acthist.h"
 #include "backend.h"
 #include "check.h"
+#include "read_npy.h"
 
 #include <float.h>
 #include <math.h>
@@ -338,26 +339,6 @@ static ah_model *fit(const double *bg, size_t rows, size_t cols,
     CHECK(st == AH_OK, "fit %s %d %s: %s", ah_method_name(method), bins,
           ah_binning_name(binning), dg.message);
     return st == AH_OK ? m : NULL;
-}
-
-static double *read_npy(const char *path, size_t *rows, size_t *cols)
-{
-    ah_npy_reader *r = NULL;
-    ah_diag dg;
-    if (ah_npy_open(&r, path, &dg) != AH_OK)
-        return NULL;
-    *rows = ah_npy_rows(r);
-    *cols = ah_npy_cols(r);
-    double *x = malloc(*rows * *cols * sizeof *x);
-    size_t got = 0;
-    if (x && ah_npy_read_rows(r, x, *rows, *cols, 1, &got, &dg) != AH_OK)
-        got = 0;
-    ah_npy_close(r);
-    if (got != *rows) {
-        free(x);
-        return NULL;
-    }
-    return x;
 }
 
 int main(void)

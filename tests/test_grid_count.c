@@ -18,6 +18,7 @@
 #include "grid_count.h"
 #include "hist.h"
 #include "model.h"
+#include "read_npy.h"
 
 #include <float.h>
 #include <math.h>
@@ -200,26 +201,6 @@ static ah_model *fit(const double *bg, size_t n, size_t d, int bins,
                      int binning)
 {
     return fit_labels(bg, n, d, bins, binning, NULL);
-}
-
-static double *read_npy(const char *path, size_t *rows, size_t *cols)
-{
-    ah_npy_reader *r = NULL;
-    ah_diag dg;
-    if (ah_npy_open(&r, path, &dg) != AH_OK)
-        return NULL;
-    *rows = ah_npy_rows(r);
-    *cols = ah_npy_cols(r);
-    double *x = malloc(*rows * *cols * sizeof *x);
-    size_t got = 0;
-    if (x && ah_npy_read_rows(r, x, *rows, *cols, 1, &got, &dg) != AH_OK)
-        got = 0;
-    ah_npy_close(r);
-    if (got != *rows) {
-        free(x);
-        return NULL;
-    }
-    return x;
 }
 
 int main(void)
