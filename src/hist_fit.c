@@ -147,35 +147,41 @@ void ah__hist_add_rows(void *rep, int pass, const double *const *rows,
 {
     hist *h = rep;
     (void)pass;
+    int changed = 0;
     for (size_t j = 0; j < h->D; j++) {
-        hnode *nd = &h->node[j];
-        size_t nf = nd->f->nf;
+        hfit *f = &h->fit[j]; /* = node[j].f, without loading it */
+        size_t nf = f->nf;
         if (nf == 0) { /* constant node */
             for (size_t i = 0; i < k; i++)
-                if (rows[i][j] == nd->f->cand[0])
-                    nd->f->ccount[0]++;
+                if (rows[i][j] == f->cand[0])
+                    f->ccount[0]++;
                 else
-                    h->changed = 1;
+                    changed = 1;
             continue;
         }
-        const double *e = nd->f->fine;
+        const double *e = f->fine;
+        const int8_t *fcand = f->fcand;
+        uint32_t *fcount = f->fcount, *ccount = f->ccount;
+        const locator *loc = &f->floc;
+        double lo = e[0], hi = e[nf];
         for (size_t i = 0; i < k; i++) {
             double v = rows[i][j];
-            if (!(v >= e[0] && v <= e[nf])) {
-                h->changed = 1;
+            if (!(v >= lo && v <= hi)) {
+                changed = 1;
                 continue;
             }
-            if (v == e[nf]) {
-                nd->f->ccount[nd->f->ncand - 1]++; /* the maximum */
+            if (v == hi) {
+                ccount[f->ncand - 1]++; /* the maximum */
                 continue;
             }
-            size_t b = locator_find(&nd->f->floc, e, nf, v);
-            if (v == e[b] && nd->f->fcand[b] >= 0)
-                nd->f->ccount[nd->f->fcand[b]]++;
+            size_t b = locator_find(loc, e, nf, v);
+            if (v == e[b] && fcand[b] >= 0)
+                ccount[fcand[b]]++;
             else
-                nd->f->fcount[b]++;
+                fcount[b]++;
         }
     }
+    h->changed |= changed;
 }
 
 /* Approximate q-quantile of the node's whole background (atoms as points,
