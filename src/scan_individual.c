@@ -482,29 +482,21 @@ enum {
  * below f0, the last one also holding everything deeper.  For hc and
  * ks, buckets reaching above NEAR_ONE (keys past knear) are kept.
  */
-typedef struct run_grid {
+typedef struct run_scan {
     int stat, isa;
     double amax, qblk;
     size_t L;
     uint64_t top, f0, knear;
     int sf, sd;
     size_t nf, nd, nb;  /* top buckets, deep buckets, blocks of top ones */
-} run_grid;
-
-typedef struct run_scan {
-    /* the counts first, on a cache line: the vector kernels load them */
-    _Alignas(64) uint32_t cnt[NCNT];
-    uint32_t blk[NBLK];
-    size_t ctop[NBLK];  /* keys at or below the top of each block */
-    uint64_t mark[(NCNT + 63) / 64]; /* the candidate buckets */
-    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
-    run_grid g;         /* read-only after runs_grid; each step copies it
-                         * into a local, kept in registers across the
-                         * kernel calls that take the arrays above */
     double lb;          /* the proven lower bound on pot so far */
     size_t bbest;       /* the block of the best lower bound */
     size_t cdeep;       /* keys at or below the top of the deep tier */
     size_t jlast;       /* deep buckets past the last candidate */
+    uint32_t cnt[NCNT], blk[NBLK];
+    size_t ctop[NBLK];  /* keys at or below the top of each block */
+    uint64_t mark[(NCNT + 63) / 64]; /* the candidate buckets */
+    double bx[NBLK + 1], bfu[NBLK + 1], bfl[NBLK + 1];
 } run_scan;
 
 /* Keys of the grid points: a top bucket j holds keys [k0, k1), values
@@ -513,44 +505,44 @@ typedef struct run_scan {
  * Blocks of BLK top buckets never straddle an octave, so inside one the
  * grid points are evenly spaced in value.  PRUNED compares with the
  * local lb of the function that uses it. */
-#define FINE_K(j) (g.f0 + ((uint64_t)(j) << g.sf))
+#define FINE_K(j) (s->f0 + ((uint64_t)(j) << s->sf))
 #define BLOCK_J0(b) ((b) << BLOCK_BITS)
-#define BLOCK_J1(b) ((b) + 1 < g.nb ? ((b) + 1) << BLOCK_BITS : g.nf)
-#define DEEP_K(j) ((j) < g.nd ? g.f0 - ((uint64_t)(j) << g.sd) : 0)
+#define BLOCK_J1(b) ((b) + 1 < s->nb ? ((b) + 1) << BLOCK_BITS : s->nf)
+#define DEEP_K(j) ((j) < s->nd ? s->f0 - ((uint64_t)(j) << s->sd) : 0)
 #define PRUNED(ub) ((ub) * (1.0 + MARGIN) < lb)
 #define MARK(j) (s->mark[(j) >> 6] |= UINT64_C(1) << ((j) & 63))
 #define MARKED(j) (s->mark[(j) >> 6] >> ((j) & 63) & 1)
 #define CHORD(b)                                                             \
-    block_chord(g.stat, s->bx[b], s->bx[(b) + 1], g.amax, s->bfu[b],         \
+    block_chord(s->stat, s->bx[b], s->bx[(b) + 1], s->amax, s->bfu[b],       \
                 s->bfu[(b) + 1], s->bfl[b], s->bfl[(b) + 1],                 \
-                BLOCK_J1(b) - BLOCK_J0(b), g.qblk)
+                BLOCK_J1(b) - BLOCK_J0(b), s->qblk)
 #define FINE_FU(c, j, k)                                                     \
-    (FINE_K((j) + 1) > g.knear ? INFINITY : chord_fu(&c, k))
+    (FINE_K((j) + 1) > s->knear ? INFINITY : chord_fu(&c, k))
 
 /* The grid for m keys under amax. */
 static inline void runs_grid(run_scan *s, size_t m, size_t L, int stat,
                              double amax)
 {
     int bl = 0, rf;
-    s->g.stat = stat;
-    s->g.amax = amax;
-    s->g.L = L;
-    s->g.isa = ah__isa_best();
-    s->g.top = ah__bits_of(amax) - 1;
-    uint64_t et = s->g.top >> 52;
-    s->g.f0 = et > 0 ? (et - 1) << 52 : 0;
-    s->g.knear =
+    s->stat = stat;
+    s->amax = amax;
+    s->L = L;
+    s->isa = ah__isa_best();
+    s->top = ah__bits_of(amax) - 1;
+    uint64_t et = s->top >> 52;
+    s->f0 = et > 0 ? (et - 1) << 52 : 0;
+    s->knear =
         ah__stats[stat].exact_near_one ? UINT64_MAX : ah__bits_of(NEAR_ONE);
-    s->g.sd = 52 - DEEP_BITS;
+    s->sd = 52 - DEEP_BITS;
     while (bl < 64 && (m >> bl) > 0)
         bl++;
     rf = bl - 2 < 3 ? 3 : bl - 2 > FINE_BITS ? FINE_BITS : bl - 2;
-    s->g.sf = 52 - rf;
-    s->g.nf = (size_t)((s->g.top - s->g.f0) >> s->g.sf) + 1;
-    s->g.nd = (size_t)(s->g.f0 >> s->g.sd);
-    s->g.nd = s->g.nd > DEEP_MAX ? DEEP_MAX + 1 : s->g.nd;
-    s->g.nb = (s->g.nf + BLK - 1) >> BLOCK_BITS;
-    s->g.qblk = (double)BLK / (double)(1 << rf);
+    s->sf = 52 - rf;
+    s->nf = (size_t)((s->top - s->f0) >> s->sf) + 1;
+    s->nd = (size_t)(s->f0 >> s->sd);
+    s->nd = s->nd > DEEP_MAX ? DEEP_MAX + 1 : s->nd;
+    s->nb = (s->nf + BLK - 1) >> BLOCK_BITS;
+    s->qblk = (double)BLK / (double)(1 << rf);
 }
 
 /* cnt[0..nf) top tier ascending, cnt[nf..nf+nd) deep tier descending.
@@ -562,15 +554,14 @@ static inline void runs_grid(run_scan *s, size_t m, size_t L, int stat,
  * mispredict) or a select. */
 static inline void runs_count(run_scan *s, const uint64_t *keys, size_t m)
 {
-    const run_grid g = s->g;
     uint32_t *cnt = s->cnt;
-    uint64_t dmax = g.nd > 0 ? g.nd - 1 : 0;
+    uint64_t dmax = s->nd > 0 ? s->nd - 1 : 0;
     uint16_t idx[IDX_CHUNK];
-    memset(cnt, 0, (g.nf + g.nd) * sizeof *cnt);
+    memset(cnt, 0, (s->nf + s->nd) * sizeof *cnt);
     for (size_t i = 0; i < m; i += IDX_CHUNK) {
         size_t k = m - i < IDX_CHUNK ? m - i : IDX_CHUNK, q = 0;
-        ah__keys_bucket(keys + i, k, g.f0, g.sf, g.sd, g.nf, dmax, idx,
-                        g.isa);
+        ah__keys_bucket(keys + i, k, s->f0, s->sf, s->sd, s->nf, dmax, idx,
+                        s->isa);
         for (; q + 4 <= k; q += 4) {
             cnt[idx[q]]++;
             cnt[idx[q + 1]]++;
@@ -586,14 +577,13 @@ static inline void runs_count(run_scan *s, const uint64_t *keys, size_t m)
  * blocks' grid points.  Returns the keys below the top tier. */
 static inline size_t runs_blocks(run_scan *s, size_t m)
 {
-    const run_grid g = s->g;
-    size_t nb = g.nb, C = g.L + m;
+    size_t nb = s->nb, C = s->L + m;
     double lb = 0.0;
-    memset(s->mark, 0, ((g.nf + g.nd + 63) >> 6) * sizeof *s->mark);
+    memset(s->mark, 0, ((s->nf + s->nd + 63) >> 6) * sizeof *s->mark);
     for (size_t b = 0; b <= nb; b++) {
-        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : g.nf);
+        uint64_t k = FINE_K(b < nb ? BLOCK_J0(b) : s->nf);
         s->bx[b] = ah__value_of(k);
-        grid_f(g.stat, k, g.amax, &s->bfu[b], &s->bfl[b]);
+        grid_f(s->stat, k, s->amax, &s->bfu[b], &s->bfl[b]);
     }
     s->bbest = 0;
     for (size_t b = nb; b-- > 0;) {
@@ -602,7 +592,7 @@ static inline size_t runs_blocks(run_scan *s, size_t m)
             for (size_t j = 0; j < BLK; j++)
                 sum += s->cnt[BLOCK_J0(b) + j];
         else
-            for (size_t j = BLOCK_J0(b); j < g.nf; j++)
+            for (size_t j = BLOCK_J0(b); j < s->nf; j++)
                 sum += s->cnt[j];
         s->blk[b] = sum;
         s->ctop[b] = C;
@@ -621,14 +611,13 @@ static inline size_t runs_blocks(run_scan *s, size_t m)
  * whose bound cannot reach it is passed over. */
 static inline void runs_deep(run_scan *s, size_t C)
 {
-    const run_grid g = s->g;
     const uint32_t *cnt = s->cnt;
-    size_t nf = g.nf, nd = g.nd;
+    size_t nf = s->nf, nd = s->nd;
     double lb = s->lb, fu = 0.0, fl = 0.0;
     s->cdeep = C;
     s->jlast = 0;
-    for (size_t o = 0; o < nd && C > g.L; o += OCT) {
-        size_t end = o + OCT < nd ? o + OCT : nd, gp = SIZE_MAX;
+    for (size_t o = 0; o < nd && C > s->L; o += OCT) {
+        size_t end = o + OCT < nd ? o + OCT : nd, g = SIZE_MAX;
         uint32_t sum = 0;
         if (end - o == OCT)
             for (size_t j = 0; j < OCT; j++)
@@ -638,7 +627,7 @@ static inline void runs_deep(run_scan *s, size_t C)
                 sum += cnt[nf + j];
         if (!sum)
             continue;
-        grid_f(g.stat, DEEP_K(end), g.amax, &fu, &fl);
+        grid_f(s->stat, DEEP_K(end), s->amax, &fu, &fl);
         if (PRUNED(C * fu)) {
             C -= sum;
             continue;
@@ -647,12 +636,12 @@ static inline void runs_deep(run_scan *s, size_t C)
             double v;
             if (!cnt[nf + j])
                 continue;
-            if (gp != j) /* grid point j, unless the bucket above had it */
-                grid_f(g.stat, DEEP_K(j), g.amax, &fu, &fl);
+            if (g != j) /* grid point j, unless the bucket above had it */
+                grid_f(s->stat, DEEP_K(j), s->amax, &fu, &fl);
             v = C * fl;
             lb = v > lb ? v : lb;
-            grid_f(g.stat, DEEP_K(j + 1), g.amax, &fu, &fl);
-            gp = j + 1;
+            grid_f(s->stat, DEEP_K(j + 1), s->amax, &fu, &fl);
+            g = j + 1;
             if (!PRUNED(C * fu)) {
                 MARK(nf + j);
                 s->jlast = j + 1;
@@ -669,9 +658,8 @@ static inline void runs_deep(run_scan *s, size_t C)
  * below it, if any (else the block is the lowest, done with tests). */
 static inline void runs_top(run_scan *s)
 {
-    const run_grid g = s->g;
     const uint32_t *cnt = s->cnt;
-    size_t nb = g.nb, bbest = s->bbest, L = g.L;
+    size_t nb = s->nb, bbest = s->bbest, L = s->L;
     double lb = s->lb;
     for (size_t q = 0; q <= nb; q++) {
         size_t b = q == 0 ? bbest : nb - q, J0 = BLOCK_J0(b);
@@ -680,15 +668,15 @@ static inline void runs_top(run_scan *s)
         double vmax = 0.0;
         chord_t c;
         if ((q > 0 && b == bbest) || !s->blk[b] ||
-            (FINE_K(BLOCK_J1(b)) <= g.knear && PRUNED(Cj * s->bfu[b])))
+            (FINE_K(BLOCK_J1(b)) <= s->knear && PRUNED(Cj * s->bfu[b])))
             continue;
         c = CHORD(b);
         if (BLOCK_J1(b) - J0 == BLK) { /* a full block: a kernel */
             uint32_t nofu = 0;
             for (int k = 0; k < BLK; k++)
-                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > g.knear) << k;
+                nofu |= (uint32_t)(FINE_K(J0 + k + 1) > s->knear) << k;
             keep = ah__block_keep(&c, cnt + J0, (uint64_t)Cj, L, nofu, lb,
-                                  &vmax, g.isa);
+                                  &vmax, s->isa);
             lb = vmax > lb ? vmax : lb;
             s->mark[J0 >> 6] |= keep << (J0 & 63);
             continue;
@@ -714,12 +702,11 @@ static inline void runs_top(run_scan *s)
  * Returns how many runs. */
 static inline int runs_collect(const run_scan *s, run_t *runs)
 {
-    const run_grid g = s->g;
     const uint32_t *cnt = s->cnt;
-    size_t nf = g.nf;
+    size_t nf = s->nf;
     double lb = s->lb, fu = 0.0, fl = 0.0;
     int nruns = 0;
-    for (size_t b = g.nb; b-- > 0;) {
+    for (size_t b = s->nb; b-- > 0;) {
         size_t Cj = s->ctop[b];
         chord_t c;
         if (!(s->mark[BLOCK_J0(b) >> 6] >> (BLOCK_J0(b) & 63) &
@@ -737,7 +724,7 @@ static inline int runs_collect(const run_scan *s, run_t *runs)
     size_t C = s->cdeep;
     for (size_t j = 0; j < s->jlast; j++) {
         if (MARKED(nf + j)) {
-            grid_f(g.stat, DEEP_K(j + 1), g.amax, &fu, &fl);
+            grid_f(s->stat, DEEP_K(j + 1), s->amax, &fu, &fl);
             if (!PRUNED(C * fu))
                 add_bucket(runs, &nruns, DEEP_K(j + 1), DEEP_K(j), C,
                            cnt[nf + j]);
