@@ -302,7 +302,8 @@ def ratio_tables(recs):
                          fmt_t(gt), fmt_t(gpt), fmt_x(div(gpt, gt)),
                          "", "", "", "", ""])
             summary.append((case, "scan_grp", div(gpt, gt)))
-    nps = sorted({r.get("numpy", "?") for r in recs if r.get("impl") == "numpy"})
+    nps = sorted({r["numpy"] for r in recs
+                  if r.get("impl") == "numpy" and "numpy" in r}) or ["?"]
     table("RATIOS (one thread each; speed-up = other time / our time; "
           "hist:%d is the library default; NumPy %s)" % (dflt, ", ".join(nps)),
           ["D x N", "operation", "ours", "NumPy", "vs NumPy", "empirical",
