@@ -185,7 +185,7 @@ ALLCFLAGS += -fsanitize=thread -fno-omit-frame-pointer -Wno-maybe-uninitialized
 LDFLAGS   += -fsanitize=thread
 endif
 TSAN_TESTS := test_threads_shared_model test_scan_individual test_pvalue_paths \
-              test_shard test_model
+              test_shard test_model test_load_threads
 .PHONY: test-tsan
 test-tsan:
 	@mkdir -p build-tsan

@@ -124,9 +124,10 @@ static void emp_write(const void *rep, unsigned char *buf)
 }
 
 static int emp_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
-                    int compact, const unsigned char *buf, size_t len,
-                    size_t *used, ah_diag *diag)
+                    int compact, int threads, const unsigned char *buf,
+                    size_t len, size_t *used, ah_diag *diag)
 {
+    (void)threads; /* one pass over sorted values */
     (void)compact;
     (void)o;
     size_t cells, bytes;

@@ -190,6 +190,33 @@ static void tables_free(tables *t)
     for (size_t i = 0; i < t->nchunks; i++)
         free(t->chunk[i]);
     free(t->chunk);
+    t->chunk = NULL;
+    t->nchunks = t->cap = t->used = t->size = 0;
+}
+
+int ah__tables_append(tables *t, tables *more)
+{
+    if (more->nchunks == 0)
+        return AH_OK;
+    if (t->nchunks + more->nchunks > t->cap) {
+        size_t cap = t->nchunks + more->nchunks;
+        unsigned char **grown = realloc(t->chunk, cap * sizeof *grown);
+        if (!grown) {
+            tables_free(more);
+            return AH_ERR_NOMEM;
+        }
+        t->chunk = grown;
+        t->cap = cap;
+    }
+    memcpy(t->chunk + t->nchunks, more->chunk,
+           more->nchunks * sizeof *more->chunk);
+    t->nchunks += more->nchunks;
+    t->used = more->used; /* the last chunk is more's */
+    t->size = more->size;
+    t->packed |= more->packed;
+    free(more->chunk);
+    memset(more, 0, sizeof *more);
+    return AH_OK;
 }
 
 /* The pair table of a grid node whose atoms are not all at its ends (see

@@ -217,8 +217,11 @@ size_t ah__hist_payload_bytes(const void *rep);
 size_t ah__hist_payload_measure(const hist *h);
 void ah__hist_write(const void *rep, unsigned char *buf);
 int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
-                  int compact, const unsigned char *buf, size_t len,
-                  size_t *used, ah_diag *diag);
+                  int compact, int threads, const unsigned char *buf,
+                  size_t len, size_t *used, ah_diag *diag);
+/* Move more's chunks to the end of t's (more is left empty; on failure
+ * its chunks are freed): tables read in parallel become the set's. */
+int ah__tables_append(tables *t, tables *more);
 size_t ah__hist_read_bytes(size_t D, const unsigned char *buf, size_t len);
 int ah__hist_range_exceeded(const void *rep);
 size_t ah__hist_counts_bytes(const void *rep);

@@ -366,30 +366,125 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
     return AH_OK;
 }
 
+/* Reading nodes [j0, j1) of a set, from byte at[j0] on: one thread's
+ * share.  Stops at its first failing node (fail, with its diag). */
+typedef struct read_part {
+    hist *h;
+    tables tab;        /* this part's tables (part 0: the set's own)    */
+    size_t j0, j1;
+    size_t fail;       /* the failing node, or j1                        */
+    int st, canonical;
+    ah_diag diag;
+} read_part;
+
+typedef struct read_job {
+    const unsigned char *buf;
+    size_t len, n;
+    const size_t *at;  /* node offsets, D + 1 (as far as the scan got)   */
+    read_part *part;
+} read_job;
+
+static void read_part_run(void *ctx, int t)
+{
+    read_job *jb = ctx;
+    read_part *r = &jb->part[t];
+    r->fail = r->j1;
+    r->st = AH_OK;
+    r->canonical = 1;
+    for (size_t j = r->j0; j < r->j1; j++) {
+        size_t k = 0, off = jb->at[j];
+        int same = 0;
+        r->st = node_read(&r->h->node[j], &r->tab, jb->n, jb->buf + off,
+                          jb->len - off, &k, &same, j, &r->diag);
+        r->canonical &= same;
+        if (r->st != AH_OK) {
+            r->fail = j;
+            return;
+        }
+    }
+}
+
+/* Below this many bytes of nodes a set is read on one thread: a thread
+ * start costs more than it saves.  At most READ_THREADS_MAX shares. */
+#define READ_THREAD_BYTES ((size_t)256 << 10)
+#define READ_THREADS_MAX 16
+
+/* The byte offsets of the nodes from their headers' sizes, as far as they
+ * lie within len: *nodes of them are located (D, or fewer when a header
+ * is cut or claims more than is left: node_read reports that node). */
+static void node_offsets(const unsigned char *buf, size_t len, size_t D,
+                         size_t *at, size_t *nodes)
+{
+    size_t off = 0, j = 0;
+    for (; j < D; j++) {
+        at[j] = off;
+        if (len - off < NODE_HEADER)
+            break;
+        uint32_t nb = ah__get_u32(buf + off + 12);
+        if (nb < NODE_HEADER || nb > len - off)
+            break;
+        off += nb;
+    }
+    at[j < D ? j + 1 : D] = off;
+    *nodes = j < D ? j + 1 : D; /* the last one may fail in node_read */
+}
+
+/* Nodes are independent: with threads (0: as many as the set's size
+ * warrants, up to the cores), each reads a contiguous share of them into
+ * tables of its own, appended to the set's afterwards.  The model and
+ * any error are those of reading the nodes in order. */
 int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
-                  int compact, const unsigned char *buf, size_t len,
-                  size_t *used, ah_diag *diag)
+                  int compact, int threads, const unsigned char *buf,
+                  size_t len, size_t *used, ah_diag *diag)
 {
     hist *h = ah__hist_new(D, n, o);
-    if (!h)
+    size_t *at = malloc((D + 1) * sizeof *at), nodes = 0;
+    if (!h || !at) {
+        ah__hist_free(h);
+        free(at);
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
-    h->tab.compact = compact;
-    size_t off = 0;
-    int canonical = 1;
-    for (size_t j = 0; j < D; j++) {
-        size_t k = 0;
-        int same = 0;
-        int st = node_read(&h->node[j], &h->tab, n, buf + off, len - off, &k,
-                           &same, j, diag);
-        canonical &= same;
-        if (st != AH_OK) {
-            ah__hist_free(h);
-            return st;
-        }
-        off += k;
     }
-    *used = off;
-    h->payload = canonical ? off : 0; /* else measured when asked */
+    h->tab.compact = compact;
+    node_offsets(buf, len, D, at, &nodes);
+    size_t bytes = at[nodes];
+    int k = ah__thread_count(threads, threads > 0 ? nodes
+                                                  : bytes / READ_THREAD_BYTES);
+    k = k > READ_THREADS_MAX ? READ_THREADS_MAX : k;
+    read_part part[READ_THREADS_MAX];
+    memset(part, 0, sizeof part);
+    for (int t = 0, j = 0; t < k; t++) { /* shares of about equal bytes */
+        part[t].h = h;
+        part[t].tab.compact = compact;
+        part[t].j0 = (size_t)j;
+        size_t goal = bytes / (size_t)k * (size_t)(t + 1);
+        while ((size_t)j < nodes && (t == k - 1 || at[j] < goal))
+            j++;
+        part[t].j1 = (size_t)j;
+    }
+    read_job jb = {buf, len, n, at, part};
+    (void)ah__parallel(k, read_part_run, &jb); /* all ran, threads or not */
+    /* the first failing share holds the first failing node: every share
+     * before it read all its nodes */
+    int st = AH_OK, canonical = 1;
+    h->tab = part[0].tab;
+    for (int t = 0; t < k; t++) {
+        if (st == AH_OK && part[t].st != AH_OK) {
+            st = part[t].st;
+            if (diag)
+                *diag = part[t].diag;
+        }
+        canonical &= part[t].canonical;
+        if (t > 0 && ah__tables_append(&h->tab, &part[t].tab) != AH_OK &&
+            st == AH_OK)
+            st = ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
+    }
+    free(at);
+    if (st != AH_OK) {
+        ah__hist_free(h);
+        return st;
+    }
+    *used = bytes;
+    h->payload = canonical ? bytes : 0; /* else measured when asked */
     *rep = h;
     return AH_OK;
 }

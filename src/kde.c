@@ -634,16 +634,16 @@ static void kde_write(const void *rep, unsigned char *buf)
 /* The bandwidths and clusters are recomputed from the stored columns by
  * the same code, so a loaded model gives bit-identical p-values. */
 static int kde_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
-                    int compact, const unsigned char *buf, size_t len,
-                    size_t *used, ah_diag *diag)
+                    int compact, int threads, const unsigned char *buf,
+                    size_t len, size_t *used, ah_diag *diag)
 {
     kde *k = calloc(1, sizeof *k);
     if (!k)
         return ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     k->D = D;
     k->h = calloc(D ? D : 1, sizeof *k->h);
-    int st = k->h ? ah__empirical_ops.read(&k->emp, D, n, o, compact, buf, len, used,
-                                           diag)
+    int st = k->h ? ah__empirical_ops.read(&k->emp, D, n, o, compact,
+                                           threads, buf, len, used, diag)
                   : ah__fail(diag, AH_ERR_NOMEM, -1, -1, "out of memory");
     if (st == AH_OK)
         st = kde_prepare(k, diag);

@@ -85,10 +85,12 @@ typedef struct ah__rep_ops {
      * histogram then bit-packs every table that it halves (about 1.3x
      * slower batch lookups); a pooled model's one set keeps its fastest
      * tables.  Set for begin by ah__pass1.compact.  Results do not
-     * depend on it. */
+     * depend on it.  threads: read the nodes on that many threads (0: as
+     * many as the payload's size warrants, up to the cores); the result,
+     * and any error, do not depend on it. */
     int (*read)(void **rep, size_t D, size_t n, const ah_fit_options *opts,
-                int compact, const unsigned char *buf, size_t len,
-                size_t *used, ah_diag *diag);
+                int compact, int threads, const unsigned char *buf,
+                size_t len, size_t *used, ah_diag *diag);
     size_t (*memory_bytes)(const void *rep);
     /* The memory read will take for the payload buf[0..len), from its
      * headers alone, or NULL when that is within a small factor of len
@@ -161,6 +163,13 @@ int ah__threshold_check(const ah_threshold *t, ah_diag *diag);
 void ah__threshold_write(const ah_threshold *t, unsigned char *p);
 int ah__threshold_read(ah_threshold *t, const unsigned char *p,
                        const char *name, ah_diag *diag);
+
+/* ah_model_load_memory with the sets' nodes read on `threads` threads
+ * (0: as many as each set's size warrants; the tests force 1 and more):
+ * the same model and the same errors whatever the count. */
+int ah__model_load_memory_threads(ah_model **out, const void *buf,
+                                  size_t len, const char *name, int threads,
+                                  ah_diag *diag);
 
 /* Find the set for a label: index into sets, or 0 (pooled) when unseen;
  * *seen tells which. */

@@ -203,7 +203,8 @@ static int head_read(model_head *h, const unsigned char *p, size_t len,
 /* Set i of m from p + *off (the file's sets end at end): its header
  * checked, its payload read; *off past it. */
 static int set_read(ah_model *m, size_t i, const unsigned char *p,
-                    size_t *off, size_t end, const char *name, ah_diag *diag)
+                    size_t *off, size_t end, const char *name, int threads,
+                    ah_diag *diag)
 {
     if (end - *off < SET_HEADER_BYTES)
         return ah__fail(diag, AH_ERR_FORMAT, -1, -1,
@@ -233,7 +234,8 @@ static int set_read(ah_model *m, size_t i, const unsigned char *p,
         m->labels[i - 1] = label;
     size_t used = 0;
     int st = m->ops->read(&m->sets[i].rep, m->D, (size_t)n, &m->opts,
-                          m->nsets > 1, p + *off, (size_t)pb, &used, diag);
+                          m->nsets > 1, threads, p + *off, (size_t)pb, &used,
+                          diag);
     if (st != AH_OK) {
         char inner[sizeof diag->message];
         snprintf(inner, sizeof inner, "%s", diag ? diag->message : "");
@@ -276,6 +278,13 @@ static int rest_read(ah_model *m, const model_head *h, const unsigned char *p,
 int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
                          const char *name, ah_diag *diag)
 {
+    return ah__model_load_memory_threads(out, vbuf, len, name, 0, diag);
+}
+
+int ah__model_load_memory_threads(ah_model **out, const void *vbuf,
+                                  size_t len, const char *name, int threads,
+                                  ah_diag *diag)
+{
     ah__diag_clear(diag);
     if (!out || (!vbuf && len))
         return ah__fail(diag, AH_ERR_ARG, -1, -1, "missing argument");
@@ -305,7 +314,8 @@ int ah_model_load_memory(ah_model **out, const void *vbuf, size_t len,
     size_t off = h.hsize, end = len - 8;
     uint64_t label_rows = 0;
     for (size_t i = 0; i < m->nsets; i++) {
-        if ((st = set_read(m, i, p, &off, end, name, diag)) != AH_OK)
+        if ((st = set_read(m, i, p, &off, end, name, threads, diag)) !=
+            AH_OK)
             goto fail;
         label_rows += i > 0 ? m->sets[i].n : 0;
     }

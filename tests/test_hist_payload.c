@@ -65,8 +65,8 @@ int main(void)
               "set %zu: kept size %zu, measured %zu", s, len,
               ah__hist_payload_measure(set->rep));
         void *back = NULL;
-        CHECK(ah__hist_ops.read(&back, D, set->n, &m->opts, 1, buf, len, &used,
-                                &dg) == AH_OK && used == len,
+        CHECK(ah__hist_ops.read(&back, D, set->n, &m->opts, 1, 2, buf, len,
+                                &used, &dg) == AH_OK && used == len,
               "set %zu read back: %s", s, dg.message);
         unsigned char *buf2 = back ? encode(back, &len2) : NULL;
         CHECK(buf2 && len2 == len && !memcmp(buf, buf2, len),
@@ -77,8 +77,8 @@ int main(void)
          * again as the writer writes it */
         unsigned char *padded = buf ? pad_first_node(buf, len, &plen) : NULL;
         back = NULL;
-        CHECK(padded && ah__hist_ops.read(&back, D, set->n, &m->opts, 1, padded,
-                                          plen, &used, &dg) == AH_OK &&
+        CHECK(padded && ah__hist_ops.read(&back, D, set->n, &m->opts, 1, 3,
+                                          padded, plen, &used, &dg) == AH_OK &&
                   used == plen,
               "set %zu padded: %s", s, dg.message);
         buf2 = back ? encode(back, &len2) : NULL;

@@ -158,7 +158,7 @@ static void *make_rep(const double *b, size_t n)
     void *rep = NULL;
     size_t used = 0;
     ah_diag d;
-    int st = ah__kde_ops.read(&rep, 1, n, &o, 0, buf, n * 8, &used, &d);
+    int st = ah__kde_ops.read(&rep, 1, n, &o, 0, 1, buf, n * 8, &used, &d);
     CHECK(st == AH_OK && used == n * 8, "read: %s", d.message);
     free(buf);
     return st == AH_OK ? rep : NULL;
