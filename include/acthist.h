@@ -378,7 +378,10 @@ int ah_model_save(const ah_model *m, const char *path, ah_diag *diag);
 /* Serialise into a caller buffer: with buf NULL, *len receives the size. */
 int ah_model_save_memory(const ah_model *m, void *buf, size_t *len,
                          ah_diag *diag);
-/* Load, checking magic, version, checksum and every size before allocating. */
+/* Load, checking magic, version, checksum and every size before allocating.
+ * A set's nodes are read on several threads (one per 32 KB of them, up to
+ * the online cores), which return before the call does; the model and
+ * any error are those of one thread. */
 int ah_model_load(ah_model **out, const char *path, ah_diag *diag);
 int ah_model_load_memory(ah_model **out, const void *buf, size_t len,
                          const char *name, ah_diag *diag);
