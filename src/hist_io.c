@@ -367,13 +367,12 @@ static int node_read(hnode *nd, tables *tab, size_t n, const unsigned char *p,
 }
 
 /* Reading nodes [j0, j1) of a set, from byte at[j0] on: one thread's
- * share.  Stops at its first failing node (fail, with its diag). */
+ * share.  Stops at its first failing node (st, with its diag). */
 typedef struct read_part {
     hist *h;
     tables tab;        /* this part's tables (part 0: the set's own)    */
     size_t j0, j1;
-    size_t fail;       /* the failing node, or j1                        */
-    int st, canonical;
+    int st, canonical; /* st: of its first failing node, if any          */
     ah_diag diag;
 } read_part;
 
@@ -388,7 +387,6 @@ static void read_part_run(void *ctx, int t)
 {
     read_job *jb = ctx;
     read_part *r = &jb->part[t];
-    r->fail = r->j1;
     r->st = AH_OK;
     r->canonical = 1;
     for (size_t j = r->j0; j < r->j1; j++) {
@@ -397,10 +395,8 @@ static void read_part_run(void *ctx, int t)
         r->st = node_read(&r->h->node[j], &r->tab, jb->n, jb->buf + off,
                           jb->len - off, &k, &same, j, &r->diag);
         r->canonical &= same;
-        if (r->st != AH_OK) {
-            r->fail = j;
+        if (r->st != AH_OK)
             return;
-        }
     }
 }
 
@@ -454,14 +450,15 @@ int ah__hist_read(void **rep, size_t D, size_t n, const ah_fit_options *o,
     k = k > READ_THREADS_MAX ? READ_THREADS_MAX : k;
     read_part part[READ_THREADS_MAX];
     memset(part, 0, sizeof part);
-    for (int t = 0, j = 0; t < k; t++) { /* shares of about equal bytes */
+    size_t j = 0;
+    for (int t = 0; t < k; t++) { /* shares of about equal bytes */
         part[t].h = h;
         part[t].tab.compact = compact;
-        part[t].j0 = (size_t)j;
+        part[t].j0 = j;
         size_t goal = bytes / (size_t)k * (size_t)(t + 1);
-        while ((size_t)j < nodes && (t == k - 1 || at[j] < goal))
+        while (j < nodes && (t == k - 1 || at[j] < goal))
             j++;
-        part[t].j1 = (size_t)j;
+        part[t].j1 = j;
     }
     read_job jb = {buf, len, n, at, part};
     (void)ah__parallel(k, read_part_run, &jb); /* all ran, threads or not */
