@@ -674,7 +674,9 @@ static int fit_groups(ah_model *m, ah__fitter *f, ah_row_source *src,
                       size_t chunk, size_t rows, ah_diag *diag)
 {
     size_t mb = m->opts.fit_memory_mb;
-    size_t budget = mb ? mb << 20 : ah__machine_bytes() / 2;
+    size_t budget = !mb                   ? ah__machine_bytes() / 2
+                    : mb > SIZE_MAX >> 20 ? SIZE_MAX
+                                          : mb << 20;
     size_t target = m->ops->fit_bytes ? group_target(m, budget) : 0;
     int st = AH_OK;
     for (size_t s0 = 0, s1; st == AH_OK && s0 < m->nsets; s0 = s1) {
